@@ -1,0 +1,449 @@
+//! Arrow record batches, one per output table and hour: the shared parts.
+//!
+//! Every table is built the same way:
+//! 1. the rows of the request are listed as [`Row`]s (cheap index tuples),
+//!    sorted by the table's sort key and split by hour (see [`sort_rows`]);
+//! 2. a sizing pass over one hour's rows computes exact item counts and
+//!    upper bounds of string bytes for every column (a `Plan`);
+//! 3. every builder is allocated once from that plan and filled without
+//!    growing. Each builder checks this in debug builds when it finishes,
+//!    which every test run exercises.
+//!
+//! The builders here are small custom builders (arrow-rs "Custom Builders")
+//! over plain `Vec`s, turned into Arrow arrays without copying.
+
+pub mod logs;
+pub mod metrics;
+pub mod render;
+pub mod traces;
+
+use std::sync::Arc;
+
+use arrow_array::types::{TimestampMicrosecondType, TimestampNanosecondType};
+use arrow_array::{
+    ArrayRef, ArrowPrimitiveType, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
+};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{Field, Fields, TimeUnit};
+
+use crate::error::{Error, Result};
+use crate::model::{AnyValue, KeyValue, SpanId, TraceId};
+
+/// Nanoseconds in one hour: rows are partitioned by `timestamp / HOUR_NANOS`.
+pub const HOUR_NANOS: u64 = 3_600_000_000_000;
+
+/// A row of a table: indexes into the request plus its sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// Resource group, scope group, item (record, span or metric).
+    pub resource: u32,
+    pub scope: u32,
+    pub item: u32,
+    /// Data point within the metric (0 for logs and spans).
+    pub point: u32,
+    /// Rank of the row's service name among the request's service names.
+    pub service: u32,
+    /// Rank of the metric name among the request's metric names (0 for logs
+    /// and spans).
+    pub metric: u32,
+    /// The row's timestamp in Unix nanoseconds, which also picks its hour.
+    pub time: u64,
+}
+
+impl Row {
+    /// The hour the row belongs to, counted from the Unix epoch.
+    pub fn hour(&self) -> u64 {
+        self.time / HOUR_NANOS
+    }
+
+    fn key(&self) -> (u64, u32, u32, u64) {
+        (self.hour(), self.service, self.metric, self.time)
+    }
+}
+
+/// Sorts rows by (hour, service, metric, time) and returns the hour runs.
+///
+/// Already sorted input (the common case: one service, increasing time)
+/// costs one linear check. The sort is stable, so equal keys keep request order.
+pub fn sort_rows(rows: &mut [Row]) -> Vec<std::ops::Range<usize>> {
+    if !rows.windows(2).all(|w| w[0].key() <= w[1].key()) {
+        rows.sort_by_key(Row::key);
+    }
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=rows.len() {
+        if i == rows.len() || rows[i].hour() != rows[start].hour() {
+            runs.push(start..i);
+            start = i;
+        }
+    }
+    runs
+}
+
+/// Ranks of strings in sorted order: equal strings get equal ranks, and
+/// `a < b` iff `rank(a) < rank(b)`. Used to sort rows by service and metric
+/// name with integer compares.
+pub fn ranks<'a>(names: &[&'a str]) -> Vec<u32> {
+    let mut sorted: Vec<&str> = names.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    names
+        .iter()
+        .map(|n| sorted.binary_search(n).unwrap_or(0) as u32)
+        .collect()
+}
+
+/// Converts Unix nanoseconds to the column's unit as i64. Values past
+/// `i64::MAX` nanoseconds (year 2262) are clamped.
+#[inline]
+pub fn ts_value(nanos: u64, unit: TimeUnit) -> i64 {
+    let n = i64::try_from(nanos).unwrap_or(i64::MAX);
+    match unit {
+        TimeUnit::Microsecond => n / 1_000,
+        _ => n,
+    }
+}
+
+/// Builds a timestamp array in `unit` with the UTC time zone.
+pub fn ts_array(values: Vec<i64>, unit: TimeUnit) -> ArrayRef {
+    match unit {
+        TimeUnit::Microsecond => Arc::new(
+            PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), None).with_timezone("UTC"),
+        ),
+        _ => Arc::new(
+            PrimitiveArray::<TimestampNanosecondType>::new(values.into(), None).with_timezone("UTC"),
+        ),
+    }
+}
+
+/// A fixed-width column from a pre-sized `Vec`.
+pub fn prim<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), None))
+}
+
+/// Checks, in debug builds, that a builder was filled within its plan, so it
+/// never reallocated.
+#[inline]
+fn check_plan(what: &str, used: usize, planned: usize) {
+    debug_assert!(used <= planned, "{what}: used {used} > planned {planned}: the builder grew");
+}
+
+/// Converts a planned byte count to an i32 offset space, or errors.
+fn offset_room(bytes: usize) -> Result<()> {
+    if bytes > i32::MAX as usize {
+        return Err(Error::Arrow(arrow_schema::ArrowError::MemoryError(format!(
+            "a column would hold {bytes} bytes, over Arrow's 2 GiB string limit"
+        ))));
+    }
+    Ok(())
+}
+
+/// A pre-sized builder of a non-null `Utf8` column.
+pub struct TextBuilder {
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+    planned_items: usize,
+    planned_bytes: usize,
+}
+
+impl TextBuilder {
+    /// Allocates room for `items` values totalling at most `bytes` bytes.
+    pub fn with_capacity(items: usize, bytes: usize) -> Result<Self> {
+        offset_room(bytes)?;
+        let mut offsets = Vec::with_capacity(items + 1);
+        offsets.push(0);
+        Ok(TextBuilder {
+            offsets,
+            data: Vec::with_capacity(bytes),
+            planned_items: items,
+            planned_bytes: bytes,
+        })
+    }
+
+    #[inline]
+    pub fn push(&mut self, s: &str) {
+        self.data.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.data.len() as i32);
+    }
+
+    /// Appends a value rendered in place by `f`, which must write UTF-8.
+    #[inline]
+    pub fn push_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        f(&mut self.data);
+        self.offsets.push(self.data.len() as i32);
+    }
+
+    /// Appends a trace or span id as lowercase hex, or "" when it is all zeros.
+    #[inline]
+    pub fn push_id(&mut self, id: &[u8]) {
+        if id.iter().any(|&b| b != 0) {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for &b in id {
+                self.data.push(HEX[(b >> 4) as usize]);
+                self.data.push(HEX[(b & 15) as usize]);
+            }
+        }
+        self.offsets.push(self.data.len() as i32);
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn finish(self) -> Result<StringArray> {
+        check_plan("string items", self.len(), self.planned_items);
+        check_plan("string bytes", self.data.len(), self.planned_bytes);
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        // Validates UTF-8 once; every value came from a &str or a renderer
+        // that writes ASCII or copies &str, so this never fails in practice.
+        Ok(StringArray::try_new(offsets, Buffer::from_vec(self.data), None)?)
+    }
+
+    pub fn finish_ref(self) -> Result<ArrayRef> {
+        Ok(Arc::new(self.finish()?))
+    }
+}
+
+/// Byte bound of a hex id column value.
+pub const fn id_bytes<const N: usize>() -> usize {
+    N * 2
+}
+
+/// The size of one attribute list once rendered: entries and byte bounds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AttrsSize {
+    pub entries: usize,
+    pub key_bytes: usize,
+    pub value_bytes: usize,
+}
+
+impl AttrsSize {
+    pub fn of(attrs: &[KeyValue<'_>]) -> Self {
+        let mut s = AttrsSize {
+            entries: attrs.len(),
+            ..Default::default()
+        };
+        for kv in attrs {
+            s.key_bytes += kv.key.len();
+            s.value_bytes += render::text_bound(&kv.value);
+        }
+        s
+    }
+}
+
+/// Sizes for one `Map<Utf8, Utf8>` attributes column: rows, entries, bytes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AttrsPlan {
+    pub rows: usize,
+    pub entries: usize,
+    pub key_bytes: usize,
+    pub value_bytes: usize,
+}
+
+impl AttrsPlan {
+    /// Adds one row holding `attrs`.
+    #[inline]
+    pub fn add(&mut self, attrs: &[KeyValue<'_>]) {
+        self.add_size(&AttrsSize::of(attrs));
+    }
+
+    /// Adds one row whose size is already known.
+    #[inline]
+    pub fn add_size(&mut self, s: &AttrsSize) {
+        self.rows += 1;
+        self.entries += s.entries;
+        self.key_bytes += s.key_bytes;
+        self.value_bytes += s.value_bytes;
+    }
+}
+
+/// Per-request facts every table builder needs, computed once: each
+/// resource's service name and attribute sizes, each scope's attribute sizes.
+pub struct Context<'r> {
+    pub services: Vec<std::borrow::Cow<'r, str>>,
+    pub resource_attrs: Vec<AttrsSize>,
+    pub scope_attrs: Vec<Vec<AttrsSize>>,
+}
+
+impl<'r> Context<'r> {
+    pub fn new<T>(req: &'r crate::model::Request<'_, T>) -> Self {
+        Context {
+            services: req.iter().map(|g| service_name(&g.resource)).collect(),
+            resource_attrs: req.iter().map(|g| AttrsSize::of(&g.resource.attributes)).collect(),
+            scope_attrs: req
+                .iter()
+                .map(|g| g.scopes.iter().map(|s| AttrsSize::of(&s.scope.attributes)).collect())
+                .collect(),
+        }
+    }
+
+    /// Ranks of each resource's service name, for sorting.
+    pub fn service_ranks(&self) -> Vec<u32> {
+        let names: Vec<&str> = self.services.iter().map(|s| s.as_ref()).collect();
+        ranks(&names)
+    }
+}
+
+/// `ServiceName`: the `service.name` resource attribute as text (the
+/// exporter's `AsString()`), or "" when absent.
+pub fn service_name<'r>(resource: &'r crate::model::Resource<'_>) -> std::borrow::Cow<'r, str> {
+    match resource.attributes.iter().find(|kv| kv.key == "service.name") {
+        None => std::borrow::Cow::Borrowed(""),
+        Some(KeyValue { value: AnyValue::Str(s), .. }) => std::borrow::Cow::Borrowed(s.as_ref()),
+        Some(kv) => {
+            let mut out = Vec::new();
+            render::text(&kv.value, &mut out);
+            std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_default())
+        }
+    }
+}
+
+/// A pre-sized builder of a `Map<Utf8, Utf8>` attributes column. Values are
+/// rendered with [`render::text`]; keys keep their request order.
+pub struct AttrsBuilder {
+    offsets: Vec<i32>,
+    keys: TextBuilder,
+    values: TextBuilder,
+    planned_rows: usize,
+}
+
+impl AttrsBuilder {
+    pub fn new(plan: AttrsPlan) -> Result<Self> {
+        let mut offsets = Vec::with_capacity(plan.rows + 1);
+        offsets.push(0);
+        Ok(AttrsBuilder {
+            offsets,
+            keys: TextBuilder::with_capacity(plan.entries, plan.key_bytes)?,
+            values: TextBuilder::with_capacity(plan.entries, plan.value_bytes)?,
+            planned_rows: plan.rows,
+        })
+    }
+
+    /// Appends one row (one map).
+    #[inline]
+    pub fn push(&mut self, attrs: &[KeyValue<'_>]) {
+        for kv in attrs {
+            self.keys.push(&kv.key);
+            match &kv.value {
+                AnyValue::Str(s) => self.values.push(s),
+                v => self.values.push_with(|out| render::text(v, out)),
+            }
+        }
+        self.offsets.push(self.keys.len() as i32);
+    }
+
+    pub fn finish(self) -> Result<MapArray> {
+        check_plan("map rows", self.offsets.len() - 1, self.planned_rows);
+        let entries = crate::schema::map_entries();
+        let arrow_schema::DataType::Struct(fields) = entries.data_type() else {
+            unreachable!("map entries are a struct")
+        };
+        let keys: ArrayRef = Arc::new(self.keys.finish()?);
+        let values: ArrayRef = Arc::new(self.values.finish()?);
+        let entries_array = StructArray::try_new(fields.clone(), vec![keys, values], None)?;
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        Ok(MapArray::try_new(entries, offsets, entries_array, None, false)?)
+    }
+
+    pub fn finish_ref(self) -> Result<ArrayRef> {
+        Ok(Arc::new(self.finish()?))
+    }
+}
+
+/// Offsets of a pre-sized `List<T>` column; the children are built apart.
+pub struct ListOffsets {
+    offsets: Vec<i32>,
+    planned_rows: usize,
+}
+
+impl ListOffsets {
+    pub fn with_capacity(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        ListOffsets {
+            offsets,
+            planned_rows: rows,
+        }
+    }
+
+    /// Ends a row whose list holds `n` more items.
+    #[inline]
+    pub fn push(&mut self, n: usize) {
+        let last = *self.offsets.last().unwrap_or(&0);
+        self.offsets.push(last + n as i32);
+    }
+
+    /// Wraps `child` (the concatenated items) as a list column.
+    pub fn finish(self, item: Arc<Field>, child: ArrayRef) -> Result<ArrayRef> {
+        check_plan("list rows", self.offsets.len() - 1, self.planned_rows);
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        Ok(Arc::new(ListArray::try_new(item, offsets, child, None)?))
+    }
+
+    /// Wraps struct `columns` (the concatenated items) as a `List<Struct>`.
+    pub fn finish_struct(self, item: Arc<Field>, columns: Vec<ArrayRef>) -> Result<ArrayRef> {
+        let arrow_schema::DataType::Struct(fields) = item.data_type() else {
+            unreachable!("list item is a struct")
+        };
+        let fields: Fields = fields.clone();
+        let child = Arc::new(StructArray::try_new(fields, columns, None)?);
+        self.finish(item, child)
+    }
+}
+
+/// A Vec with a planned capacity, checked in debug builds.
+pub fn planned<T>(n: usize) -> Vec<T> {
+    Vec::with_capacity(n)
+}
+
+/// Finishes a planned fixed-width column.
+pub fn finish_prim<T: ArrowPrimitiveType>(values: Vec<T::Native>, planned: usize) -> ArrayRef {
+    check_plan("fixed-width values", values.len(), planned);
+    prim::<T>(values)
+}
+
+/// Trace id as a 32-byte hex string bound.
+pub const TRACE_ID_HEX: usize = id_bytes::<16>();
+/// Span id as a 16-byte hex string bound.
+pub const SPAN_ID_HEX: usize = id_bytes::<8>();
+
+/// Re-exported for the table builders.
+pub type Ids = (TraceId, SpanId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(service: u32, time: u64) -> Row {
+        Row { resource: 0, scope: 0, item: 0, point: 0, service, metric: 0, time }
+    }
+
+    #[test]
+    fn rows_sort_by_hour_then_service_then_time() {
+        let h = HOUR_NANOS;
+        let mut rows = vec![row(1, h + 5), row(0, 2 * h), row(1, 3), row(0, h + 9), row(0, 4)];
+        let runs = sort_rows(&mut rows);
+        let keys: Vec<(u32, u64)> = rows.iter().map(|r| (r.service, r.time)).collect();
+        assert_eq!(keys, vec![(0, 4), (1, 3), (0, h + 9), (1, h + 5), (0, 2 * h)]);
+        assert_eq!(runs, vec![0..2, 2..4, 4..5]);
+    }
+
+    #[test]
+    fn ranks_follow_string_order() {
+        assert_eq!(ranks(&["b", "a", "c", "a"]), vec![1, 0, 2, 0]);
+    }
+
+    #[test]
+    fn ids_render_as_lowercase_hex_or_empty() {
+        let mut b = TextBuilder::with_capacity(2, 32).unwrap();
+        b.push_id(&[0xab, 0x01, 0, 0, 0, 0, 0, 0xff]);
+        b.push_id(&[0; 8]);
+        let a = b.finish().unwrap();
+        assert_eq!(a.value(0), "ab010000000000ff");
+        assert_eq!(a.value(1), "");
+    }
+}

@@ -1,0 +1,257 @@
+//! `AnyValue` → text, the way the ClickHouse exporter renders it.
+//!
+//! The exporter stores every attribute value and log body as a string through
+//! pdata's `Value.AsString()`: strings raw, ints in decimal, bools as
+//! `true`/`false`, doubles in the shortest round-trip form (exponent only
+//! below 1e-6 or from 1e21: `1e-7`, `1e+21`), bytes as padded standard
+//! base64, arrays and key-value lists as compact JSON with sorted keys.
+//!
+//! Deliberate differences, documented in `docs/schema.md`: a NaN or infinite
+//! double renders as `NaN`, `+Inf`, `-Inf` (pdata writes an error text).
+//!
+//! Each renderer has a matching `*_bound` giving an upper bound of its output
+//! length, used to pre-size builders before any byte is written.
+
+use base64::Engine;
+
+use crate::model::{AnyValue, KeyValue};
+
+/// Appends the text form of `v` to `out`.
+pub fn text(v: &AnyValue<'_>, out: &mut Vec<u8>) {
+    match v {
+        AnyValue::Empty => {}
+        AnyValue::Str(s) => out.extend_from_slice(s.as_bytes()),
+        AnyValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        AnyValue::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        AnyValue::Double(d) => double(*d, out),
+        AnyValue::Bytes(b) => base64_into(b, out),
+        AnyValue::Array(_) | AnyValue::KvList(_) => {
+            let start = out.len();
+            if json(v, out).is_err() {
+                // pdata's json.Marshal fails on a non-finite double inside a
+                // container, and the exporter then stores "".
+                out.truncate(start);
+            }
+        }
+    }
+}
+
+/// An upper bound of the length `text(v)` appends.
+pub fn text_bound(v: &AnyValue<'_>) -> usize {
+    match v {
+        AnyValue::Empty => 0,
+        AnyValue::Str(s) => s.len(),
+        AnyValue::Bool(_) => 5,
+        AnyValue::Int(_) => 20,
+        AnyValue::Double(_) => DOUBLE_BOUND,
+        AnyValue::Bytes(b) => base64_len(b.len()),
+        AnyValue::Array(_) | AnyValue::KvList(_) => json_bound(v),
+    }
+}
+
+/// Longest output of [`double`]: `-0.0000012345678901234567` is 25 bytes.
+const DOUBLE_BOUND: usize = 26;
+
+/// A double as Go's `encoding/json` (ES6) formats it.
+pub fn double(d: f64, out: &mut Vec<u8>) {
+    use std::io::Write;
+    if d.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if d.is_infinite() {
+        out.extend_from_slice(if d > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        let abs = d.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            // Rust's `{:e}` is shortest round-trip like Go's 'e' with -1
+            // precision; Go then writes a sign on positive exponents.
+            let start = out.len();
+            let _ = write!(out, "{d:e}");
+            if let Some(p) = out[start..].iter().position(|&c| c == b'e') {
+                if out.get(start + p + 1) != Some(&b'-') {
+                    out.insert(start + p + 1, b'+');
+                }
+            }
+        } else {
+            let _ = write!(out, "{d}");
+        }
+    }
+}
+
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+fn base64_into(b: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + base64_len(b.len()), 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(b, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+}
+
+/// Marker: a non-finite double inside a container.
+struct NonFinite;
+
+fn json(v: &AnyValue<'_>, out: &mut Vec<u8>) -> Result<(), NonFinite> {
+    match v {
+        AnyValue::Empty => out.extend_from_slice(b"null"),
+        AnyValue::Str(s) => json_str(s, out),
+        AnyValue::Bool(_) | AnyValue::Int(_) => text(v, out),
+        AnyValue::Double(d) => {
+            if !d.is_finite() {
+                return Err(NonFinite);
+            }
+            double(*d, out);
+        }
+        AnyValue::Bytes(b) => {
+            out.push(b'"');
+            base64_into(b, out);
+            out.push(b'"');
+        }
+        AnyValue::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json(item, out)?;
+            }
+            out.push(b']');
+        }
+        AnyValue::KvList(kvs) => {
+            // Go maps marshal with sorted keys; a repeated key keeps its last value.
+            let mut sorted: Vec<&KeyValue<'_>> = kvs.iter().collect();
+            sorted.sort_by(|a, b| a.key.cmp(&b.key));
+            out.push(b'{');
+            let mut first = true;
+            for (i, kv) in sorted.iter().enumerate() {
+                if sorted.get(i + 1).is_some_and(|next| next.key == kv.key) {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                json_str(&kv.key, out);
+                out.push(b':');
+                json(&kv.value, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn json_bound(v: &AnyValue<'_>) -> usize {
+    match v {
+        AnyValue::Empty => 4,
+        AnyValue::Str(s) => json_str_bound(s),
+        AnyValue::Bytes(b) => base64_len(b.len()) + 2,
+        AnyValue::Array(items) => 2 + items.iter().map(|i| json_bound(i) + 1).sum::<usize>(),
+        AnyValue::KvList(kvs) => {
+            2 + kvs
+                .iter()
+                .map(|kv| json_str_bound(&kv.key) + 2 + json_bound(&kv.value))
+                .sum::<usize>()
+        }
+        other => text_bound(other),
+    }
+}
+
+fn json_str_bound(s: &str) -> usize {
+    // Worst case every byte becomes a six-byte \u00XX escape.
+    s.len() * 6 + 2
+}
+
+/// A JSON string literal with Go `encoding/json` escapes (HTML left as is,
+/// as current pdata does; U+2028 and U+2029 escaped).
+fn json_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            if c == 0xe2 {
+                out.extend_from_slice(if bytes[i + 2] == 0xa8 { b"\\u2028" } else { b"\\u2029" });
+                start = i + 3;
+                continue;
+            }
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(c >> 4) as usize]);
+            out.push(HEX[(c & 15) as usize]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn t(v: AnyValue<'_>) -> String {
+        let mut out = Vec::new();
+        text(&v, &mut out);
+        assert!(out.len() <= text_bound(&v), "bound too small for {v:?}");
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn doubles_match_go_encoding_json() {
+        let cases = [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (-0.0, "-0"),
+            (123456789.0, "123456789"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (0.000001, "0.000001"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (-1.7976931348623157e308, "-1.7976931348623157e+308"),
+            (-1.2345678901234567e-6, "-0.0000012345678901234567"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(t(AnyValue::Double(d)), want, "{d}");
+        }
+    }
+
+    #[test]
+    fn scalars_and_containers() {
+        assert_eq!(t(AnyValue::Int(-42)), "-42");
+        assert_eq!(t(AnyValue::Bool(true)), "true");
+        assert_eq!(t(AnyValue::Bytes(Cow::Borrowed(b"hi!?"))), "aGkhPw==");
+        let kv = |k: &'static str, v| KeyValue { key: Cow::Borrowed(k), value: v };
+        let v = AnyValue::KvList(vec![
+            kv("z", AnyValue::Str("a\"b\n<&>\u{2028}".into())),
+            kv("a", AnyValue::Array(vec![AnyValue::Int(1), AnyValue::Double(2.5), AnyValue::Empty])),
+            kv("z", AnyValue::Bool(false)),
+        ]);
+        assert_eq!(t(v), r#"{"a":[1,2.5,null],"z":false}"#);
+        let s = AnyValue::Array(vec![AnyValue::Str("a\"b\n<&>\u{2028}\u{1}".into())]);
+        assert_eq!(t(s), r#"["a\"b\n<&>\u2028\u0001"]"#);
+        assert_eq!(t(AnyValue::Array(vec![AnyValue::Double(f64::NAN)])), "");
+    }
+}

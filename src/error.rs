@@ -1,0 +1,77 @@
+//! The one error type of the core pipeline.
+//!
+//! Every failure a request can cause is a variant a caller can act on. The
+//! core never decides HTTP statuses: the Worker edge maps variants to statuses
+//! in one `match` (see `worker.rs`), and the CLI prints the message.
+
+use thiserror::Error;
+
+/// Everything that can go wrong between request bytes and Parquet objects.
+///
+/// Messages say what was wrong and where (a byte offset for protobuf, a line
+/// and column for JSON), never the payload itself beyond a short excerpt.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The request body is larger than [`crate::Limits::max_body_bytes`].
+    #[error("request body is {size} bytes, over the {limit}-byte limit")]
+    BodyTooLarge { size: usize, limit: usize },
+
+    /// The gzip body inflates past [`crate::Limits::max_inflated_bytes`].
+    /// Detected while inflating: nothing past the limit is ever allocated.
+    #[error("gzip body inflates past the {limit}-byte limit")]
+    InflatedTooLarge { limit: usize },
+
+    /// The `Content-Type` is not one of the two OTLP/HTTP encodings.
+    #[error("unsupported content type {0:?}: expected application/x-protobuf or application/json")]
+    UnsupportedContentType(String),
+
+    /// The `Content-Encoding` is neither absent, `identity` nor `gzip`.
+    #[error("unsupported content encoding {0:?}: expected gzip or identity")]
+    UnsupportedContentEncoding(String),
+
+    /// The body claims gzip but is not a valid gzip stream.
+    #[error("invalid gzip body: {0}")]
+    Gzip(String),
+
+    /// The protobuf body is truncated, has wrong wire types, bad UTF-8 or
+    /// invalid ids. `at` is the byte offset in the (inflated) body.
+    #[error("malformed protobuf: {what} at byte {at}")]
+    Protobuf { what: String, at: usize },
+
+    /// The OTLP/JSON body is not valid JSON or not a valid OTLP message.
+    #[error("malformed OTLP/JSON: {what} at line {line} column {column}")]
+    Json {
+        what: String,
+        line: usize,
+        column: usize,
+    },
+
+    /// An `AnyValue` (array or key-value list) nests deeper than the limit.
+    #[error("attribute or body value nests deeper than {limit} levels (at byte {at})")]
+    TooDeep { limit: usize, at: usize },
+
+    /// The decoded request (records, attributes, points…) would take more
+    /// than [`crate::Limits::max_decoded_bytes`] of memory. Checked while
+    /// decoding, so many tiny elements cannot blow up memory.
+    #[error("request decodes to more than {limit} bytes of records and attributes")]
+    DecodedTooLarge { limit: usize },
+
+    /// Building Arrow arrays failed. This is a bug, not bad input.
+    #[error("internal error building Arrow arrays: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+
+    /// Writing Parquet failed. This is a bug, not bad input.
+    #[error("internal error writing Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+impl Error {
+    /// True when the request itself is at fault (a 4xx at the HTTP edge);
+    /// false for internal failures that a retry might not fix either.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, Error::Arrow(_) | Error::Parquet(_))
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

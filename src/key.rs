@@ -1,0 +1,83 @@
+//! Object names: Hive-style time partitions and deterministic file names.
+//!
+//! `<table>/date=YYYY-MM-DD/hour=HH/<first-timestamp>-<request-hash>.parquet`
+//!
+//! - The partition is the UTC hour of the file's rows.
+//! - `<first-timestamp>` is the earliest row time in the file, as
+//!   `YYYYMMDDTHHMMSS.nnnnnnnnnZ`, so names sort by time within a partition.
+//! - `<request-hash>` is 16 hex digits of the XXH3-128 hash of the signal and
+//!   the inflated request body. The same body always yields the same keys and
+//!   the same bytes, so a retried request overwrites its own objects and never
+//!   duplicates rows. See `docs/layout.md` for the rationale.
+
+use crate::schema::Table;
+
+/// Hash of a request: the signal's name and the inflated body.
+pub fn request_hash(signal: &str, body: &[u8]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(signal.as_bytes());
+    h.update(&[0]);
+    h.update(body);
+    h.digest128()
+}
+
+/// The object key of `table`'s file whose earliest row is at `first_nanos`.
+pub fn object_key(table: Table, first_nanos: u64, hash: u128) -> String {
+    let secs = first_nanos / 1_000_000_000;
+    let nanos = first_nanos % 1_000_000_000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let sod = secs % 86_400;
+    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    format!(
+        "{table}/date={y:04}-{m:02}-{d:02}/hour={hh:02}/{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}.{nanos:09}Z-{hash:016x}.parquet",
+        table = table.name(),
+        hash = (hash >> 64) as u64,
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hive_partitioned_and_sort_by_time() {
+        // 2023-11-14T22:13:20.000000123Z
+        let t = 1_700_000_000_000_000_123;
+        let k = object_key(Table::Logs, t, 0xabcdef << 64);
+        assert_eq!(
+            k,
+            "otel_logs/date=2023-11-14/hour=22/20231114T221320.000000123Z-0000000000abcdef.parquet"
+        );
+        assert!(object_key(Table::Logs, t, 1 << 120) > object_key(Table::Logs, t - 1, u128::MAX));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(106_751), (2262, 4, 11));
+        assert_eq!(object_key(Table::Sum, 0, 0), "otel_metrics_sum/date=1970-01-01/hour=00/19700101T000000.000000000Z-0000000000000000.parquet");
+    }
+
+    #[test]
+    fn hash_depends_on_signal_and_body() {
+        assert_eq!(request_hash("logs", b"x"), request_hash("logs", b"x"));
+        assert_ne!(request_hash("logs", b"x"), request_hash("traces", b"x"));
+        assert_ne!(request_hash("logs", b"x"), request_hash("logs", b"y"));
+    }
+}

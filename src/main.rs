@@ -1,0 +1,78 @@
+//! The native CLI: `otlp2r2 convert` runs the Worker's pipeline on a file.
+//!
+//! It writes exactly the objects the Worker would put, under `--out DIR`
+//! (keys become relative paths), and prints a one-line summary. It is a thin
+//! edge like the Worker: all logic is in [`otlp2r2::process`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use otlp2r2::{process, Encoding, Options, Request, Signal};
+
+const USAGE: &str = "\
+usage: otlp2r2 convert --signal logs|traces|metrics [--json] [--gzip] [--micros] INPUT --out DIR
+
+  --signal S   the OTLP signal in INPUT
+  --json       INPUT is OTLP/JSON (default: protobuf)
+  --gzip       INPUT is gzip-compressed
+  --micros     write microsecond timestamps instead of nanoseconds
+  --out DIR    where to write the objects (created if missing)";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("otlp2r2: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = pico_args::Arguments::from_env();
+    if args.contains(["-h", "--help"]) {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    match args.subcommand().map_err(|e| e.to_string())?.as_deref() {
+        Some("convert") => {}
+        _ => return Err(format!("expected a command\n{USAGE}")),
+    }
+    let signal: String = args.value_from_str("--signal").map_err(|e| format!("{e}\n{USAGE}"))?;
+    let signal = Signal::from_name(&signal).ok_or_else(|| format!("unknown signal {signal:?}\n{USAGE}"))?;
+    let encoding = if args.contains("--json") { Encoding::Json } else { Encoding::Protobuf };
+    let gzip = args.contains("--gzip");
+    let micros = args.contains("--micros");
+    let out: PathBuf = args.value_from_str("--out").map_err(|e| format!("{e}\n{USAGE}"))?;
+    let input: PathBuf = args.free_from_str().map_err(|e| format!("INPUT: {e}\n{USAGE}"))?;
+    let rest = args.finish();
+    if !rest.is_empty() {
+        return Err(format!("unexpected arguments {rest:?}\n{USAGE}"));
+    }
+
+    let body = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let mut opts = Options::default();
+    if micros {
+        opts.timestamp_unit = arrow_schema::TimeUnit::Microsecond;
+    }
+    // A file is not a network request: lift the body limits to the file size.
+    opts.limits.max_body_bytes = opts.limits.max_body_bytes.max(body.len());
+    let req = Request { signal, encoding, gzip, body: &body };
+    let output = process(&req, &opts).map_err(|e| format!("{}: {e}", input.display()))?;
+    for obj in &output.objects {
+        let path = out.join(&obj.key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, &obj.data).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!(
+        "{} records, {} rejected, {} files, {} bytes in, {} bytes out",
+        output.records,
+        output.rejected,
+        output.objects.len(),
+        output.bytes_in,
+        output.bytes_out()
+    );
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! The pipeline: request bytes → Parquet objects. The one entry point the
+//! Worker, the CLI, the tests and the benches all call.
+//!
+//! body (limits, gzip) → decode (protobuf | JSON) → rows (sort, split by
+//! hour) → batch (pre-sized Arrow builders) → write (Parquet) → key (name).
+//!
+//! Pure: no I/O, no clock, no globals. The whole output is built in memory
+//! before it is returned, so a failure anywhere means nothing is written.
+
+use arrow_array::RecordBatch;
+use arrow_schema::TimeUnit;
+
+use crate::batch::{self, Context, Row};
+use crate::body::{self, Encoding};
+use crate::decode::{self, Budget};
+use crate::error::Result;
+use crate::key;
+use crate::schema::Table;
+use crate::write;
+
+/// Default cap on the request body as received (possibly gzip): 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 << 20;
+/// Default cap on the inflated body: 16 MiB.
+pub const DEFAULT_MAX_INFLATED_BYTES: usize = 16 << 20;
+/// Default cap on the decoded model's memory: 32 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 32 << 20;
+
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Logs,
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// `logs`, `traces` or `metrics`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+        }
+    }
+
+    /// Parses `logs`, `traces` or `metrics`.
+    pub fn from_name(name: &str) -> Option<Signal> {
+        match name {
+            "logs" => Some(Signal::Logs),
+            "traces" => Some(Signal::Traces),
+            "metrics" => Some(Signal::Metrics),
+            _ => None,
+        }
+    }
+}
+
+/// Size limits, all checked before or during the work they bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The body as received. Default [`DEFAULT_MAX_BODY_BYTES`].
+    pub max_body_bytes: usize,
+    /// The body after gzip inflation (or as is). Default [`DEFAULT_MAX_INFLATED_BYTES`].
+    pub max_inflated_bytes: usize,
+    /// Memory of the decoded request model. Default [`DEFAULT_MAX_DECODED_BYTES`].
+    pub max_decoded_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+        }
+    }
+}
+
+/// Pipeline options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub limits: Limits,
+    /// Unit of every timestamp column: nanoseconds (default) or microseconds
+    /// for engines that cannot read nanosecond Parquet timestamps.
+    pub timestamp_unit: TimeUnit,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            timestamp_unit: TimeUnit::Nanosecond,
+        }
+    }
+}
+
+/// One export request as it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub signal: Signal,
+    pub encoding: Encoding,
+    pub gzip: bool,
+    pub body: &'a [u8],
+}
+
+/// One Parquet file to store.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub key: String,
+    pub table: Table,
+    pub rows: usize,
+    pub data: Vec<u8>,
+}
+
+/// The result of a request: the objects to store and what was counted.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Files to store, ordered by table then hour. Empty when the request
+    /// held no records.
+    pub objects: Vec<Object>,
+    /// Rows written (log records, spans or data points).
+    pub records: usize,
+    /// Items rejected and not written (metrics without data points).
+    pub rejected: usize,
+    /// Why items were rejected, for OTLP partial success.
+    pub rejected_message: Option<String>,
+    /// Body bytes as received.
+    pub bytes_in: usize,
+    /// Body bytes after inflation.
+    pub bytes_inflated: usize,
+}
+
+impl Output {
+    /// Total Parquet bytes.
+    pub fn bytes_out(&self) -> usize {
+        self.objects.iter().map(|o| o.data.len()).sum()
+    }
+}
+
+/// Runs the whole pipeline on one request.
+pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
+    let limits = &opts.limits;
+    let body = body::prepare(req.body, req.gzip, limits.max_body_bytes, limits.max_inflated_bytes)?;
+    let hash = key::request_hash(req.signal.name(), &body);
+    let budget = Budget::new(limits.max_decoded_bytes);
+    let unit = opts.timestamp_unit;
+    let mut out = Output {
+        bytes_in: req.body.len(),
+        bytes_inflated: body.len(),
+        ..Default::default()
+    };
+    match (req.signal, req.encoding) {
+        (Signal::Logs, enc) => {
+            let model = match enc {
+                Encoding::Protobuf => decode::proto::logs(&body, &budget)?,
+                Encoding::Json => decode::json::logs(&body, &budget)?,
+            };
+            let ctx = Context::new(&model);
+            let rows = batch::logs::rows(&model, &ctx);
+            emit(&mut out, Table::Logs, rows, hash, |r| batch::logs::build(&model, &ctx, r, unit))?;
+        }
+        (Signal::Traces, enc) => {
+            let model = match enc {
+                Encoding::Protobuf => decode::proto::traces(&body, &budget)?,
+                Encoding::Json => decode::json::traces(&body, &budget)?,
+            };
+            let ctx = Context::new(&model);
+            let rows = batch::traces::rows(&model, &ctx);
+            emit(&mut out, Table::Traces, rows, hash, |r| batch::traces::build(&model, &ctx, r, unit))?;
+        }
+        (Signal::Metrics, enc) => {
+            let model = match enc {
+                Encoding::Protobuf => decode::proto::metrics(&body, &budget)?,
+                Encoding::Json => decode::json::metrics(&body, &budget)?,
+            };
+            let ctx = Context::new(&model);
+            let mut rows = batch::metrics::rows(&model, &ctx);
+            out.rejected = rows.rejected;
+            out.rejected_message = rows.first_rejected.take().map(|name| {
+                format!(
+                    "{} metric(s) had no data points and were dropped (first: {name:?})",
+                    rows.rejected
+                )
+            });
+            for table in &Table::ALL[2..] {
+                let table_rows = std::mem::take(rows.of(*table));
+                emit(&mut out, *table, table_rows, hash, |r| {
+                    batch::metrics::build(&model, &ctx, *table, r, unit)
+                })?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sorts `rows`, then builds, writes and names one file per hour.
+fn emit(
+    out: &mut Output,
+    table: Table,
+    mut rows: Vec<Row>,
+    hash: u128,
+    build: impl Fn(&[Row]) -> Result<RecordBatch>,
+) -> Result<()> {
+    for run in batch::sort_rows(&mut rows) {
+        let hour = &rows[run];
+        let first = hour.iter().map(|r| r.time).min().unwrap_or(0);
+        let batch = build(hour)?;
+        out.objects.push(Object {
+            key: key::object_key(table, first, hash),
+            table,
+            rows: batch.num_rows(),
+            data: write::parquet(table, &batch)?,
+        });
+        out.records += hour.len();
+    }
+    Ok(())
+}
