@@ -177,11 +177,10 @@ fn locate<'q, 'a, P>(
             point,
         })
     };
-    rows.iter().map(one).collect::<Option<Vec<_>>>().ok_or_else(|| {
-        crate::Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(
-            "a metrics row points outside its request".into(),
-        ))
-    })
+    rows.iter()
+        .map(one)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| super::internal("a metrics row points outside its request"))
 }
 
 /// The fourteen columns every metrics table starts with.
@@ -272,8 +271,9 @@ impl Common {
         self.exemplars.push(a.point.exemplars(), self.unit);
     }
 
-    /// The fourteen common columns, and the exemplars column for later.
-    fn finish(self, schema: &SchemaRef) -> Result<(Vec<ArrayRef>, ArrayRef)> {
+    /// The fourteen common columns, and the exemplars column for later
+    /// (`None` for the summary table, which has none).
+    fn finish(self, schema: &SchemaRef) -> Result<(Vec<ArrayRef>, Option<ArrayRef>)> {
         let n = self.rows;
         let cols = vec![
             self.resource_attrs.finish_ref()?,
@@ -291,7 +291,10 @@ impl Common {
             ts_array(self.start, self.unit),
             ts_array(self.time, self.unit),
         ];
-        let exemplars = self.exemplars.finish(schema, self.unit)?;
+        let exemplars = match schema.index_of(col::EXEMPLARS) {
+            Ok(_) => Some(self.exemplars.finish(schema, self.unit)?),
+            Err(_) => None,
+        };
         Ok((cols, exemplars))
     }
 }
@@ -348,7 +351,7 @@ impl Exemplars {
     }
 
     fn finish(self, schema: &SchemaRef, unit: TimeUnit) -> Result<ArrayRef> {
-        let item = list_item_of(schema, col::EXEMPLARS);
+        let item = list_item_of(schema, col::EXEMPLARS)?;
         let columns = vec![
             self.attrs.finish_ref()?,
             ts_array(self.time, unit),
@@ -360,11 +363,8 @@ impl Exemplars {
     }
 }
 
-fn list_item_of(schema: &SchemaRef, name: &str) -> std::sync::Arc<arrow_schema::Field> {
-    match schema.field_with_name(name).map(|f| f.data_type()) {
-        Ok(DataType::List(item)) => item.clone(),
-        _ => unreachable!("{name} is a list column"),
-    }
+fn list_item_of(schema: &SchemaRef, name: &str) -> Result<std::sync::Arc<arrow_schema::Field>> {
+    super::list_item(schema, name)
 }
 
 /// A `List<UInt64>` or `List<Float64>` column from per-row slices.
@@ -418,6 +418,7 @@ pub fn build(
                 }
             }
             let (mut cols, exemplars) = common.finish(&schema)?;
+            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
             cols.extend([
                 finish_prim::<Float64Type>(value, n),
                 finish_prim::<UInt32Type>(flags, n),
@@ -448,6 +449,7 @@ pub fn build(
                 });
             }
             let (mut cols, exemplars) = common.finish(&schema)?;
+            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
             cols.extend([
                 finish_prim::<UInt64Type>(count, n),
                 finish_prim::<Float64Type>(sum, n),
@@ -487,6 +489,7 @@ pub fn build(
                 zero_threshold.push(p.zero_threshold);
             }
             let (mut cols, exemplars) = common.finish(&schema)?;
+            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
             cols.extend([
                 finish_prim::<UInt64Type>(count, n),
                 finish_prim::<Float64Type>(sum, n),
@@ -525,7 +528,7 @@ pub fn build(
                 q_offsets.push(p.quantile_values.len());
             }
             let (mut cols, _no_exemplars) = common.finish(&schema)?;
-            let item = list_item_of(&schema, col::VALUE_AT_QUANTILES);
+            let item = list_item_of(&schema, col::VALUE_AT_QUANTILES)?;
             cols.extend([
                 finish_prim::<UInt64Type>(count, n),
                 finish_prim::<Float64Type>(sum, n),

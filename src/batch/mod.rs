@@ -340,7 +340,7 @@ impl AttrsBuilder {
         check_plan("map rows", self.offsets.len() - 1, self.planned_rows);
         let entries = crate::schema::map_entries();
         let arrow_schema::DataType::Struct(fields) = entries.data_type() else {
-            unreachable!("map entries are a struct")
+            return Err(internal("map entries are not a struct"));
         };
         let keys: ArrayRef = Arc::new(self.keys.finish()?);
         let values: ArrayRef = Arc::new(self.values.finish()?);
@@ -387,11 +387,24 @@ impl ListOffsets {
     /// Wraps struct `columns` (the concatenated items) as a `List<Struct>`.
     pub fn finish_struct(self, item: Arc<Field>, columns: Vec<ArrayRef>) -> Result<ArrayRef> {
         let arrow_schema::DataType::Struct(fields) = item.data_type() else {
-            unreachable!("list item is a struct")
+            return Err(internal("list item is not a struct"));
         };
         let fields: Fields = fields.clone();
         let child = Arc::new(StructArray::try_new(fields, columns, None)?);
         self.finish(item, child)
+    }
+}
+
+/// An internal (bug, not input) error.
+pub fn internal(what: &str) -> Error {
+    Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(what.to_string()))
+}
+
+/// The item field of list column `name` in `schema`.
+pub fn list_item(schema: &arrow_schema::SchemaRef, name: &str) -> Result<Arc<Field>> {
+    match schema.field_with_name(name).map(|f| f.data_type()) {
+        Ok(arrow_schema::DataType::List(item)) => Ok(item.clone()),
+        _ => Err(internal("expected a list column")),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::TimeUnit;
 
 use super::{
     finish_prim, planned, ts_array, ts_value, AttrsBuilder, AttrsPlan, Context, ListOffsets, Row,
@@ -180,16 +180,12 @@ pub fn build(
     }
 
     let schema = Table::Traces.schema(unit);
-    let item = |name: &str| match schema.field_with_name(name).map(|f| f.data_type()) {
-        Ok(DataType::List(item)) => item.clone(),
-        _ => unreachable!("{name} is a list column"),
-    };
     let events_col = ev_offsets.finish_struct(
-        item(col::EVENTS),
+        super::list_item(&schema, col::EVENTS)?,
         vec![ts_array(ev_ts, unit), ev_names.finish_ref()?, ev_attrs.finish_ref()?],
     )?;
     let links_col = ln_offsets.finish_struct(
-        item(col::LINKS),
+        super::list_item(&schema, col::LINKS)?,
         vec![
             ln_trace.finish_ref()?,
             ln_span.finish_ref()?,
