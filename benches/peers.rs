@@ -1,1 +1,141 @@
-fn main(){}
+//! This crate against the fastest public Rust library for the same job,
+//! `otlp2records` 0.11, on the same input bytes with the same Parquet
+//! settings (Snappy, page statistics, dictionary on, one writer per batch).
+//!
+//! Ids read `peers/<signal>-<encoding>/<library>`; throughput is in records.
+//!
+//! With `--features dhat-heap` and `-- --dhat`, each workload instead runs
+//! once under dhat in its own process and prints allocated bytes and peak
+//! heap per record (`make bench-dhat`).
+
+mod fixtures;
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use criterion::{black_box, BenchmarkId, Criterion, Throughput};
+use otlp2r2::{process, Encoding, Options, Request, Signal};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use prost::Message;
+
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+const N: usize = 10_000;
+
+/// (id, signal, encoding, body)
+fn workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
+    let st = fixtures::json::Style::default();
+    let logs = fixtures::logs(N, 1);
+    let traces = fixtures::traces(N, 2);
+    vec![
+        ("logs-protobuf", Signal::Logs, Encoding::Protobuf, logs.encode_to_vec()),
+        ("traces-protobuf", Signal::Traces, Encoding::Protobuf, traces.encode_to_vec()),
+        ("metrics-protobuf", Signal::Metrics, Encoding::Protobuf, fixtures::metrics(N, 3).encode_to_vec()),
+        ("logs-json", Signal::Logs, Encoding::Json, fixtures::json::logs(&logs, st).into_bytes()),
+    ]
+}
+
+fn peer_parquet(batch: &RecordBatch) -> Vec<u8> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build();
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, Arc::clone(&batch.schema()), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    out
+}
+
+/// The peer's whole job: bytes → record batches → Snappy Parquet.
+fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
+    use otlp2records::InputFormat;
+    let format = match encoding {
+        Encoding::Protobuf => InputFormat::Protobuf,
+        Encoding::Json => InputFormat::Json,
+    };
+    let batches: Vec<RecordBatch> = match signal {
+        Signal::Logs => vec![otlp2records::transform_logs(body, format).unwrap()],
+        Signal::Traces => vec![otlp2records::transform_traces(body, format).unwrap()],
+        Signal::Metrics => {
+            let m = otlp2records::transform_metrics(body, format).unwrap();
+            [m.gauge, m.sum, m.histogram, m.exp_histogram].into_iter().flatten().collect()
+        }
+    };
+    batches.iter().map(|b| peer_parquet(b).len()).sum()
+}
+
+fn ours(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
+    let out = process(&Request { signal, encoding, gzip: false, body }, &Options::default()).unwrap();
+    out.bytes_out()
+}
+
+fn bench(c: &mut Criterion) {
+    for (id, signal, encoding, body) in workloads() {
+        let mut g = c.benchmark_group(format!("peers/{id}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_with_input(BenchmarkId::from_parameter("otlp2r2"), &body, |b, body| {
+            b.iter(|| black_box(ours(signal, encoding, black_box(body))))
+        });
+        g.bench_with_input(BenchmarkId::from_parameter("otlp2records"), &body, |b, body| {
+            b.iter(|| black_box(peer(signal, encoding, black_box(body))))
+        });
+        g.finish();
+    }
+}
+
+/// Runs one workload once under dhat (this process) and prints a line.
+#[cfg(feature = "dhat-heap")]
+fn dhat_one(id: &str, library: &str) {
+    let (_, signal, encoding, body) = workloads().into_iter().find(|w| w.0 == id).expect("workload");
+    let profiler = dhat::Profiler::builder().testing().build();
+    let out = if library == "otlp2r2" { ours(signal, encoding, &body) } else { peer(signal, encoding, &body) };
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    println!(
+        "dhat {id:<18} {library:<13} allocated {:>7} B/record  peak {:>7} B/record  blocks {:>5.1}/record  (input {} B, output {} B)",
+        stats.total_bytes / N as u64,
+        stats.max_bytes / N,
+        stats.total_blocks as f64 / N as f64,
+        body.len(),
+        out
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--dhat") {
+        #[cfg(feature = "dhat-heap")]
+        {
+            if let Some(i) = args.iter().position(|a| a == "--dhat-one") {
+                dhat_one(&args[i + 1], &args[i + 2]);
+                return;
+            }
+            for (id, ..) in workloads() {
+                for lib in ["otlp2r2", "otlp2records"] {
+                    let status = std::process::Command::new(&args[0])
+                        .args(["--dhat", "--dhat-one", id, lib])
+                        .status()
+                        .expect("re-run self");
+                    assert!(status.success());
+                }
+            }
+            return;
+        }
+        #[cfg(not(feature = "dhat-heap"))]
+        {
+            eprintln!("--dhat needs `--features dhat-heap` (make bench-dhat)");
+            std::process::exit(2);
+        }
+    }
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .measurement_time(std::time::Duration::from_secs(4))
+        .configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

@@ -94,7 +94,9 @@ pub fn prepare(
 /// Inflates a (possibly multi-member) gzip body into at most `limit` bytes.
 pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     if body.len() < 18 || body[0] != 0x1f || body[1] != 0x8b {
-        return Err(Error::Gzip("not a gzip stream (bad magic or too short)".into()));
+        return Err(Error::Gzip(
+            "not a gzip stream (bad magic or too short)".into(),
+        ));
     }
     // ISIZE: the last member's uncompressed size mod 2^32. A hint only.
     let tail = &body[body.len() - 4..];
@@ -149,7 +151,10 @@ mod tests {
             Encoding::from_content_type("Application/X-Protobuf; charset=utf-8").unwrap(),
             Encoding::Protobuf
         );
-        assert_eq!(Encoding::from_content_type("application/json;charset=UTF-8").unwrap(), Encoding::Json);
+        assert_eq!(
+            Encoding::from_content_type("application/json;charset=UTF-8").unwrap(),
+            Encoding::Json
+        );
         assert!(matches!(
             Encoding::from_content_type("text/plain"),
             Err(Error::UnsupportedContentType(_))
@@ -160,14 +165,20 @@ mod tests {
     fn content_encodings() {
         assert!(!is_gzip(None).unwrap());
         assert!(is_gzip(Some("GZIP")).unwrap());
-        assert!(matches!(is_gzip(Some("br")), Err(Error::UnsupportedContentEncoding(_))));
+        assert!(matches!(
+            is_gzip(Some("br")),
+            Err(Error::UnsupportedContentEncoding(_))
+        ));
     }
 
     #[test]
     fn inflates_within_the_limit_exactly() {
         let data = vec![7u8; 100_000];
         assert_eq!(inflate(&gz(&data), 100_000).unwrap(), data);
-        assert!(matches!(inflate(&gz(&data), 99_999), Err(Error::InflatedTooLarge { limit: 99_999 })));
+        assert!(matches!(
+            inflate(&gz(&data), 99_999),
+            Err(Error::InflatedTooLarge { limit: 99_999 })
+        ));
     }
 
     #[test]
@@ -192,7 +203,10 @@ mod tests {
         let mut two = gz(b"ab");
         two.extend(gz(b"cd"));
         assert_eq!(inflate(&two, 10).unwrap(), b"abcd");
-        assert!(matches!(inflate(b"not gzip at all, no", 10), Err(Error::Gzip(_))));
+        assert!(matches!(
+            inflate(b"not gzip at all, no", 10),
+            Err(Error::Gzip(_))
+        ));
         let mut truncated = gz(&[1u8; 1000]);
         truncated.truncate(truncated.len() - 6);
         assert!(matches!(inflate(&truncated, 10_000), Err(Error::Gzip(_))));

@@ -38,13 +38,24 @@ fn run() -> Result<(), String> {
         Some("convert") => {}
         _ => return Err(format!("expected a command\n{USAGE}")),
     }
-    let signal: String = args.value_from_str("--signal").map_err(|e| format!("{e}\n{USAGE}"))?;
-    let signal = Signal::from_name(&signal).ok_or_else(|| format!("unknown signal {signal:?}\n{USAGE}"))?;
-    let encoding = if args.contains("--json") { Encoding::Json } else { Encoding::Protobuf };
+    let signal: String = args
+        .value_from_str("--signal")
+        .map_err(|e| format!("{e}\n{USAGE}"))?;
+    let signal =
+        Signal::from_name(&signal).ok_or_else(|| format!("unknown signal {signal:?}\n{USAGE}"))?;
+    let encoding = if args.contains("--json") {
+        Encoding::Json
+    } else {
+        Encoding::Protobuf
+    };
     let gzip = args.contains("--gzip");
     let micros = args.contains("--micros");
-    let out: PathBuf = args.value_from_str("--out").map_err(|e| format!("{e}\n{USAGE}"))?;
-    let input: PathBuf = args.free_from_str().map_err(|e| format!("INPUT: {e}\n{USAGE}"))?;
+    let out: PathBuf = args
+        .value_from_str("--out")
+        .map_err(|e| format!("{e}\n{USAGE}"))?;
+    let input: PathBuf = args
+        .free_from_str()
+        .map_err(|e| format!("INPUT: {e}\n{USAGE}"))?;
     let rest = args.finish();
     if !rest.is_empty() {
         return Err(format!("unexpected arguments {rest:?}\n{USAGE}"));
@@ -57,7 +68,12 @@ fn run() -> Result<(), String> {
     }
     // A file is not a network request: lift the body limits to the file size.
     opts.limits.max_body_bytes = opts.limits.max_body_bytes.max(body.len());
-    let req = Request { signal, encoding, gzip, body: &body };
+    let req = Request {
+        signal,
+        encoding,
+        gzip,
+        body: &body,
+    };
     let output = process(&req, &opts).map_err(|e| format!("{}: {e}", input.display()))?;
     for obj in &output.objects {
         let path = out.join(&obj.key);

@@ -139,7 +139,12 @@ impl Output {
 /// Runs the whole pipeline on one request.
 pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
     let limits = &opts.limits;
-    let body = body::prepare(req.body, req.gzip, limits.max_body_bytes, limits.max_inflated_bytes)?;
+    let body = body::prepare(
+        req.body,
+        req.gzip,
+        limits.max_body_bytes,
+        limits.max_inflated_bytes,
+    )?;
     let hash = key::request_hash(req.signal.name(), &body);
     let budget = Budget::new(limits.max_decoded_bytes);
     let unit = opts.timestamp_unit;
@@ -156,7 +161,9 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
             };
             let ctx = Context::new(&model);
             let rows = batch::logs::rows(&model, &ctx);
-            emit(&mut out, Table::Logs, rows, hash, |r| batch::logs::build(&model, &ctx, r, unit))?;
+            emit(&mut out, Table::Logs, rows, hash, |r| {
+                batch::logs::build(&model, &ctx, r, unit)
+            })?;
         }
         (Signal::Traces, enc) => {
             let model = match enc {
@@ -165,7 +172,9 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
             };
             let ctx = Context::new(&model);
             let rows = batch::traces::rows(&model, &ctx);
-            emit(&mut out, Table::Traces, rows, hash, |r| batch::traces::build(&model, &ctx, r, unit))?;
+            emit(&mut out, Table::Traces, rows, hash, |r| {
+                batch::traces::build(&model, &ctx, r, unit)
+            })?;
         }
         (Signal::Metrics, enc) => {
             let model = match enc {

@@ -108,7 +108,11 @@ impl Table {
                 s(col::STATUS_MESSAGE),
                 list_of(
                     col::EVENTS,
-                    vec![ts(col::TIMESTAMP), s(col::NAME), attributes(col::ATTRIBUTES)],
+                    vec![
+                        ts(col::TIMESTAMP),
+                        s(col::NAME),
+                        attributes(col::ATTRIBUTES),
+                    ],
                 ),
                 list_of(
                     col::LINKS,

@@ -50,8 +50,23 @@ struct Case {
     says: &'static str,
 }
 
-fn case(name: &'static str, encoding: Encoding, body: Vec<u8>, want: fn(&Error) -> bool, says: &'static str) -> Case {
-    Case { name, signal: Signal::Logs, encoding, gzip: false, body, limits: Limits::default(), want, says }
+fn case(
+    name: &'static str,
+    encoding: Encoding,
+    body: Vec<u8>,
+    want: fn(&Error) -> bool,
+    says: &'static str,
+) -> Case {
+    Case {
+        name,
+        signal: Signal::Logs,
+        encoding,
+        gzip: false,
+        body,
+        limits: Limits::default(),
+        want,
+        says,
+    }
 }
 
 fn corpus() -> Vec<Case> {
@@ -59,7 +74,8 @@ fn corpus() -> Vec<Case> {
     let good = fixtures::logs(50, 1).encode_to_vec();
     let mut deep_json = String::from(r#"{"intValue":"1"}"#);
     for _ in 0..40 {
-        deep_json = format!(r#"{{"kvlistValue":{{"values":[{{"key":"k","value":{deep_json}}}]}}}}"#);
+        deep_json =
+            format!(r#"{{"kvlistValue":{{"values":[{{"key":"k","value":{deep_json}}}]}}}}"#);
     }
     let mut deep_pb: Vec<u8> = vec![0x18, 1]; // AnyValue{int_value: 1}
     for _ in 0..40 {
@@ -109,15 +125,32 @@ fn corpus() -> Vec<Case> {
 fn every_malformed_request_gets_its_typed_error() {
     let mut failures = Vec::new();
     for c in corpus() {
-        let opts = Options { limits: c.limits, ..Options::default() };
-        let req = Request { signal: c.signal, encoding: c.encoding, gzip: c.gzip, body: &c.body };
+        let opts = Options {
+            limits: c.limits,
+            ..Options::default()
+        };
+        let req = Request {
+            signal: c.signal,
+            encoding: c.encoding,
+            gzip: c.gzip,
+            body: &c.body,
+        };
         match process(&req, &opts) {
-            Ok(out) => failures.push(format!("{}: accepted, {} objects", c.name, out.objects.len())),
+            Ok(out) => failures.push(format!(
+                "{}: accepted, {} objects",
+                c.name,
+                out.objects.len()
+            )),
             Err(e) if !(c.want)(&e) => failures.push(format!("{}: wrong variant: {e:?}", c.name)),
-            Err(e) if !e.to_string().contains(c.says) => {
-                failures.push(format!("{}: message {:?} lacks {:?}", c.name, e.to_string(), c.says))
+            Err(e) if !e.to_string().contains(c.says) => failures.push(format!(
+                "{}: message {:?} lacks {:?}",
+                c.name,
+                e.to_string(),
+                c.says
+            )),
+            Err(e) if !e.is_client_error() => {
+                failures.push(format!("{}: not a client error: {e}", c.name))
             }
-            Err(e) if !e.is_client_error() => failures.push(format!("{}: not a client error: {e}", c.name)),
             Err(_) => {}
         }
     }
@@ -126,6 +159,11 @@ fn every_malformed_request_gets_its_typed_error() {
 
 #[test]
 fn content_negotiation_errors() {
-    assert!(matches!(Encoding::from_content_type("text/csv"), Err(Error::UnsupportedContentType(ref t)) if t == "text/csv"));
-    assert!(matches!(otlp2r2::body::is_gzip(Some("zstd")), Err(Error::UnsupportedContentEncoding(_))));
+    assert!(
+        matches!(Encoding::from_content_type("text/csv"), Err(Error::UnsupportedContentType(ref t)) if t == "text/csv")
+    );
+    assert!(matches!(
+        otlp2r2::body::is_gzip(Some("zstd")),
+        Err(Error::UnsupportedContentEncoding(_))
+    ));
 }

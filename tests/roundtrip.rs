@@ -10,7 +10,9 @@ use arrow_array::Array;
 use common::fixtures::{self, json::Style};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
@@ -24,7 +26,16 @@ fn budget() -> Budget {
 }
 
 fn run(signal: Signal, encoding: Encoding, body: &[u8]) -> Output {
-    process(&Request { signal, encoding, gzip: false, body }, &Options::default()).unwrap()
+    process(
+        &Request {
+            signal,
+            encoding,
+            gzip: false,
+            body,
+        },
+        &Options::default(),
+    )
+    .unwrap()
 }
 
 /// The output of two runs is the same objects with the same bytes.
@@ -36,13 +47,24 @@ fn assert_same_output(a: &Output, b: &Output) {
         assert_eq!(x.rows, y.rows);
         // Same rows, same values: compare the decoded batches (the keys
         // differ, since they hash the request body).
-        assert_eq!(common::read_parquet(&x.data), common::read_parquet(&y.data), "{}", x.key);
+        assert_eq!(
+            common::read_parquet(&x.data),
+            common::read_parquet(&y.data),
+            "{}",
+            x.key
+        );
     }
 }
 
 const STYLES: [Style; 2] = [
-    Style { int64_as_numbers: false, enum_names: false },
-    Style { int64_as_numbers: true, enum_names: true },
+    Style {
+        int64_as_numbers: false,
+        enum_names: false,
+    },
+    Style {
+        int64_as_numbers: true,
+        enum_names: true,
+    },
 ];
 
 // Reference: our decoder reads exactly what prost reads.
@@ -52,16 +74,25 @@ fn reference_decoding_matches_prost_on_fixtures() {
     let logs = fixtures::logs(500, 1);
     let bytes = logs.encode_to_vec();
     let prost_view = ExportLogsServiceRequest::decode(bytes.as_slice()).unwrap();
-    assert_eq!(common::dbg(&decode::proto::logs(&bytes, &budget()).unwrap()), common::dbg(&common::logs(&prost_view)));
+    assert_eq!(
+        common::dbg(&decode::proto::logs(&bytes, &budget()).unwrap()),
+        common::dbg(&common::logs(&prost_view))
+    );
 
     let traces = fixtures::traces(500, 2);
     let bytes = traces.encode_to_vec();
     let prost_view = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-    assert_eq!(common::dbg(&decode::proto::traces(&bytes, &budget()).unwrap()), common::dbg(&common::traces(&prost_view)));
+    assert_eq!(
+        common::dbg(&decode::proto::traces(&bytes, &budget()).unwrap()),
+        common::dbg(&common::traces(&prost_view))
+    );
 
     let metrics = fixtures::metrics(500, 3);
     let bytes = metrics.encode_to_vec();
-    assert_eq!(common::dbg(&decode::proto::metrics(&bytes, &budget()).unwrap()), common::dbg(&common::metrics(&metrics)));
+    assert_eq!(
+        common::dbg(&decode::proto::metrics(&bytes, &budget()).unwrap()),
+        common::dbg(&common::metrics(&metrics))
+    );
 }
 
 // Differential: protobuf and OTLP/JSON bodies of one request give identical
@@ -76,11 +107,17 @@ fn differential_protobuf_vs_json_on_fixtures() {
             common::dbg(&decode::proto::logs(&pb, &budget()).unwrap()),
             common::dbg(&decode::json::logs(js.as_bytes(), &budget()).unwrap())
         );
-        assert_same_output(&run(Signal::Logs, Encoding::Protobuf, &pb), &run(Signal::Logs, Encoding::Json, js.as_bytes()));
+        assert_same_output(
+            &run(Signal::Logs, Encoding::Protobuf, &pb),
+            &run(Signal::Logs, Encoding::Json, js.as_bytes()),
+        );
 
         let req = fixtures::traces(700, 5);
         let (pb, js) = (req.encode_to_vec(), fixtures::json::traces(&req, st));
-        assert_same_output(&run(Signal::Traces, Encoding::Protobuf, &pb), &run(Signal::Traces, Encoding::Json, js.as_bytes()));
+        assert_same_output(
+            &run(Signal::Traces, Encoding::Protobuf, &pb),
+            &run(Signal::Traces, Encoding::Json, js.as_bytes()),
+        );
 
         let req = fixtures::metrics(700, 6);
         let (pb, js) = (req.encode_to_vec(), fixtures::json::metrics(&req, st));
@@ -88,7 +125,10 @@ fn differential_protobuf_vs_json_on_fixtures() {
             common::dbg(&decode::proto::metrics(&pb, &budget()).unwrap()),
             common::dbg(&decode::json::metrics(js.as_bytes(), &budget()).unwrap())
         );
-        assert_same_output(&run(Signal::Metrics, Encoding::Protobuf, &pb), &run(Signal::Metrics, Encoding::Json, js.as_bytes()));
+        assert_same_output(
+            &run(Signal::Metrics, Encoding::Protobuf, &pb),
+            &run(Signal::Metrics, Encoding::Json, js.as_bytes()),
+        );
     }
 }
 
@@ -98,15 +138,26 @@ fn every_metric_table_gets_its_points() {
     let out = run(Signal::Metrics, Encoding::Protobuf, &req.encode_to_vec());
     let tables: std::collections::BTreeSet<_> = out.objects.iter().map(|o| o.table).collect();
     assert_eq!(tables.len(), 5, "{tables:?}");
-    assert_eq!(out.records, out.objects.iter().map(|o| o.rows).sum::<usize>());
+    assert_eq!(
+        out.records,
+        out.objects.iter().map(|o| o.rows).sum::<usize>()
+    );
     assert_eq!(out.records, 1000);
 }
 
 #[test]
 fn same_body_same_keys_and_bytes() {
     let pb = fixtures::traces(300, 8).encode_to_vec();
-    let (a, b) = (run(Signal::Traces, Encoding::Protobuf, &pb), run(Signal::Traces, Encoding::Protobuf, &pb));
-    let keys = |o: &Output| o.objects.iter().map(|x| (x.key.clone(), x.data.clone())).collect::<Vec<_>>();
+    let (a, b) = (
+        run(Signal::Traces, Encoding::Protobuf, &pb),
+        run(Signal::Traces, Encoding::Protobuf, &pb),
+    );
+    let keys = |o: &Output| {
+        o.objects
+            .iter()
+            .map(|x| (x.key.clone(), x.data.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&a), keys(&b));
 }
 
@@ -118,8 +169,20 @@ fn gzip_body_gives_the_same_objects() {
     gz.write_all(&pb).unwrap();
     let gz = gz.finish().unwrap();
     let plain = run(Signal::Logs, Encoding::Protobuf, &pb);
-    let zipped = process(&Request { signal: Signal::Logs, encoding: Encoding::Protobuf, gzip: true, body: &gz }, &Options::default()).unwrap();
-    assert_eq!(plain.objects[0].key, zipped.objects[0].key, "keys hash the inflated body");
+    let zipped = process(
+        &Request {
+            signal: Signal::Logs,
+            encoding: Encoding::Protobuf,
+            gzip: true,
+            body: &gz,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        plain.objects[0].key, zipped.objects[0].key,
+        "keys hash the inflated body"
+    );
     assert_eq!(plain.objects[0].data, zipped.objects[0].data);
 }
 
@@ -128,23 +191,49 @@ fn rows_are_split_by_hour_and_sorted() {
     // Two services, records spread over three hours, out of order.
     let mut req = fixtures::logs(0, 0);
     let hour = 3_600_000_000_000u64;
-    let rec = |t: u64| LogRecord { time_unix_nano: t, ..Default::default() };
-    for (svc, times) in [("b", vec![fixtures::T0 + 2 * hour + 5, fixtures::T0 + 1]), ("a", vec![fixtures::T0 + hour, fixtures::T0 + 3])] {
+    let rec = |t: u64| LogRecord {
+        time_unix_nano: t,
+        ..Default::default()
+    };
+    for (svc, times) in [
+        ("b", vec![fixtures::T0 + 2 * hour + 5, fixtures::T0 + 1]),
+        ("a", vec![fixtures::T0 + hour, fixtures::T0 + 3]),
+    ] {
         req.resource_logs.push(ResourceLogs {
-            resource: Some(Resource { attributes: vec![fixtures::kv("service.name", fixtures::s(svc))], ..Default::default() }),
-            scope_logs: vec![ScopeLogs { log_records: times.into_iter().map(rec).collect(), ..Default::default() }],
+            resource: Some(Resource {
+                attributes: vec![fixtures::kv("service.name", fixtures::s(svc))],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: times.into_iter().map(rec).collect(),
+                ..Default::default()
+            }],
             schema_url: String::new(),
         });
     }
     let out = run(Signal::Logs, Encoding::Protobuf, &req.encode_to_vec());
     let keys: Vec<&str> = out.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys.len(), 3, "{keys:?}");
-    assert!(keys[0].starts_with("otel_logs/date=2024-05-01/hour=12/20240501T120000.000000001Z-"), "{keys:?}");
-    assert!(keys[1].contains("/hour=13/") && keys[2].contains("/hour=14/"), "{keys:?}");
+    assert!(
+        keys[0].starts_with("otel_logs/date=2024-05-01/hour=12/20240501T120000.000000001Z-"),
+        "{keys:?}"
+    );
+    assert!(
+        keys[1].contains("/hour=13/") && keys[2].contains("/hour=14/"),
+        "{keys:?}"
+    );
     let first = common::read_parquet(&out.objects[0].data);
-    let svc = first.column_by_name("ServiceName").unwrap().as_string::<i32>();
-    let ts = first.column_by_name("Timestamp").unwrap().as_primitive::<TimestampNanosecondType>();
-    let got: Vec<(&str, i64)> = (0..first.num_rows()).map(|i| (svc.value(i), ts.value(i))).collect();
+    let svc = first
+        .column_by_name("ServiceName")
+        .unwrap()
+        .as_string::<i32>();
+    let ts = first
+        .column_by_name("Timestamp")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>();
+    let got: Vec<(&str, i64)> = (0..first.num_rows())
+        .map(|i| (svc.value(i), ts.value(i)))
+        .collect();
     let t0 = fixtures::T0 as i64;
     assert_eq!(got, vec![("a", t0 + 3), ("b", t0 + 1)]);
 }
@@ -152,22 +241,49 @@ fn rows_are_split_by_hour_and_sorted() {
 #[test]
 fn microsecond_option_changes_the_unit() {
     let pb = fixtures::logs(10, 10).encode_to_vec();
-    let opts = Options { timestamp_unit: arrow_schema::TimeUnit::Microsecond, ..Default::default() };
-    let out = process(&Request { signal: Signal::Logs, encoding: Encoding::Protobuf, gzip: false, body: &pb }, &opts).unwrap();
+    let opts = Options {
+        timestamp_unit: arrow_schema::TimeUnit::Microsecond,
+        ..Default::default()
+    };
+    let out = process(
+        &Request {
+            signal: Signal::Logs,
+            encoding: Encoding::Protobuf,
+            gzip: false,
+            body: &pb,
+        },
+        &opts,
+    )
+    .unwrap();
     let b = common::read_parquet(&out.objects[0].data);
-    assert_eq!(b.schema().field_with_name("Timestamp").unwrap().data_type(), &otlp2r2::schema::timestamp(arrow_schema::TimeUnit::Microsecond));
+    assert_eq!(
+        b.schema().field_with_name("Timestamp").unwrap().data_type(),
+        &otlp2r2::schema::timestamp(arrow_schema::TimeUnit::Microsecond)
+    );
 }
 
 #[test]
 fn metrics_without_points_are_rejected_not_written() {
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Gauge, Metric, ResourceMetrics, ScopeMetrics};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, Gauge, Metric, ResourceMetrics, ScopeMetrics,
+    };
     let req = ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             scope_metrics: vec![ScopeMetrics {
                 metrics: vec![
-                    Metric { name: "empty".into(), data: Some(Data::Gauge(Gauge { data_points: vec![] })), ..Default::default() },
-                    Metric { name: "nodata".into(), data: None, ..Default::default() },
+                    Metric {
+                        name: "empty".into(),
+                        data: Some(Data::Gauge(Gauge {
+                            data_points: vec![],
+                        })),
+                        ..Default::default()
+                    },
+                    Metric {
+                        name: "nodata".into(),
+                        data: None,
+                        ..Default::default()
+                    },
                 ],
                 ..Default::default()
             }],
@@ -213,24 +329,40 @@ fn id(n: usize) -> impl Strategy<Value = Vec<u8>> {
 
 /// Times within a few days of T0, so rows land in several hours.
 fn time() -> impl Strategy<Value = u64> {
-    prop_oneof![Just(0u64), (0u64..200_000_000_000_000).prop_map(|d| fixtures::T0 + d)]
+    prop_oneof![
+        Just(0u64),
+        (0u64..200_000_000_000_000).prop_map(|d| fixtures::T0 + d)
+    ]
 }
 
 fn log_record() -> impl Strategy<Value = LogRecord> {
-    (time(), time(), 0..25i32, ".{0,8}", proptest::option::of(any_value(2)), attributes(), any::<u32>(), id(16), id(8), ".{0,6}")
-        .prop_map(|(t, o, sev, text, body, attributes, flags, trace_id, span_id, event_name)| LogRecord {
-            time_unix_nano: t,
-            observed_time_unix_nano: o,
-            severity_number: sev,
-            severity_text: text,
-            body: body.map(|v| AnyValue { value: Some(v) }),
-            attributes,
-            dropped_attributes_count: flags % 3,
-            flags,
-            trace_id,
-            span_id,
-            event_name,
-        })
+    (
+        time(),
+        time(),
+        0..25i32,
+        ".{0,8}",
+        proptest::option::of(any_value(2)),
+        attributes(),
+        any::<u32>(),
+        id(16),
+        id(8),
+        ".{0,6}",
+    )
+        .prop_map(
+            |(t, o, sev, text, body, attributes, flags, trace_id, span_id, event_name)| LogRecord {
+                time_unix_nano: t,
+                observed_time_unix_nano: o,
+                severity_number: sev,
+                severity_text: text,
+                body: body.map(|v| AnyValue { value: Some(v) }),
+                attributes,
+                dropped_attributes_count: flags % 3,
+                flags,
+                trace_id,
+                span_id,
+                event_name,
+            },
+        )
 }
 
 fn resource() -> impl Strategy<Value = Option<Resource>> {
@@ -238,48 +370,118 @@ fn resource() -> impl Strategy<Value = Option<Resource>> {
         if let Some(svc) = svc {
             attributes.insert(0, fixtures::kv("service.name", fixtures::s(&svc)));
         }
-        Some(Resource { attributes, ..Default::default() })
+        Some(Resource {
+            attributes,
+            ..Default::default()
+        })
     })
 }
 
 fn logs_request() -> impl Strategy<Value = ExportLogsServiceRequest> {
-    proptest::collection::vec((resource(), proptest::collection::vec(proptest::collection::vec(log_record(), 0..6), 0..3)), 0..3).prop_map(|groups| {
-        ExportLogsServiceRequest {
-            resource_logs: groups
-                .into_iter()
-                .map(|(resource, scopes)| ResourceLogs {
-                    resource,
-                    scope_logs: scopes.into_iter().map(|log_records| ScopeLogs { log_records, ..Default::default() }).collect(),
-                    schema_url: String::new(),
-                })
-                .collect(),
-        }
+    proptest::collection::vec(
+        (
+            resource(),
+            proptest::collection::vec(proptest::collection::vec(log_record(), 0..6), 0..3),
+        ),
+        0..3,
+    )
+    .prop_map(|groups| ExportLogsServiceRequest {
+        resource_logs: groups
+            .into_iter()
+            .map(|(resource, scopes)| ResourceLogs {
+                resource,
+                scope_logs: scopes
+                    .into_iter()
+                    .map(|log_records| ScopeLogs {
+                        log_records,
+                        ..Default::default()
+                    })
+                    .collect(),
+                schema_url: String::new(),
+            })
+            .collect(),
     })
 }
 
 fn span_strategy() -> impl Strategy<Value = Span> {
-    (id(16), id(8), id(8), ".{0,8}", 0..6i32, time(), 0u64..10_000_000_000, attributes(), proptest::collection::vec((time(), ".{0,5}", attributes()), 0..3), proptest::collection::vec((id(16), id(8), attributes()), 0..2), 0..3i32)
-        .prop_map(|(trace_id, span_id, parent, name, kind, start, dur, attributes, events, links, code)| Span {
-            trace_id,
-            span_id,
-            parent_span_id: parent,
-            name,
-            kind,
-            start_time_unix_nano: start,
-            end_time_unix_nano: start + dur,
-            attributes,
-            events: events.into_iter().map(|(t, name, attributes)| span::Event { time_unix_nano: t, name, attributes, dropped_attributes_count: 0 }).collect(),
-            links: links.into_iter().map(|(trace_id, span_id, attributes)| span::Link { trace_id, span_id, attributes, ..Default::default() }).collect(),
-            status: Some(Status { message: String::new(), code }),
-            ..Default::default()
-        })
+    (
+        id(16),
+        id(8),
+        id(8),
+        ".{0,8}",
+        0..6i32,
+        time(),
+        0u64..10_000_000_000,
+        attributes(),
+        proptest::collection::vec((time(), ".{0,5}", attributes()), 0..3),
+        proptest::collection::vec((id(16), id(8), attributes()), 0..2),
+        0..3i32,
+    )
+        .prop_map(
+            |(
+                trace_id,
+                span_id,
+                parent,
+                name,
+                kind,
+                start,
+                dur,
+                attributes,
+                events,
+                links,
+                code,
+            )| Span {
+                trace_id,
+                span_id,
+                parent_span_id: parent,
+                name,
+                kind,
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + dur,
+                attributes,
+                events: events
+                    .into_iter()
+                    .map(|(t, name, attributes)| span::Event {
+                        time_unix_nano: t,
+                        name,
+                        attributes,
+                        dropped_attributes_count: 0,
+                    })
+                    .collect(),
+                links: links
+                    .into_iter()
+                    .map(|(trace_id, span_id, attributes)| span::Link {
+                        trace_id,
+                        span_id,
+                        attributes,
+                        ..Default::default()
+                    })
+                    .collect(),
+                status: Some(Status {
+                    message: String::new(),
+                    code,
+                }),
+                ..Default::default()
+            },
+        )
 }
 
 fn traces_request() -> impl Strategy<Value = ExportTraceServiceRequest> {
-    proptest::collection::vec((resource(), proptest::collection::vec(span_strategy(), 0..6)), 0..3).prop_map(|groups| ExportTraceServiceRequest {
+    proptest::collection::vec(
+        (resource(), proptest::collection::vec(span_strategy(), 0..6)),
+        0..3,
+    )
+    .prop_map(|groups| ExportTraceServiceRequest {
         resource_spans: groups
             .into_iter()
-            .map(|(resource, spans)| ResourceSpans { resource, scope_spans: vec![ScopeSpans { spans, ..Default::default() }], schema_url: String::new() })
+            .map(|(resource, spans)| ResourceSpans {
+                resource,
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                schema_url: String::new(),
+            })
             .collect(),
     })
 }

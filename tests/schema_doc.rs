@@ -25,13 +25,21 @@ fn notation(t: &DataType) -> String {
             format!("Timestamp({u}, {})", tz.as_deref().unwrap_or("none"))
         }
         DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(f) => format!("Map<{}, {}>", notation(f[0].data_type()), notation(f[1].data_type())),
+            DataType::Struct(f) => format!(
+                "Map<{}, {}>",
+                notation(f[0].data_type()),
+                notation(f[1].data_type())
+            ),
             other => format!("Map<{other:?}>"),
         },
         DataType::List(item) => format!("List<{}>", notation(item.data_type())),
         DataType::Struct(fields) => format!(
             "Struct<{}>",
-            fields.iter().map(|f| format!("{}: {}", f.name(), notation(f.data_type()))).collect::<Vec<_>>().join(", ")
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), notation(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         other => format!("{other:?}"),
     }
@@ -39,7 +47,8 @@ fn notation(t: &DataType) -> String {
 
 /// Table name → [(column, type)] as `docs/schema.md` documents them.
 fn documented() -> BTreeMap<String, Vec<(String, String)>> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();
     let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in doc.lines() {
@@ -47,7 +56,9 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
             current = if h.starts_with("Metrics: the common columns") {
                 Some("common".into())
             } else {
-                h.strip_prefix('`').and_then(|h| h.strip_suffix('`')).map(str::to_string)
+                h.strip_prefix('`')
+                    .and_then(|h| h.strip_suffix('`'))
+                    .map(str::to_string)
             };
             continue;
         }
@@ -62,7 +73,10 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
             continue;
         }
         let unquote = |s: &str| s.trim_matches('`').to_string();
-        tables.entry(table.clone()).or_default().push((unquote(cells[2]), unquote(cells[3])));
+        tables
+            .entry(table.clone())
+            .or_default()
+            .push((unquote(cells[2]), unquote(cells[3])));
     }
     tables
 }
@@ -77,29 +91,61 @@ fn written_footers_match_the_documented_schema() {
     ];
     let mut seen = Vec::new();
     for (signal, body) in &bodies {
-        let out = process(&Request { signal: *signal, encoding: Encoding::Protobuf, gzip: false, body }, &Options::default()).unwrap();
+        let out = process(
+            &Request {
+                signal: *signal,
+                encoding: Encoding::Protobuf,
+                gzip: false,
+                body,
+            },
+            &Options::default(),
+        )
+        .unwrap();
         for obj in &out.objects {
             let name = obj.table.name();
             seen.push(obj.table);
             // The Arrow schema read back from the file's footer.
             let batch = common::read_parquet(&obj.data);
-            let got: Vec<(String, String)> =
-                batch.schema().fields().iter().map(|f| (f.name().clone(), notation(f.data_type()))).collect();
-            let want = docs.get(name).unwrap_or_else(|| panic!("{name} is not documented"));
+            let got: Vec<(String, String)> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), notation(f.data_type())))
+                .collect();
+            let want = docs
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is not documented"));
             assert_eq!(&got, want, "{name}: footer and docs/schema.md disagree");
             // The same schema the code declares.
-            assert_eq!(batch.schema(), obj.table.schema(TimeUnit::Nanosecond), "{name}");
+            assert_eq!(
+                batch.schema(),
+                obj.table.schema(TimeUnit::Nanosecond),
+                "{name}"
+            );
 
-            let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(&obj.data)).unwrap();
+            let reader =
+                SerializedFileReader::new(bytes::Bytes::copy_from_slice(&obj.data)).unwrap();
             let meta = reader.metadata();
             assert_eq!(meta.num_row_groups(), 1);
             for c in meta.row_group(0).columns() {
-                assert_eq!(c.compression(), Compression::SNAPPY, "{name}.{}", c.column_path());
-                assert!(c.statistics().is_some(), "{name}.{} has no statistics", c.column_path());
+                assert_eq!(
+                    c.compression(),
+                    Compression::SNAPPY,
+                    "{name}.{}",
+                    c.column_path()
+                );
+                assert!(
+                    c.statistics().is_some(),
+                    "{name}.{} has no statistics",
+                    c.column_path()
+                );
             }
             let kv = meta.file_metadata().key_value_metadata().unwrap();
             let get = |k: &str| kv.iter().find(|e| e.key == k).and_then(|e| e.value.clone());
-            assert_eq!(get("otlp2r2.schema_version").as_deref(), Some(otlp2r2::schema::SCHEMA_VERSION));
+            assert_eq!(
+                get("otlp2r2.schema_version").as_deref(),
+                Some(otlp2r2::schema::SCHEMA_VERSION)
+            );
             assert_eq!(get("otlp2r2.table").as_deref(), Some(name));
             let sorting = meta.row_group(0).sorting_columns().unwrap();
             assert_eq!(sorting.len(), obj.table.sort_columns().len());
@@ -107,9 +153,16 @@ fn written_footers_match_the_documented_schema() {
     }
     seen.sort();
     seen.dedup();
-    assert_eq!(seen, Table::ALL.to_vec(), "every table was written and checked");
+    assert_eq!(
+        seen,
+        Table::ALL.to_vec(),
+        "every table was written and checked"
+    );
     // Nothing documented that the code does not write.
     for t in docs.keys().filter(|t| *t != "common") {
-        assert!(Table::ALL.iter().any(|x| x.name() == t), "docs/schema.md documents unknown table {t}");
+        assert!(
+            Table::ALL.iter().any(|x| x.name() == t),
+            "docs/schema.md documents unknown table {t}"
+        );
     }
 }

@@ -28,7 +28,11 @@ pub fn log_time(rec: &LogRecord<'_>) -> u64 {
 /// Lists every log record as a row, in request order.
 pub fn rows(req: &LogsRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
     let services = ctx.service_ranks();
-    let n = req.iter().flat_map(|g| &g.scopes).map(|s| s.items.len()).sum();
+    let n = req
+        .iter()
+        .flat_map(|g| &g.scopes)
+        .map(|s| s.items.len())
+        .sum();
     let mut rows = Vec::with_capacity(n);
     for (ri, g) in req.iter().enumerate() {
         for (si, s) in g.scopes.iter().enumerate() {
@@ -65,8 +69,11 @@ pub fn build(
     // Sizing pass: exact counts, upper bounds of bytes.
     let (mut sev, mut svc, mut body, mut rurl, mut surl, mut sname, mut sver, mut ev) =
         (0, 0, 0, 0, 0, 0, 0, 0);
-    let (mut rattrs, mut sattrs, mut lattrs) =
-        (AttrsPlan::default(), AttrsPlan::default(), AttrsPlan::default());
+    let (mut rattrs, mut sattrs, mut lattrs) = (
+        AttrsPlan::default(),
+        AttrsPlan::default(),
+        AttrsPlan::default(),
+    );
     for r in rows {
         let (g, s, rec) = at(r);
         sev += rec.severity_text.len();

@@ -11,8 +11,8 @@ use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use super::{
-    finish_prim, planned, ranks, ts_array, ts_value, AttrsBuilder, AttrsPlan, Context,
-    ListOffsets, Row, TextBuilder, SPAN_ID_HEX, TRACE_ID_HEX,
+    finish_prim, planned, ranks, ts_array, ts_value, AttrsBuilder, AttrsPlan, Context, ListOffsets,
+    Row, TextBuilder, SPAN_ID_HEX, TRACE_ID_HEX,
 };
 use crate::error::Result;
 use crate::model::*;
@@ -114,18 +114,24 @@ pub fn rows(req: &MetricsRequest<'_>, ctx: &Context<'_>) -> Rows {
             for (mi, m) in s.items.iter().enumerate() {
                 let (table, times): (Table, Vec<u64>) = match &m.data {
                     MetricData::None => (Table::Gauge, Vec::new()),
-                    MetricData::Gauge(p) => (Table::Gauge, p.iter().map(|p| p.time_unix_nano).collect()),
-                    MetricData::Sum { points, .. } => {
-                        (Table::Sum, points.iter().map(|p| p.time_unix_nano).collect())
+                    MetricData::Gauge(p) => {
+                        (Table::Gauge, p.iter().map(|p| p.time_unix_nano).collect())
                     }
-                    MetricData::Histogram { points, .. } => {
-                        (Table::Histogram, points.iter().map(|p| p.time_unix_nano).collect())
-                    }
+                    MetricData::Sum { points, .. } => (
+                        Table::Sum,
+                        points.iter().map(|p| p.time_unix_nano).collect(),
+                    ),
+                    MetricData::Histogram { points, .. } => (
+                        Table::Histogram,
+                        points.iter().map(|p| p.time_unix_nano).collect(),
+                    ),
                     MetricData::ExponentialHistogram { points, .. } => (
                         Table::ExponentialHistogram,
                         points.iter().map(|p| p.time_unix_nano).collect(),
                     ),
-                    MetricData::Summary(p) => (Table::Summary, p.iter().map(|p| p.time_unix_nano).collect()),
+                    MetricData::Summary(p) => {
+                        (Table::Summary, p.iter().map(|p| p.time_unix_nano).collect())
+                    }
                 };
                 if times.is_empty() {
                     out.rejected += 1;
@@ -215,8 +221,11 @@ impl Common {
         let n = at.len();
         let (mut rurl, mut sname, mut sver, mut surl, mut svc, mut name, mut desc, mut u) =
             (0, 0, 0, 0, 0, 0, 0, 0);
-        let (mut rattrs, mut sattrs, mut attrs) =
-            (AttrsPlan::default(), AttrsPlan::default(), AttrsPlan::default());
+        let (mut rattrs, mut sattrs, mut attrs) = (
+            AttrsPlan::default(),
+            AttrsPlan::default(),
+            AttrsPlan::default(),
+        );
         let mut ex = ExemplarsPlan::default();
         for (a, r) in at.iter().zip(rows) {
             rurl += a.group.schema_url.len();
@@ -259,7 +268,8 @@ impl Common {
         self.scope_name.push(&a.scope.scope.name);
         self.scope_version.push(&a.scope.scope.version);
         self.scope_attrs.push(&a.scope.scope.attributes);
-        self.scope_dropped.push(a.scope.scope.dropped_attributes_count);
+        self.scope_dropped
+            .push(a.scope.scope.dropped_attributes_count);
         self.scope_url.push(&a.scope.schema_url);
         self.service.push(&ctx.services[r.resource as usize]);
         self.name.push(&a.metric.name);
@@ -433,8 +443,10 @@ pub fn build(
         Table::Histogram => {
             let at = locate(req, rows, HistogramDataPoint::points)?;
             let mut common = Common::new(ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut flags) = (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
-            let (mut min, mut max, mut temporality) = (planned::<f64>(n), planned::<f64>(n), planned::<i32>(n));
+            let (mut count, mut sum, mut flags) =
+                (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
+            let (mut min, mut max, mut temporality) =
+                (planned::<f64>(n), planned::<f64>(n), planned::<i32>(n));
             for (a, r) in at.iter().zip(rows) {
                 common.push(ctx, a, r);
                 let p = a.point;
@@ -453,8 +465,16 @@ pub fn build(
             cols.extend([
                 finish_prim::<UInt64Type>(count, n),
                 finish_prim::<Float64Type>(sum, n),
-                list_column::<UInt64Type>(n, at.iter().map(|a| &a.point.bucket_counts), DataType::UInt64)?,
-                list_column::<Float64Type>(n, at.iter().map(|a| &a.point.explicit_bounds), DataType::Float64)?,
+                list_column::<UInt64Type>(
+                    n,
+                    at.iter().map(|a| &a.point.bucket_counts),
+                    DataType::UInt64,
+                )?,
+                list_column::<Float64Type>(
+                    n,
+                    at.iter().map(|a| &a.point.explicit_bounds),
+                    DataType::Float64,
+                )?,
                 exemplars,
                 finish_prim::<UInt32Type>(flags, n),
                 finish_prim::<Float64Type>(min, n),
@@ -466,9 +486,12 @@ pub fn build(
         Table::ExponentialHistogram => {
             let at = locate(req, rows, ExpHistogramDataPoint::points)?;
             let mut common = Common::new(ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut scale) = (planned::<u64>(n), planned::<f64>(n), planned::<i32>(n));
-            let (mut zero, mut pos_off, mut neg_off) = (planned::<u64>(n), planned::<i32>(n), planned::<i32>(n));
-            let (mut flags, mut min, mut max) = (planned::<u32>(n), planned::<f64>(n), planned::<f64>(n));
+            let (mut count, mut sum, mut scale) =
+                (planned::<u64>(n), planned::<f64>(n), planned::<i32>(n));
+            let (mut zero, mut pos_off, mut neg_off) =
+                (planned::<u64>(n), planned::<i32>(n), planned::<i32>(n));
+            let (mut flags, mut min, mut max) =
+                (planned::<u32>(n), planned::<f64>(n), planned::<f64>(n));
             let (mut temporality, mut zero_threshold) = (planned::<i32>(n), planned::<f64>(n));
             for (a, r) in at.iter().zip(rows) {
                 common.push(ctx, a, r);
@@ -496,9 +519,17 @@ pub fn build(
                 finish_prim::<Int32Type>(scale, n),
                 finish_prim::<UInt64Type>(zero, n),
                 finish_prim::<Int32Type>(pos_off, n),
-                list_column::<UInt64Type>(n, at.iter().map(|a| &a.point.positive.bucket_counts), DataType::UInt64)?,
+                list_column::<UInt64Type>(
+                    n,
+                    at.iter().map(|a| &a.point.positive.bucket_counts),
+                    DataType::UInt64,
+                )?,
                 finish_prim::<Int32Type>(neg_off, n),
-                list_column::<UInt64Type>(n, at.iter().map(|a| &a.point.negative.bucket_counts), DataType::UInt64)?,
+                list_column::<UInt64Type>(
+                    n,
+                    at.iter().map(|a| &a.point.negative.bucket_counts),
+                    DataType::UInt64,
+                )?,
                 exemplars,
                 finish_prim::<UInt32Type>(flags, n),
                 finish_prim::<Float64Type>(min, n),
@@ -511,7 +542,8 @@ pub fn build(
         Table::Summary => {
             let at = locate(req, rows, SummaryDataPoint::points)?;
             let mut common = Common::new(ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut flags) = (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
+            let (mut count, mut sum, mut flags) =
+                (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
             let quantiles: usize = at.iter().map(|a| a.point.quantile_values.len()).sum();
             let mut q_offsets = ListOffsets::with_capacity(n);
             let (mut q, mut v) = (planned::<f64>(quantiles), planned::<f64>(quantiles));

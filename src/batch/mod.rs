@@ -83,7 +83,7 @@ pub fn sort_rows(rows: &mut [Row]) -> Vec<std::ops::Range<usize>> {
 /// Ranks of strings in sorted order: equal strings get equal ranks, and
 /// `a < b` iff `rank(a) < rank(b)`. Used to sort rows by service and metric
 /// name with integer compares.
-pub fn ranks<'a>(names: &[&'a str]) -> Vec<u32> {
+pub fn ranks(names: &[&str]) -> Vec<u32> {
     let mut sorted: Vec<&str> = names.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -108,10 +108,12 @@ pub fn ts_value(nanos: u64, unit: TimeUnit) -> i64 {
 pub fn ts_array(values: Vec<i64>, unit: TimeUnit) -> ArrayRef {
     match unit {
         TimeUnit::Microsecond => Arc::new(
-            PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), None).with_timezone("UTC"),
+            PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), None)
+                .with_timezone("UTC"),
         ),
         _ => Arc::new(
-            PrimitiveArray::<TimestampNanosecondType>::new(values.into(), None).with_timezone("UTC"),
+            PrimitiveArray::<TimestampNanosecondType>::new(values.into(), None)
+                .with_timezone("UTC"),
         ),
     }
 }
@@ -125,15 +127,18 @@ pub fn prim<T: ArrowPrimitiveType>(values: Vec<T::Native>) -> ArrayRef {
 /// never reallocated.
 #[inline]
 fn check_plan(what: &str, used: usize, planned: usize) {
-    debug_assert!(used <= planned, "{what}: used {used} > planned {planned}: the builder grew");
+    debug_assert!(
+        used <= planned,
+        "{what}: used {used} > planned {planned}: the builder grew"
+    );
 }
 
 /// Converts a planned byte count to an i32 offset space, or errors.
 fn offset_room(bytes: usize) -> Result<()> {
     if bytes > i32::MAX as usize {
-        return Err(Error::Arrow(arrow_schema::ArrowError::MemoryError(format!(
-            "a column would hold {bytes} bytes, over Arrow's 2 GiB string limit"
-        ))));
+        return Err(Error::Arrow(arrow_schema::ArrowError::MemoryError(
+            format!("a column would hold {bytes} bytes, over Arrow's 2 GiB string limit"),
+        )));
     }
     Ok(())
 }
@@ -200,7 +205,11 @@ impl TextBuilder {
         let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
         // Validates UTF-8 once; every value came from a &str or a renderer
         // that writes ASCII or copies &str, so this never fails in practice.
-        Ok(StringArray::try_new(offsets, Buffer::from_vec(self.data), None)?)
+        Ok(StringArray::try_new(
+            offsets,
+            Buffer::from_vec(self.data),
+            None,
+        )?)
     }
 
     pub fn finish_ref(self) -> Result<ArrayRef> {
@@ -273,10 +282,18 @@ impl<'r> Context<'r> {
     pub fn new<T>(req: &'r crate::model::Request<'_, T>) -> Self {
         Context {
             services: req.iter().map(|g| service_name(&g.resource)).collect(),
-            resource_attrs: req.iter().map(|g| AttrsSize::of(&g.resource.attributes)).collect(),
+            resource_attrs: req
+                .iter()
+                .map(|g| AttrsSize::of(&g.resource.attributes))
+                .collect(),
             scope_attrs: req
                 .iter()
-                .map(|g| g.scopes.iter().map(|s| AttrsSize::of(&s.scope.attributes)).collect())
+                .map(|g| {
+                    g.scopes
+                        .iter()
+                        .map(|s| AttrsSize::of(&s.scope.attributes))
+                        .collect()
+                })
                 .collect(),
         }
     }
@@ -291,9 +308,16 @@ impl<'r> Context<'r> {
 /// `ServiceName`: the `service.name` resource attribute as text (the
 /// exporter's `AsString()`), or "" when absent.
 pub fn service_name<'r>(resource: &'r crate::model::Resource<'_>) -> std::borrow::Cow<'r, str> {
-    match resource.attributes.iter().find(|kv| kv.key == "service.name") {
+    match resource
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "service.name")
+    {
         None => std::borrow::Cow::Borrowed(""),
-        Some(KeyValue { value: AnyValue::Str(s), .. }) => std::borrow::Cow::Borrowed(s.as_ref()),
+        Some(KeyValue {
+            value: AnyValue::Str(s),
+            ..
+        }) => std::borrow::Cow::Borrowed(s.as_ref()),
         Some(kv) => {
             let mut out = Vec::new();
             render::text(&kv.value, &mut out);
@@ -346,7 +370,13 @@ impl AttrsBuilder {
         let values: ArrayRef = Arc::new(self.values.finish()?);
         let entries_array = StructArray::try_new(fields.clone(), vec![keys, values], None)?;
         let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
-        Ok(MapArray::try_new(entries, offsets, entries_array, None, false)?)
+        Ok(MapArray::try_new(
+            entries,
+            offsets,
+            entries_array,
+            None,
+            false,
+        )?)
     }
 
     pub fn finish_ref(self) -> Result<ArrayRef> {
@@ -397,7 +427,9 @@ impl ListOffsets {
 
 /// An internal (bug, not input) error.
 pub fn internal(what: &str) -> Error {
-    Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(what.to_string()))
+    Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(
+        what.to_string(),
+    ))
 }
 
 /// The item field of list column `name` in `schema`.
@@ -432,16 +464,33 @@ mod tests {
     use super::*;
 
     fn row(service: u32, time: u64) -> Row {
-        Row { resource: 0, scope: 0, item: 0, point: 0, service, metric: 0, time }
+        Row {
+            resource: 0,
+            scope: 0,
+            item: 0,
+            point: 0,
+            service,
+            metric: 0,
+            time,
+        }
     }
 
     #[test]
     fn rows_sort_by_hour_then_service_then_time() {
         let h = HOUR_NANOS;
-        let mut rows = vec![row(1, h + 5), row(0, 2 * h), row(1, 3), row(0, h + 9), row(0, 4)];
+        let mut rows = vec![
+            row(1, h + 5),
+            row(0, 2 * h),
+            row(1, 3),
+            row(0, h + 9),
+            row(0, 4),
+        ];
         let runs = sort_rows(&mut rows);
         let keys: Vec<(u32, u64)> = rows.iter().map(|r| (r.service, r.time)).collect();
-        assert_eq!(keys, vec![(0, 4), (1, 3), (0, h + 9), (1, h + 5), (0, 2 * h)]);
+        assert_eq!(
+            keys,
+            vec![(0, 4), (1, 3), (0, h + 9), (1, h + 5), (0, 2 * h)]
+        );
         assert_eq!(runs, vec![0..2, 2..4, 4..5]);
     }
 

@@ -181,13 +181,21 @@ fn json_str(s: &str, out: &mut Vec<u8>) {
             0x0c => b"\\f",
             0..=0x1f => b"",
             // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
-            0xe2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) => b"",
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                b""
+            }
             _ => continue,
         };
         out.extend_from_slice(&bytes[start..i]);
         if esc.is_empty() {
             if c == 0xe2 {
-                out.extend_from_slice(if bytes[i + 2] == 0xa8 { b"\\u2028" } else { b"\\u2029" });
+                out.extend_from_slice(if bytes[i + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
                 start = i + 3;
                 continue;
             }
@@ -243,10 +251,20 @@ mod tests {
         assert_eq!(t(AnyValue::Int(-42)), "-42");
         assert_eq!(t(AnyValue::Bool(true)), "true");
         assert_eq!(t(AnyValue::Bytes(Cow::Borrowed(b"hi!?"))), "aGkhPw==");
-        let kv = |k: &'static str, v| KeyValue { key: Cow::Borrowed(k), value: v };
+        let kv = |k: &'static str, v| KeyValue {
+            key: Cow::Borrowed(k),
+            value: v,
+        };
         let v = AnyValue::KvList(vec![
             kv("z", AnyValue::Str("a\"b\n<&>\u{2028}".into())),
-            kv("a", AnyValue::Array(vec![AnyValue::Int(1), AnyValue::Double(2.5), AnyValue::Empty])),
+            kv(
+                "a",
+                AnyValue::Array(vec![
+                    AnyValue::Int(1),
+                    AnyValue::Double(2.5),
+                    AnyValue::Empty,
+                ]),
+            ),
             kv("z", AnyValue::Bool(false)),
         ]);
         assert_eq!(t(v), r#"{"a":[1,2.5,null],"z":false}"#);

@@ -43,7 +43,11 @@ pub fn status_code(code: i32) -> &'static str {
 /// Lists every span as a row, in request order.
 pub fn rows(req: &TracesRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
     let services = ctx.service_ranks();
-    let n = req.iter().flat_map(|g| &g.scopes).map(|s| s.items.len()).sum();
+    let n = req
+        .iter()
+        .flat_map(|g| &g.scopes)
+        .map(|s| s.items.len())
+        .sum();
     let mut rows = Vec::with_capacity(n);
     for (ri, g) in req.iter().enumerate() {
         for (si, s) in g.scopes.iter().enumerate() {
@@ -155,7 +159,10 @@ pub fn build(
         scope_name.push(&s.scope.name);
         scope_version.push(&s.scope.version);
         span_attrs.push(&span.attributes);
-        duration.push(span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano));
+        duration.push(
+            span.end_time_unix_nano
+                .saturating_sub(span.start_time_unix_nano),
+        );
         status_codes.push(status_code(span.status_code));
         status_message.push(&span.status_message);
         for e in &span.events {
@@ -182,7 +189,11 @@ pub fn build(
     let schema = Table::Traces.schema(unit);
     let events_col = ev_offsets.finish_struct(
         super::list_item(&schema, col::EVENTS)?,
-        vec![ts_array(ev_ts, unit), ev_names.finish_ref()?, ev_attrs.finish_ref()?],
+        vec![
+            ts_array(ev_ts, unit),
+            ev_names.finish_ref()?,
+            ev_attrs.finish_ref()?,
+        ],
     )?;
     let links_col = ln_offsets.finish_struct(
         super::list_item(&schema, col::LINKS)?,

@@ -52,12 +52,22 @@ pub fn logs<'a>(body: &'a [u8], budget: &Budget) -> Result<LogsRequest<'a>> {
 
 /// Decodes an OTLP/JSON `ExportTraceServiceRequest`.
 pub fn traces<'a>(body: &'a [u8], budget: &Budget) -> Result<TracesRequest<'a>> {
-    decode(body, ["resourceSpans", "resource_spans"], Names::TRACES, budget)
+    decode(
+        body,
+        ["resourceSpans", "resource_spans"],
+        Names::TRACES,
+        budget,
+    )
 }
 
 /// Decodes an OTLP/JSON `ExportMetricsServiceRequest`.
 pub fn metrics<'a>(body: &'a [u8], budget: &Budget) -> Result<MetricsRequest<'a>> {
-    decode(body, ["resourceMetrics", "resource_metrics"], Names::METRICS, budget)
+    decode(
+        body,
+        ["resourceMetrics", "resource_metrics"],
+        Names::METRICS,
+        budget,
+    )
 }
 
 /// The per-signal field names of the shared envelope.
@@ -130,7 +140,12 @@ fn decode<'a, T: JsonObject<'a>>(
 trait JsonObject<'de>: Default + Sized {
     const WHAT: &'static str;
     /// Reads the value of `key` into `self`; unknown keys must be skipped.
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error>;
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error>;
 }
 
 /// Reads a `T` from a JSON object (or `null`, which is `T::default()`).
@@ -140,7 +155,10 @@ struct Obj<'c, T> {
 }
 
 fn obj<'c, T>(ctx: &'c Ctx<'c>) -> Obj<'c, T> {
-    Obj { ctx, _t: PhantomData }
+    Obj {
+        ctx,
+        _t: PhantomData,
+    }
 }
 
 impl<'de, T: JsonObject<'de>> DeserializeSeed<'de> for Obj<'_, T> {
@@ -202,11 +220,17 @@ impl<T> Clone for Obj<'_, T> {
 }
 impl<T> Copy for Obj<'_, T> {}
 
-fn list<'de, T: JsonObject<'de>, A: MapAccess<'de>>(map: &mut A, ctx: &Ctx<'_>) -> Result<Vec<T>, A::Error> {
+fn list<'de, T: JsonObject<'de>, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<T>, A::Error> {
     map.next_value_seed(List(obj::<T>(ctx)))
 }
 
-fn attrs<'de, A: MapAccess<'de>>(map: &mut A, ctx: &Ctx<'_>) -> Result<Vec<KeyValue<'de>>, A::Error> {
+fn attrs<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<KeyValue<'de>>, A::Error> {
     map.next_value_seed(List(KvSeed { ctx, depth: 0 }))
 }
 
@@ -354,7 +378,12 @@ impl<'de, T: JsonObject<'de>> Visitor<'de> for ScopeSeed<'_, T> {
 
 impl<'de> JsonObject<'de> for Resource<'de> {
     const WHAT: &'static str = "Resource";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "attributes" => self.attributes = attrs(map, ctx)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
@@ -368,7 +397,12 @@ impl<'de> JsonObject<'de> for Resource<'de> {
 
 impl<'de> JsonObject<'de> for Scope<'de> {
     const WHAT: &'static str = "InstrumentationScope";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "name" => self.name = map.next_value::<S>()?.0,
             "version" => self.version = map.next_value::<S>()?.0,
@@ -410,7 +444,12 @@ impl<'de> Visitor<'de> for KvSeed<'_> {
         while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.0.as_ref() {
                 "key" => kv.key = map.next_value::<S>()?.0,
-                "value" => kv.value = map.next_value_seed(AnySeed { ctx: self.ctx, depth: self.depth })?,
+                "value" => {
+                    kv.value = map.next_value_seed(AnySeed {
+                        ctx: self.ctx,
+                        depth: self.depth,
+                    })?
+                }
                 _ => skip(&mut map)?,
             }
         }
@@ -459,13 +498,17 @@ impl<'de> Visitor<'de> for AnySeed<'_> {
                 "boolValue" | "bool_value" => AnyValue::Bool(map.next_value::<Bool>()?.0),
                 "intValue" | "int_value" => AnyValue::Int(map.next_value::<I64>()?.0),
                 "doubleValue" | "double_value" => AnyValue::Double(map.next_value::<F64>()?.0),
-                "bytesValue" | "bytes_value" => AnyValue::Bytes(Cow::Owned(map.next_value::<B64>()?.0)),
-                "arrayValue" | "array_value" => AnyValue::Array(map.next_value_seed(ValuesSeed {
-                    inner: AnySeed {
-                        ctx: self.ctx,
-                        depth: self.depth + 1,
-                    },
-                })?),
+                "bytesValue" | "bytes_value" => {
+                    AnyValue::Bytes(Cow::Owned(map.next_value::<B64>()?.0))
+                }
+                "arrayValue" | "array_value" => {
+                    AnyValue::Array(map.next_value_seed(ValuesSeed {
+                        inner: AnySeed {
+                            ctx: self.ctx,
+                            depth: self.depth + 1,
+                        },
+                    })?)
+                }
                 "kvlistValue" | "kvlist_value" => {
                     AnyValue::KvList(map.next_value_seed(ValuesSeed { inner })?)
                 }
@@ -517,7 +560,12 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ValuesSeed<S> {
 
 impl<'de> JsonObject<'de> for LogRecord<'de> {
     const WHAT: &'static str = "LogRecord";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "timeUnixNano" | "time_unix_nano" => self.time_unix_nano = map.next_value::<U64>()?.0,
             "observedTimeUnixNano" | "observed_time_unix_nano" => {
@@ -546,12 +594,19 @@ impl<'de> JsonObject<'de> for LogRecord<'de> {
 
 impl<'de> JsonObject<'de> for Span<'de> {
     const WHAT: &'static str = "Span";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "traceId" | "trace_id" => self.trace_id = map.next_value::<Hex<16>>()?.0,
             "spanId" | "span_id" => self.span_id = map.next_value::<Hex<8>>()?.0,
             "traceState" | "trace_state" => self.trace_state = map.next_value::<S>()?.0,
-            "parentSpanId" | "parent_span_id" => self.parent_span_id = map.next_value::<Hex<8>>()?.0,
+            "parentSpanId" | "parent_span_id" => {
+                self.parent_span_id = map.next_value::<Hex<8>>()?.0
+            }
             "flags" => self.flags = map.next_value::<U32>()?.0,
             "name" => self.name = map.next_value::<S>()?.0,
             "kind" => self.kind = map.next_value::<Enum<SpanKindNames>>()?.0,
@@ -593,7 +648,12 @@ struct Status<'a> {
 
 impl<'de> JsonObject<'de> for Status<'de> {
     const WHAT: &'static str = "Status";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, _: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        _: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "message" => self.message = map.next_value::<S>()?.0,
             "code" => self.code = map.next_value::<Enum<StatusCodeNames>>()?.0,
@@ -605,7 +665,12 @@ impl<'de> JsonObject<'de> for Status<'de> {
 
 impl<'de> JsonObject<'de> for Event<'de> {
     const WHAT: &'static str = "Event";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "timeUnixNano" | "time_unix_nano" => self.time_unix_nano = map.next_value::<U64>()?.0,
             "name" => self.name = map.next_value::<S>()?.0,
@@ -621,7 +686,12 @@ impl<'de> JsonObject<'de> for Event<'de> {
 
 impl<'de> JsonObject<'de> for Link<'de> {
     const WHAT: &'static str = "Link";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "traceId" | "trace_id" => self.trace_id = map.next_value::<Hex<16>>()?.0,
             "spanId" | "span_id" => self.span_id = map.next_value::<Hex<8>>()?.0,
@@ -641,7 +711,12 @@ impl<'de> JsonObject<'de> for Link<'de> {
 
 impl<'de> JsonObject<'de> for Metric<'de> {
     const WHAT: &'static str = "Metric";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "name" => self.name = map.next_value::<S>()?.0,
             "description" => self.description = map.next_value::<S>()?.0,
@@ -703,7 +778,12 @@ impl<T> Default for DataOf<T> {
 
 impl<'de, T: JsonObject<'de>> JsonObject<'de> for DataOf<T> {
     const WHAT: &'static str = "metric data";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "dataPoints" | "data_points" => self.points = list(map, ctx)?,
             "aggregationTemporality" | "aggregation_temporality" => {
@@ -718,7 +798,12 @@ impl<'de, T: JsonObject<'de>> JsonObject<'de> for DataOf<T> {
 
 impl<'de> JsonObject<'de> for NumberDataPoint<'de> {
     const WHAT: &'static str = "NumberDataPoint";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "attributes" => self.attributes = attrs(map, ctx)?,
             "startTimeUnixNano" | "start_time_unix_nano" => {
@@ -737,7 +822,12 @@ impl<'de> JsonObject<'de> for NumberDataPoint<'de> {
 
 impl<'de> JsonObject<'de> for HistogramDataPoint<'de> {
     const WHAT: &'static str = "HistogramDataPoint";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "attributes" => self.attributes = attrs(map, ctx)?,
             "startTimeUnixNano" | "start_time_unix_nano" => {
@@ -746,7 +836,9 @@ impl<'de> JsonObject<'de> for HistogramDataPoint<'de> {
             "timeUnixNano" | "time_unix_nano" => self.time_unix_nano = map.next_value::<U64>()?.0,
             "count" => self.count = map.next_value::<U64>()?.0,
             "sum" => self.sum = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            "bucketCounts" | "bucket_counts" => self.bucket_counts = map.next_value::<Nums<U64>>()?.0,
+            "bucketCounts" | "bucket_counts" => {
+                self.bucket_counts = map.next_value::<Nums<U64>>()?.0
+            }
             "explicitBounds" | "explicit_bounds" => {
                 self.explicit_bounds = map.next_value::<Nums<F64>>()?.0
             }
@@ -762,7 +854,12 @@ impl<'de> JsonObject<'de> for HistogramDataPoint<'de> {
 
 impl<'de> JsonObject<'de> for ExpHistogramDataPoint<'de> {
     const WHAT: &'static str = "ExponentialHistogramDataPoint";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "attributes" => self.attributes = attrs(map, ctx)?,
             "startTimeUnixNano" | "start_time_unix_nano" => {
@@ -788,10 +885,17 @@ impl<'de> JsonObject<'de> for ExpHistogramDataPoint<'de> {
 
 impl<'de> JsonObject<'de> for Buckets {
     const WHAT: &'static str = "Buckets";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, _: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        _: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "offset" => self.offset = map.next_value::<I32>()?.0,
-            "bucketCounts" | "bucket_counts" => self.bucket_counts = map.next_value::<Nums<U64>>()?.0,
+            "bucketCounts" | "bucket_counts" => {
+                self.bucket_counts = map.next_value::<Nums<U64>>()?.0
+            }
             _ => skip(map)?,
         }
         Ok(())
@@ -800,7 +904,12 @@ impl<'de> JsonObject<'de> for Buckets {
 
 impl<'de> JsonObject<'de> for SummaryDataPoint<'de> {
     const WHAT: &'static str = "SummaryDataPoint";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "attributes" => self.attributes = attrs(map, ctx)?,
             "startTimeUnixNano" | "start_time_unix_nano" => {
@@ -819,7 +928,12 @@ impl<'de> JsonObject<'de> for SummaryDataPoint<'de> {
 
 impl<'de> JsonObject<'de> for ValueAtQuantile {
     const WHAT: &'static str = "ValueAtQuantile";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, _: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        _: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
             "quantile" => self.quantile = map.next_value::<F64>()?.0,
             "value" => self.value = map.next_value::<F64>()?.0,
@@ -831,9 +945,16 @@ impl<'de> JsonObject<'de> for ValueAtQuantile {
 
 impl<'de> JsonObject<'de> for Exemplar<'de> {
     const WHAT: &'static str = "Exemplar";
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A, ctx: &Ctx<'_>) -> Result<(), A::Error> {
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), A::Error> {
         match key {
-            "filteredAttributes" | "filtered_attributes" => self.filtered_attributes = attrs(map, ctx)?,
+            "filteredAttributes" | "filtered_attributes" => {
+                self.filtered_attributes = attrs(map, ctx)?
+            }
             "timeUnixNano" | "time_unix_nano" => self.time_unix_nano = map.next_value::<U64>()?.0,
             "asDouble" | "as_double" => self.value = Number::Double(map.next_value::<F64>()?.0),
             "asInt" | "as_int" => self.value = Number::Int(map.next_value::<I64>()?.0),
@@ -902,17 +1023,24 @@ macro_rules! json_int {
                         write!(f, "an integer ({}) as a number or a string", stringify!($t))
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
-                        <$t>::try_from(v).map_err(|_| E::custom(format_args!("{v} is out of range for {}", stringify!($t))))
+                        <$t>::try_from(v).map_err(|_| {
+                            E::custom(format_args!("{v} is out of range for {}", stringify!($t)))
+                        })
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
-                        <$t>::try_from(v).map_err(|_| E::custom(format_args!("{v} is out of range for {}", stringify!($t))))
+                        <$t>::try_from(v).map_err(|_| {
+                            E::custom(format_args!("{v} is out of range for {}", stringify!($t)))
+                        })
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
                         // proto3 JSON allows integral values in exponent form.
                         if v.fract() == 0.0 && v >= <$t>::MIN as f64 && v <= <$t>::MAX as f64 {
                             Ok(v as $t)
                         } else {
-                            Err(E::custom(format_args!("{v} is not a valid {}", stringify!($t))))
+                            Err(E::custom(format_args!(
+                                "{v} is not a valid {}",
+                                stringify!($t)
+                            )))
                         }
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
@@ -920,7 +1048,10 @@ macro_rules! json_int {
                             Ok(n) => Ok(n),
                             Err(_) => match v.parse::<f64>() {
                                 Ok(f) => self.visit_f64(f),
-                                Err(_) => Err(E::custom(format_args!("{v:?} is not a valid {}", stringify!($t)))),
+                                Err(_) => Err(E::custom(format_args!(
+                                    "{v:?} is not a valid {}",
+                                    stringify!($t)
+                                ))),
                             },
                         }
                     }
@@ -1055,32 +1186,54 @@ trait EnumNames {
 struct SeverityNames;
 impl EnumNames for SeverityNames {
     const NAMES: &'static [&'static str] = &[
-        "SEVERITY_NUMBER_UNSPECIFIED", "SEVERITY_NUMBER_TRACE", "SEVERITY_NUMBER_TRACE2",
-        "SEVERITY_NUMBER_TRACE3", "SEVERITY_NUMBER_TRACE4", "SEVERITY_NUMBER_DEBUG",
-        "SEVERITY_NUMBER_DEBUG2", "SEVERITY_NUMBER_DEBUG3", "SEVERITY_NUMBER_DEBUG4",
-        "SEVERITY_NUMBER_INFO", "SEVERITY_NUMBER_INFO2", "SEVERITY_NUMBER_INFO3",
-        "SEVERITY_NUMBER_INFO4", "SEVERITY_NUMBER_WARN", "SEVERITY_NUMBER_WARN2",
-        "SEVERITY_NUMBER_WARN3", "SEVERITY_NUMBER_WARN4", "SEVERITY_NUMBER_ERROR",
-        "SEVERITY_NUMBER_ERROR2", "SEVERITY_NUMBER_ERROR3", "SEVERITY_NUMBER_ERROR4",
-        "SEVERITY_NUMBER_FATAL", "SEVERITY_NUMBER_FATAL2", "SEVERITY_NUMBER_FATAL3",
+        "SEVERITY_NUMBER_UNSPECIFIED",
+        "SEVERITY_NUMBER_TRACE",
+        "SEVERITY_NUMBER_TRACE2",
+        "SEVERITY_NUMBER_TRACE3",
+        "SEVERITY_NUMBER_TRACE4",
+        "SEVERITY_NUMBER_DEBUG",
+        "SEVERITY_NUMBER_DEBUG2",
+        "SEVERITY_NUMBER_DEBUG3",
+        "SEVERITY_NUMBER_DEBUG4",
+        "SEVERITY_NUMBER_INFO",
+        "SEVERITY_NUMBER_INFO2",
+        "SEVERITY_NUMBER_INFO3",
+        "SEVERITY_NUMBER_INFO4",
+        "SEVERITY_NUMBER_WARN",
+        "SEVERITY_NUMBER_WARN2",
+        "SEVERITY_NUMBER_WARN3",
+        "SEVERITY_NUMBER_WARN4",
+        "SEVERITY_NUMBER_ERROR",
+        "SEVERITY_NUMBER_ERROR2",
+        "SEVERITY_NUMBER_ERROR3",
+        "SEVERITY_NUMBER_ERROR4",
+        "SEVERITY_NUMBER_FATAL",
+        "SEVERITY_NUMBER_FATAL2",
+        "SEVERITY_NUMBER_FATAL3",
         "SEVERITY_NUMBER_FATAL4",
     ];
 }
 struct SpanKindNames;
 impl EnumNames for SpanKindNames {
     const NAMES: &'static [&'static str] = &[
-        "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
-        "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
+        "SPAN_KIND_UNSPECIFIED",
+        "SPAN_KIND_INTERNAL",
+        "SPAN_KIND_SERVER",
+        "SPAN_KIND_CLIENT",
+        "SPAN_KIND_PRODUCER",
+        "SPAN_KIND_CONSUMER",
     ];
 }
 struct StatusCodeNames;
 impl EnumNames for StatusCodeNames {
-    const NAMES: &'static [&'static str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+    const NAMES: &'static [&'static str] =
+        &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 }
 struct TemporalityNames;
 impl EnumNames for TemporalityNames {
     const NAMES: &'static [&'static str] = &[
-        "AGGREGATION_TEMPORALITY_UNSPECIFIED", "AGGREGATION_TEMPORALITY_DELTA",
+        "AGGREGATION_TEMPORALITY_UNSPECIFIED",
+        "AGGREGATION_TEMPORALITY_DELTA",
         "AGGREGATION_TEMPORALITY_CUMULATIVE",
     ];
 }
@@ -1094,10 +1247,12 @@ impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
                 f.write_str("an enum value as an integer or its name")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
-                i32::try_from(v).map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
+                i32::try_from(v)
+                    .map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
-                i32::try_from(v).map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
+                i32::try_from(v)
+                    .map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
                 match N::NAMES.iter().position(|n| *n == v) {
@@ -1111,7 +1266,8 @@ impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
                 Ok(0)
             }
         }
-        d.deserialize_any(V::<N>(PhantomData)).map(|v| Enum(v, PhantomData))
+        d.deserialize_any(V::<N>(PhantomData))
+            .map(|v| Enum(v, PhantomData))
     }
 }
 
@@ -1131,7 +1287,13 @@ impl<'de, const N: usize> de::Deserialize<'de> for Hex<N> {
                 if v.is_empty() {
                     return Ok(id);
                 }
-                let bad = || E::custom(format_args!("invalid id {:?}: expected {} hex digits", Excerpt(v), N * 2));
+                let bad = || {
+                    E::custom(format_args!(
+                        "invalid id {:?}: expected {} hex digits",
+                        Excerpt(v),
+                        N * 2
+                    ))
+                };
                 if v.len() != N * 2 {
                     return Err(bad());
                 }
@@ -1174,8 +1336,10 @@ impl<'de> de::Deserialize<'de> for B64 {
                 use base64::engine::{general_purpose as gp, DecodePaddingMode, GeneralPurpose};
                 const LENIENT: gp::GeneralPurposeConfig =
                     gp::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent);
-                const STD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
-                const URL: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+                const STD: GeneralPurpose =
+                    GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+                const URL: GeneralPurpose =
+                    GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
                 STD.decode(v)
                     .or_else(|_| URL.decode(v))
                     .map_err(|e| E::custom(format_args!("invalid base64 {:?}: {e}", Excerpt(v))))
@@ -1222,7 +1386,9 @@ mod tests {
         assert_eq!(rec.severity_number, 13);
         assert_eq!(rec.trace_id[0], 0x5b);
         assert_eq!(rec.span_id[7], 0x74);
-        let AnyValue::KvList(kv) = &rec.body else { panic!("{:?}", rec.body) };
+        let AnyValue::KvList(kv) = &rec.body else {
+            panic!("{:?}", rec.body)
+        };
         assert!(matches!(kv[0].value, AnyValue::Double(d) if d.is_nan()));
         assert_eq!(kv[1].value, AnyValue::Bytes(Cow::Owned(b"hi".to_vec())));
         assert_eq!(kv[2].value, AnyValue::Int(7));
@@ -1234,7 +1400,9 @@ mod tests {
     fn bad_ids_name_the_value_and_position() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#;
         let e = traces(body, &big()).unwrap_err();
-        let Error::Json { what, line, .. } = &e else { panic!("{e}") };
+        let Error::Json { what, line, .. } = &e else {
+            panic!("{e}")
+        };
         assert!(what.contains("invalid id \"xyz\""), "{what}");
         assert_eq!(*line, 1);
     }
@@ -1245,7 +1413,8 @@ mod tests {
         for _ in 0..(MAX_DEPTH + 2) {
             v = format!(r#"{{"arrayValue":{{"values":[{v}]}}}}"#);
         }
-        let body = format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{v}}}]}}]}}]}}"#);
+        let body =
+            format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{v}}}]}}]}}]}}"#);
         let e = logs(body.as_bytes(), &big()).unwrap_err();
         assert!(matches!(e, Error::TooDeep { .. }), "{e}");
     }
@@ -1268,9 +1437,18 @@ mod tests {
     #[test]
     fn many_tiny_records_hit_the_decoded_budget() {
         let records = vec!["{}"; 10_000].join(",");
-        let body = format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{records}]}}]}}]}}"#);
-        assert_eq!(logs(body.as_bytes(), &big()).unwrap()[0].scopes[0].items.len(), 10_000);
+        let body =
+            format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{records}]}}]}}]}}"#);
+        assert_eq!(
+            logs(body.as_bytes(), &big()).unwrap()[0].scopes[0]
+                .items
+                .len(),
+            10_000
+        );
         let e = logs(body.as_bytes(), &Budget::new(100_000)).unwrap_err();
-        assert!(matches!(e, Error::DecodedTooLarge { limit: 100_000 }), "{e}");
+        assert!(
+            matches!(e, Error::DecodedTooLarge { limit: 100_000 }),
+            "{e}"
+        );
     }
 }

@@ -248,7 +248,10 @@ impl<'a, 'b> Reader<'a, 'b> {
                 let at = self.pos;
                 let bytes = self.len_delimited(what)?;
                 if bytes.len() % 8 != 0 {
-                    return Err(err(format!("packed {what} is not a multiple of 8 bytes"), at));
+                    return Err(err(
+                        format!("packed {what} is not a multiple of 8 bytes"),
+                        at,
+                    ));
                 }
                 self.budget.charge::<u64>(bytes.len() / 8)?;
                 out.reserve(bytes.len() / 8);
@@ -383,7 +386,9 @@ fn resource<'a>(mut r: Reader<'a, '_>, out: &mut Resource<'a>) -> Result<()> {
         let (field, wire) = r.key()?;
         match field {
             1 => push_attr(&mut r, wire, "Resource.attributes", &mut out.attributes)?,
-            2 => out.dropped_attributes_count = r.f_u32(wire, "Resource.dropped_attributes_count")?,
+            2 => {
+                out.dropped_attributes_count = r.f_u32(wire, "Resource.dropped_attributes_count")?
+            }
             _ => r.skip(wire)?,
         }
     }
@@ -396,7 +401,12 @@ fn scope<'a>(mut r: Reader<'a, '_>, out: &mut Scope<'a>) -> Result<()> {
         match field {
             1 => out.name = r.f_str(wire, "InstrumentationScope.name")?,
             2 => out.version = r.f_str(wire, "InstrumentationScope.version")?,
-            3 => push_attr(&mut r, wire, "InstrumentationScope.attributes", &mut out.attributes)?,
+            3 => push_attr(
+                &mut r,
+                wire,
+                "InstrumentationScope.attributes",
+                &mut out.attributes,
+            )?,
             4 => {
                 out.dropped_attributes_count =
                     r.f_u32(wire, "InstrumentationScope.dropped_attributes_count")?
@@ -464,7 +474,12 @@ fn request<'a, T>(
 
 /// Decodes an `ExportLogsServiceRequest`.
 pub fn logs<'a>(body: &'a [u8], budget: &Budget) -> Result<LogsRequest<'a>> {
-    request(body, ["ResourceLogs", "ScopeLogs", "LogRecord"], log_record, budget)
+    request(
+        body,
+        ["ResourceLogs", "ScopeLogs", "LogRecord"],
+        log_record,
+        budget,
+    )
 }
 
 fn log_record<'a>(mut r: Reader<'a, '_>) -> Result<LogRecord<'a>> {
@@ -518,7 +533,9 @@ fn span<'a>(mut r: Reader<'a, '_>) -> Result<Span<'a>> {
             8 => s.end_time_unix_nano = r.f_fixed64(wire, "Span.end_time_unix_nano")?,
             9 => push_attr(&mut r, wire, "Span.attributes", &mut s.attributes)?,
             10 => s.dropped_attributes_count = r.f_u32(wire, "Span.dropped_attributes_count")?,
-            11 => s.events.push(event(r.f_elem::<Event>(wire, "Span.events")?)?),
+            11 => s
+                .events
+                .push(event(r.f_elem::<Event>(wire, "Span.events")?)?),
             12 => s.dropped_events_count = r.f_u32(wire, "Span.dropped_events_count")?,
             13 => s.links.push(link(r.f_elem::<Link>(wire, "Span.links")?)?),
             14 => s.dropped_links_count = r.f_u32(wire, "Span.dropped_links_count")?,
@@ -575,7 +592,12 @@ fn link<'a>(mut r: Reader<'a, '_>) -> Result<Link<'a>> {
 
 /// Decodes an `ExportMetricsServiceRequest`.
 pub fn metrics<'a>(body: &'a [u8], budget: &Budget) -> Result<MetricsRequest<'a>> {
-    request(body, ["ResourceMetrics", "ScopeMetrics", "Metric"], metric, budget)
+    request(
+        body,
+        ["ResourceMetrics", "ScopeMetrics", "Metric"],
+        metric,
+        budget,
+    )
 }
 
 fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
@@ -593,7 +615,9 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                 while g.has_more() {
                     let (field, wire) = g.key()?;
                     match field {
-                        1 => points.push(number_point(g.f_elem::<NumberDataPoint>(wire, "Gauge.data_points")?)?),
+                        1 => points.push(number_point(
+                            g.f_elem::<NumberDataPoint>(wire, "Gauge.data_points")?,
+                        )?),
                         _ => g.skip(wire)?,
                     }
                 }
@@ -605,7 +629,9 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                 while s.has_more() {
                     let (field, wire) = s.key()?;
                     match field {
-                        1 => points.push(number_point(s.f_elem::<NumberDataPoint>(wire, "Sum.data_points")?)?),
+                        1 => points.push(number_point(
+                            s.f_elem::<NumberDataPoint>(wire, "Sum.data_points")?,
+                        )?),
                         2 => temporality = s.f_i32(wire, "Sum.aggregation_temporality")?,
                         3 => monotonic = s.f_bool(wire, "Sum.is_monotonic")?,
                         _ => s.skip(wire)?,
@@ -623,7 +649,9 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                 while h.has_more() {
                     let (field, wire) = h.key()?;
                     match field {
-                        1 => points.push(histogram_point(h.f_elem::<HistogramDataPoint>(wire, "Histogram.data_points")?)?),
+                        1 => points.push(histogram_point(
+                            h.f_elem::<HistogramDataPoint>(wire, "Histogram.data_points")?,
+                        )?),
                         2 => temporality = h.f_i32(wire, "Histogram.aggregation_temporality")?,
                         _ => h.skip(wire)?,
                     }
@@ -639,9 +667,10 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                 while h.has_more() {
                     let (field, wire) = h.key()?;
                     match field {
-                        1 => points.push(exp_histogram_point(
-                            h.f_elem::<ExpHistogramDataPoint>(wire, "ExponentialHistogram.data_points")?,
-                        )?),
+                        1 => points.push(exp_histogram_point(h.f_elem::<ExpHistogramDataPoint>(
+                            wire,
+                            "ExponentialHistogram.data_points",
+                        )?)?),
                         2 => {
                             temporality =
                                 h.f_i32(wire, "ExponentialHistogram.aggregation_temporality")?
@@ -660,7 +689,9 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                 while s.has_more() {
                     let (field, wire) = s.key()?;
                     match field {
-                        1 => points.push(summary_point(s.f_elem::<SummaryDataPoint>(wire, "Summary.data_points")?)?),
+                        1 => points.push(summary_point(
+                            s.f_elem::<SummaryDataPoint>(wire, "Summary.data_points")?,
+                        )?),
                         _ => s.skip(wire)?,
                     }
                 }
@@ -677,12 +708,22 @@ fn number_point<'a>(mut r: Reader<'a, '_>) -> Result<NumberDataPoint<'a>> {
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(&mut r, wire, "NumberDataPoint.attributes", &mut p.attributes)?,
-            2 => p.start_time_unix_nano = r.f_fixed64(wire, "NumberDataPoint.start_time_unix_nano")?,
+            7 => push_attr(
+                &mut r,
+                wire,
+                "NumberDataPoint.attributes",
+                &mut p.attributes,
+            )?,
+            2 => {
+                p.start_time_unix_nano =
+                    r.f_fixed64(wire, "NumberDataPoint.start_time_unix_nano")?
+            }
             3 => p.time_unix_nano = r.f_fixed64(wire, "NumberDataPoint.time_unix_nano")?,
             4 => p.value = Number::Double(r.f_double(wire, "NumberDataPoint.as_double")?),
             6 => p.value = Number::Int(r.f_fixed64(wire, "NumberDataPoint.as_int")? as i64),
-            5 => p.exemplars.push(exemplar(r.f_elem::<Exemplar>(wire, "NumberDataPoint.exemplars")?)?),
+            5 => p.exemplars.push(exemplar(
+                r.f_elem::<Exemplar>(wire, "NumberDataPoint.exemplars")?,
+            )?),
             8 => p.flags = r.f_u32(wire, "NumberDataPoint.flags")?,
             _ => r.skip(wire)?,
         }
@@ -695,7 +736,12 @@ fn histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<HistogramDataPoint<'a>> 
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            9 => push_attr(&mut r, wire, "HistogramDataPoint.attributes", &mut p.attributes)?,
+            9 => push_attr(
+                &mut r,
+                wire,
+                "HistogramDataPoint.attributes",
+                &mut p.attributes,
+            )?,
             2 => {
                 p.start_time_unix_nano =
                     r.f_fixed64(wire, "HistogramDataPoint.start_time_unix_nano")?
@@ -703,9 +749,19 @@ fn histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<HistogramDataPoint<'a>> 
             3 => p.time_unix_nano = r.f_fixed64(wire, "HistogramDataPoint.time_unix_nano")?,
             4 => p.count = r.f_fixed64(wire, "HistogramDataPoint.count")?,
             5 => p.sum = Some(r.f_double(wire, "HistogramDataPoint.sum")?),
-            6 => r.f_packed_fixed64(wire, "HistogramDataPoint.bucket_counts", &mut p.bucket_counts)?,
-            7 => r.f_packed_double(wire, "HistogramDataPoint.explicit_bounds", &mut p.explicit_bounds)?,
-            8 => p.exemplars.push(exemplar(r.f_elem::<Exemplar>(wire, "HistogramDataPoint.exemplars")?)?),
+            6 => r.f_packed_fixed64(
+                wire,
+                "HistogramDataPoint.bucket_counts",
+                &mut p.bucket_counts,
+            )?,
+            7 => r.f_packed_double(
+                wire,
+                "HistogramDataPoint.explicit_bounds",
+                &mut p.explicit_bounds,
+            )?,
+            8 => p.exemplars.push(exemplar(
+                r.f_elem::<Exemplar>(wire, "HistogramDataPoint.exemplars")?,
+            )?),
             10 => p.flags = r.f_u32(wire, "HistogramDataPoint.flags")?,
             11 => p.min = Some(r.f_double(wire, "HistogramDataPoint.min")?),
             12 => p.max = Some(r.f_double(wire, "HistogramDataPoint.max")?),
@@ -758,7 +814,12 @@ fn summary_point<'a>(mut r: Reader<'a, '_>) -> Result<SummaryDataPoint<'a>> {
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(&mut r, wire, "SummaryDataPoint.attributes", &mut p.attributes)?,
+            7 => push_attr(
+                &mut r,
+                wire,
+                "SummaryDataPoint.attributes",
+                &mut p.attributes,
+            )?,
             2 => {
                 p.start_time_unix_nano =
                     r.f_fixed64(wire, "SummaryDataPoint.start_time_unix_nano")?
@@ -767,7 +828,8 @@ fn summary_point<'a>(mut r: Reader<'a, '_>) -> Result<SummaryDataPoint<'a>> {
             4 => p.count = r.f_fixed64(wire, "SummaryDataPoint.count")?,
             5 => p.sum = r.f_double(wire, "SummaryDataPoint.sum")?,
             6 => {
-                let mut q = r.f_elem::<ValueAtQuantile>(wire, "SummaryDataPoint.quantile_values")?;
+                let mut q =
+                    r.f_elem::<ValueAtQuantile>(wire, "SummaryDataPoint.quantile_values")?;
                 let mut v = ValueAtQuantile::default();
                 while q.has_more() {
                     let (field, wire) = q.key()?;
@@ -791,7 +853,12 @@ fn exemplar<'a>(mut r: Reader<'a, '_>) -> Result<Exemplar<'a>> {
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(&mut r, wire, "Exemplar.filtered_attributes", &mut e.filtered_attributes)?,
+            7 => push_attr(
+                &mut r,
+                wire,
+                "Exemplar.filtered_attributes",
+                &mut e.filtered_attributes,
+            )?,
             2 => e.time_unix_nano = r.f_fixed64(wire, "Exemplar.time_unix_nano")?,
             3 => e.value = Number::Double(r.f_double(wire, "Exemplar.as_double")?),
             6 => e.value = Number::Int(r.f_fixed64(wire, "Exemplar.as_int")? as i64),
@@ -852,7 +919,9 @@ mod tests {
     #[test]
     fn many_tiny_records_hit_the_decoded_budget() {
         // One ResourceLogs holding one ScopeLogs holding 10k empty LogRecords.
-        let records: Vec<u8> = std::iter::repeat([0x12u8, 0]).take(10_000).flatten().collect();
+        let records: Vec<u8> = std::iter::repeat_n([0x12u8, 0], 10_000)
+            .flatten()
+            .collect();
         let mut scope = Vec::new();
         push_len(&mut scope, records.len());
         let mut scope_logs = vec![0x12];
@@ -861,9 +930,15 @@ mod tests {
         let mut body = vec![0x0a];
         push_len(&mut body, scope_logs.len());
         body.extend(&scope_logs);
-        assert_eq!(logs(&body, &big()).unwrap()[0].scopes[0].items.len(), 10_000);
+        assert_eq!(
+            logs(&body, &big()).unwrap()[0].scopes[0].items.len(),
+            10_000
+        );
         let e = logs(&body, &Budget::new(100_000)).unwrap_err();
-        assert!(matches!(e, Error::DecodedTooLarge { limit: 100_000 }), "{e}");
+        assert!(
+            matches!(e, Error::DecodedTooLarge { limit: 100_000 }),
+            "{e}"
+        );
     }
 
     fn push_len(out: &mut Vec<u8>, mut n: usize) {

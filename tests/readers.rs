@@ -1,0 +1,143 @@
+//! Real readers: the written files are read with DuckDB (PyPI `duckdb`,
+//! installed by `make test`), and their columns are checked against the
+//! ClickHouse exporter's DDL (`tests/data/clickhouse_ddl.sql`).
+//!
+//! `make test` sets `OTLP2R2_PYTHON` to its virtualenv and
+//! `OTLP2R2_REQUIRE_READERS=1`, so there a missing reader is a failure. A
+//! bare `cargo test` without DuckDB installed skips with a message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::fixtures;
+use otlp2r2::{process, Encoding, Options, Request, Signal};
+use prost::Message;
+
+fn python() -> Option<String> {
+    let py = std::env::var("OTLP2R2_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import duckdb"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(py);
+    }
+    assert!(
+        std::env::var_os("OTLP2R2_REQUIRE_READERS").is_none(),
+        "{py} cannot import duckdb; run `make test` (it installs the readers)"
+    );
+    eprintln!("skipped: {py} cannot import duckdb (run `make test` to install it)");
+    None
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("otlp2r2-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_all(dir: &Path, signal: Signal, body: &[u8]) -> usize {
+    let out = process(
+        &Request {
+            signal,
+            encoding: Encoding::Protobuf,
+            gzip: false,
+            body,
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    for o in &out.objects {
+        let p = dir.join(&o.key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, &o.data).unwrap();
+    }
+    out.records
+}
+
+#[test]
+fn duckdb_reads_every_table_with_the_exporter_columns() {
+    let Some(py) = python() else { return };
+    let dir = TempDir::new("duckdb");
+    let logs = write_all(
+        &dir.0,
+        Signal::Logs,
+        &fixtures::logs(3000, 1).encode_to_vec(),
+    );
+    let spans = write_all(
+        &dir.0,
+        Signal::Traces,
+        &fixtures::traces(2000, 2).encode_to_vec(),
+    );
+    let points = write_all(
+        &dir.0,
+        Signal::Metrics,
+        &fixtures::metrics(1000, 3).encode_to_vec(),
+    );
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(&py)
+        .arg(format!("{root}/tests/readers/duckdb_check.py"))
+        .arg(&dir.0)
+        .arg(format!("{root}/tests/data/clickhouse_ddl.sql"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "duckdb check failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    assert_eq!(report["otel_logs"]["rows"], logs);
+    assert_eq!(report["otel_traces"]["rows"], spans);
+    let metric_rows: u64 = [
+        "gauge",
+        "sum",
+        "histogram",
+        "exponential_histogram",
+        "summary",
+    ]
+    .iter()
+    .map(|t| {
+        report[format!("otel_metrics_{t}")]["rows"]
+            .as_u64()
+            .unwrap()
+    })
+    .sum();
+    assert_eq!(metric_rows as usize, points);
+
+    let s = &report["otel_logs"]["sample"];
+    assert_eq!(s["services"], 5);
+    assert!(s["with_trace"].as_u64().unwrap() > 1000);
+    assert_eq!(
+        s["sev_texts"],
+        serde_json::json!(["DEBUG", "ERROR", "INFO", "WARN"])
+    );
+    let t = &report["otel_traces"]["sample"];
+    assert_eq!(t["events"], 500, "every fourth span has one event");
+    assert_eq!(
+        t["kinds"],
+        serde_json::json!(["Client", "Consumer", "Internal", "Producer", "Server"])
+    );
+    assert_eq!(t["pid"], "1000", "int attributes render as decimal text");
+    assert_eq!(
+        report["otel_metrics_histogram"]["sample"]["bounds"],
+        "[5.0, 10.0, 25.0, 50.0]"
+    );
+}
