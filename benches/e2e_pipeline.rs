@@ -20,11 +20,23 @@ fn bodies() -> Vec<(Signal, Encoding, Vec<u8>)> {
     let metrics = fixtures::metrics(N, 3);
     vec![
         (Signal::Logs, Encoding::Protobuf, logs.encode_to_vec()),
-        (Signal::Logs, Encoding::Json, fixtures::json::logs(&logs, st).into_bytes()),
+        (
+            Signal::Logs,
+            Encoding::Json,
+            fixtures::json::logs(&logs, st).into_bytes(),
+        ),
         (Signal::Traces, Encoding::Protobuf, traces.encode_to_vec()),
-        (Signal::Traces, Encoding::Json, fixtures::json::traces(&traces, st).into_bytes()),
+        (
+            Signal::Traces,
+            Encoding::Json,
+            fixtures::json::traces(&traces, st).into_bytes(),
+        ),
         (Signal::Metrics, Encoding::Protobuf, metrics.encode_to_vec()),
-        (Signal::Metrics, Encoding::Json, fixtures::json::metrics(&metrics, st).into_bytes()),
+        (
+            Signal::Metrics,
+            Encoding::Json,
+            fixtures::json::metrics(&metrics, st).into_bytes(),
+        ),
     ]
 }
 
@@ -38,7 +50,12 @@ fn e2e(c: &mut Criterion) {
             Encoding::Json => "json",
         };
         g.bench_with_input(BenchmarkId::new(enc, N), &body, |b, body| {
-            let req = Request { signal, encoding, gzip: false, body };
+            let req = Request {
+                signal,
+                encoding,
+                gzip: false,
+                body,
+            };
             b.iter(|| black_box(process(black_box(&req), &opts).unwrap()))
         });
         g.finish();

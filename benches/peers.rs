@@ -32,10 +32,30 @@ fn workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
     let logs = fixtures::logs(N, 1);
     let traces = fixtures::traces(N, 2);
     vec![
-        ("logs-protobuf", Signal::Logs, Encoding::Protobuf, logs.encode_to_vec()),
-        ("traces-protobuf", Signal::Traces, Encoding::Protobuf, traces.encode_to_vec()),
-        ("metrics-protobuf", Signal::Metrics, Encoding::Protobuf, fixtures::metrics(N, 3).encode_to_vec()),
-        ("logs-json", Signal::Logs, Encoding::Json, fixtures::json::logs(&logs, st).into_bytes()),
+        (
+            "logs-protobuf",
+            Signal::Logs,
+            Encoding::Protobuf,
+            logs.encode_to_vec(),
+        ),
+        (
+            "traces-protobuf",
+            Signal::Traces,
+            Encoding::Protobuf,
+            traces.encode_to_vec(),
+        ),
+        (
+            "metrics-protobuf",
+            Signal::Metrics,
+            Encoding::Protobuf,
+            fixtures::metrics(N, 3).encode_to_vec(),
+        ),
+        (
+            "logs-json",
+            Signal::Logs,
+            Encoding::Json,
+            fixtures::json::logs(&logs, st).into_bytes(),
+        ),
     ]
 }
 
@@ -63,14 +83,26 @@ fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
         Signal::Traces => vec![otlp2records::transform_traces(body, format).unwrap()],
         Signal::Metrics => {
             let m = otlp2records::transform_metrics(body, format).unwrap();
-            [m.gauge, m.sum, m.histogram, m.exp_histogram].into_iter().flatten().collect()
+            [m.gauge, m.sum, m.histogram, m.exp_histogram]
+                .into_iter()
+                .flatten()
+                .collect()
         }
     };
     batches.iter().map(|b| peer_parquet(b).len()).sum()
 }
 
 fn ours(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
-    let out = process(&Request { signal, encoding, gzip: false, body }, &Options::default()).unwrap();
+    let out = process(
+        &Request {
+            signal,
+            encoding,
+            gzip: false,
+            body,
+        },
+        &Options::default(),
+    )
+    .unwrap();
     out.bytes_out()
 }
 
@@ -81,9 +113,11 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter("otlp2r2"), &body, |b, body| {
             b.iter(|| black_box(ours(signal, encoding, black_box(body))))
         });
-        g.bench_with_input(BenchmarkId::from_parameter("otlp2records"), &body, |b, body| {
-            b.iter(|| black_box(peer(signal, encoding, black_box(body))))
-        });
+        g.bench_with_input(
+            BenchmarkId::from_parameter("otlp2records"),
+            &body,
+            |b, body| b.iter(|| black_box(peer(signal, encoding, black_box(body)))),
+        );
         g.finish();
     }
 }
@@ -91,9 +125,16 @@ fn bench(c: &mut Criterion) {
 /// Runs one workload once under dhat (this process) and prints a line.
 #[cfg(feature = "dhat-heap")]
 fn dhat_one(id: &str, library: &str) {
-    let (_, signal, encoding, body) = workloads().into_iter().find(|w| w.0 == id).expect("workload");
+    let (_, signal, encoding, body) = workloads()
+        .into_iter()
+        .find(|w| w.0 == id)
+        .expect("workload");
     let profiler = dhat::Profiler::builder().testing().build();
-    let out = if library == "otlp2r2" { ours(signal, encoding, &body) } else { peer(signal, encoding, &body) };
+    let out = if library == "otlp2r2" {
+        ours(signal, encoding, &body)
+    } else {
+        peer(signal, encoding, &body)
+    };
     let stats = dhat::HeapStats::get();
     drop(profiler);
     println!(

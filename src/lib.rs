@@ -11,15 +11,19 @@
 //! | [`write`] | Arrow → Snappy Parquet |
 //! | [`key`] | deterministic, time-partitioned object names |
 //! | [`pipeline`] | composes them: [`process`] is the one entry point |
+//! | [`http`] | the HTTP edge's policy: routes, auth, statuses, OTLP responses |
 //!
 //! The core is pure (no I/O, no async, no globals). The Worker edge
-//! (`worker` module, wasm32 only) and the CLI (`src/main.rs`) only move
+//! (`edge` module, wasm32 only) and the CLI (`src/main.rs`) only move
 //! bytes in and out and map [`Error`]s to statuses or messages.
 
 pub mod batch;
 pub mod body;
 pub mod decode;
+#[cfg(target_arch = "wasm32")]
+mod edge;
 pub mod error;
+pub mod http;
 pub mod key;
 pub mod model;
 pub mod pipeline;

@@ -1,7 +1,8 @@
 //! Arrow record batch → Snappy Parquet bytes.
 //!
-//! Settings: Snappy compression, dictionary encoding (the writer falls back
-//! to plain pages when a dictionary stops paying), page-level statistics, the
+//! Settings: Snappy compression, dictionary encoding where it pays (see
+//! [`dictionary_pays`]), page-level statistics where they prune (see
+//! [`statistics_pay`]), the
 //! table's sort order declared as Parquet sorting columns, and key-value
 //! metadata naming the table and the schema version. One row group per file:
 //! a file holds one request's rows for one hour.
@@ -9,10 +10,11 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::Compression;
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::Result;
 use crate::schema::{Table, SCHEMA_VERSION};
@@ -21,6 +23,47 @@ use crate::schema::{Table, SCHEMA_VERSION};
 pub const SCHEMA_VERSION_KEY: &str = "otlp2r2.schema_version";
 /// Footer key holding the table name.
 pub const TABLE_KEY: &str = "otlp2r2.table";
+
+/// Columns whose values repeat across rows (per resource, scope, metric or a
+/// small enum), where a dictionary page beats plain encoding. Unique-valued
+/// columns (timestamps, ids, bodies, values) are left out: interning them
+/// costs a hash and a compare per row for a dictionary that is then dropped.
+const LOW_CARDINALITY: &[&str] = &[
+    "SeverityText",
+    "ServiceName",
+    "ResourceSchemaUrl",
+    "ScopeSchemaUrl",
+    "ScopeName",
+    "ScopeVersion",
+    "EventName",
+    "SpanName",
+    "SpanKind",
+    "StatusCode",
+    "StatusMessage",
+    "TraceState",
+    "MetricName",
+    "MetricDescription",
+    "MetricUnit",
+    "Name",
+];
+
+/// Whether a leaf column gets a dictionary: low-cardinality strings and
+/// every attribute map's keys and values (resource and scope attributes
+/// repeat on every row).
+pub fn dictionary_pays(path: &[String]) -> bool {
+    path.iter().any(|p| p == "entries")
+        || path
+            .last()
+            .is_some_and(|l| LOW_CARDINALITY.contains(&l.as_str()))
+}
+
+/// Whether a leaf column gets min/max statistics. Top-level columns do
+/// (they are what queries filter on: times, ids, names); free text (`Body`),
+/// attribute maps and nested list members do not: their min/max prune
+/// nothing, and computing them costs two byte compares per value.
+pub fn statistics_pay(path: &[String]) -> bool {
+    path.len() == 1 && path[0] != "Body"
+}
 
 /// The writer properties every file uses.
 pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
@@ -35,10 +78,25 @@ pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
             nulls_first: false,
         })
         .collect();
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
+    if let Ok(descr) = ArrowSchemaConverter::new().convert(&schema) {
+        for col in descr.columns() {
+            let parts = col.path().parts();
+            if dictionary_pays(parts) {
+                builder =
+                    builder.set_column_dictionary_enabled(ColumnPath::new(parts.to_vec()), true);
+            }
+            if !statistics_pay(parts) {
+                builder = builder.set_column_statistics_enabled(
+                    ColumnPath::new(parts.to_vec()),
+                    EnabledStatistics::None,
+                );
+            }
+        }
+    }
+    builder
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::SNAPPY)
-        .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(batch.num_rows().max(1)))
         .set_sorting_columns(Some(sorting))

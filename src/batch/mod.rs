@@ -171,9 +171,10 @@ impl TextBuilder {
         self.offsets.push(self.data.len() as i32);
     }
 
-    /// Appends a value rendered in place by `f`, which must write UTF-8.
+    /// Appends a value rendered in place by `f`, which must append valid
+    /// UTF-8 (every renderer in [`render`] does: it copies `&str`s and writes ASCII).
     #[inline]
-    pub fn push_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn push_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
         f(&mut self.data);
         self.offsets.push(self.data.len() as i32);
     }

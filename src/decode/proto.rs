@@ -919,9 +919,7 @@ mod tests {
     #[test]
     fn many_tiny_records_hit_the_decoded_budget() {
         // One ResourceLogs holding one ScopeLogs holding 10k empty LogRecords.
-        let records: Vec<u8> = std::iter::repeat_n([0x12u8, 0], 10_000)
-            .flatten()
-            .collect();
+        let records: Vec<u8> = std::iter::repeat_n([0x12u8, 0], 10_000).flatten().collect();
         let mut scope = Vec::new();
         push_len(&mut scope, records.len());
         let mut scope_logs = vec![0x12];
