@@ -1,46 +1,110 @@
 # otlp2r2 — every command installs what it needs (pinned, idempotent), then runs.
 #
-#   make dev    build and run locally (see README)
-#   make test   fmt, clippy, every test (what CI runs)
+#   make dev    build the Worker and run it locally (wrangler dev + local R2)
+#   make test   fmt, clippy, every test incl. the end-to-end Worker tests (what CI runs)
 #   make help   everything else
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev test rust-tools fmt lint bench bench-peers bench-dhat clean
+.PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
+        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat clean
 
 ROOT := $(abspath .)
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+
+# ---- pinned tool versions -------------------------------------------------------
+# wasm-bindgen-cli must equal the wasm-bindgen pinned in Cargo.toml (=0.2.130).
+WASM_BINDGEN_VERSION := 0.2.130
+WORKER_BUILD_VERSION := 0.8.7
+# JavaScript tools (wrangler, workerd, esbuild) are pinned in scripts/package.json
+# and scripts/package-lock.json; Python tools in tests/requirements.txt.
+
+# ---- local run settings ---------------------------------------------------------
+PORT ?= 8787
+STATE ?= $(ROOT)/.wrangler/state
+# The Worker's gzipped wasm must stay under this (bytes): 1.2 MB.
+WASM_GZ_BUDGET := 1200000
+
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
-# Re-install the test readers whenever their pinned list changes.
-PY_STAMP := $(VENV)/.installed-$(shell cat tests/requirements.txt | cksum | cut -d' ' -f1)
+NODE_BIN := $(ROOT)/scripts/node_modules/.bin
+PY_STAMP := $(VENV)/.installed-$(shell cksum < tests/requirements.txt | cut -d' ' -f1)
+NODE_STAMP := $(ROOT)/scripts/node_modules/.installed-$(shell cksum < scripts/package-lock.json | cut -d' ' -f1)
+WASM := $(ROOT)/build/index_bg.wasm
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-rust-tools: ## rustfmt and clippy for the pinned toolchain
+# ---- tools ----------------------------------------------------------------------
+rust-tools: ## rustfmt and clippy
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+wasm-tools: ## wasm32 target, wasm-bindgen-cli and worker-build at their pinned versions
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@[ "$$($(CARGO_BIN)/wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@$(CARGO_BIN)/worker-build --version 2>/dev/null | grep -qx "$(WORKER_BUILD_VERSION)" || \
+		cargo install worker-build --version $(WORKER_BUILD_VERSION) --force
+
+$(NODE_STAMP): scripts/package.json scripts/package-lock.json
+	cd scripts && npm ci --no-audit --no-fund
+	rm -f scripts/node_modules/.installed-* && touch $@
+
+node-tools: $(NODE_STAMP) ## wrangler, workerd and esbuild from the lock file
 
 $(PY_STAMP): tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r tests/requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-dev: ## run the pipeline on the sample requests (writes ./out)
+py-tools: $(PY_STAMP) ## DuckDB, pytest and the OpenTelemetry SDK in .venv
+
+# ---- the Worker -----------------------------------------------------------------
+# worker-build would download wasm-bindgen, esbuild and wasm-opt; point it at the
+# pinned local tools instead. wasm-opt is skipped (--no-opt): size comes from the
+# Rust side (opt-level, LTO, one codegen unit, panic=abort).
+build-worker: wasm-tools node-tools ## build the Worker (build/) with local, pinned tools only
+	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
+		$(CARGO_BIN)/worker-build --release --no-opt
+
+size: ## gzipped size of the Worker's wasm
+	@[ -f $(WASM) ] || $(MAKE) -s build-worker
+	@echo "wasm: $$(wc -c < $(WASM)) bytes raw, $$(gzip -9 -c $(WASM) | wc -c) bytes gzipped (budget $(WASM_GZ_BUDGET))"
+
+size-check: size ## fail when the gzipped wasm is over budget
+	@gz=$$(gzip -9 -c $(WASM) | wc -c); [ $$gz -le $(WASM_GZ_BUDGET) ] || \
+		{ echo "wasm is $$gz bytes gzipped, over the $(WASM_GZ_BUDGET)-byte budget"; exit 1; }
+
+serve: node-tools ## run the built Worker: wrangler dev on PORT with local R2 state in STATE
+	WRANGLER_SEND_METRICS=false $(NODE_BIN)/wrangler dev --config $(ROOT)/wrangler.toml \
+		--ip 127.0.0.1 --port $(PORT) --persist-to $(STATE)
+
+dev: build-worker ## build, then run the Worker locally (PORT=8787 STATE=.wrangler/state)
+	@$(MAKE) -s serve PORT=$(PORT) STATE=$(STATE)
+
+convert-samples: ## run the native CLI on the sample requests (writes ./out)
 	cargo run --release -- convert --signal logs tests/data/logs.pb --out out
 	cargo run --release -- convert --signal traces tests/data/traces.pb --out out
 	cargo run --release -- convert --signal metrics tests/data/metrics.pb --out out
 	cargo run --release -- convert --signal logs --json tests/data/logs.json --out out
-	@find out -name '*.parquet' | sort
 
-test: rust-tools $(PY_STAMP) ## fmt, clippy -D warnings, all tests (unit, integration, DuckDB)
+# ---- tests ----------------------------------------------------------------------
+test-rust: rust-tools py-tools ## fmt, clippy -D warnings, cargo test (unit, integration, DuckDB)
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	OTLP2R2_PYTHON=$(PY) OTLP2R2_REQUIRE_READERS=1 cargo test
 
+test-e2e: build-worker size-check py-tools node-tools ## the Worker under wrangler dev, fed by the OTel SDK
+	cd tests/e2e && $(PY) -m pytest -q -p no:cacheprovider .
+
+test: test-rust test-e2e ## everything CI runs
+
 fmt: ## format the code
 	cargo fmt
 
+# ---- benches --------------------------------------------------------------------
 bench: ## the end-to-end Criterion bench (10k records, protobuf and JSON)
 	cargo bench --bench e2e_pipeline
 
@@ -52,4 +116,4 @@ bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 
 clean: ## remove build output and local state
 	cargo clean
-	rm -rf out $(VENV)
+	rm -rf out build .wrangler $(VENV) scripts/node_modules
