@@ -65,6 +65,14 @@ pub fn statistics_pay(path: &[String]) -> bool {
     path.len() == 1 && path[0] != "Body"
 }
 
+/// True when `name` is a string column holding only empty strings.
+fn all_empty(batch: &RecordBatch, name: &str) -> bool {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
+        .is_some_and(|a| a.values().is_empty())
+}
+
 /// The writer properties every file uses.
 pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
     let schema = batch.schema();
@@ -82,11 +90,16 @@ pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
     if let Ok(descr) = ArrowSchemaConverter::new().convert(&schema) {
         for col in descr.columns() {
             let parts = col.path().parts();
-            if dictionary_pays(parts) {
+            // A column of only "" (unset schema URLs, event names…) gets
+            // neither: parquet 58 spends ~0.2 µs per value on each for empty
+            // strings (measured: 2.6 ms for 10k rows vs 0.03 ms without), and
+            // its dictionary and min/max would say nothing.
+            let empty = parts.len() == 1 && all_empty(batch, &parts[0]);
+            if dictionary_pays(parts) && !empty {
                 builder =
                     builder.set_column_dictionary_enabled(ColumnPath::new(parts.to_vec()), true);
             }
-            if !statistics_pay(parts) {
+            if !statistics_pay(parts) || empty {
                 builder = builder.set_column_statistics_enabled(
                     ColumnPath::new(parts.to_vec()),
                     EnabledStatistics::None,

@@ -84,8 +84,8 @@ pub fn build(
         sname += s.scope.name.len();
         sver += s.scope.version.len();
         ev += rec.event_name.len();
-        rattrs.add_size(&ctx.resource_attrs[r.resource as usize]);
-        sattrs.add_size(&ctx.scope_attrs[r.resource as usize][r.scope as usize]);
+        rattrs.add_rendered(ctx.resource_attrs(r));
+        sattrs.add_rendered(ctx.scope_attrs(r));
         lattrs.add(&rec.attributes);
     }
 
@@ -123,11 +123,11 @@ pub fn build(
             b => bodies.push_with(|out| render::text(b, out)),
         }
         resource_url.push(&g.schema_url);
-        resource_attrs.push(&g.resource.attributes);
+        resource_attrs.push_rendered(ctx.resource_attrs(r));
         scope_url.push(&s.schema_url);
         scope_name.push(&s.scope.name);
         scope_version.push(&s.scope.version);
-        scope_attrs.push(&s.scope.attributes);
+        scope_attrs.push_rendered(ctx.scope_attrs(r));
         log_attrs.push(&rec.attributes);
         event_name.push(&rec.event_name);
         observed.push(ts_value(rec.observed_time_unix_nano, unit));

@@ -236,8 +236,8 @@ impl Common {
             name += a.metric.name.len();
             desc += a.metric.description.len();
             u += a.metric.unit.len();
-            rattrs.add_size(&ctx.resource_attrs[r.resource as usize]);
-            sattrs.add_size(&ctx.scope_attrs[r.resource as usize][r.scope as usize]);
+            rattrs.add_rendered(ctx.resource_attrs(r));
+            sattrs.add_rendered(ctx.scope_attrs(r));
             attrs.add(a.point.attributes());
             ex.add(a.point.exemplars());
         }
@@ -263,11 +263,11 @@ impl Common {
     }
 
     fn push<'a, P: Point<'a>>(&mut self, ctx: &Context<'_>, a: &At<'_, 'a, P>, r: &Row) {
-        self.resource_attrs.push(&a.group.resource.attributes);
+        self.resource_attrs.push_rendered(ctx.resource_attrs(r));
         self.resource_url.push(&a.group.schema_url);
         self.scope_name.push(&a.scope.scope.name);
         self.scope_version.push(&a.scope.scope.version);
-        self.scope_attrs.push(&a.scope.scope.attributes);
+        self.scope_attrs.push_rendered(ctx.scope_attrs(r));
         self.scope_dropped
             .push(a.scope.scope.dropped_attributes_count);
         self.scope_url.push(&a.scope.schema_url);

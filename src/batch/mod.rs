@@ -192,6 +192,16 @@ impl TextBuilder {
         self.offsets.push(self.data.len() as i32);
     }
 
+    /// Appends several values stored back to back in `data`, value `i`
+    /// ending at `ends[i]`. `data` must be valid UTF-8 cut at those ends.
+    #[inline]
+    pub(crate) fn push_block(&mut self, data: &[u8], ends: &[u32]) {
+        let base = self.data.len();
+        self.data.extend_from_slice(data);
+        self.offsets
+            .extend(ends.iter().map(|&e| (base + e as usize) as i32));
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }
@@ -245,6 +255,38 @@ impl AttrsSize {
     }
 }
 
+/// An attribute list rendered once (keys and text values back to back),
+/// appended to many rows with two copies instead of a render per entry.
+#[derive(Debug, Default)]
+pub struct RenderedAttrs {
+    keys: Vec<u8>,
+    key_ends: Vec<u32>,
+    values: Vec<u8>,
+    value_ends: Vec<u32>,
+}
+
+impl RenderedAttrs {
+    pub fn new(attrs: &[KeyValue<'_>]) -> Self {
+        let mut r = RenderedAttrs::default();
+        for kv in attrs {
+            r.keys.extend_from_slice(kv.key.as_bytes());
+            r.key_ends.push(r.keys.len() as u32);
+            render::text(&kv.value, &mut r.values);
+            r.value_ends.push(r.values.len() as u32);
+        }
+        r
+    }
+
+    /// Its exact size.
+    pub fn size(&self) -> AttrsSize {
+        AttrsSize {
+            entries: self.key_ends.len(),
+            key_bytes: self.keys.len(),
+            value_bytes: self.values.len(),
+        }
+    }
+}
+
 /// Sizes for one `Map<Utf8, Utf8>` attributes column: rows, entries, bytes.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AttrsPlan {
@@ -261,6 +303,12 @@ impl AttrsPlan {
         self.add_size(&AttrsSize::of(attrs));
     }
 
+    /// Adds one row holding `attrs`, rendered beforehand.
+    #[inline]
+    pub fn add_rendered(&mut self, attrs: &RenderedAttrs) {
+        self.add_size(&attrs.size());
+    }
+
     /// Adds one row whose size is already known.
     #[inline]
     pub fn add_size(&mut self, s: &AttrsSize) {
@@ -272,31 +320,42 @@ impl AttrsPlan {
 }
 
 /// Per-request facts every table builder needs, computed once: each
-/// resource's service name and attribute sizes, each scope's attribute sizes.
+/// resource's service name, and each resource's and scope's attributes
+/// rendered once (they repeat on every row of that resource or scope).
 pub struct Context<'r> {
     pub services: Vec<std::borrow::Cow<'r, str>>,
-    pub resource_attrs: Vec<AttrsSize>,
-    pub scope_attrs: Vec<Vec<AttrsSize>>,
+    pub resource_attrs: Vec<RenderedAttrs>,
+    pub scope_attrs: Vec<Vec<RenderedAttrs>>,
 }
 
 impl<'r> Context<'r> {
     pub fn new<T>(req: &'r crate::model::Request<'_, T>) -> Self {
+        let scopes = |g: &crate::model::ResourceGroup<'_, T>| {
+            g.scopes
+                .iter()
+                .map(|s| RenderedAttrs::new(&s.scope.attributes))
+                .collect()
+        };
         Context {
             services: req.iter().map(|g| service_name(&g.resource)).collect(),
             resource_attrs: req
                 .iter()
-                .map(|g| AttrsSize::of(&g.resource.attributes))
+                .map(|g| RenderedAttrs::new(&g.resource.attributes))
                 .collect(),
-            scope_attrs: req
-                .iter()
-                .map(|g| {
-                    g.scopes
-                        .iter()
-                        .map(|s| AttrsSize::of(&s.scope.attributes))
-                        .collect()
-                })
-                .collect(),
+            scope_attrs: req.iter().map(scopes).collect(),
         }
+    }
+
+    /// The rendered resource attributes of `row`.
+    #[inline]
+    pub fn resource_attrs(&self, row: &Row) -> &RenderedAttrs {
+        &self.resource_attrs[row.resource as usize]
+    }
+
+    /// The rendered scope attributes of `row`.
+    #[inline]
+    pub fn scope_attrs(&self, row: &Row) -> &RenderedAttrs {
+        &self.scope_attrs[row.resource as usize][row.scope as usize]
     }
 
     /// Ranks of each resource's service name, for sorting.
@@ -358,6 +417,14 @@ impl AttrsBuilder {
                 v => self.values.push_with(|out| render::text(v, out)),
             }
         }
+        self.offsets.push(self.keys.len() as i32);
+    }
+
+    /// Appends one row of pre-rendered attributes.
+    #[inline]
+    pub fn push_rendered(&mut self, attrs: &RenderedAttrs) {
+        self.keys.push_block(&attrs.keys, &attrs.key_ends);
+        self.values.push_block(&attrs.values, &attrs.value_ends);
         self.offsets.push(self.keys.len() as i32);
     }
 

@@ -94,7 +94,7 @@ pub fn build(
         name += span.name.len();
         kind += span_kind(span.kind).len();
         svc += ctx.services[r.resource as usize].len();
-        rattrs.add_size(&ctx.resource_attrs[r.resource as usize]);
+        rattrs.add_rendered(ctx.resource_attrs(r));
         sname += s.scope.name.len();
         sver += s.scope.version.len();
         attrs.add(&span.attributes);
@@ -155,7 +155,7 @@ pub fn build(
         span_name.push(&span.name);
         span_kinds.push(span_kind(span.kind));
         service.push(&ctx.services[r.resource as usize]);
-        resource_attrs.push(&g.resource.attributes);
+        resource_attrs.push_rendered(ctx.resource_attrs(r));
         scope_name.push(&s.scope.name);
         scope_version.push(&s.scope.version);
         span_attrs.push(&span.attributes);

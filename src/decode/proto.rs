@@ -134,7 +134,7 @@ impl<'a, 'b> Reader<'a, 'b> {
     fn str(&mut self, what: &str) -> Result<Str<'a>> {
         let at = self.pos;
         let bytes = self.len_delimited(what)?;
-        match std::str::from_utf8(bytes) {
+        match simdutf8::basic::from_utf8(bytes) {
             Ok(s) => Ok(Cow::Borrowed(s)),
             Err(_) => Err(err(format!("invalid UTF-8 in {what}"), at)),
         }
