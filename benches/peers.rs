@@ -73,6 +73,11 @@ fn peer_parquet(batch: &RecordBatch) -> Vec<u8> {
 
 /// The peer's whole job: bytes → record batches → Snappy Parquet.
 fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
+    peer_counted(signal, encoding, body).0
+}
+
+/// The peer's run: (bytes out, records).
+fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
     use otlp2records::InputFormat;
     let format = match encoding {
         Encoding::Protobuf => InputFormat::Protobuf,
@@ -89,7 +94,30 @@ fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
                 .collect()
         }
     };
-    batches.iter().map(|b| peer_parquet(b).len()).sum()
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    (batches.iter().map(|b| peer_parquet(b).len()).sum(), rows)
+}
+
+/// Ours without size limits (for the limit-sized dhat workloads): (bytes out, records).
+#[cfg(feature = "dhat-heap")]
+fn ours_unlimited(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
+    let mut opts = Options::default();
+    opts.limits = otlp2r2::Limits {
+        max_body_bytes: usize::MAX,
+        max_inflated_bytes: usize::MAX,
+        max_decoded_bytes: usize::MAX,
+    };
+    let out = process(
+        &Request {
+            signal,
+            encoding,
+            gzip: false,
+            body,
+        },
+        &opts,
+    )
+    .unwrap();
+    (out.bytes_out(), out.records)
 }
 
 fn ours(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
@@ -122,28 +150,55 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Requests sized to the Worker's limits, for the peak-memory table: the
+/// largest protobuf logs bodies (the densest input) under 8 and 16 MiB.
+#[cfg(feature = "dhat-heap")]
+fn limit_workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
+    let sized = |target: usize| {
+        let per = fixtures::logs(1000, 9).encoded_len() / 1000;
+        fixtures::logs(target / per - 200, 9).encode_to_vec()
+    };
+    vec![
+        (
+            "logs-pb-8MiB",
+            Signal::Logs,
+            Encoding::Protobuf,
+            sized(8 << 20),
+        ),
+        (
+            "logs-pb-16MiB",
+            Signal::Logs,
+            Encoding::Protobuf,
+            sized(16 << 20),
+        ),
+    ]
+}
+
 /// Runs one workload once under dhat (this process) and prints a line.
 #[cfg(feature = "dhat-heap")]
 fn dhat_one(id: &str, library: &str) {
     let (_, signal, encoding, body) = workloads()
         .into_iter()
+        .chain(limit_workloads())
         .find(|w| w.0 == id)
         .expect("workload");
     let profiler = dhat::Profiler::builder().testing().build();
     let out = if library == "otlp2r2" {
-        ours(signal, encoding, &body)
+        ours_unlimited(signal, encoding, &body)
     } else {
-        peer(signal, encoding, &body)
+        peer_counted(signal, encoding, &body)
     };
     let stats = dhat::HeapStats::get();
     drop(profiler);
+    let n = out.1 as u64;
     println!(
-        "dhat {id:<18} {library:<13} allocated {:>7} B/record  peak {:>7} B/record  blocks {:>5.1}/record  (input {} B, output {} B)",
-        stats.total_bytes / N as u64,
-        stats.max_bytes / N,
-        stats.total_blocks as f64 / N as f64,
+        "dhat {id:<18} {library:<13} allocated {:>7} B/record  peak {:>7} B/record  blocks {:>5.1}/record  peak {:>6.1} MiB  (records {n}, input {} B, output {} B)",
+        stats.total_bytes / n,
+        stats.max_bytes as u64 / n,
+        stats.total_blocks as f64 / n as f64,
+        stats.max_bytes as f64 / (1 << 20) as f64,
         body.len(),
-        out
+        out.0
     );
 }
 
@@ -156,7 +211,12 @@ fn main() {
                 dhat_one(&args[i + 1], &args[i + 2]);
                 return;
             }
-            for (id, ..) in workloads() {
+            let ids: Vec<&str> = workloads()
+                .iter()
+                .chain(&limit_workloads())
+                .map(|w| w.0)
+                .collect();
+            for id in ids {
                 for lib in ["otlp2r2", "otlp2records"] {
                     let status = std::process::Command::new(&args[0])
                         .args(["--dhat", "--dhat-one", id, lib])

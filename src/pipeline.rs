@@ -18,12 +18,18 @@ use crate::key;
 use crate::schema::Table;
 use crate::write;
 
+// The defaults keep the largest accepted request well under a Worker's
+// 128 MB: measured with dhat (docs/performance.md, "Peak memory"), an 8 MiB
+// protobuf logs request (24k records) peaks at 53 MiB of heap besides its
+// body, a 16 MiB one at 99 MiB, too close to the limit.
+
 /// Default cap on the request body as received (possibly gzip): 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 << 20;
-/// Default cap on the inflated body: 16 MiB.
-pub const DEFAULT_MAX_INFLATED_BYTES: usize = 16 << 20;
-/// Default cap on the decoded model's memory: 32 MiB.
-pub const DEFAULT_MAX_DECODED_BYTES: usize = 32 << 20;
+/// Default cap on the inflated body: 8 MiB.
+pub const DEFAULT_MAX_INFLATED_BYTES: usize = 8 << 20;
+/// Default cap on the decoded model's memory: 24 MiB (an 8 MiB realistic
+/// logs request needs about 13 MiB; this stops requests of many tiny records).
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 24 << 20;
 
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -292,3 +292,42 @@ def test_bearer_token_is_required_when_configured(authed_worker):
     assert authed_worker.post("/v1/metrics", body, headers={"Authorization": "Bearer nope"})[0] == 401
     assert authed_worker.post("/v1/metrics", body, headers={"Authorization": "Bearer e2e-secret-token"})[0] == 200
     assert_alive(authed_worker)
+
+
+def largest_logs_request(limit=8 * 1024 * 1024):
+    """A realistic protobuf logs request just under `limit` bytes; returns (body, records)."""
+    req = ls.ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    kv = rl.resource.attributes.add(); kv.key = "service.name"; kv.value.string_value = "big-svc"
+    sl = rl.scope_logs.add()
+    sl.scope.name = "big.scope"
+    t0 = int(time.time() * 1e9)
+    template = ls.ExportLogsServiceRequest()
+    rec = template.resource_logs.add().scope_logs.add().log_records.add()
+    rec.time_unix_nano = t0
+    rec.body.string_value = "x" * 240
+    per = len(template.SerializeToString())
+    n = (limit - 1024) // (per - 4)
+    for i in range(n):
+        r = sl.log_records.add()
+        r.time_unix_nano = t0 + i
+        r.severity_number = 9
+        r.body.string_value = f"{i:08d} " + "payload " * 29
+        a = r.attributes.add(); a.key = "i"; a.value.int_value = i
+    body = req.SerializeToString()
+    while len(body) >= limit:
+        del sl.log_records[-1]
+        body = req.SerializeToString()
+    return body, len(sl.log_records)
+
+
+def test_largest_accepted_request_fits(worker, tmp_root):
+    body, n = largest_logs_request()
+    assert 8 * 1024 * 1024 - 4096 < len(body) < 8 * 1024 * 1024
+    status, _, resp = worker.post("/v1/logs", body)
+    assert status == 200, resp
+    status, _, resp = worker.post("/v1/logs", body, gz=True)  # inflates to the same 8 MiB: accepted, same keys
+    assert status == 200, resp
+    tree = worker.export_tree(tmp_root / "big-tree")
+    assert query(tree, f"SELECT count(*), count(DISTINCT Body) FROM {parquet(tree, 'otel_logs')} WHERE ServiceName = 'big-svc'") == [(n, n)]
+    assert_alive(worker)
