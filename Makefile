@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat bench-stages bench-wasm clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -113,6 +113,21 @@ bench-peers: ## this crate vs otlp2records 0.11 on the same bytes
 
 bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 	cargo bench --bench peers --features dhat-heap -- --dhat
+
+bench-stages: ## decode, transform and write alone (Criterion)
+	cargo bench --bench stages
+
+# The harness is its own crate (bench-wasm/Cargo.toml) built for wasm32 at
+# opt-level 3; wasm-bindgen --target web glue is loaded by bench-wasm/runner.js.
+BENCH_WASM_ARGS ?=
+bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, with the peer: writes bench-wasm/report.md (BENCH_WASM_ARGS=--quick)
+	@[ -d target/criterion/e2e_logs ] || $(MAKE) -s bench
+	@[ -d target/criterion/decode ] || $(MAKE) -s bench-stages
+	@[ -d target/criterion/peers_logs-protobuf ] || $(MAKE) -s bench-peers
+	cargo build --release --target wasm32-unknown-unknown --manifest-path bench-wasm/Cargo.toml
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir bench-wasm/pkg \
+		bench-wasm/target/wasm32-unknown-unknown/release/otlp2r2_bench_wasm.wasm
+	python3 scripts/bench_wasm.py $(BENCH_WASM_ARGS)
 
 clean: ## remove build output and local state
 	cargo clean

@@ -20,7 +20,7 @@
 pub mod batch;
 pub mod body;
 pub mod decode;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod edge;
 pub mod error;
 pub mod http;

@@ -1,0 +1,283 @@
+//! wasm32 entry points for the bench-wasm harness.
+//!
+//! `prepare(workload)` builds a workload's request body with the *same*
+//! fixture generator and seeds as the native benches (`benches/fixtures`), so
+//! native and WASM time identical bytes. `run(library, stage)` runs one stage
+//! once: for otlp2r2 `e2e`, `decode`, `transform` or `write` (each on the
+//! output of the previous stage, prepared once, like `benches/stages.rs`);
+//! for the peer otlp2records only `e2e`. The JS runner (`runner.js`) times
+//! them in workerd. Nothing here is timed in Rust: workerd's clock is the
+//! one that matters.
+
+#[path = "../../benches/fixtures/mod.rs"]
+#[allow(dead_code, clippy::all)]
+mod fixtures;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use otlp2r2::batch::{self, Context};
+use otlp2r2::decode::{self, Budget};
+use otlp2r2::model::{LogsRequest, MetricsRequest, TracesRequest};
+use otlp2r2::{Encoding, Limits, Options, Request, Signal, Table};
+use prost::Message;
+use wasm_bindgen::prelude::*;
+
+/// A prepared workload: the body, and the stage inputs built from it.
+struct Prepared {
+    signal: Signal,
+    encoding: Encoding,
+    gzip: bool,
+    body: &'static [u8],
+    records: usize,
+    model: Option<Model>,
+    batches: Vec<(Table, RecordBatch)>,
+}
+
+enum Model {
+    Logs(LogsRequest<'static>),
+    Traces(TracesRequest<'static>),
+    Metrics(MetricsRequest<'static>),
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Prepared>> = const { RefCell::new(None) };
+}
+
+const BUDGET: usize = 1 << 30;
+
+fn unlimited() -> Options {
+    Options {
+        limits: Limits { max_body_bytes: usize::MAX, max_inflated_bytes: usize::MAX, max_decoded_bytes: usize::MAX },
+        ..Options::default()
+    }
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("in-memory gzip");
+    e.finish().expect("in-memory gzip")
+}
+
+/// Builds workload `id` = `<signal>-<protobuf|json>[-gzip]-<records>`, or
+/// `logs-protobuf-mib-<N>` for a protobuf logs body of about N MiB.
+/// Returns the body size in bytes.
+#[wasm_bindgen]
+pub fn prepare(id: &str) -> Result<u32, JsError> {
+    let parts: Vec<&str> = id.split('-').collect();
+    let bad = || JsError::new(&format!("unknown workload {id:?}"));
+    let signal = Signal::from_name(parts.first().ok_or_else(bad)?).ok_or_else(bad)?;
+    let encoding = match parts.get(1) {
+        Some(&"protobuf") => Encoding::Protobuf,
+        Some(&"json") => Encoding::Json,
+        _ => return Err(bad()),
+    };
+    let gzip = parts.contains(&"gzip");
+    let last: usize = parts.last().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+    let records = if parts.contains(&"mib") {
+        let per = fixtures::logs(1000, 9).encoded_len() / 1000;
+        (last << 20) / per - 200
+    } else {
+        last
+    };
+    let st = fixtures::json::Style::default();
+    let seed = match signal {
+        Signal::Logs => 1,
+        Signal::Traces => 2,
+        Signal::Metrics => 3,
+    };
+    let plain = match (signal, encoding) {
+        (Signal::Logs, Encoding::Protobuf) => fixtures::logs(records, seed).encode_to_vec(),
+        (Signal::Logs, Encoding::Json) => fixtures::json::logs(&fixtures::logs(records, seed), st).into_bytes(),
+        (Signal::Traces, Encoding::Protobuf) => fixtures::traces(records, seed).encode_to_vec(),
+        (Signal::Traces, Encoding::Json) => fixtures::json::traces(&fixtures::traces(records, seed), st).into_bytes(),
+        (Signal::Metrics, Encoding::Protobuf) => fixtures::metrics(records, seed).encode_to_vec(),
+        (Signal::Metrics, Encoding::Json) => fixtures::json::metrics(&fixtures::metrics(records, seed), st).into_bytes(),
+    };
+    let body: &'static [u8] = Box::leak(if gzip { gz(&plain) } else { plain }.into_boxed_slice());
+    let len = body.len() as u32;
+    CURRENT.with(|c| {
+        *c.borrow_mut() = Some(Prepared { signal, encoding, gzip, body, records, model: None, batches: Vec::new() })
+    });
+    Ok(len)
+}
+
+/// The prepared workload's body (a copy), so a driver can feed the very
+/// same bytes to a fresh instance with [`load`].
+#[wasm_bindgen]
+pub fn body() -> Vec<u8> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|p| p.body.to_vec()).unwrap_or_default())
+}
+
+/// Makes `bytes` (the body of workload `id`, `records` records) the current
+/// workload, without generating anything: the instance's memory then holds
+/// only the body, so its growth during a run is the run's own peak.
+#[wasm_bindgen]
+pub fn load(id: &str, bytes: Vec<u8>, records: u32) -> Result<(), JsError> {
+    let parts: Vec<&str> = id.split('-').collect();
+    let bad = || JsError::new(&format!("unknown workload {id:?}"));
+    let signal = Signal::from_name(parts.first().ok_or_else(bad)?).ok_or_else(bad)?;
+    let encoding = match parts.get(1) {
+        Some(&"protobuf") => Encoding::Protobuf,
+        Some(&"json") => Encoding::Json,
+        _ => return Err(bad()),
+    };
+    let gzip = parts.contains(&"gzip");
+    let body: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    CURRENT.with(|c| {
+        *c.borrow_mut() = Some(Prepared {
+            signal,
+            encoding,
+            gzip,
+            body,
+            records: records as usize,
+            model: None,
+            batches: Vec::new(),
+        })
+    });
+    Ok(())
+}
+
+/// Records in the prepared workload.
+#[wasm_bindgen]
+pub fn records() -> u32 {
+    CURRENT.with(|c| c.borrow().as_ref().map(|p| p.records as u32).unwrap_or(0))
+}
+
+/// Bytes of wasm linear memory now; it only grows, so after a run this is the peak.
+#[wasm_bindgen]
+pub fn memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65536) as f64
+}
+
+fn decode_model(p: &Prepared) -> Result<Model, otlp2r2::Error> {
+    let budget = Budget::new(BUDGET);
+    let body: &'static [u8] = if p.gzip {
+        Box::leak(otlp2r2::body::inflate(p.body, usize::MAX)?.into_boxed_slice())
+    } else {
+        p.body
+    };
+    Ok(match (p.signal, p.encoding) {
+        (Signal::Logs, Encoding::Protobuf) => Model::Logs(decode::proto::logs(body, &budget)?),
+        (Signal::Logs, Encoding::Json) => Model::Logs(decode::json::logs(body, &budget)?),
+        (Signal::Traces, Encoding::Protobuf) => Model::Traces(decode::proto::traces(body, &budget)?),
+        (Signal::Traces, Encoding::Json) => Model::Traces(decode::json::traces(body, &budget)?),
+        (Signal::Metrics, Encoding::Protobuf) => Model::Metrics(decode::proto::metrics(body, &budget)?),
+        (Signal::Metrics, Encoding::Json) => Model::Metrics(decode::json::metrics(body, &budget)?),
+    })
+}
+
+fn transform(m: &Model) -> Result<Vec<(Table, RecordBatch)>, otlp2r2::Error> {
+    let unit = arrow_schema::TimeUnit::Nanosecond;
+    let mut out = Vec::new();
+    match m {
+        Model::Logs(m) => {
+            let ctx = Context::new(m);
+            let mut rows = batch::logs::rows(m, &ctx);
+            for r in batch::sort_rows(&mut rows) {
+                out.push((Table::Logs, batch::logs::build(m, &ctx, &rows[r], unit)?));
+            }
+        }
+        Model::Traces(m) => {
+            let ctx = Context::new(m);
+            let mut rows = batch::traces::rows(m, &ctx);
+            for r in batch::sort_rows(&mut rows) {
+                out.push((Table::Traces, batch::traces::build(m, &ctx, &rows[r], unit)?));
+            }
+        }
+        Model::Metrics(m) => {
+            let ctx = Context::new(m);
+            let mut all = batch::metrics::rows(m, &ctx);
+            for table in &Table::ALL[2..] {
+                let mut rows = std::mem::take(all.of(*table));
+                for r in batch::sort_rows(&mut rows) {
+                    out.push((*table, batch::metrics::build(m, &ctx, *table, &rows[r], unit)?));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn peer(p: &Prepared) -> Result<usize, JsError> {
+    use otlp2records::InputFormat;
+    use parquet::basic::Compression;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    let body: Vec<u8> = if p.gzip {
+        otlp2r2::body::inflate(p.body, usize::MAX).map_err(|e| JsError::new(&e.to_string()))?
+    } else {
+        p.body.to_vec()
+    };
+    let format = match p.encoding {
+        Encoding::Protobuf => InputFormat::Protobuf,
+        Encoding::Json => InputFormat::Json,
+    };
+    let err = |e: otlp2records::Error| JsError::new(&e.to_string());
+    let batches: Vec<RecordBatch> = match p.signal {
+        Signal::Logs => vec![otlp2records::transform_logs(&body, format).map_err(err)?],
+        Signal::Traces => vec![otlp2records::transform_traces(&body, format).map_err(err)?],
+        Signal::Metrics => {
+            let m = otlp2records::transform_metrics(&body, format).map_err(err)?;
+            [m.gauge, m.sum, m.histogram, m.exp_histogram].into_iter().flatten().collect()
+        }
+    };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build();
+    let mut total = 0;
+    for b in &batches {
+        let mut out = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, Arc::clone(&b.schema()), Some(props.clone()))
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        w.write(b).map_err(|e| JsError::new(&e.to_string()))?;
+        w.close().map_err(|e| JsError::new(&e.to_string()))?;
+        total += out.len();
+    }
+    Ok(total)
+}
+
+/// Runs `stage` of `library` once on the prepared workload; returns a size
+/// (bytes out, rows or batches) so the work cannot be optimised away.
+#[wasm_bindgen]
+pub fn run(library: &str, stage: &str) -> Result<f64, JsError> {
+    let js = |e: otlp2r2::Error| JsError::new(&e.to_string());
+    CURRENT.with(|c| {
+        let mut cur = c.borrow_mut();
+        let p = cur.as_mut().ok_or_else(|| JsError::new("call prepare first"))?;
+        let n = match (library, stage) {
+            ("otlp2records", "e2e") => peer(p)?,
+            ("otlp2r2", "e2e") => {
+                let req = Request { signal: p.signal, encoding: p.encoding, gzip: p.gzip, body: p.body };
+                otlp2r2::process(&req, &unlimited()).map_err(js)?.bytes_out()
+            }
+            ("otlp2r2", "decode") => match decode_model(p).map_err(js)? {
+                Model::Logs(m) => m.len(),
+                Model::Traces(m) => m.len(),
+                Model::Metrics(m) => m.len(),
+            },
+            ("otlp2r2", "transform") => {
+                if p.model.is_none() {
+                    p.model = Some(decode_model(p).map_err(js)?);
+                }
+                let m = p.model.as_ref().ok_or_else(|| JsError::new("no model"))?;
+                transform(m).map_err(js)?.len()
+            }
+            ("otlp2r2", "write") => {
+                if p.batches.is_empty() {
+                    let m = decode_model(p).map_err(js)?;
+                    p.batches = transform(&m).map_err(js)?;
+                }
+                let mut total = 0;
+                for (t, b) in &p.batches {
+                    total += otlp2r2::write::parquet(*t, b).map_err(js)?.len();
+                }
+                total
+            }
+            _ => return Err(JsError::new(&format!("unknown library/stage {library}/{stage}"))),
+        };
+        Ok(n as f64)
+    })
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""bench-wasm driver: times the same hot paths natively and as WASM inside workerd.
+
+usage: bench_wasm.py [--quick]        (run by `make bench-wasm`, after the harness is built)
+
+For each workload it fetches the request body once from the harness (same fixture generator and
+seeds as the native benches), then for each (library, stage) starts a *fresh* workerd on a free
+loopback port, POSTs the body to /run, and records the median time and the peak of wasm linear
+memory. Native times come from Criterion's estimates under target/criterion (run `make bench`
+and `cargo bench --bench stages` / `--bench peers` first; missing ones show as "—").
+
+Writes bench-wasm/report.json and bench-wasm/report.md. Python standard library only.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT / "bench-wasm"
+PKG = HARNESS / "pkg"
+WORKERD = ROOT / "scripts" / "node_modules" / ".bin" / "workerd"
+CRITERION = ROOT / "target" / "criterion"
+WORKER_CPU_LIMIT_MS = 10  # Workers Free plan, per request
+ISOLATE_MEMORY = 128 * 1000 * 1000  # bytes
+
+# (workload, [(library, stage), ...]); ids are parsed by bench-wasm/src/lib.rs.
+FULL = [
+    ("logs-protobuf-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode"), ("otlp2r2", "transform"),
+                             ("otlp2r2", "write"), ("otlp2records", "e2e")]),
+    ("traces-protobuf-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode"), ("otlp2r2", "transform"),
+                               ("otlp2r2", "write"), ("otlp2records", "e2e")]),
+    ("metrics-protobuf-10000", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
+    ("logs-json-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode"), ("otlp2records", "e2e")]),
+    ("logs-protobuf-gzip-10000", [("otlp2r2", "e2e")]),
+    ("logs-protobuf-8192", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
+    ("logs-protobuf-mib-10", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
+]
+QUICK = [FULL[0], FULL[5], FULL[6]]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(port: int) -> str:
+    return f"""using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "harness", worker = .harness)],
+  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "harness")],
+);
+const harness :Workerd.Worker = (
+  modules = [
+    (name = "runner.js", esModule = embed "../runner.js"),
+    (name = "otlp2r2_bench_wasm.js", esModule = embed "otlp2r2_bench_wasm.js"),
+    (name = "otlp2r2_bench_wasm_bg.wasm", wasm = embed "otlp2r2_bench_wasm_bg.wasm"),
+  ],
+  compatibilityDate = "2026-04-01",
+);
+"""
+
+
+class Workerd:
+    """One workerd process serving the harness on a free port (a fresh isolate)."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        # embed paths are relative to the config file, so it lives in pkg/ (git-ignored)
+        cfg = PKG / f"harness-{self.port}.capnp"
+        self.cfg = cfg
+        cfg.write_text(config(self.port))
+        self.log = open(tmp / f"workerd-{self.port}.log", "w")
+        self.proc = subprocess.Popen([str(WORKERD), "serve", str(cfg)], stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError((tmp / f"workerd-{self.port}.log").read_text()[-2000:])
+                time.sleep(0.1)
+
+    def call(self, path, body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
+                                     method="POST" if body is not None else "GET")
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return r.read(), dict(r.headers)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        self.cfg.unlink(missing_ok=True)
+
+
+def criterion_ms(*parts):
+    """Median of a Criterion estimate in ms, or None when that bench has not been run."""
+    f = CRITERION.joinpath(*parts, "new", "estimates.json")
+    if not f.exists():
+        return None
+    return json.loads(f.read_text())["median"]["point_estimate"] / 1e6
+
+
+def native_ms(workload, library, stage):
+    parts = workload.split("-")
+    signal, enc, n = parts[0], parts[1], parts[-1]
+    if "mib" in parts:
+        return None
+    if library == "otlp2records":
+        return criterion_ms(f"peers_{signal}-{enc}", "otlp2records") if n == "10000" and "gzip" not in parts else None
+    if stage == "e2e":
+        if "gzip" in parts:
+            return None
+        return criterion_ms(f"e2e_{signal}", enc, n)
+    if n != "10000":
+        return None
+    if stage == "decode":
+        return criterion_ms("decode", f"{signal}_{enc}" + ("-gzip" if "gzip" in parts else ""))
+    if stage == "transform":
+        return criterion_ms("transform", f"{signal}_model")
+    if stage == "write":
+        return criterion_ms("write", f"{signal}_arrow")
+    return None
+
+
+def fmt(v, unit=""):
+    return "—" if v is None else f"{v:.2f}{unit}"
+
+
+def main():
+    plan = QUICK if "--quick" in sys.argv else FULL
+    if not (PKG / "otlp2r2_bench_wasm_bg.wasm").exists():
+        sys.exit("bench-wasm/pkg is missing: run `make bench-wasm`")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-wasm-") as tmp:
+        tmp = Path(tmp)
+        fixtures = Workerd(tmp)
+        try:
+            bodies = {}
+            for workload, _ in plan:
+                data, headers = fixtures.call(f"/fixture?workload={workload}")
+                bodies[workload] = (data, int(headers.get("x-records") or headers.get("X-Records")))
+        finally:
+            fixtures.stop()
+        for workload, runs in plan:
+            data, records = bodies[workload]
+            for library, stage in runs:
+                w = Workerd(tmp)
+                try:
+                    out, _ = w.call(f"/run?workload={workload}&records={records}&library={library}&stage={stage}", data)
+                finally:
+                    w.stop()
+                r = json.loads(out)
+                if "error" in r:
+                    sys.exit(f"{workload} {library} {stage}: {r['error']}")
+                r["native_ms"] = native_ms(workload, library, stage)
+                r["ratio"] = r["median_ms"] / r["native_ms"] if r["native_ms"] else None
+                r["peak_minus_body_bytes"] = r["memory_peak_bytes"] - r["memory_loaded_bytes"]
+                results.append(r)
+                print(f"{workload:26} {library:13} {stage:9} wasm {r['median_ms']:8.2f} ms  native {fmt(r['native_ms'], ' ms'):>10}"
+                      f"  ratio {fmt(r['ratio']):>5}  peak {r['memory_peak_bytes'] / 2**20:6.1f} MiB", flush=True)
+
+    def find(workload, library, stage="e2e"):
+        return next((r for r in results if r["workload"] == workload and r["library"] == library and r["stage"] == stage), None)
+
+    ours_8k, peer_8k = find("logs-protobuf-8192", "otlp2r2"), find("logs-protobuf-8192", "otlp2records")
+    big, big_peer = find("logs-protobuf-mib-10", "otlp2r2"), find("logs-protobuf-mib-10", "otlp2records")
+    answers = {}
+    if ours_8k:
+        answers["logs_8192_within_10ms"] = {
+            "wasm_ms": ours_8k["median_ms"], "within": ours_8k["median_ms"] <= WORKER_CPU_LIMIT_MS,
+            "peer_wasm_ms": peer_8k and peer_8k["median_ms"],
+        }
+    if big:
+        per_body_byte = big["memory_peak_bytes"] / big["body_bytes"]
+        answers["largest_request_in_128MB"] = {
+            "body_bytes": big["body_bytes"], "records": big["records"], "wasm_peak_bytes": big["memory_peak_bytes"],
+            "peer_wasm_peak_bytes": big_peer and big_peer["memory_peak_bytes"],
+            "peak_per_body_byte": per_body_byte,
+            "largest_body_bytes_estimate": int(ISOLATE_MEMORY / per_body_byte),
+        }
+    report = {"date": time.strftime("%Y-%m-%d"), "workerd": subprocess.run([str(WORKERD), "--version"], capture_output=True,
+              text=True).stdout.strip(), "results": results, "answers": answers}
+    (HARNESS / "report.json").write_text(json.dumps(report, indent=2))
+
+    lines = [f"# bench-wasm report ({report['date']}, {report['workerd']})", "",
+             "Same fixtures, native (Criterion median) vs WASM in workerd (median of 9 rounds). "
+             "Peak memory is wasm linear memory after the run (it only grows), body included.", "",
+             "| stage | workload | library | native time | WASM time | WASM/native ratio | WASM peak memory |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r['stage']} | {r['workload']} | {r['library']} | {fmt(r['native_ms'], ' ms')} | {r['median_ms']:.2f} ms "
+                     f"| {fmt(r['ratio'], '×')} | {r['memory_peak_bytes'] / 2**20:.1f} MiB |")
+    lines += ["", "## Our WASM time beside the peer's", "", "| workload | otlp2r2 WASM | otlp2records WASM | speed-up |", "|---|---:|---:|---:|"]
+    for workload, _ in plan:
+        o, p = find(workload, "otlp2r2"), find(workload, "otlp2records")
+        if o and p:
+            lines.append(f"| {workload} | {o['median_ms']:.2f} ms | {p['median_ms']:.2f} ms | {p['median_ms'] / o['median_ms']:.2f}× |")
+    lines += ["", "## Questions", ""]
+    if "logs_8192_within_10ms" in answers:
+        a = answers["logs_8192_within_10ms"]
+        verdict = "yes" if a["within"] else f"no, {a['wasm_ms'] - WORKER_CPU_LIMIT_MS:.1f} ms over"
+        lines.append(f"- **Does an 8,192-record logs request finish within the Free plan's 10 ms CPU?** {verdict}: "
+                     f"{a['wasm_ms']:.2f} ms in workerd (peer: {fmt(a['peer_wasm_ms'], ' ms')}).")
+    if "largest_request_in_128MB" in answers:
+        a = answers["largest_request_in_128MB"]
+        lines.append(f"- **How large a request fits in 128 MB?** A {a['body_bytes'] / 2**20:.1f} MiB protobuf logs request "
+                     f"({a['records']} records) peaks at {a['wasm_peak_bytes'] / 2**20:.1f} MiB of wasm memory "
+                     f"({a['peak_per_body_byte']:.1f}× its body; peer: "
+                     f"{fmt(a['peer_wasm_peak_bytes'] and a['peer_wasm_peak_bytes'] / 2**20, ' MiB')}); at that ratio about "
+                     f"{a['largest_body_bytes_estimate'] / 2**20:.1f} MiB fits. The Worker's default limit is 8 MiB.")
+    (HARNESS / "report.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {HARNESS / 'report.md'} and report.json")
+
+
+if __name__ == "__main__":
+    main()
