@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -36,7 +37,9 @@ FULL = [
     ("traces-protobuf-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode"), ("otlp2r2", "transform"),
                                ("otlp2r2", "write"), ("otlp2records", "e2e")]),
     ("metrics-protobuf-10000", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
-    ("logs-json-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode"), ("otlp2records", "e2e")]),
+    # No peer here: otlp2records 0.11's JSON path calls std::time::Instant::now,
+    # which panics on wasm32-unknown-unknown (seen 2026-11-21).
+    ("logs-json-10000", [("otlp2r2", "e2e"), ("otlp2r2", "decode")]),
     ("logs-protobuf-gzip-10000", [("otlp2r2", "e2e")]),
     ("logs-protobuf-8192", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
     ("logs-protobuf-mib-10", [("otlp2r2", "e2e"), ("otlp2records", "e2e")]),
@@ -93,8 +96,11 @@ class Workerd:
     def call(self, path, body=None):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
                                      method="POST" if body is not None else "GET")
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return r.read(), dict(r.headers)
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                return r.read(), dict(r.headers)
+        except urllib.error.HTTPError as e:  # the runner reports errors as JSON
+            return e.read(), dict(e.headers)
 
     def stop(self):
         if self.proc.poll() is None:
