@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat bench-stages bench-wasm clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -128,6 +128,46 @@ bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, with the peer: w
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir bench-wasm/pkg \
 		bench-wasm/target/wasm32-unknown-unknown/release/otlp2r2_bench_wasm.wasm
 	python3 scripts/bench_wasm.py $(BENCH_WASM_ARGS)
+
+# ---- profiling and audit ----------------------------------------------------------
+CARGO_BLOAT_VERSION := 0.12.1
+CARGO_LLVM_LINES_VERSION := 0.4.48
+FLAMEGRAPH_VERSION := 0.6.15
+TWIGGY_VERSION := 0.8.0
+BENCH_FILTER ?= e2e/logs/protobuf/10000
+
+define cargo_tool # $(1) binary, $(2) crate, $(3) version
+	@$(CARGO_BIN)/$(1) --version 2>/dev/null | grep -q '$(3)' || cargo install $(2) --version $(3) --locked || cargo install $(2) --version $(3)
+endef
+
+bench-baseline: ## save Criterion baseline "main" for the e2e and stage benches
+	cargo bench --bench e2e_pipeline --bench stages -- --save-baseline main
+
+bench-compare: ## compare the e2e and stage benches against baseline "main"
+	cargo bench --bench e2e_pipeline --bench stages -- --baseline main
+
+bloat: ## biggest crates and functions: native CLI (cargo-bloat) and the Worker's wasm (twiggy)
+	$(call cargo_tool,cargo-bloat,cargo-bloat,$(CARGO_BLOAT_VERSION))
+	$(call cargo_tool,twiggy,twiggy,$(TWIGGY_VERSION))
+	cargo bloat --release --bin otlp2r2 --crates -n 20
+	@[ -f $(WASM) ] || $(MAKE) -s build-worker
+	$(CARGO_BIN)/twiggy top -n 25 $(WASM)
+
+llvm-lines: ## LLVM IR lines per generic function (monomorphisation cost)
+	$(call cargo_tool,cargo-llvm-lines,cargo-llvm-lines,$(CARGO_LLVM_LINES_VERSION))
+	cargo llvm-lines --release --lib | head -40
+
+flamegraph: ## flame graph of one bench (BENCH_FILTER=...) into target/flamegraph.svg
+	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+	$(call cargo_tool,cargo-flamegraph,flamegraph,$(FLAMEGRAPH_VERSION))
+	CARGO_PROFILE_BENCH_DEBUG=true cargo flamegraph -c "record -e cpu-clock -F 997 --call-graph dwarf,16384 -g" \
+		--bench e2e_pipeline -o target/flamegraph.svg -- --bench --profile-time 5 '$(BENCH_FILTER)'
+
+profile-all: bench bench-stages bench-peers bench-dhat bench-wasm bloat ## every measurement, then the audit
+	python3 scripts/perf_audit.py
+
+perf-audit: ## run the measurements and write findings.json (PERF_AUDIT_ARGS=--quick for a short run)
+	python3 scripts/perf_audit.py $(PERF_AUDIT_ARGS)
 
 clean: ## remove build output and local state
 	cargo clean
