@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -83,6 +83,9 @@ serve: node-tools ## run the built Worker: wrangler dev on PORT with local R2 st
 
 dev: build-worker ## build, then run the Worker locally (PORT=8787 STATE=.wrangler/state)
 	@$(MAKE) -s serve PORT=$(PORT) STATE=$(STATE)
+
+local-objects: ## copy the local bucket's objects (STATE) into ./out for DuckDB
+	python3 scripts/local_r2_export.py $(STATE) out
 
 convert-samples: ## run the native CLI on the sample requests (writes ./out)
 	cargo run --release -- convert --signal logs tests/data/logs.pb --out out
