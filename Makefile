@@ -117,8 +117,8 @@ bench-peers: ## this crate vs otlp2records 0.11 on the same bytes
 bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 	cargo bench --bench peers --features dhat-heap -- --dhat
 
-bench-stages: ## decode, transform and write alone (Criterion)
-	cargo bench --bench stages
+bench-stages: ## decode, transform and write alone (Criterion: decode_otlp, transform_arrow, parquet_write)
+	cargo bench --bench decode_otlp --bench transform_arrow --bench parquet_write
 
 # The harness is its own crate (bench-wasm/Cargo.toml) built for wasm32 at
 # opt-level 3; wasm-bindgen --target web glue is loaded by bench-wasm/runner.js.
@@ -144,10 +144,10 @@ define cargo_tool # $(1) binary, $(2) crate, $(3) version
 endef
 
 bench-baseline: ## save Criterion baseline "main" for the e2e and stage benches
-	cargo bench --bench e2e_pipeline --bench stages -- --save-baseline main
+	cargo bench --bench e2e_pipeline --bench decode_otlp --bench transform_arrow --bench parquet_write -- --save-baseline main
 
 bench-compare: ## compare the e2e and stage benches against baseline "main"
-	cargo bench --bench e2e_pipeline --bench stages -- --baseline main
+	cargo bench --bench e2e_pipeline --bench decode_otlp --bench transform_arrow --bench parquet_write -- --baseline main
 
 bloat: ## biggest crates and functions: native CLI (cargo-bloat) and the Worker's wasm (twiggy)
 	$(call cargo_tool,cargo-bloat,cargo-bloat,$(CARGO_BLOAT_VERSION))

@@ -101,11 +101,9 @@ fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usiz
 /// Ours without size limits (for the limit-sized dhat workloads): (bytes out, records).
 #[cfg(feature = "dhat-heap")]
 fn ours_unlimited(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
-    let mut opts = Options::default();
-    opts.limits = otlp2r2::Limits {
-        max_body_bytes: usize::MAX,
-        max_inflated_bytes: usize::MAX,
-        max_decoded_bytes: usize::MAX,
+    let opts = Options {
+        limits: otlp2r2::Limits::UNLIMITED,
+        ..Options::default()
     };
     let out = process(
         &Request {

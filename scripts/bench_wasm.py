@@ -7,7 +7,7 @@ For each workload it fetches the request body once from the harness (same fixtur
 seeds as the native benches), then for each (library, stage) starts a *fresh* workerd on a free
 loopback port, POSTs the body to /run, and records the median time and the peak of wasm linear
 memory. Native times come from Criterion's estimates under target/criterion (run `make bench`
-and `cargo bench --bench stages` / `--bench peers` first; missing ones show as "—").
+and `make bench-stages` / `--bench peers` first; missing ones show as "—").
 
 Writes bench-wasm/report.json and bench-wasm/report.md. Python standard library only.
 """

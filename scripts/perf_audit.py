@@ -71,7 +71,7 @@ def run_benches(quick):
         sh(["cargo", "bench", "--bench", "e2e_pipeline", "--", "--warm-up-time", "1", "--measurement-time", "2",
             "e2e/logs/protobuf/10000"]).check_returncode()
     else:
-        for b in ("e2e_pipeline", "stages", "peers"):
+        for b in ("e2e_pipeline", "decode_otlp", "transform_arrow", "parquet_write", "peers"):
             sh(["cargo", "bench", "--bench", b]).check_returncode()
 
 

@@ -81,8 +81,10 @@ pub fn prepare(
         });
     }
     if !gzip {
+        // An uncompressed body is its own inflated size.
         if body.len() > max_inflated {
-            return Err(Error::InflatedTooLarge {
+            return Err(Error::BodyTooLarge {
+                size: body.len(),
                 limit: max_inflated,
             });
         }
@@ -101,23 +103,25 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     // ISIZE: the last member's uncompressed size mod 2^32. A hint only.
     let tail = &body[body.len() - 4..];
     let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
-    let mut out: Vec<u8> = Vec::with_capacity(hint.min(limit).max(64));
+    let mut out: Vec<u8> = Vec::with_capacity(hint.min(limit));
     let mut decoder = MultiGzDecoder::new(body);
     loop {
-        if out.len() == out.capacity() {
-            if out.len() >= limit {
-                // Full: one more byte means the body is too large.
-                let mut probe = [0u8; 1];
-                match decoder.read(&mut probe) {
-                    Ok(0) => break,
-                    Ok(_) => return Err(Error::InflatedTooLarge { limit }),
-                    Err(e) => return Err(Error::Gzip(e.to_string())),
-                }
+        if out.len() >= limit {
+            // Full: one more byte means the body is too large.
+            let mut probe = [0u8; 1];
+            match decoder.read(&mut probe) {
+                Ok(0) => break,
+                Ok(_) => return Err(Error::InflatedTooLarge { limit }),
+                Err(e) => return Err(Error::Gzip(e.to_string())),
             }
+        }
+        if out.len() == out.capacity() {
+            // Grow geometrically, never past the limit.
             let grow = out.capacity().max(64 * 1024).min(limit - out.len());
             out.reserve_exact(grow);
         }
         let len = out.len();
+        // 0 < room: len < limit and len < capacity here.
         let room = out.capacity().min(limit) - len;
         out.resize(len + room, 0);
         match decoder.read(&mut out[len..]) {
@@ -179,6 +183,21 @@ mod tests {
             inflate(&gz(&data), 99_999),
             Err(Error::InflatedTooLarge { limit: 99_999 })
         ));
+    }
+
+    #[test]
+    fn tiny_limits_are_enforced_not_truncated() {
+        for limit in [0, 1, 5, 63, 64, 65] {
+            let data = vec![3u8; 100];
+            assert!(
+                matches!(
+                    inflate(&gz(&data), limit),
+                    Err(Error::InflatedTooLarge { .. })
+                ),
+                "limit {limit}"
+            );
+        }
+        assert_eq!(inflate(&gz(b"abc"), 3).unwrap(), b"abc");
     }
 
     #[test]

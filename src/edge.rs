@@ -114,9 +114,9 @@ async fn handle(mut req: Request, env: &Env, log: &mut LogLine) -> Reply {
         };
         return http::error_reply(&e, encoding);
     }
-    let bytes = match req.bytes().await {
+    let bytes = match read_body(&mut req, opts.limits.max_body_bytes, declared).await {
         Ok(b) => b,
-        Err(e) => return http::failure(400, &format!("could not read the body: {e}"), encoding),
+        Err(reply) => return reply(encoding),
     };
     log.bytes_in = bytes.len();
 
@@ -148,18 +148,55 @@ async fn handle(mut req: Request, env: &Env, log: &mut LogLine) -> Reply {
             return http::storage_failed(encoding);
         }
     };
+    // The reply is decided now, so the objects can be moved into the puts
+    // (no second copy of every file while they upload).
+    let reply = http::success(signal, &output, encoding);
     // All puts run concurrently; the reply waits for every one of them.
     let puts = output
         .objects
-        .iter()
-        .map(|obj| bucket.put(obj.key.clone(), obj.data.clone()).execute());
+        .into_iter()
+        .map(|obj| bucket.put(obj.key, obj.data).execute());
     for result in futures_util::future::join_all(puts).await {
         if let Err(e) = result {
             log.error = Some(format!("R2 put failed: {e}"));
             return http::storage_failed(encoding);
         }
     }
-    http::success(signal, &output, encoding)
+    reply
+}
+
+/// Reads the body chunk by chunk, stopping as soon as it passes `limit`, so a
+/// request without (or with a false) `Content-Length` cannot make the Worker
+/// buffer more than the limit.
+async fn read_body(
+    req: &mut Request,
+    limit: usize,
+    declared: Option<usize>,
+) -> std::result::Result<Vec<u8>, fn(Encoding) -> Reply> {
+    use futures_util::StreamExt;
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all is an empty body.
+        Err(_) => return Ok(Vec::new()),
+    };
+    // Pre-sized from Content-Length (already checked against the limit).
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable as fn(Encoding) -> Reply)?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large as fn(Encoding) -> Reply);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn unreadable(encoding: Encoding) -> Reply {
+    http::failure(400, "could not read the request body", encoding)
+}
+
+fn too_large(encoding: Encoding) -> Reply {
+    http::failure(413, "request body is over the size limit", encoding)
 }
 
 fn respond(reply: Reply) -> Result<Response> {

@@ -2,7 +2,7 @@
 //!
 //! Every failure a request can cause is a variant a caller can act on. The
 //! core never decides HTTP statuses: the Worker edge maps variants to statuses
-//! in one `match` (see `worker.rs`), and the CLI prints the message.
+//! in one `match` (`http::status_of`, used by `edge.rs`), and the CLI prints the message.
 
 use thiserror::Error;
 
@@ -47,14 +47,27 @@ pub enum Error {
     },
 
     /// An `AnyValue` (array or key-value list) nests deeper than the limit.
-    #[error("attribute or body value nests deeper than {limit} levels (at byte {at})")]
-    TooDeep { limit: usize, at: usize },
+    #[error("attribute or body value nests deeper than {limit} levels ({at})")]
+    TooDeep { limit: usize, at: String },
 
     /// The decoded request (records, attributes, points…) would take more
     /// than [`crate::Limits::max_decoded_bytes`] of memory. Checked while
     /// decoding, so many tiny elements cannot blow up memory.
     #[error("request decodes to more than {limit} bytes of records and attributes")]
     DecodedTooLarge { limit: usize },
+
+    /// One file's columns would need more memory than
+    /// [`crate::Limits::max_output_bytes`]: values repeated on every row
+    /// (resource attributes, schema URLs) multiply with the row count.
+    #[error("the {table} rows of this request would take more than {limit} bytes of columns")]
+    OutputTooLarge { table: &'static str, limit: usize },
+
+    /// The request's rows span more UTC hours (files) than
+    /// [`crate::Limits::max_objects`].
+    #[error(
+        "request would write {count} files (one per table and hour), over the limit of {limit}"
+    )]
+    TooManyObjects { count: usize, limit: usize },
 
     /// Building Arrow arrays failed. This is a bug, not bad input.
     #[error("internal error building Arrow arrays: {0}")]

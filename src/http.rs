@@ -2,7 +2,7 @@
 //! configuration from Worker vars, error → status mapping, and the OTLP/HTTP
 //! response bodies (encoded like the request).
 //!
-//! `worker.rs` (wasm32 only) is the glue that feeds this from the `worker`
+//! `edge.rs` (wasm32 only) is the glue that feeds this from the `worker`
 //! crate's request and turns [`Reply`]s into responses. Nothing here does I/O.
 
 use prost::encoding::{encode_key, encode_varint, WireType};
@@ -47,14 +47,20 @@ pub fn authorized(token: Option<&str>, authorization: Option<&str>) -> bool {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return true;
     };
-    let Some(given) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
+    // The scheme name is case-insensitive (RFC 7235).
+    let given = authorization.and_then(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    let Some(given) = given else {
         return false;
     };
     bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
 }
 
 /// Builds [`Options`] from Worker vars (`MAX_BODY_BYTES`,
-/// `MAX_INFLATED_BYTES`, `MAX_DECODED_BYTES`, `TIMESTAMP_UNIT` = `ns`|`us`);
+/// `MAX_INFLATED_BYTES`, `MAX_DECODED_BYTES`, `MAX_OUTPUT_BYTES`,
+/// `MAX_OBJECTS`, `TIMESTAMP_UNIT` = `ns`|`us`);
 /// unset vars keep their defaults. A bad value is an error naming the var.
 pub fn options_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
     let mut opts = Options::default();
@@ -66,7 +72,7 @@ pub fn options_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Options
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name}={v:?} is not a positive byte count")),
+                .ok_or_else(|| format!("{name}={v:?} is not a positive number")),
         }
     };
     let d = Limits::default();
@@ -74,6 +80,8 @@ pub fn options_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Options
         max_body_bytes: size("MAX_BODY_BYTES", d.max_body_bytes)?,
         max_inflated_bytes: size("MAX_INFLATED_BYTES", d.max_inflated_bytes)?,
         max_decoded_bytes: size("MAX_DECODED_BYTES", d.max_decoded_bytes)?,
+        max_output_bytes: size("MAX_OUTPUT_BYTES", d.max_output_bytes)?,
+        max_objects: size("MAX_OBJECTS", d.max_objects)?,
     };
     opts.timestamp_unit = match var("TIMESTAMP_UNIT").as_deref().map(str::trim) {
         None | Some("") | Some("ns") => arrow_schema::TimeUnit::Nanosecond,
@@ -114,7 +122,9 @@ pub fn status_of(err: &Error) -> u16 {
     match err {
         Error::BodyTooLarge { .. }
         | Error::InflatedTooLarge { .. }
-        | Error::DecodedTooLarge { .. } => 413,
+        | Error::DecodedTooLarge { .. }
+        | Error::OutputTooLarge { .. }
+        | Error::TooManyObjects { .. } => 413,
         Error::UnsupportedContentType(_) | Error::UnsupportedContentEncoding(_) => 415,
         Error::Gzip(_) | Error::Protobuf { .. } | Error::Json { .. } | Error::TooDeep { .. } => 400,
         Error::Arrow(_) | Error::Parquet(_) => 500,
@@ -270,6 +280,7 @@ mod tests {
         assert!(authorized(None, None));
         assert!(authorized(Some(""), None));
         assert!(authorized(Some("s3cret"), Some("Bearer s3cret")));
+        assert!(authorized(Some("s3cret"), Some("bearer s3cret")));
         assert!(!authorized(Some("s3cret"), Some("Bearer s3cre")));
         assert!(!authorized(Some("s3cret"), Some("s3cret")));
         assert!(!authorized(Some("s3cret"), None));

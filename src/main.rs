@@ -66,8 +66,9 @@ fn run() -> Result<(), String> {
     if micros {
         opts.timestamp_unit = arrow_schema::TimeUnit::Microsecond;
     }
-    // A file is not a network request: lift the body limits to the file size.
-    opts.limits.max_body_bytes = opts.limits.max_body_bytes.max(body.len());
+    // A file is not a Worker request: the CLI has a machine's memory, so the
+    // size limits (which protect a 128 MB isolate) are lifted.
+    opts.limits = otlp2r2::Limits::UNLIMITED;
     let req = Request {
         signal,
         encoding,

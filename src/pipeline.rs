@@ -30,6 +30,13 @@ pub const DEFAULT_MAX_INFLATED_BYTES: usize = 8 << 20;
 /// Default cap on the decoded model's memory: 24 MiB (an 8 MiB realistic
 /// logs request needs about 13 MiB; this stops requests of many tiny records).
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 24 << 20;
+/// Default cap on the Arrow columns planned for one file: 48 MiB (an 8 MiB
+/// realistic logs request plans about 15 MiB; this stops small requests whose
+/// shared values — resource attributes, schema URLs — repeat on many rows).
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 48 << 20;
+/// Default cap on the files one request writes (one per table and UTC hour
+/// it touches): 64. Each is a Parquet encode and an R2 put.
+pub const DEFAULT_MAX_OBJECTS: usize = 64;
 
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +76,21 @@ pub struct Limits {
     pub max_inflated_bytes: usize,
     /// Memory of the decoded request model. Default [`DEFAULT_MAX_DECODED_BYTES`].
     pub max_decoded_bytes: usize,
+    /// Arrow memory planned for one file. Default [`DEFAULT_MAX_OUTPUT_BYTES`].
+    pub max_output_bytes: usize,
+    /// Files per request. Default [`DEFAULT_MAX_OBJECTS`].
+    pub max_objects: usize,
+}
+
+impl Limits {
+    /// No limits at all (the native CLI, benches).
+    pub const UNLIMITED: Limits = Limits {
+        max_body_bytes: usize::MAX,
+        max_inflated_bytes: usize::MAX,
+        max_decoded_bytes: usize::MAX,
+        max_output_bytes: usize::MAX,
+        max_objects: usize::MAX,
+    };
 }
 
 impl Default for Limits {
@@ -77,6 +99,8 @@ impl Default for Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_objects: DEFAULT_MAX_OBJECTS,
         }
     }
 }
@@ -159,15 +183,16 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
         bytes_inflated: body.len(),
         ..Default::default()
     };
+    let max_objects = limits.max_objects;
     match (req.signal, req.encoding) {
         (Signal::Logs, enc) => {
             let model = match enc {
                 Encoding::Protobuf => decode::proto::logs(&body, &budget)?,
                 Encoding::Json => decode::json::logs(&body, &budget)?,
             };
-            let ctx = Context::new(&model);
-            let rows = batch::logs::rows(&model, &ctx);
-            emit(&mut out, Table::Logs, rows, hash, |r| {
+            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
+            let plan = vec![Planned::new(Table::Logs, batch::logs::rows(&model, &ctx))];
+            emit(&mut out, plan, max_objects, hash, |_, r| {
                 batch::logs::build(&model, &ctx, r, unit)
             })?;
         }
@@ -176,9 +201,12 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
                 Encoding::Protobuf => decode::proto::traces(&body, &budget)?,
                 Encoding::Json => decode::json::traces(&body, &budget)?,
             };
-            let ctx = Context::new(&model);
-            let rows = batch::traces::rows(&model, &ctx);
-            emit(&mut out, Table::Traces, rows, hash, |r| {
+            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
+            let plan = vec![Planned::new(
+                Table::Traces,
+                batch::traces::rows(&model, &ctx),
+            )];
+            emit(&mut out, plan, max_objects, hash, |_, r| {
                 batch::traces::build(&model, &ctx, r, unit)
             })?;
         }
@@ -187,7 +215,7 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
                 Encoding::Protobuf => decode::proto::metrics(&body, &budget)?,
                 Encoding::Json => decode::json::metrics(&body, &budget)?,
             };
-            let ctx = Context::new(&model);
+            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
             let mut rows = batch::metrics::rows(&model, &ctx);
             out.rejected = rows.rejected;
             out.rejected_message = rows.first_rejected.take().map(|name| {
@@ -196,36 +224,61 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
                     rows.rejected
                 )
             });
-            for table in &Table::ALL[2..] {
-                let table_rows = std::mem::take(rows.of(*table));
-                emit(&mut out, *table, table_rows, hash, |r| {
-                    batch::metrics::build(&model, &ctx, *table, r, unit)
-                })?;
-            }
+            let plan = Table::ALL[2..]
+                .iter()
+                .map(|t| Planned::new(*t, std::mem::take(rows.of(*t))))
+                .collect();
+            emit(&mut out, plan, max_objects, hash, |t, r| {
+                batch::metrics::build(&model, &ctx, t, r, unit)
+            })?;
         }
     }
     Ok(out)
 }
 
-/// Sorts `rows`, then builds, writes and names one file per hour.
+/// One table's rows, sorted, with their hour runs.
+struct Planned {
+    table: Table,
+    rows: Vec<Row>,
+    runs: Vec<std::ops::Range<usize>>,
+}
+
+impl Planned {
+    fn new(table: Table, mut rows: Vec<Row>) -> Self {
+        let runs = batch::sort_rows(&mut rows);
+        Planned { table, rows, runs }
+    }
+}
+
+/// Checks the file count, then builds, writes and names one file per table
+/// and hour.
 fn emit(
     out: &mut Output,
-    table: Table,
-    mut rows: Vec<Row>,
+    plan: Vec<Planned>,
+    max_objects: usize,
     hash: u128,
-    build: impl Fn(&[Row]) -> Result<RecordBatch>,
+    build: impl Fn(Table, &[Row]) -> Result<RecordBatch>,
 ) -> Result<()> {
-    for run in batch::sort_rows(&mut rows) {
-        let hour = &rows[run];
-        let first = hour.iter().map(|r| r.time).min().unwrap_or(0);
-        let batch = build(hour)?;
-        out.objects.push(Object {
-            key: key::object_key(table, first, hash),
-            table,
-            rows: batch.num_rows(),
-            data: write::parquet(table, &batch)?,
+    let count: usize = plan.iter().map(|p| p.runs.len()).sum();
+    if count > max_objects {
+        return Err(crate::Error::TooManyObjects {
+            count,
+            limit: max_objects,
         });
-        out.records += hour.len();
+    }
+    for p in plan {
+        for run in p.runs {
+            let hour = &p.rows[run];
+            let first = hour.iter().map(|r| r.time).min().unwrap_or(0);
+            let batch = build(p.table, hour)?;
+            out.objects.push(Object {
+                key: key::object_key(p.table, first, hash),
+                table: p.table,
+                rows: batch.num_rows(),
+                data: write::parquet(p.table, &batch)?,
+            });
+            out.records += hour.len();
+        }
     }
     Ok(())
 }

@@ -91,14 +91,55 @@ fn corpus() -> Vec<Case> {
     varint(deep_pb.len(), &mut deep_record);
     deep_record.extend(&deep_pb);
 
+    // A 4 KiB resource attribute shared by 2,000 tiny records: small on the
+    // wire, 8 MB of columns once copied into every row.
+    let mut wide = fixtures::logs(0, 0);
+    wide.resource_logs
+        .push(opentelemetry_proto::tonic::logs::v1::ResourceLogs {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![fixtures::kv("blob", fixtures::s(&"x".repeat(4096)))],
+                ..Default::default()
+            }),
+            scope_logs: vec![opentelemetry_proto::tonic::logs::v1::ScopeLogs {
+                log_records: vec![Default::default(); 2000],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        });
+    let wide = wide.encode_to_vec();
+    // Three records in three different hours.
+    let mut hours = fixtures::logs(0, 0);
+    hours
+        .resource_logs
+        .push(opentelemetry_proto::tonic::logs::v1::ResourceLogs {
+            scope_logs: vec![opentelemetry_proto::tonic::logs::v1::ScopeLogs {
+                log_records: (0..3u64)
+                    .map(|h| opentelemetry_proto::tonic::logs::v1::LogRecord {
+                        time_unix_nano: fixtures::T0 + h * 3_600_000_000_000,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    let hours = hours.encode_to_vec();
+    let many_buckets = format!(
+        r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{"histogram":{{"dataPoints":[{{"bucketCounts":[{}]}}]}}}}]}}]}}]}}"#,
+        vec!["0"; 100_000].join(",")
+    );
+
     vec![
+        Case { limits: Limits { max_output_bytes: 1 << 20, ..Limits::default() }, ..case("shared values blow up the output", Protobuf, wide, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", .. }), "otel_logs rows") },
+        Case { limits: Limits { max_objects: 2, ..Limits::default() }, ..case("too many hours", Protobuf, hours, |e| matches!(e, Error::TooManyObjects { count: 3, limit: 2 }), "3 files") },
+        Case { signal: Signal::Metrics, limits: Limits { max_decoded_bytes: 400_000, ..Limits::default() }, ..case("JSON bucket counts are budgeted", Json, many_buckets.into_bytes(), |e| matches!(e, Error::DecodedTooLarge { .. }), "bytes of records") },
         case("truncated protobuf", Protobuf, good[..good.len() / 2].to_vec(), |e| matches!(e, Error::Protobuf { .. }), "runs past the end"),
         case("garbage protobuf", Protobuf, vec![0xff; 16], |e| matches!(e, Error::Protobuf { .. }), "at byte 0"),
         case("wrong wire type", Protobuf, vec![0x08, 0x01], |e| matches!(e, Error::Protobuf { .. }), "wire type"),
         case("invalid UTF-8", Protobuf, log_body(&[0x1a, 2, 0xc3, 0x28]), |e| matches!(e, Error::Protobuf { .. }), "invalid UTF-8 in LogRecord.severity_text"),
         case("short trace id", Protobuf, log_body(&[0x4a, 3, 1, 2, 3]), |e| matches!(e, Error::Protobuf { .. }), "LogRecord.trace_id must be 16 bytes, got 3"),
         case("bad fixed64", Protobuf, log_body(&[0x09, 1, 2]), |e| matches!(e, Error::Protobuf { .. }), "LogRecord.time_unix_nano is truncated"),
-        case("group wire type", Protobuf, vec![0x13], |e| matches!(e, Error::Protobuf { .. }), "groups"),
+        case("unclosed group", Protobuf, vec![0x13], |e| matches!(e, Error::Protobuf { .. }), "group is not closed"),
         case("deep protobuf value", Protobuf, log_body(&deep_record), |e| matches!(e, Error::TooDeep { limit: 16, .. }), "deeper than 16"),
         case("invalid JSON", Json, b"{\"resourceLogs\": [".to_vec(), |e| matches!(e, Error::Json { .. }), "line 1"),
         case("not an object", Json, b"[1,2]".to_vec(), |e| matches!(e, Error::Json { .. }), "export request object"),
@@ -114,7 +155,7 @@ fn corpus() -> Vec<Case> {
         Case { gzip: true, ..case("truncated gzip", Protobuf, { let g = gz(&good); g[..g.len() - 10].to_vec() }, |e| matches!(e, Error::Gzip(_)), "invalid gzip") },
         Case { limits: Limits { max_body_bytes: 100, ..Limits::default() }, ..case("body too large", Protobuf, good.clone(), |e| matches!(e, Error::BodyTooLarge { limit: 100, .. }), "over the 100-byte limit") },
         Case { gzip: true, limits: Limits { max_inflated_bytes: 1 << 20, ..Limits::default() }, ..case("gzip bomb", Protobuf, gz(&vec![0u8; 32 << 20]), |e| matches!(e, Error::InflatedTooLarge { limit: 1048576 }), "inflates past") },
-        Case { limits: Limits { max_inflated_bytes: 100, ..Limits::default() }, ..case("plain body past the inflated limit", Protobuf, good.clone(), |e| matches!(e, Error::InflatedTooLarge { .. }), "limit") },
+        Case { limits: Limits { max_inflated_bytes: 100, ..Limits::default() }, ..case("plain body past the inflated limit", Protobuf, good.clone(), |e| matches!(e, Error::BodyTooLarge { limit: 100, .. }), "over the 100-byte limit") },
         Case { limits: Limits { max_decoded_bytes: 10_000, ..Limits::default() }, ..case("decoded too large", Protobuf, good.clone(), |e| matches!(e, Error::DecodedTooLarge { limit: 10_000 }), "10000 bytes") },
         Case { signal: Signal::Traces, ..case("bad span parent id", Protobuf, { let mut b = vec![0x0a, 9, 0x12, 7, 0x12, 5, 0x22, 3, 1, 2, 3]; b.truncate(11); b }, |e| matches!(e, Error::Protobuf { .. }), "Span.parent_span_id must be 8 bytes") },
         Case { signal: Signal::Metrics, ..case("bad packed bounds", Protobuf, { let dp = [0x3a, 3, 1, 2, 3]; let mut h = vec![0x0a, dp.len() as u8]; h.extend(dp); let mut m = vec![0x4a, h.len() as u8]; m.extend(h); let mut sm = vec![0x12, m.len() as u8]; sm.extend(m); let mut rm = vec![0x12, sm.len() as u8]; rm.extend(sm); let mut b = vec![0x0a, rm.len() as u8]; b.extend(rm); b }, |e| matches!(e, Error::Protobuf { .. }), "not a multiple of 8") },

@@ -4,7 +4,7 @@
 //! fixture generator and seeds as the native benches (`benches/fixtures`), so
 //! native and WASM time identical bytes. `run(library, stage)` runs one stage
 //! once: for otlp2r2 `e2e`, `decode`, `transform` or `write` (each on the
-//! output of the previous stage, prepared once, like `benches/stages.rs`);
+//! output of the previous stage, prepared once, like `benches/decode_otlp.rs, transform_arrow.rs and parquet_write.rs`);
 //! for the peer otlp2records only `e2e`. The JS runner (`runner.js`) times
 //! them in workerd. Nothing here is timed in Rust: workerd's clock is the
 //! one that matters.
@@ -49,7 +49,7 @@ const BUDGET: usize = 1 << 30;
 
 fn unlimited() -> Options {
     Options {
-        limits: Limits { max_body_bytes: usize::MAX, max_inflated_bytes: usize::MAX, max_decoded_bytes: usize::MAX },
+        limits: Limits::UNLIMITED,
         ..Options::default()
     }
 }

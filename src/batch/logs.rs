@@ -44,7 +44,7 @@ pub fn rows(req: &LogsRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
                     point: 0,
                     service: services[ri],
                     metric: 0,
-                    time: log_time(rec),
+                    time: super::row_time(log_time(rec)),
                 });
             }
         }
@@ -76,22 +76,37 @@ pub fn build(
     );
     for r in rows {
         let (g, s, rec) = at(r);
-        sev += rec.severity_text.len();
-        svc += ctx.services[r.resource as usize].len();
-        body += render::text_bound(&rec.body);
-        rurl += g.schema_url.len();
-        surl += s.schema_url.len();
-        sname += s.scope.name.len();
-        sver += s.scope.version.len();
-        ev += rec.event_name.len();
+        sev += rec.severity_text.len() as u64;
+        svc += ctx.services[r.resource as usize].len() as u64;
+        body += render::text_bound(&rec.body) as u64;
+        rurl += g.schema_url.len() as u64;
+        surl += s.schema_url.len() as u64;
+        sname += s.scope.name.len() as u64;
+        sver += s.scope.version.len() as u64;
+        ev += rec.event_name.len() as u64;
         rattrs.add_rendered(ctx.resource_attrs(r));
         sattrs.add_rendered(ctx.scope_attrs(r));
         lattrs.add(&rec.attributes);
     }
 
+    ctx.check_output(
+        Table::Logs,
+        n,
+        sev + svc
+            + body
+            + rurl
+            + surl
+            + sname
+            + sver
+            + ev
+            + rattrs.bytes()
+            + sattrs.bytes()
+            + lattrs.bytes(),
+    )?;
+
     let mut ts = planned::<i64>(n);
-    let mut trace_id = TextBuilder::with_capacity(n, n * TRACE_ID_HEX)?;
-    let mut span_id = TextBuilder::with_capacity(n, n * SPAN_ID_HEX)?;
+    let mut trace_id = TextBuilder::with_capacity(n, (n * TRACE_ID_HEX) as u64)?;
+    let mut span_id = TextBuilder::with_capacity(n, (n * SPAN_ID_HEX) as u64)?;
     let mut trace_flags = planned::<u8>(n);
     let mut severity_text = TextBuilder::with_capacity(n, sev)?;
     let mut severity_number = planned::<u8>(n);

@@ -148,7 +148,7 @@ pub fn rows(req: &MetricsRequest<'_>, ctx: &Context<'_>) -> Rows {
                         point: pi as u32,
                         service: services[ri],
                         metric: name_ranks[k],
-                        time,
+                        time: super::row_time(time),
                     });
                 }
                 k += 1;
@@ -213,6 +213,7 @@ struct Common {
 impl Common {
     /// Sizing pass over the common columns and exemplars, then allocation.
     fn new<'a, P: Point<'a>>(
+        table: Table,
         ctx: &Context<'_>,
         at: &[At<'_, 'a, P>],
         rows: &[Row],
@@ -228,19 +229,26 @@ impl Common {
         );
         let mut ex = ExemplarsPlan::default();
         for (a, r) in at.iter().zip(rows) {
-            rurl += a.group.schema_url.len();
-            sname += a.scope.scope.name.len();
-            sver += a.scope.scope.version.len();
-            surl += a.scope.schema_url.len();
-            svc += ctx.services[r.resource as usize].len();
-            name += a.metric.name.len();
-            desc += a.metric.description.len();
-            u += a.metric.unit.len();
+            rurl += a.group.schema_url.len() as u64;
+            sname += a.scope.scope.name.len() as u64;
+            sver += a.scope.scope.version.len() as u64;
+            surl += a.scope.schema_url.len() as u64;
+            svc += ctx.services[r.resource as usize].len() as u64;
+            name += a.metric.name.len() as u64;
+            desc += a.metric.description.len() as u64;
+            u += a.metric.unit.len() as u64;
             rattrs.add_rendered(ctx.resource_attrs(r));
             sattrs.add_rendered(ctx.scope_attrs(r));
             attrs.add(a.point.attributes());
             ex.add(a.point.exemplars());
         }
+        let strings = rurl + sname + sver + surl + svc + name + desc + u;
+        let attrs_bytes = rattrs.bytes()
+            + sattrs.bytes()
+            + attrs.bytes()
+            + ex.attrs.bytes()
+            + ex.count as u64 * 64;
+        ctx.check_output(table, n, strings + attrs_bytes)?;
         Ok(Common {
             resource_attrs: AttrsBuilder::new(rattrs)?,
             resource_url: TextBuilder::with_capacity(n, rurl)?,
@@ -343,8 +351,8 @@ impl Exemplars {
             attrs: AttrsBuilder::new(plan.attrs)?,
             time: planned(c),
             value: planned(c),
-            span_id: TextBuilder::with_capacity(c, c * SPAN_ID_HEX)?,
-            trace_id: TextBuilder::with_capacity(c, c * TRACE_ID_HEX)?,
+            span_id: TextBuilder::with_capacity(c, (c * SPAN_ID_HEX) as u64)?,
+            trace_id: TextBuilder::with_capacity(c, (c * TRACE_ID_HEX) as u64)?,
             count: c,
         })
     }
@@ -410,7 +418,7 @@ pub fn build(
             } else {
                 locate(req, rows, sum_points)?
             };
-            let mut common = Common::new(ctx, &at, rows, unit)?;
+            let mut common = Common::new(table, ctx, &at, rows, unit)?;
             let (mut value, mut flags) = (planned::<f64>(n), planned::<u32>(n));
             let (mut temporality, mut monotonic) = (planned::<i32>(n), Vec::with_capacity(n));
             for (a, r) in at.iter().zip(rows) {
@@ -442,7 +450,7 @@ pub fn build(
         }
         Table::Histogram => {
             let at = locate(req, rows, HistogramDataPoint::points)?;
-            let mut common = Common::new(ctx, &at, rows, unit)?;
+            let mut common = Common::new(table, ctx, &at, rows, unit)?;
             let (mut count, mut sum, mut flags) =
                 (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
             let (mut min, mut max, mut temporality) =
@@ -485,7 +493,7 @@ pub fn build(
         }
         Table::ExponentialHistogram => {
             let at = locate(req, rows, ExpHistogramDataPoint::points)?;
-            let mut common = Common::new(ctx, &at, rows, unit)?;
+            let mut common = Common::new(table, ctx, &at, rows, unit)?;
             let (mut count, mut sum, mut scale) =
                 (planned::<u64>(n), planned::<f64>(n), planned::<i32>(n));
             let (mut zero, mut pos_off, mut neg_off) =
@@ -541,7 +549,7 @@ pub fn build(
         }
         Table::Summary => {
             let at = locate(req, rows, SummaryDataPoint::points)?;
-            let mut common = Common::new(ctx, &at, rows, unit)?;
+            let mut common = Common::new(table, ctx, &at, rows, unit)?;
             let (mut count, mut sum, mut flags) =
                 (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
             let quantiles: usize = at.iter().map(|a| a.point.quantile_values.len()).sum();
@@ -575,7 +583,7 @@ pub fn build(
             ]);
             cols
         }
-        Table::Logs | Table::Traces => unreachable!("not a metrics table"),
+        Table::Logs | Table::Traces => return Err(super::internal("not a metrics table")),
     };
     Ok(RecordBatch::try_new(schema, columns)?)
 }

@@ -50,6 +50,13 @@ pub struct Row {
     pub time: u64,
 }
 
+/// A row's time as Arrow can hold it: Unix nanoseconds clamped to
+/// `i64::MAX` (year 2262), so the partition and the column always agree.
+#[inline]
+pub fn row_time(nanos: u64) -> u64 {
+    nanos.min(i64::MAX as u64)
+}
+
 impl Row {
     /// The hour the row belongs to, counted from the Unix epoch.
     pub fn hour(&self) -> u64 {
@@ -133,9 +140,9 @@ fn check_plan(what: &str, used: usize, planned: usize) {
     );
 }
 
-/// Converts a planned byte count to an i32 offset space, or errors.
-fn offset_room(bytes: usize) -> Result<()> {
-    if bytes > i32::MAX as usize {
+/// Checks a planned byte count fits Arrow's i32 offsets, or errors.
+fn offset_room(bytes: u64) -> Result<()> {
+    if bytes > i32::MAX as u64 {
         return Err(Error::Arrow(arrow_schema::ArrowError::MemoryError(
             format!("a column would hold {bytes} bytes, over Arrow's 2 GiB string limit"),
         )));
@@ -153,8 +160,9 @@ pub struct TextBuilder {
 
 impl TextBuilder {
     /// Allocates room for `items` values totalling at most `bytes` bytes.
-    pub fn with_capacity(items: usize, bytes: usize) -> Result<Self> {
+    pub fn with_capacity(items: usize, bytes: u64) -> Result<Self> {
         offset_room(bytes)?;
+        let bytes = bytes as usize;
         let mut offsets = Vec::with_capacity(items + 1);
         offsets.push(0);
         Ok(TextBuilder {
@@ -236,20 +244,20 @@ pub const fn id_bytes<const N: usize>() -> usize {
 /// The size of one attribute list once rendered: entries and byte bounds.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AttrsSize {
-    pub entries: usize,
-    pub key_bytes: usize,
-    pub value_bytes: usize,
+    pub entries: u64,
+    pub key_bytes: u64,
+    pub value_bytes: u64,
 }
 
 impl AttrsSize {
     pub fn of(attrs: &[KeyValue<'_>]) -> Self {
         let mut s = AttrsSize {
-            entries: attrs.len(),
+            entries: attrs.len() as u64,
             ..Default::default()
         };
         for kv in attrs {
-            s.key_bytes += kv.key.len();
-            s.value_bytes += render::text_bound(&kv.value);
+            s.key_bytes += kv.key.len() as u64;
+            s.value_bytes += render::text_bound(&kv.value) as u64;
         }
         s
     }
@@ -280,9 +288,9 @@ impl RenderedAttrs {
     /// Its exact size.
     pub fn size(&self) -> AttrsSize {
         AttrsSize {
-            entries: self.key_ends.len(),
-            key_bytes: self.keys.len(),
-            value_bytes: self.values.len(),
+            entries: self.key_ends.len() as u64,
+            key_bytes: self.keys.len() as u64,
+            value_bytes: self.values.len() as u64,
         }
     }
 }
@@ -291,9 +299,9 @@ impl RenderedAttrs {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AttrsPlan {
     pub rows: usize,
-    pub entries: usize,
-    pub key_bytes: usize,
-    pub value_bytes: usize,
+    pub entries: u64,
+    pub key_bytes: u64,
+    pub value_bytes: u64,
 }
 
 impl AttrsPlan {
@@ -301,6 +309,11 @@ impl AttrsPlan {
     #[inline]
     pub fn add(&mut self, attrs: &[KeyValue<'_>]) {
         self.add_size(&AttrsSize::of(attrs));
+    }
+
+    /// Planned bytes: keys, values and their offsets.
+    pub fn bytes(&self) -> u64 {
+        self.key_bytes + self.value_bytes + self.entries * 8
     }
 
     /// Adds one row holding `attrs`, rendered beforehand.
@@ -326,6 +339,9 @@ pub struct Context<'r> {
     pub services: Vec<std::borrow::Cow<'r, str>>,
     pub resource_attrs: Vec<RenderedAttrs>,
     pub scope_attrs: Vec<Vec<RenderedAttrs>>,
+    /// The most memory one file's Arrow columns may plan for
+    /// ([`crate::Limits::max_output_bytes`]); unlimited by default.
+    pub max_output_bytes: u64,
 }
 
 impl<'r> Context<'r> {
@@ -343,7 +359,31 @@ impl<'r> Context<'r> {
                 .map(|g| RenderedAttrs::new(&g.resource.attributes))
                 .collect(),
             scope_attrs: req.iter().map(scopes).collect(),
+            max_output_bytes: u64::MAX,
         }
+    }
+
+    /// Sets the output limit.
+    pub fn with_max_output_bytes(mut self, limit: usize) -> Self {
+        self.max_output_bytes = limit as u64;
+        self
+    }
+
+    /// Checks the sizing pass's plan for one file before anything is
+    /// allocated: `bytes` of strings and attributes plus a fixed allowance
+    /// per row for fixed-width columns and offsets. Values shared by many
+    /// rows (resource attributes, schema URLs…) are copied into every row, so
+    /// a small request can plan a large output; this is where that stops.
+    pub fn check_output(&self, table: crate::schema::Table, rows: usize, bytes: u64) -> Result<()> {
+        const PER_ROW: u64 = 160;
+        let total = bytes.saturating_add((rows as u64).saturating_mul(PER_ROW));
+        if total > self.max_output_bytes {
+            return Err(Error::OutputTooLarge {
+                table: table.name(),
+                limit: self.max_output_bytes as usize,
+            });
+        }
+        Ok(())
     }
 
     /// The rendered resource attributes of `row`.
@@ -399,10 +439,13 @@ impl AttrsBuilder {
     pub fn new(plan: AttrsPlan) -> Result<Self> {
         let mut offsets = Vec::with_capacity(plan.rows + 1);
         offsets.push(0);
+        // Entries are bounded by the output check (8 bytes of offsets each).
+        let entries =
+            usize::try_from(plan.entries).map_err(|_| internal("attribute entries overflow"))?;
         Ok(AttrsBuilder {
             offsets,
-            keys: TextBuilder::with_capacity(plan.entries, plan.key_bytes)?,
-            values: TextBuilder::with_capacity(plan.entries, plan.value_bytes)?,
+            keys: TextBuilder::with_capacity(entries, plan.key_bytes)?,
+            values: TextBuilder::with_capacity(entries, plan.value_bytes)?,
             planned_rows: plan.rows,
         })
     }

@@ -59,7 +59,7 @@ pub fn rows(req: &TracesRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
                     point: 0,
                     service: services[ri],
                     metric: 0,
-                    time: span.start_time_unix_nano,
+                    time: super::row_time(span.start_time_unix_nano),
                 });
             }
         }
@@ -90,34 +90,39 @@ pub fn build(
     let (mut links, mut ln_state, mut ln_attrs) = (0, 0, AttrsPlan::default());
     for r in rows {
         let (g, s, span) = at(r);
-        tstate += span.trace_state.len();
-        name += span.name.len();
-        kind += span_kind(span.kind).len();
-        svc += ctx.services[r.resource as usize].len();
+        tstate += span.trace_state.len() as u64;
+        name += span.name.len() as u64;
+        kind += span_kind(span.kind).len() as u64;
+        svc += ctx.services[r.resource as usize].len() as u64;
         rattrs.add_rendered(ctx.resource_attrs(r));
-        sname += s.scope.name.len();
-        sver += s.scope.version.len();
+        sname += s.scope.name.len() as u64;
+        sver += s.scope.version.len() as u64;
         attrs.add(&span.attributes);
-        status += status_code(span.status_code).len();
-        smsg += span.status_message.len();
-        rurl += g.schema_url.len();
-        surl += s.schema_url.len();
+        status += status_code(span.status_code).len() as u64;
+        smsg += span.status_message.len() as u64;
+        rurl += g.schema_url.len() as u64;
+        surl += s.schema_url.len() as u64;
         events += span.events.len();
         for e in &span.events {
-            ev_name += e.name.len();
+            ev_name += e.name.len() as u64;
             ev_attrs.add(&e.attributes);
         }
         links += span.links.len();
         for l in &span.links {
-            ln_state += l.trace_state.len();
+            ln_state += l.trace_state.len() as u64;
             ln_attrs.add(&l.attributes);
         }
     }
 
+    let planned_bytes = tstate + name + kind + svc + sname + sver + status + smsg + rurl + surl;
+    let nested = ev_name + ln_state + (events as u64) * 16 + (links as u64) * 64;
+    let attrs_bytes = rattrs.bytes() + attrs.bytes() + ev_attrs.bytes() + ln_attrs.bytes();
+    ctx.check_output(Table::Traces, n, planned_bytes + nested + attrs_bytes)?;
+
     let mut ts = planned::<i64>(n);
-    let mut trace_id = TextBuilder::with_capacity(n, n * TRACE_ID_HEX)?;
-    let mut span_id = TextBuilder::with_capacity(n, n * SPAN_ID_HEX)?;
-    let mut parent_id = TextBuilder::with_capacity(n, n * SPAN_ID_HEX)?;
+    let mut trace_id = TextBuilder::with_capacity(n, (n * TRACE_ID_HEX) as u64)?;
+    let mut span_id = TextBuilder::with_capacity(n, (n * SPAN_ID_HEX) as u64)?;
+    let mut parent_id = TextBuilder::with_capacity(n, (n * SPAN_ID_HEX) as u64)?;
     let mut trace_state = TextBuilder::with_capacity(n, tstate)?;
     let mut span_name = TextBuilder::with_capacity(n, name)?;
     let mut span_kinds = TextBuilder::with_capacity(n, kind)?;
@@ -134,8 +139,8 @@ pub fn build(
     let mut ev_names = TextBuilder::with_capacity(events, ev_name)?;
     let mut ev_attrs = AttrsBuilder::new(ev_attrs)?;
     let mut ln_offsets = ListOffsets::with_capacity(n);
-    let mut ln_trace = TextBuilder::with_capacity(links, links * TRACE_ID_HEX)?;
-    let mut ln_span = TextBuilder::with_capacity(links, links * SPAN_ID_HEX)?;
+    let mut ln_trace = TextBuilder::with_capacity(links, (links * TRACE_ID_HEX) as u64)?;
+    let mut ln_span = TextBuilder::with_capacity(links, (links * SPAN_ID_HEX) as u64)?;
     let mut ln_state = TextBuilder::with_capacity(links, ln_state)?;
     let mut ln_attrs = AttrsBuilder::new(ln_attrs)?;
     let mut resource_url = TextBuilder::with_capacity(n, rurl)?;

@@ -121,7 +121,7 @@ fn decode<'a, T: JsonObject<'a>>(
             } else if ctx.too_deep.get() {
                 Error::TooDeep {
                     limit: MAX_DEPTH,
-                    at: 0,
+                    at: format!("at line {} column {}", e.line(), e.column()),
                 }
             } else {
                 Error::Json {
@@ -836,11 +836,9 @@ impl<'de> JsonObject<'de> for HistogramDataPoint<'de> {
             "timeUnixNano" | "time_unix_nano" => self.time_unix_nano = map.next_value::<U64>()?.0,
             "count" => self.count = map.next_value::<U64>()?.0,
             "sum" => self.sum = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            "bucketCounts" | "bucket_counts" => {
-                self.bucket_counts = map.next_value::<Nums<U64>>()?.0
-            }
+            "bucketCounts" | "bucket_counts" => self.bucket_counts = nums::<U64, _>(map, ctx)?,
             "explicitBounds" | "explicit_bounds" => {
-                self.explicit_bounds = map.next_value::<Nums<F64>>()?.0
+                self.explicit_bounds = nums::<F64, _>(map, ctx)?
             }
             "exemplars" => self.exemplars = list(map, ctx)?,
             "flags" => self.flags = map.next_value::<U32>()?.0,
@@ -889,13 +887,11 @@ impl<'de> JsonObject<'de> for Buckets {
         &mut self,
         key: &str,
         map: &mut A,
-        _: &Ctx<'_>,
+        ctx: &Ctx<'_>,
     ) -> Result<(), A::Error> {
         match key {
             "offset" => self.offset = map.next_value::<I32>()?.0,
-            "bucketCounts" | "bucket_counts" => {
-                self.bucket_counts = map.next_value::<Nums<U64>>()?.0
-            }
+            "bucketCounts" | "bucket_counts" => self.bucket_counts = nums::<U64, _>(map, ctx)?,
             _ => skip(map)?,
         }
         Ok(())
@@ -1034,8 +1030,15 @@ macro_rules! json_int {
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
                         // proto3 JSON allows integral values in exponent form.
-                        if v.fract() == 0.0 && v >= <$t>::MIN as f64 && v <= <$t>::MAX as f64 {
-                            Ok(v as $t)
+                        // Through i128, which holds every integral f64 in
+                        // range exactly: 2^64 must not pass as u64::MAX.
+                        let i = v as i128;
+                        if v.fract() == 0.0
+                            && i as f64 == v
+                            && i >= <$t>::MIN as i128
+                            && i <= <$t>::MAX as i128
+                        {
+                            Ok(i as $t)
                         } else {
                             Err(E::custom(format_args!(
                                 "{v} is not a valid {}",
@@ -1132,8 +1135,23 @@ impl<'de> de::Deserialize<'de> for Bool {
     }
 }
 
-/// A packed repeated number field: a JSON array whose elements are `T`.
-struct Nums<T: NumElem>(Vec<T::Out>);
+/// A packed repeated number field: a JSON array whose elements are `T`,
+/// each charged against the decode budget (8 bytes from as little as 2 of
+/// JSON, so unbudgeted arrays would bypass the memory bound).
+struct Nums<'c, T> {
+    ctx: &'c Ctx<'c>,
+    _t: PhantomData<T>,
+}
+
+fn nums<'de, T: NumElem, A: MapAccess<'de>>(
+    map: &mut A,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<T::Out>, A::Error> {
+    map.next_value_seed(Nums::<T> {
+        ctx,
+        _t: PhantomData,
+    })
+}
 
 /// A scalar wrapper used as a [`Nums`] element, and the value it yields.
 trait NumElem: for<'de> de::Deserialize<'de> {
@@ -1153,26 +1171,28 @@ impl NumElem for F64 {
     }
 }
 
-impl<'de, T: NumElem> de::Deserialize<'de> for Nums<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: NumElem> Visitor<'de> for V<T> {
-            type Value = Vec<T::Out>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of numbers")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-                while let Some(v) = seq.next_element::<T>()? {
-                    out.push(v.get());
-                }
-                Ok(out)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Vec::new())
-            }
+impl<'de, T: NumElem> DeserializeSeed<'de> for Nums<'_, T> {
+    type Value = Vec<T::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: NumElem> Visitor<'de> for Nums<'_, T> {
+    type Value = Vec<T::Out>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of numbers")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(v) = seq.next_element::<T>()? {
+            self.ctx.charge::<T::Out, A::Error>()?;
+            out.push(v.get());
         }
-        d.deserialize_any(V::<T>(PhantomData)).map(Nums)
+        Ok(out)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
     }
 }
 

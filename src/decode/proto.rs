@@ -7,8 +7,9 @@
 //! protobuf requires; a known field with the wrong wire type is an error.
 //! Packed repeated scalars are accepted both packed and unpacked.
 //!
-//! It does not build prost structs: `tests/reference.rs` checks that it agrees
-//! with prost on the same bytes.
+//! It does not build prost structs: `tests/roundtrip.rs` checks that it agrees
+//! with prost on the same bytes (fixtures of all three signals, and arbitrary
+//! logs and traces).
 
 use std::borrow::Cow;
 
@@ -154,11 +155,33 @@ impl<'a, 'b> Reader<'a, 'b> {
             WireType::LengthDelimited => {
                 self.len_delimited("unknown field")?;
             }
-            WireType::StartGroup | WireType::EndGroup => {
-                return Err(err("groups are not supported", self.pos));
-            }
+            // A (deprecated) group in an unknown field: skip to its end, as
+            // prost does, with nesting bounded.
+            WireType::StartGroup => self.skip_group(0)?,
+            WireType::EndGroup => return Err(err("unexpected end of group", self.pos)),
         }
         Ok(())
+    }
+
+    /// Skips the fields of a group up to and including its end marker.
+    fn skip_group(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(Error::TooDeep {
+                limit: MAX_DEPTH,
+                at: format!("at byte {}", self.pos),
+            });
+        }
+        loop {
+            if !self.has_more() {
+                return Err(err("group is not closed", self.pos));
+            }
+            let (_, wire) = self.key()?;
+            match wire {
+                WireType::EndGroup => return Ok(()),
+                WireType::StartGroup => self.skip_group(depth + 1)?,
+                other => self.skip(other)?,
+            }
+        }
     }
 
     /// Errors unless `wire` is what field `what` needs.
@@ -300,7 +323,7 @@ fn any_value<'a>(mut r: Reader<'a, '_>, depth: usize) -> Result<AnyValue<'a>> {
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep {
             limit: MAX_DEPTH,
-            at: r.pos,
+            at: format!("at byte {}", r.pos),
         });
     }
     let mut value = AnyValue::Empty;
@@ -884,6 +907,17 @@ mod tests {
         // field 1, length-delimited, length 10, but only 2 bytes follow.
         let e = logs(&[0x0a, 10, 1, 2], &big()).unwrap_err();
         assert!(matches!(e, Error::Protobuf { at: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn unknown_groups_are_skipped_like_prost() {
+        // field 2 StartGroup { field 1 varint 1, field 3 StartGroup {} }, EndGroup.
+        let body = [0x13, 0x08, 0x01, 0x1b, 0x1c, 0x14];
+        assert!(logs(&body, &big()).unwrap().is_empty());
+        assert!(
+            logs(&body[..5], &big()).is_err(),
+            "an unclosed group is an error"
+        );
     }
 
     #[test]

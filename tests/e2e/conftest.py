@@ -33,14 +33,14 @@ def free_port() -> int:
 class Worker:
     """A `wrangler dev` process and helpers to talk to it and read its bucket."""
 
-    def __init__(self, tmp: Path, extra_args=()):
+    def __init__(self, tmp: Path, extra_args=(), config: Path = ROOT / "wrangler.toml"):
         self.port = free_port()
         self.state = tmp / f"state-{self.port}"
         self.log = open(tmp / f"wrangler-{self.port}.log", "w")
         env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true", NO_COLOR="1",
                    XDG_CONFIG_HOME=str(tmp / "xdg"), WRANGLER_LOG_PATH=str(tmp / "wrangler-logs"))
         self.proc = subprocess.Popen(
-            [str(WRANGLER), "dev", "--config", str(ROOT / "wrangler.toml"), "--ip", "127.0.0.1",
+            [str(WRANGLER), "dev", "--config", str(config), "--ip", "127.0.0.1",
              "--port", str(self.port), "--inspector-port", str(free_port()),
              "--persist-to", str(self.state), "--show-interactive-dev-session=false", *extra_args],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -132,6 +132,21 @@ def worker(tmp_root):
 @pytest.fixture(scope="session")
 def authed_worker(tmp_root):
     w = Worker(tmp_root, ["--var", "AUTH_TOKEN:e2e-secret-token"])
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="session")
+def bucketless_worker(tmp_root):
+    """The Worker with no R2 binding at all: every put fails, as when R2 is down."""
+    cfg = (ROOT / "wrangler.toml").read_text()
+    start = cfg.index("[[r2_buckets]]")
+    end = cfg.index("[vars]")
+    cfg = cfg[:start] + cfg[end:]
+    cfg = cfg.replace('main = "build/worker/shim.mjs"', f'main = "{ROOT / "build" / "worker" / "shim.mjs"}"')
+    path = tmp_root / "wrangler-no-bucket.toml"
+    path.write_text(cfg)
+    w = Worker(tmp_root, config=path)
     yield w
     w.stop()
 

@@ -331,3 +331,12 @@ def test_largest_accepted_request_fits(worker, tmp_root):
     tree = worker.export_tree(tmp_root / "big-tree")
     assert query(tree, f"SELECT count(*), count(DISTINCT Body) FROM {parquet(tree, 'otel_logs')} WHERE ServiceName = 'big-svc'") == [(n, n)]
     assert_alive(worker)
+
+
+def test_storage_failure_is_503_with_retry_after(bucketless_worker):
+    status, headers, body = bucketless_worker.post("/v1/metrics", summary_request("no.bucket"))
+    assert status == 503
+    assert headers["Retry-After"] == "5"
+    code, msg = rpc_status(body)
+    assert code == 14 and "retry" in msg  # UNAVAILABLE
+    assert_alive(bucketless_worker)
