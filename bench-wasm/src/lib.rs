@@ -61,11 +61,9 @@ fn gz(data: &[u8]) -> Vec<u8> {
     e.finish().expect("in-memory gzip")
 }
 
-/// Builds workload `id` = `<signal>-<protobuf|json>[-gzip]-<records>`, or
-/// `logs-protobuf-mib-<N>` for a protobuf logs body of about N MiB.
-/// Returns the body size in bytes.
-#[wasm_bindgen]
-pub fn prepare(id: &str) -> Result<u32, JsError> {
+/// Parses workload `id` = `<signal>-<protobuf|json>[-gzip]-<records>` or
+/// `logs-protobuf-mib-<N>`: (signal, encoding, gzip, N, N is MiB).
+fn parse_id(id: &str) -> Result<(Signal, Encoding, bool, usize, bool), JsError> {
     let parts: Vec<&str> = id.split('-').collect();
     let bad = || JsError::new(&format!("unknown workload {id:?}"));
     let signal = Signal::from_name(parts.first().ok_or_else(bad)?).ok_or_else(bad)?;
@@ -74,9 +72,16 @@ pub fn prepare(id: &str) -> Result<u32, JsError> {
         Some(&"json") => Encoding::Json,
         _ => return Err(bad()),
     };
-    let gzip = parts.contains(&"gzip");
     let last: usize = parts.last().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
-    let records = if parts.contains(&"mib") {
+    Ok((signal, encoding, parts.contains(&"gzip"), last, parts.contains(&"mib")))
+}
+
+/// Builds workload `id` (see [`parse_id`]); for `mib` workloads, a protobuf
+/// logs body of about N MiB. Returns the body size in bytes.
+#[wasm_bindgen]
+pub fn prepare(id: &str) -> Result<u32, JsError> {
+    let (signal, encoding, gzip, last, mib) = parse_id(id)?;
+    let records = if mib {
         let per = fixtures::logs(1000, 9).encoded_len() / 1000;
         (last << 20) / per - 200
     } else {
@@ -116,15 +121,7 @@ pub fn body() -> Vec<u8> {
 /// only the body, so its growth during a run is the run's own peak.
 #[wasm_bindgen]
 pub fn load(id: &str, bytes: Vec<u8>, records: u32) -> Result<(), JsError> {
-    let parts: Vec<&str> = id.split('-').collect();
-    let bad = || JsError::new(&format!("unknown workload {id:?}"));
-    let signal = Signal::from_name(parts.first().ok_or_else(bad)?).ok_or_else(bad)?;
-    let encoding = match parts.get(1) {
-        Some(&"protobuf") => Encoding::Protobuf,
-        Some(&"json") => Encoding::Json,
-        _ => return Err(bad()),
-    };
-    let gzip = parts.contains(&"gzip");
+    let (signal, encoding, gzip, _, _) = parse_id(id)?;
     let body: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     CURRENT.with(|c| {
         *c.borrow_mut() = Some(Prepared {

@@ -10,8 +10,8 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -22,6 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = ROOT / "scripts" / "node_modules" / ".bin" / "wrangler"
+sys.path.insert(0, str(ROOT / "scripts"))
+import local_r2_export  # noqa: E402  (the same reader `make local-objects` uses)
 
 
 def free_port() -> int:
@@ -81,18 +83,7 @@ class Worker:
 
     def objects(self) -> dict:
         """Every object in the local R2 bucket: key -> bytes (miniflare's on-disk layout)."""
-        out = {}
-        for db in (self.state / "v3" / "r2" / "miniflare-R2BucketObject").glob("*.sqlite"):
-            con = sqlite3.connect(db)
-            try:
-                rows = con.execute("SELECT key, blob_id FROM _mf_objects").fetchall()
-            except sqlite3.OperationalError:
-                continue  # miniflare's own metadata database
-            finally:
-                con.close()
-            for key, blob in rows:
-                out[key] = (self.state / "v3" / "r2" / "otlp2r2" / "blobs" / blob).read_bytes()
-        return out
+        return dict(local_r2_export.objects(self.state, "otlp2r2"))
 
     def export_tree(self, dest: Path) -> Path:
         """Writes the bucket's objects under `dest` as files named by key."""
