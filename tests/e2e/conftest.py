@@ -45,7 +45,7 @@ class Worker:
             [str(WRANGLER), "dev", "--config", str(config), "--ip", "127.0.0.1",
              "--port", str(self.port), "--inspector-port", str(free_port()),
              "--persist-to", str(self.state), "--show-interactive-dev-session=false", *extra_args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=config.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.time() + 120
         while True:
@@ -113,16 +113,31 @@ def tmp_root():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def local_config(tmp: Path, name: str, without_bucket=False) -> Path:
+    """A copy of wrangler.toml inside the temporary folder, pointing at the built Worker.
+
+    wrangler writes scratch files (`.wrangler/tmp`) next to its config, so running from a copy
+    keeps everything the tests cause inside their temporary folder."""
+    cfg = (ROOT / "wrangler.toml").read_text()
+    if without_bucket:
+        cfg = cfg[: cfg.index("[[r2_buckets]]")] + cfg[cfg.index("[vars]"):]
+    cfg = cfg.replace('main = "build/worker/shim.mjs"', f'main = "{ROOT / "build" / "worker" / "shim.mjs"}"')
+    path = tmp / name / "wrangler.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cfg)
+    return path
+
+
 @pytest.fixture(scope="session")
 def worker(tmp_root):
-    w = Worker(tmp_root)
+    w = Worker(tmp_root, config=local_config(tmp_root, "main"))
     yield w
     w.stop()
 
 
 @pytest.fixture(scope="session")
 def authed_worker(tmp_root):
-    w = Worker(tmp_root, ["--var", "AUTH_TOKEN:e2e-secret-token"])
+    w = Worker(tmp_root, ["--var", "AUTH_TOKEN:e2e-secret-token"], config=local_config(tmp_root, "authed"))
     yield w
     w.stop()
 
@@ -130,13 +145,7 @@ def authed_worker(tmp_root):
 @pytest.fixture(scope="session")
 def bucketless_worker(tmp_root):
     """The Worker with no R2 binding at all: every put fails, as when R2 is down."""
-    cfg = (ROOT / "wrangler.toml").read_text()
-    start = cfg.index("[[r2_buckets]]")
-    end = cfg.index("[vars]")
-    cfg = cfg[:start] + cfg[end:]
-    cfg = cfg.replace('main = "build/worker/shim.mjs"', f'main = "{ROOT / "build" / "worker" / "shim.mjs"}"')
-    path = tmp_root / "wrangler-no-bucket.toml"
-    path.write_text(cfg)
+    path = local_config(tmp_root, "no-bucket", without_bucket=True)
     w = Worker(tmp_root, config=path)
     yield w
     w.stop()
