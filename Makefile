@@ -165,6 +165,7 @@ flamegraph: ## flame graph of one bench (BENCH_FILTER=...) into target/flamegrap
 	$(call cargo_tool,cargo-flamegraph,flamegraph,$(FLAMEGRAPH_VERSION))
 	CARGO_PROFILE_BENCH_DEBUG=true cargo flamegraph -c "record -e cpu-clock -F 997 --call-graph dwarf,16384 -g" \
 		--bench e2e_pipeline -o target/flamegraph.svg -- --bench --profile-time 5 '$(BENCH_FILTER)'
+	rm -f perf.data perf.data.old
 
 profile-all: bench bench-stages bench-peers bench-dhat bench-wasm bloat ## every measurement, then the audit
 	python3 scripts/perf_audit.py
