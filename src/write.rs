@@ -73,8 +73,9 @@ fn all_empty(batch: &RecordBatch, name: &str) -> bool {
         .is_some_and(|a| a.values().is_empty())
 }
 
-/// The writer properties every file uses.
-pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
+/// The writer properties of a file of `rows` rows whose first batch is
+/// `batch` (the all-empty-column check looks at that first batch).
+pub fn properties(table: Table, batch: &RecordBatch, rows: usize) -> WriterProperties {
     let schema = batch.schema();
     let sorting: Vec<SortingColumn> = table
         .sort_columns()
@@ -111,7 +112,7 @@ pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(batch.num_rows().max(1)))
+        .set_max_row_group_row_count(Some(rows.max(1)))
         .set_sorting_columns(Some(sorting))
         .set_created_by(concat!("otlp2r2 ", env!("CARGO_PKG_VERSION")).to_string())
         .set_key_value_metadata(Some(vec![
@@ -121,13 +122,39 @@ pub fn properties(table: Table, batch: &RecordBatch) -> WriterProperties {
         .build()
 }
 
+/// One Parquet file written batch by batch: each batch is encoded into the
+/// file's pages as it arrives and can then be dropped, so a file of many
+/// rows never holds all its Arrow columns at once.
+pub struct FileWriter {
+    writer: ArrowWriter<Vec<u8>>,
+}
+
+impl FileWriter {
+    /// Starts a file of `rows` rows (one row group) with `first`'s schema.
+    pub fn new(table: Table, first: &RecordBatch, rows: usize) -> Result<Self> {
+        let props = properties(table, first, rows);
+        // Compressed output is typically well under a quarter of the Arrow size.
+        let out = Vec::with_capacity(first.get_array_memory_size() / 4 + 4096);
+        Ok(FileWriter {
+            writer: ArrowWriter::try_new(out, Arc::clone(&first.schema()), Some(props))?,
+        })
+    }
+
+    /// Encodes one more batch of rows.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch)?;
+        Ok(())
+    }
+
+    /// Closes the row group, writes the footer and returns the file's bytes.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        Ok(self.writer.into_inner()?)
+    }
+}
+
 /// Writes `batch` as one Parquet file and returns its bytes.
 pub fn parquet(table: Table, batch: &RecordBatch) -> Result<Vec<u8>> {
-    let props = properties(table, batch);
-    // Compressed output is typically well under a quarter of the Arrow size.
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() / 4 + 4096);
-    let mut writer = ArrowWriter::try_new(&mut out, Arc::clone(&batch.schema()), Some(props))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(out)
+    let mut w = FileWriter::new(table, batch, batch.num_rows())?;
+    w.write(batch)?;
+    w.finish()
 }

@@ -584,3 +584,41 @@ fn zero_like_strings_survive_both_encodings() {
         );
     }
 }
+
+/// A file larger than one chunk (`pipeline::CHUNK_ROWS`) is built and encoded
+/// chunk by chunk into one row group, sorted, with every record exactly once.
+#[test]
+fn files_larger_than_a_chunk_keep_every_row_in_order() {
+    let n = otlp2r2::pipeline::CHUNK_ROWS * 2 + 123;
+    let req = fixtures::logs(n, 12);
+    let out = run(Signal::Logs, Encoding::Protobuf, &req.encode_to_vec());
+    assert_eq!(out.objects.len(), 1);
+    assert_eq!((out.records, out.objects[0].rows), (n, n));
+    let b = common::read_parquet(&out.objects[0].data);
+    assert_eq!(b.num_rows(), n);
+    let svc = b.column_by_name("ServiceName").unwrap().as_string::<i32>();
+    let ts = b
+        .column_by_name("Timestamp")
+        .unwrap()
+        .as_primitive::<TimestampNanosecondType>();
+    let body = b.column_by_name("Body").unwrap().as_string::<i32>();
+    let got: Vec<(&str, i64)> = (0..n).map(|i| (svc.value(i), ts.value(i))).collect();
+    assert!(
+        got.windows(2).all(|w| w[0] <= w[1]),
+        "rows are sorted across chunks"
+    );
+    let mut bodies: Vec<&str> = (0..n).map(|i| body.value(i)).collect();
+    let mut want: Vec<String> = req
+        .resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .map(|l| match &l.body.as_ref().unwrap().value {
+            Some(Value::StringValue(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    bodies.sort();
+    want.sort();
+    assert_eq!(bodies, want);
+}

@@ -339,7 +339,7 @@ pub struct Context<'r> {
     pub services: Vec<std::borrow::Cow<'r, str>>,
     pub resource_attrs: Vec<RenderedAttrs>,
     pub scope_attrs: Vec<Vec<RenderedAttrs>>,
-    /// The most memory one file's Arrow columns may plan for
+    /// The most memory one batch's Arrow columns may plan for
     /// ([`crate::Limits::max_output_bytes`]); unlimited by default.
     pub max_output_bytes: u64,
 }

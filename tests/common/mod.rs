@@ -16,18 +16,19 @@ use opentelemetry_proto::tonic::metrics::v1 as pm;
 use otlp2r2::model as m;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// Reads one Parquet file back into a single batch.
+/// Reads one Parquet file back into a single batch (files are one row group).
 pub fn read_parquet(data: &[u8]) -> RecordBatch {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(data))
-        .unwrap()
-        .build()
-        .unwrap();
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(data)).unwrap();
+    assert_eq!(
+        builder.metadata().num_row_groups(),
+        1,
+        "one row group per file"
+    );
+    let rows = builder.metadata().file_metadata().num_rows() as usize;
+    let reader = builder.with_batch_size(rows.max(1)).build().unwrap();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    arrow_select_concat(&batches)
-}
-
-fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
-    assert_eq!(batches.len(), 1, "one row group, one batch");
+    assert_eq!(batches.len(), 1, "one batch of all the rows");
     batches[0].clone()
 }
 
