@@ -27,29 +27,7 @@ pub fn log_time(rec: &LogRecord<'_>) -> u64 {
 
 /// Lists every log record as a row, in request order.
 pub fn rows(req: &LogsRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
-    let services = ctx.service_ranks();
-    let n = req
-        .iter()
-        .flat_map(|g| &g.scopes)
-        .map(|s| s.items.len())
-        .sum();
-    let mut rows = Vec::with_capacity(n);
-    for (ri, g) in req.iter().enumerate() {
-        for (si, s) in g.scopes.iter().enumerate() {
-            for (ii, rec) in s.items.iter().enumerate() {
-                rows.push(Row {
-                    resource: ri as u32,
-                    scope: si as u32,
-                    item: ii as u32,
-                    point: 0,
-                    service: services[ri],
-                    metric: 0,
-                    time: super::row_time(log_time(rec)),
-                });
-            }
-        }
-    }
-    rows
+    super::item_rows(req, ctx, log_time)
 }
 
 /// Builds the `otel_logs` batch of `rows` (one hour, sorted).

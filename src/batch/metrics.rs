@@ -112,44 +112,47 @@ pub fn rows(req: &MetricsRequest<'_>, ctx: &Context<'_>) -> Rows {
     for (ri, g) in req.iter().enumerate() {
         for (si, s) in g.scopes.iter().enumerate() {
             for (mi, m) in s.items.iter().enumerate() {
-                let (table, times): (Table, Vec<u64>) = match &m.data {
-                    MetricData::None => (Table::Gauge, Vec::new()),
-                    MetricData::Gauge(p) => {
-                        (Table::Gauge, p.iter().map(|p| p.time_unix_nano).collect())
-                    }
-                    MetricData::Sum { points, .. } => (
-                        Table::Sum,
-                        points.iter().map(|p| p.time_unix_nano).collect(),
-                    ),
-                    MetricData::Histogram { points, .. } => (
-                        Table::Histogram,
-                        points.iter().map(|p| p.time_unix_nano).collect(),
-                    ),
-                    MetricData::ExponentialHistogram { points, .. } => (
-                        Table::ExponentialHistogram,
-                        points.iter().map(|p| p.time_unix_nano).collect(),
-                    ),
-                    MetricData::Summary(p) => {
-                        (Table::Summary, p.iter().map(|p| p.time_unix_nano).collect())
-                    }
-                };
-                if times.is_empty() {
-                    out.rejected += 1;
-                    if out.first_rejected.is_none() {
-                        out.first_rejected = Some(m.name.to_string());
-                    }
-                }
-                let dest = out.of(table);
-                for (pi, time) in times.into_iter().enumerate() {
-                    dest.push(Row {
+                let metric = name_ranks[k];
+                // Appends this metric's points to `table`'s rows; returns how many.
+                let mut push = |table: Table, times: &mut dyn Iterator<Item = u64>| {
+                    let dest = out.of(table);
+                    let before = dest.len();
+                    dest.extend(times.enumerate().map(|(pi, time)| Row {
                         resource: ri as u32,
                         scope: si as u32,
                         item: mi as u32,
                         point: pi as u32,
                         service: services[ri],
-                        metric: name_ranks[k],
+                        metric,
                         time: super::row_time(time),
-                    });
+                    }));
+                    dest.len() - before
+                };
+                let written = match &m.data {
+                    MetricData::None => 0,
+                    MetricData::Gauge(p) => {
+                        push(Table::Gauge, &mut p.iter().map(|p| p.time_unix_nano))
+                    }
+                    MetricData::Sum { points, .. } => {
+                        push(Table::Sum, &mut points.iter().map(|p| p.time_unix_nano))
+                    }
+                    MetricData::Histogram { points, .. } => push(
+                        Table::Histogram,
+                        &mut points.iter().map(|p| p.time_unix_nano),
+                    ),
+                    MetricData::ExponentialHistogram { points, .. } => push(
+                        Table::ExponentialHistogram,
+                        &mut points.iter().map(|p| p.time_unix_nano),
+                    ),
+                    MetricData::Summary(p) => {
+                        push(Table::Summary, &mut p.iter().map(|p| p.time_unix_nano))
+                    }
+                };
+                if written == 0 {
+                    out.rejected += 1;
+                    if out.first_rejected.is_none() {
+                        out.first_rejected = Some(m.name.to_string());
+                    }
                 }
                 k += 1;
             }

@@ -68,6 +68,38 @@ impl Row {
     }
 }
 
+/// Lists one row per item (log record or span) of `req`, in request order,
+/// filed under `time(item)`.
+pub fn item_rows<T>(
+    req: &crate::model::Request<'_, T>,
+    ctx: &Context<'_>,
+    time: impl Fn(&T) -> u64,
+) -> Vec<Row> {
+    let services = ctx.service_ranks();
+    let n = req
+        .iter()
+        .flat_map(|g| &g.scopes)
+        .map(|s| s.items.len())
+        .sum();
+    let mut rows = Vec::with_capacity(n);
+    for (ri, g) in req.iter().enumerate() {
+        for (si, s) in g.scopes.iter().enumerate() {
+            for (ii, item) in s.items.iter().enumerate() {
+                rows.push(Row {
+                    resource: ri as u32,
+                    scope: si as u32,
+                    item: ii as u32,
+                    point: 0,
+                    service: services[ri],
+                    metric: 0,
+                    time: row_time(time(item)),
+                });
+            }
+        }
+    }
+    rows
+}
+
 /// Sorts rows by (hour, service, metric, time) and returns the hour runs.
 ///
 /// Already sorted input (the common case: one service, increasing time)

@@ -42,29 +42,7 @@ pub fn status_code(code: i32) -> &'static str {
 
 /// Lists every span as a row, in request order.
 pub fn rows(req: &TracesRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
-    let services = ctx.service_ranks();
-    let n = req
-        .iter()
-        .flat_map(|g| &g.scopes)
-        .map(|s| s.items.len())
-        .sum();
-    let mut rows = Vec::with_capacity(n);
-    for (ri, g) in req.iter().enumerate() {
-        for (si, s) in g.scopes.iter().enumerate() {
-            for (ii, span) in s.items.iter().enumerate() {
-                rows.push(Row {
-                    resource: ri as u32,
-                    scope: si as u32,
-                    item: ii as u32,
-                    point: 0,
-                    service: services[ri],
-                    metric: 0,
-                    time: super::row_time(span.start_time_unix_nano),
-                });
-            }
-        }
-    }
-    rows
+    super::item_rows(req, ctx, |span| span.start_time_unix_nano)
 }
 
 /// Builds the `otel_traces` batch of `rows` (one hour, sorted).
