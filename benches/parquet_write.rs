@@ -5,16 +5,16 @@
 mod fixtures;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use fixtures::stages::{self, BUDGET, N};
-use otlp2r2::decode::{self, Budget};
+use fixtures::stages::{self, N};
 use otlp2r2::write;
 
 fn bench(c: &mut Criterion) {
-    let [lpb, _, tpb, _, mpb] = stages::bodies();
-    let budget = Budget::new(BUDGET);
-    let lm = decode::proto::logs(&lpb, &budget).unwrap();
-    let tm = decode::proto::traces(&tpb, &budget).unwrap();
-    let mm = decode::proto::metrics(&mpb, &budget).unwrap();
+    let bodies = stages::bodies();
+    let stages::Models {
+        logs: lm,
+        traces: tm,
+        metrics: mm,
+    } = stages::models(&bodies);
     let mut g = c.benchmark_group("write");
     g.throughput(Throughput::Elements(N as u64));
     for (name, batches) in [

@@ -98,38 +98,20 @@ fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usiz
     (batches.iter().map(|b| peer_parquet(b).len()).sum(), rows)
 }
 
-/// Ours without size limits (for the limit-sized dhat workloads): (bytes out, records).
-#[cfg(feature = "dhat-heap")]
-fn ours_unlimited(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
-    let opts = Options {
-        limits: otlp2r2::Limits::UNLIMITED,
-        ..Options::default()
+/// Our whole job with `opts`: (bytes out, records).
+fn ours_with(opts: &Options, signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
+    let req = Request {
+        signal,
+        encoding,
+        gzip: false,
+        body,
     };
-    let out = process(
-        &Request {
-            signal,
-            encoding,
-            gzip: false,
-            body,
-        },
-        &opts,
-    )
-    .unwrap();
+    let out = process(&req, opts).unwrap();
     (out.bytes_out(), out.records)
 }
 
 fn ours(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
-    let out = process(
-        &Request {
-            signal,
-            encoding,
-            gzip: false,
-            body,
-        },
-        &Options::default(),
-    )
-    .unwrap();
-    out.bytes_out()
+    ours_with(&Options::default(), signal, encoding, body).0
 }
 
 fn bench(c: &mut Criterion) {
@@ -182,7 +164,12 @@ fn dhat_one(id: &str, library: &str) {
         .expect("workload");
     let profiler = dhat::Profiler::builder().testing().build();
     let out = if library == "otlp2r2" {
-        ours_unlimited(signal, encoding, &body)
+        // Without size limits: the limit-sized workloads exceed the defaults.
+        let opts = Options {
+            limits: otlp2r2::Limits::UNLIMITED,
+            ..Options::default()
+        };
+        ours_with(&opts, signal, encoding, &body)
     } else {
         peer_counted(signal, encoding, &body)
     };

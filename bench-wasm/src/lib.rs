@@ -17,7 +17,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use otlp2r2::batch::{self, Context};
 use otlp2r2::decode::{self, Budget};
 use otlp2r2::model::{LogsRequest, MetricsRequest, TracesRequest};
 use otlp2r2::{Encoding, Limits, Options, Request, Signal, Table};
@@ -166,36 +165,13 @@ fn decode_model(p: &Prepared) -> Result<Model, otlp2r2::Error> {
     })
 }
 
-fn transform(m: &Model) -> Result<Vec<(Table, RecordBatch)>, otlp2r2::Error> {
-    let unit = arrow_schema::TimeUnit::Nanosecond;
-    let mut out = Vec::new();
+/// The transform stage, exactly as the native `transform_arrow` bench runs it.
+fn transform(m: &Model) -> Vec<(Table, RecordBatch)> {
     match m {
-        Model::Logs(m) => {
-            let ctx = Context::new(m);
-            let mut rows = batch::logs::rows(m, &ctx);
-            for r in batch::sort_rows(&mut rows) {
-                out.push((Table::Logs, batch::logs::build(m, &ctx, &rows[r], unit)?));
-            }
-        }
-        Model::Traces(m) => {
-            let ctx = Context::new(m);
-            let mut rows = batch::traces::rows(m, &ctx);
-            for r in batch::sort_rows(&mut rows) {
-                out.push((Table::Traces, batch::traces::build(m, &ctx, &rows[r], unit)?));
-            }
-        }
-        Model::Metrics(m) => {
-            let ctx = Context::new(m);
-            let mut all = batch::metrics::rows(m, &ctx);
-            for table in &Table::ALL[2..] {
-                let mut rows = std::mem::take(all.of(*table));
-                for r in batch::sort_rows(&mut rows) {
-                    out.push((*table, batch::metrics::build(m, &ctx, *table, &rows[r], unit)?));
-                }
-            }
-        }
+        Model::Logs(m) => fixtures::stages::logs_batches(m),
+        Model::Traces(m) => fixtures::stages::traces_batches(m),
+        Model::Metrics(m) => fixtures::stages::metrics_batches(m),
     }
-    Ok(out)
 }
 
 fn peer(p: &Prepared) -> Result<usize, JsError> {
@@ -260,12 +236,12 @@ pub fn run(library: &str, stage: &str) -> Result<f64, JsError> {
                     p.model = Some(decode_model(p).map_err(js)?);
                 }
                 let m = p.model.as_ref().ok_or_else(|| JsError::new("no model"))?;
-                transform(m).map_err(js)?.len()
+                transform(m).len()
             }
             ("otlp2r2", "write") => {
                 if p.batches.is_empty() {
                     let m = decode_model(p).map_err(js)?;
-                    p.batches = transform(&m).map_err(js)?;
+                    p.batches = transform(&m);
                 }
                 let mut total = 0;
                 for (t, b) in &p.batches {

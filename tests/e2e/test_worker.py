@@ -30,22 +30,22 @@ N_LOGS = 250
 def rpc_status(body: bytes):
     """Decodes a google.rpc.Status protobuf (code = field 1, message = field 2)."""
     i, code, msg = 0, None, None
+
+    def varint():
+        nonlocal i
+        value, shift = 0, 0
+        while True:
+            b = body[i]; i += 1
+            value |= (b & 0x7F) << shift; shift += 7
+            if b < 0x80:
+                return value
+
     while i < len(body):
         key = body[i]; i += 1
         if key == 0x08:
-            code, shift = 0, 0
-            while True:
-                b = body[i]; i += 1
-                code |= (b & 0x7F) << shift; shift += 7
-                if b < 0x80:
-                    break
+            code = varint()
         elif key == 0x12:
-            n, shift = 0, 0
-            while True:
-                b = body[i]; i += 1
-                n |= (b & 0x7F) << shift; shift += 7
-                if b < 0x80:
-                    break
+            n = varint()
             msg = body[i:i + n].decode(); i += n
         else:
             raise AssertionError(f"unexpected field {key}")
