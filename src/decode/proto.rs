@@ -12,6 +12,7 @@
 //! logs and traces).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use prost::encoding::WireType;
 
@@ -19,12 +20,23 @@ use super::{Budget, MAX_DEPTH};
 use crate::error::{Error, Result};
 use crate::model::*;
 
+/// Attribute lists being read, shared by all readers of one request.
+///
+/// A message's attributes are pushed here as they are read, then moved into
+/// an exactly sized `Vec` when the message ends ([`Reader::attrs_into`]): one
+/// allocation per list instead of a growing `Vec`'s two or three, and no
+/// unused capacity the [`Budget`] would not see. Messages nest (a span's
+/// events have attributes), so lists stack: a nested message takes its
+/// entries off the top before its parent goes on.
+type Attrs<'a> = RefCell<Vec<KeyValue<'a>>>;
+
 /// A cursor over one protobuf message (or the whole body).
 #[derive(Clone, Copy)]
 struct Reader<'a, 'b> {
     /// The whole body, so errors can report absolute offsets.
     body: &'a [u8],
     budget: &'b Budget,
+    attrs: &'b Attrs<'a>,
     pos: usize,
     end: usize,
 }
@@ -37,10 +49,11 @@ fn err(what: impl Into<String>, at: usize) -> Error {
 }
 
 impl<'a, 'b> Reader<'a, 'b> {
-    fn new(body: &'a [u8], budget: &'b Budget) -> Self {
+    fn new(body: &'a [u8], budget: &'b Budget, attrs: &'b Attrs<'a>) -> Self {
         Reader {
             body,
             budget,
+            attrs,
             pos: 0,
             end: body.len(),
         }
@@ -126,9 +139,32 @@ impl<'a, 'b> Reader<'a, 'b> {
         Ok(Reader {
             body: self.body,
             budget: self.budget,
+            attrs: self.attrs,
             pos: start,
             end: self.pos,
         })
+    }
+
+    /// Where the current message's attribute list starts in the shared stack.
+    #[inline]
+    fn attrs_mark(&self) -> usize {
+        self.attrs.borrow().len()
+    }
+
+    /// Moves the attributes pushed since `mark` into `out`: as an exactly
+    /// sized list when `out` is empty (always, except for a repeated
+    /// `Resource` or `scope` field, which protobuf merges by appending).
+    #[inline]
+    fn attrs_into(&self, mark: usize, out: &mut Vec<KeyValue<'a>>) {
+        let mut stack = self.attrs.borrow_mut();
+        if stack.len() == mark {
+            return;
+        }
+        if out.is_empty() {
+            *out = stack.drain(mark..).collect();
+        } else {
+            out.extend(stack.drain(mark..));
+        }
     }
 
     #[inline]
@@ -390,46 +426,41 @@ fn key_value<'a>(mut r: Reader<'a, '_>, depth: usize) -> Result<KeyValue<'a>> {
     Ok(kv)
 }
 
-/// Reads one `KeyValue` field occurrence and appends it.
+/// Reads one `KeyValue` field occurrence onto the attribute stack (see
+/// [`Attrs`]); the message collects its list with [`Reader::attrs_into`].
 #[inline]
-fn push_attr<'a>(
-    r: &mut Reader<'a, '_>,
-    wire: WireType,
-    what: &str,
-    out: &mut Vec<KeyValue<'a>>,
-) -> Result<()> {
+fn push_attr(r: &mut Reader<'_, '_>, wire: WireType, what: &str) -> Result<()> {
     let m = r.f_msg(wire, what)?;
     r.budget.charge::<KeyValue>(1)?;
-    out.push(key_value(m, 0)?);
+    let kv = key_value(m, 0)?;
+    r.attrs.borrow_mut().push(kv);
     Ok(())
 }
 
 fn resource<'a>(mut r: Reader<'a, '_>, out: &mut Resource<'a>) -> Result<()> {
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            1 => push_attr(&mut r, wire, "Resource.attributes", &mut out.attributes)?,
+            1 => push_attr(&mut r, wire, "Resource.attributes")?,
             2 => {
                 out.dropped_attributes_count = r.f_u32(wire, "Resource.dropped_attributes_count")?
             }
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut out.attributes);
     Ok(())
 }
 
 fn scope<'a>(mut r: Reader<'a, '_>, out: &mut Scope<'a>) -> Result<()> {
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
             1 => out.name = r.f_str(wire, "InstrumentationScope.name")?,
             2 => out.version = r.f_str(wire, "InstrumentationScope.version")?,
-            3 => push_attr(
-                &mut r,
-                wire,
-                "InstrumentationScope.attributes",
-                &mut out.attributes,
-            )?,
+            3 => push_attr(&mut r, wire, "InstrumentationScope.attributes")?,
             4 => {
                 out.dropped_attributes_count =
                     r.f_u32(wire, "InstrumentationScope.dropped_attributes_count")?
@@ -437,6 +468,7 @@ fn scope<'a>(mut r: Reader<'a, '_>, out: &mut Scope<'a>) -> Result<()> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut out.attributes);
     Ok(())
 }
 
@@ -451,7 +483,8 @@ fn request<'a, T>(
     budget: &Budget,
 ) -> Result<Request<'a, T>> {
     let [resource_what, scope_what, item_what] = names;
-    let mut top = Reader::new(body, budget);
+    let attrs = RefCell::new(Vec::new());
+    let mut top = Reader::new(body, budget, &attrs);
     let mut out = Vec::new();
     while top.has_more() {
         let (field, wire) = top.key()?;
@@ -507,6 +540,7 @@ pub fn logs<'a>(body: &'a [u8], budget: &Budget) -> Result<LogsRequest<'a>> {
 
 fn log_record<'a>(mut r: Reader<'a, '_>) -> Result<LogRecord<'a>> {
     let mut rec = LogRecord::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
@@ -518,7 +552,7 @@ fn log_record<'a>(mut r: Reader<'a, '_>) -> Result<LogRecord<'a>> {
             2 => rec.severity_number = r.f_i32(wire, "LogRecord.severity_number")?,
             3 => rec.severity_text = r.f_str(wire, "LogRecord.severity_text")?,
             5 => rec.body = any_value(r.f_msg(wire, "LogRecord.body")?, 0)?,
-            6 => push_attr(&mut r, wire, "LogRecord.attributes", &mut rec.attributes)?,
+            6 => push_attr(&mut r, wire, "LogRecord.attributes")?,
             7 => {
                 rec.dropped_attributes_count =
                     r.f_u32(wire, "LogRecord.dropped_attributes_count")?
@@ -530,6 +564,7 @@ fn log_record<'a>(mut r: Reader<'a, '_>) -> Result<LogRecord<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut rec.attributes);
     Ok(rec)
 }
 
@@ -542,6 +577,7 @@ pub fn traces<'a>(body: &'a [u8], budget: &Budget) -> Result<TracesRequest<'a>> 
 
 fn span<'a>(mut r: Reader<'a, '_>) -> Result<Span<'a>> {
     let mut s = Span::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
@@ -554,7 +590,7 @@ fn span<'a>(mut r: Reader<'a, '_>) -> Result<Span<'a>> {
             6 => s.kind = r.f_i32(wire, "Span.kind")?,
             7 => s.start_time_unix_nano = r.f_fixed64(wire, "Span.start_time_unix_nano")?,
             8 => s.end_time_unix_nano = r.f_fixed64(wire, "Span.end_time_unix_nano")?,
-            9 => push_attr(&mut r, wire, "Span.attributes", &mut s.attributes)?,
+            9 => push_attr(&mut r, wire, "Span.attributes")?,
             10 => s.dropped_attributes_count = r.f_u32(wire, "Span.dropped_attributes_count")?,
             11 => s
                 .events
@@ -576,38 +612,43 @@ fn span<'a>(mut r: Reader<'a, '_>) -> Result<Span<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut s.attributes);
     Ok(s)
 }
 
 fn event<'a>(mut r: Reader<'a, '_>) -> Result<Event<'a>> {
     let mut e = Event::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
             1 => e.time_unix_nano = r.f_fixed64(wire, "Event.time_unix_nano")?,
             2 => e.name = r.f_str(wire, "Event.name")?,
-            3 => push_attr(&mut r, wire, "Event.attributes", &mut e.attributes)?,
+            3 => push_attr(&mut r, wire, "Event.attributes")?,
             4 => e.dropped_attributes_count = r.f_u32(wire, "Event.dropped_attributes_count")?,
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut e.attributes);
     Ok(e)
 }
 
 fn link<'a>(mut r: Reader<'a, '_>) -> Result<Link<'a>> {
     let mut l = Link::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
             1 => l.trace_id = r.f_id(wire, "Link.trace_id")?,
             2 => l.span_id = r.f_id(wire, "Link.span_id")?,
             3 => l.trace_state = r.f_str(wire, "Link.trace_state")?,
-            4 => push_attr(&mut r, wire, "Link.attributes", &mut l.attributes)?,
+            4 => push_attr(&mut r, wire, "Link.attributes")?,
             5 => l.dropped_attributes_count = r.f_u32(wire, "Link.dropped_attributes_count")?,
             6 => l.flags = r.f_fixed32(wire, "Link.flags")?,
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut l.attributes);
     Ok(l)
 }
 
@@ -625,13 +666,14 @@ pub fn metrics<'a>(body: &'a [u8], budget: &Budget) -> Result<MetricsRequest<'a>
 
 fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
     let mut m = Metric::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
             1 => m.name = r.f_str(wire, "Metric.name")?,
             2 => m.description = r.f_str(wire, "Metric.description")?,
             3 => m.unit = r.f_str(wire, "Metric.unit")?,
-            12 => push_attr(&mut r, wire, "Metric.metadata", &mut m.metadata)?,
+            12 => push_attr(&mut r, wire, "Metric.metadata")?,
             5 => {
                 let mut g = r.f_msg(wire, "Metric.gauge")?;
                 let mut points = Vec::new();
@@ -723,20 +765,17 @@ fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut m.metadata);
     Ok(m)
 }
 
 fn number_point<'a>(mut r: Reader<'a, '_>) -> Result<NumberDataPoint<'a>> {
     let mut p = NumberDataPoint::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(
-                &mut r,
-                wire,
-                "NumberDataPoint.attributes",
-                &mut p.attributes,
-            )?,
+            7 => push_attr(&mut r, wire, "NumberDataPoint.attributes")?,
             2 => {
                 p.start_time_unix_nano =
                     r.f_fixed64(wire, "NumberDataPoint.start_time_unix_nano")?
@@ -751,20 +790,17 @@ fn number_point<'a>(mut r: Reader<'a, '_>) -> Result<NumberDataPoint<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut p.attributes);
     Ok(p)
 }
 
 fn histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<HistogramDataPoint<'a>> {
     let mut p = HistogramDataPoint::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            9 => push_attr(
-                &mut r,
-                wire,
-                "HistogramDataPoint.attributes",
-                &mut p.attributes,
-            )?,
+            9 => push_attr(&mut r, wire, "HistogramDataPoint.attributes")?,
             2 => {
                 p.start_time_unix_nano =
                     r.f_fixed64(wire, "HistogramDataPoint.start_time_unix_nano")?
@@ -791,16 +827,18 @@ fn histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<HistogramDataPoint<'a>> 
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut p.attributes);
     Ok(p)
 }
 
 fn exp_histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<ExpHistogramDataPoint<'a>> {
     const W: &str = "ExponentialHistogramDataPoint";
     let mut p = ExpHistogramDataPoint::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            1 => push_attr(&mut r, wire, W, &mut p.attributes)?,
+            1 => push_attr(&mut r, wire, W)?,
             2 => p.start_time_unix_nano = r.f_fixed64(wire, W)?,
             3 => p.time_unix_nano = r.f_fixed64(wire, W)?,
             4 => p.count = r.f_fixed64(wire, W)?,
@@ -817,6 +855,7 @@ fn exp_histogram_point<'a>(mut r: Reader<'a, '_>) -> Result<ExpHistogramDataPoin
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut p.attributes);
     Ok(p)
 }
 
@@ -834,15 +873,11 @@ fn buckets(mut r: Reader<'_, '_>, out: &mut Buckets) -> Result<()> {
 
 fn summary_point<'a>(mut r: Reader<'a, '_>) -> Result<SummaryDataPoint<'a>> {
     let mut p = SummaryDataPoint::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(
-                &mut r,
-                wire,
-                "SummaryDataPoint.attributes",
-                &mut p.attributes,
-            )?,
+            7 => push_attr(&mut r, wire, "SummaryDataPoint.attributes")?,
             2 => {
                 p.start_time_unix_nano =
                     r.f_fixed64(wire, "SummaryDataPoint.start_time_unix_nano")?
@@ -868,20 +903,17 @@ fn summary_point<'a>(mut r: Reader<'a, '_>) -> Result<SummaryDataPoint<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut p.attributes);
     Ok(p)
 }
 
 fn exemplar<'a>(mut r: Reader<'a, '_>) -> Result<Exemplar<'a>> {
     let mut e = Exemplar::default();
+    let attrs = r.attrs_mark();
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            7 => push_attr(
-                &mut r,
-                wire,
-                "Exemplar.filtered_attributes",
-                &mut e.filtered_attributes,
-            )?,
+            7 => push_attr(&mut r, wire, "Exemplar.filtered_attributes")?,
             2 => e.time_unix_nano = r.f_fixed64(wire, "Exemplar.time_unix_nano")?,
             3 => e.value = Number::Double(r.f_double(wire, "Exemplar.as_double")?),
             6 => e.value = Number::Int(r.f_fixed64(wire, "Exemplar.as_int")? as i64),
@@ -890,6 +922,7 @@ fn exemplar<'a>(mut r: Reader<'a, '_>) -> Result<Exemplar<'a>> {
             _ => r.skip(wire)?,
         }
     }
+    r.attrs_into(attrs, &mut e.filtered_attributes);
     Ok(e)
 }
 
@@ -942,7 +975,7 @@ mod tests {
             v = any;
         }
         let b = big();
-        let e = any_value(Reader::new(&v, &b), 0).unwrap_err();
+        let e = any_value(Reader::new(&v, &b, &RefCell::default()), 0).unwrap_err();
         assert!(matches!(e, Error::TooDeep { .. }), "{e}");
     }
 
@@ -971,6 +1004,76 @@ mod tests {
             matches!(e, Error::DecodedTooLarge { limit: 100_000 }),
             "{e}"
         );
+    }
+
+    /// Protobuf merges a message's occurrences: concatenated encodings are
+    /// one message. Attribute lists must come out whole and in order when
+    /// they interleave with nested lists (span events) or a `Resource` field
+    /// repeats, exactly as prost reads them.
+    #[test]
+    fn interleaved_and_repeated_attribute_lists_merge_like_prost() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use opentelemetry_proto::tonic::common::v1 as pc;
+        use opentelemetry_proto::tonic::resource::v1::Resource as PResource;
+        use opentelemetry_proto::tonic::trace::v1 as pt;
+        use prost::Message;
+
+        let kv = |k: &str| pc::KeyValue {
+            key: k.into(),
+            value: Some(pc::AnyValue {
+                value: Some(pc::any_value::Value::StringValue(k.to_uppercase())),
+            }),
+        };
+        let span = |attrs: Vec<pc::KeyValue>, events: Vec<pt::span::Event>| pt::Span {
+            attributes: attrs,
+            events,
+            ..Default::default()
+        };
+        let event = |k: &str| pt::span::Event {
+            name: k.into(),
+            attributes: vec![kv(k)],
+            ..Default::default()
+        };
+        let mut span_bytes = span(vec![kv("a")], vec![]).encode_to_vec();
+        span_bytes.extend(span(vec![], vec![event("e1")]).encode_to_vec());
+        span_bytes.extend(span(vec![kv("b"), kv("c")], vec![event("e2")]).encode_to_vec());
+        let mut scope_spans = vec![0x12]; // ScopeSpans.spans
+        push_len(&mut scope_spans, span_bytes.len());
+        scope_spans.extend(&span_bytes);
+        let resource = |k: &str| pt::ResourceSpans {
+            resource: Some(PResource {
+                attributes: vec![kv(k)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut rs = resource("r1").encode_to_vec();
+        rs.extend([0x12]); // ResourceSpans.scope_spans
+        push_len(&mut rs, scope_spans.len());
+        rs.extend(&scope_spans);
+        rs.extend(resource("r2").encode_to_vec());
+        let mut body = vec![0x0a];
+        push_len(&mut body, rs.len());
+        body.extend(&rs);
+
+        let want = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+        let keys = |a: &[pc::KeyValue]| a.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>();
+        let ours_keys = |a: &[KeyValue]| a.iter().map(|kv| kv.key.to_string()).collect::<Vec<_>>();
+        let got = traces(&body, &big()).unwrap();
+        let (wr, gr) = (&want.resource_spans[0], &got[0]);
+        assert_eq!(ours_keys(&gr.resource.attributes), ["r1", "r2"]);
+        assert_eq!(
+            ours_keys(&gr.resource.attributes),
+            keys(&wr.resource.as_ref().unwrap().attributes)
+        );
+        let (ws, gs) = (&wr.scope_spans[0].spans[0], &gr.scopes[0].items[0]);
+        assert_eq!(ours_keys(&gs.attributes), ["a", "b", "c"]);
+        assert_eq!(ours_keys(&gs.attributes), keys(&ws.attributes));
+        assert_eq!(gs.events.len(), 2);
+        for (we, ge) in ws.events.iter().zip(&gs.events) {
+            assert_eq!(ours_keys(&ge.attributes), keys(&we.attributes));
+        }
+        assert_eq!(gs.attributes[1].value, AnyValue::Str("B".into()));
     }
 
     fn push_len(out: &mut Vec<u8>, mut n: usize) {
