@@ -162,7 +162,11 @@ fn dhat_one(id: &str, library: &str) {
         .chain(limit_workloads())
         .find(|w| w.0 == id)
         .expect("workload");
-    let profiler = dhat::Profiler::builder().testing().build();
+    // OTLP2R2_DHAT_FILE=path also saves the per-site profile (dh_view format).
+    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
+        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
+        Err(_) => dhat::Profiler::builder().testing().build(),
+    };
     let out = if library == "otlp2r2" {
         // Without size limits: the limit-sized workloads exceed the defaults.
         let opts = Options {
