@@ -78,12 +78,19 @@ fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
 
 /// The peer's run: (bytes out, records).
 fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
+    let batches = peer_batches(signal, encoding, body);
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    (batches.iter().map(|b| peer_parquet(b).len()).sum(), rows)
+}
+
+/// The peer's record batches for `body`.
+fn peer_batches(signal: Signal, encoding: Encoding, body: &[u8]) -> Vec<RecordBatch> {
     use otlp2records::InputFormat;
     let format = match encoding {
         Encoding::Protobuf => InputFormat::Protobuf,
         Encoding::Json => InputFormat::Json,
     };
-    let batches: Vec<RecordBatch> = match signal {
+    match signal {
         Signal::Logs => vec![otlp2records::transform_logs(body, format).unwrap()],
         Signal::Traces => vec![otlp2records::transform_traces(body, format).unwrap()],
         Signal::Metrics => {
@@ -93,9 +100,7 @@ fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usiz
                 .flatten()
                 .collect()
         }
-    };
-    let rows = batches.iter().map(|b| b.num_rows()).sum();
-    (batches.iter().map(|b| peer_parquet(b).len()).sum(), rows)
+    }
 }
 
 /// Our whole job with `opts`: (bytes out, records).
@@ -126,6 +131,40 @@ fn bench(c: &mut Criterion) {
             &body,
             |b, body| b.iter(|| black_box(peer(signal, encoding, black_box(body)))),
         );
+        g.finish();
+    }
+}
+
+/// Parquet writing alone (`peers-write/<id>/<library>`): each library's own
+/// batches of the same protobuf request, written with its own settings. This
+/// splits each total into the parquet crate's encoding and everything else.
+fn bench_write(c: &mut Criterion) {
+    use fixtures::stages;
+    use otlp2r2::decode::{proto, Budget};
+    for (id, signal, encoding, body) in workloads() {
+        let budget = Budget::new(stages::BUDGET);
+        let ours = match (signal, encoding) {
+            (Signal::Logs, Encoding::Protobuf) => {
+                stages::logs_batches(&proto::logs(&body, &budget).unwrap())
+            }
+            (Signal::Traces, Encoding::Protobuf) => {
+                stages::traces_batches(&proto::traces(&body, &budget).unwrap())
+            }
+            _ => continue,
+        };
+        let theirs = peer_batches(signal, encoding, &body);
+        let mut g = c.benchmark_group(format!("peers-write/{id}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("otlp2r2", |b| {
+            b.iter(|| {
+                ours.iter()
+                    .map(|(t, batch)| otlp2r2::write::parquet(*t, batch).unwrap().len())
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function("otlp2records", |b| {
+            b.iter(|| theirs.iter().map(|b| peer_parquet(b).len()).sum::<usize>())
+        });
         g.finish();
     }
 }
@@ -227,5 +266,6 @@ fn main() {
         .measurement_time(std::time::Duration::from_secs(4))
         .configure_from_args();
     bench(&mut c);
+    bench_write(&mut c);
     c.final_summary();
 }
