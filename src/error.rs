@@ -56,8 +56,8 @@ pub enum Error {
     #[error("request decodes to more than {limit} bytes of records and attributes")]
     DecodedTooLarge { limit: usize },
 
-    /// One batch's columns would need more memory than
-    /// [`crate::Limits::max_output_bytes`]: values repeated on every row
+    /// The request's Arrow columns (all files, all chunks) would need more
+    /// than [`crate::Limits::max_output_bytes`]: values repeated on every row
     /// (resource attributes, schema URLs) multiply with the row count.
     #[error("the {table} rows of this request would take more than {limit} bytes of columns")]
     OutputTooLarge { table: &'static str, limit: usize },

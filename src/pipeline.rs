@@ -30,10 +30,11 @@ pub const DEFAULT_MAX_INFLATED_BYTES: usize = 8 << 20;
 /// Default cap on the decoded model's memory: 24 MiB (an 8 MiB realistic
 /// logs request needs about 13 MiB; this stops requests of many tiny records).
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 24 << 20;
-/// Default cap on the Arrow columns planned for one chunk of a file (up to
-/// [`CHUNK_ROWS`] rows): 48 MiB (an 8 MiB
+/// Default cap on the Arrow columns planned for the whole request, summed
+/// over its files and their [`CHUNK_ROWS`]-row chunks: 48 MiB (an 8 MiB
 /// realistic logs request plans about 15 MiB; this stops small requests whose
-/// shared values — resource attributes, schema URLs — repeat on many rows).
+/// shared values — resource attributes, schema URLs — repeat on many rows,
+/// before they cost much memory or CPU).
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 48 << 20;
 /// Default cap on the files one request writes (one per table and UTC hour
 /// it touches): 64. Each is a Parquet encode and an R2 put.
@@ -77,7 +78,8 @@ pub struct Limits {
     pub max_inflated_bytes: usize,
     /// Memory of the decoded request model. Default [`DEFAULT_MAX_DECODED_BYTES`].
     pub max_decoded_bytes: usize,
-    /// Arrow memory planned for one chunk of a file. Default [`DEFAULT_MAX_OUTPUT_BYTES`].
+    /// Arrow memory planned for the whole request (the sum over its files'
+    /// chunks; one chunk is built at a time). Default [`DEFAULT_MAX_OUTPUT_BYTES`].
     pub max_output_bytes: usize,
     /// Files per request. Default [`DEFAULT_MAX_OBJECTS`].
     pub max_objects: usize,

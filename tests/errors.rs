@@ -107,6 +107,22 @@ fn corpus() -> Vec<Case> {
             schema_url: String::new(),
         });
     let wide = wide.encode_to_vec();
+    // A 1 KiB resource attribute on 20,000 records: each 8,192-row chunk
+    // plans ~9.7 MB, under a 16 MiB limit, but the request ~24 MB over it.
+    let mut long = fixtures::logs(0, 0);
+    long.resource_logs
+        .push(opentelemetry_proto::tonic::logs::v1::ResourceLogs {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![fixtures::kv("blob", fixtures::s(&"x".repeat(1024)))],
+                ..Default::default()
+            }),
+            scope_logs: vec![opentelemetry_proto::tonic::logs::v1::ScopeLogs {
+                log_records: vec![Default::default(); 20_000],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        });
+    let long = long.encode_to_vec();
     // Three records in three different hours.
     let mut hours = fixtures::logs(0, 0);
     hours
@@ -131,6 +147,7 @@ fn corpus() -> Vec<Case> {
 
     vec![
         Case { limits: Limits { max_output_bytes: 1 << 20, ..Limits::default() }, ..case("shared values blow up the output", Protobuf, wide, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", .. }), "otel_logs rows") },
+        Case { limits: Limits { max_output_bytes: 16 << 20, ..Limits::default() }, ..case("the output limit is per request, not per chunk", Protobuf, long, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", limit } if *limit == 16 << 20), "otel_logs rows") },
         Case { limits: Limits { max_objects: 2, ..Limits::default() }, ..case("too many hours", Protobuf, hours, |e| matches!(e, Error::TooManyObjects { count: 3, limit: 2 }), "3 files") },
         Case { signal: Signal::Metrics, limits: Limits { max_decoded_bytes: 400_000, ..Limits::default() }, ..case("JSON bucket counts are budgeted", Json, many_buckets.into_bytes(), |e| matches!(e, Error::DecodedTooLarge { .. }), "bytes of records") },
         case("truncated protobuf", Protobuf, good[..good.len() / 2].to_vec(), |e| matches!(e, Error::Protobuf { .. }), "runs past the end"),

@@ -380,9 +380,11 @@ pub struct Context<'r> {
     pub services: Vec<std::borrow::Cow<'r, str>>,
     pub resource_attrs: Vec<RenderedAttrs>,
     pub scope_attrs: Vec<Vec<RenderedAttrs>>,
-    /// The most memory one batch's Arrow columns may plan for
+    /// The Arrow memory all of the request's batches may plan for, together
     /// ([`crate::Limits::max_output_bytes`]); unlimited by default.
     pub max_output_bytes: u64,
+    /// What the batches built so far planned.
+    planned: std::cell::Cell<u64>,
 }
 
 impl<'r> Context<'r> {
@@ -401,6 +403,7 @@ impl<'r> Context<'r> {
                 .collect(),
             scope_attrs: req.iter().map(scopes).collect(),
             max_output_bytes: u64::MAX,
+            planned: std::cell::Cell::new(0),
         }
     }
 
@@ -410,20 +413,26 @@ impl<'r> Context<'r> {
         self
     }
 
-    /// Checks the sizing pass's plan for one file before anything is
+    /// Checks the sizing pass's plan for one batch before anything of it is
     /// allocated: `bytes` of strings and attributes plus a fixed allowance
     /// per row for fixed-width columns and offsets. Values shared by many
     /// rows (resource attributes, schema URLs…) are copied into every row, so
     /// a small request can plan a large output; this is where that stops.
+    ///
+    /// The limit applies to the sum over all of the request's batches (every
+    /// file, every chunk), so it bounds the request's whole encoding work as
+    /// well as each batch's memory.
     pub fn check_output(&self, table: crate::schema::Table, rows: usize, bytes: u64) -> Result<()> {
         const PER_ROW: u64 = 160;
-        let total = bytes.saturating_add((rows as u64).saturating_mul(PER_ROW));
+        let batch = bytes.saturating_add((rows as u64).saturating_mul(PER_ROW));
+        let total = self.planned.get().saturating_add(batch);
         if total > self.max_output_bytes {
             return Err(Error::OutputTooLarge {
                 table: table.name(),
                 limit: self.max_output_bytes as usize,
             });
         }
+        self.planned.set(total);
         Ok(())
     }
 
