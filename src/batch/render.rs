@@ -70,8 +70,9 @@ pub fn double(d: f64, out: &mut Vec<u8>) {
         out.extend_from_slice(if d > 0.0 { b"+Inf" } else { b"-Inf" });
         return;
     }
-    let mut buf = zmij::Buffer::new();
-    let (digits, point) = shortest_digits(buf.format_finite(d).as_bytes());
+    let mut fmt = zmij::Buffer::new();
+    let (buf, len, point) = shortest_digits(fmt.format_finite(d).as_bytes());
+    let digits = &buf[..len];
     if d.is_sign_negative() {
         out.push(b'-');
     }
@@ -91,9 +92,9 @@ pub fn double(d: f64, out: &mut Vec<u8>) {
     } else if point <= 0 {
         out.extend_from_slice(b"0.");
         out.resize(out.len() + (-point) as usize, b'0');
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     } else if point >= n {
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
         out.resize(out.len() + (point - n) as usize, b'0');
     } else {
         out.extend_from_slice(&digits[..point as usize]);
@@ -104,8 +105,9 @@ pub fn double(d: f64, out: &mut Vec<u8>) {
 
 /// Splits a formatted finite float (`-12.5`, `1.5e-7`, `1e21`…) into its
 /// significant digits, without leading or trailing zeros, and the decimal
-/// point's position: the value is `0.DIGITS × 10^point`. Empty for zero.
-fn shortest_digits(s: &[u8]) -> (Vec<u8>, i32) {
+/// point's position: the value is `0.DIGITS × 10^point`. No digits for zero.
+/// Returns the digits buffer, their count and the point.
+fn shortest_digits(s: &[u8]) -> ([u8; 24], usize, i32) {
     let s = s.strip_prefix(b"-").unwrap_or(s);
     let (mantissa, exp) = match s.iter().position(|&c| c == b'e' || c == b'E') {
         Some(i) => (&s[..i], parse_exp(&s[i + 1..])),
@@ -114,14 +116,22 @@ fn shortest_digits(s: &[u8]) -> (Vec<u8>, i32) {
     let int_len = mantissa
         .iter()
         .position(|&c| c == b'.')
-        .unwrap_or(mantissa.len());
-    let mut digits: Vec<u8> = mantissa.iter().copied().filter(|&c| c != b'.').collect();
-    let lead = digits.iter().take_while(|&&c| c == b'0').count();
-    digits.drain(..lead);
-    while digits.last() == Some(&b'0') {
-        digits.pop();
+        .unwrap_or(mantissa.len()) as i32;
+    // At most 17 significant digits plus zeros around them (`0.000001`).
+    let mut digits = [0u8; 24];
+    let (mut n, mut lead) = (0usize, 0i32);
+    for &c in mantissa.iter().filter(|&&c| c != b'.') {
+        if n == 0 && c == b'0' {
+            lead += 1;
+        } else if n < digits.len() {
+            digits[n] = c;
+            n += 1;
+        }
     }
-    (digits, int_len as i32 - lead as i32 + exp)
+    while n > 0 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    (digits, n, int_len - lead + exp)
 }
 
 fn parse_exp(s: &[u8]) -> i32 {
