@@ -285,7 +285,7 @@ fn emit(
                 match file.as_mut() {
                     Some(f) => f.write(&batch)?,
                     None => {
-                        let mut f = write::FileWriter::new(p.table, &batch, hour.len())?;
+                        let mut f = write::FileWriter::new(p.table, &batch.schema(), hour.len())?;
                         f.write(&batch)?;
                         file = Some(f);
                     }

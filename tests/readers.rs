@@ -1,6 +1,7 @@
-//! Real readers: the written files are read with DuckDB (PyPI `duckdb`,
-//! installed by `make test`), and their columns are checked against the
-//! ClickHouse exporter's DDL (`tests/data/clickhouse_ddl.sql`).
+//! Real readers: the written files are read with DuckDB and pyarrow (PyPI
+//! `duckdb` and `pyarrow`, installed by `make test`); their columns are checked
+//! against the ClickHouse exporter's DDL (`tests/data/clickhouse_ddl.sql`) and
+//! their values against the parquet crate's own writer.
 //!
 //! `make test` sets `OTLP2R2_PYTHON` to its virtualenv and
 //! `OTLP2R2_REQUIRE_READERS=1`, so there a missing reader is a failure. A
@@ -18,7 +19,7 @@ use prost::Message;
 fn python() -> Option<String> {
     let py = std::env::var("OTLP2R2_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
+        .args(["-c", "import duckdb, pyarrow"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -27,9 +28,9 @@ fn python() -> Option<String> {
     }
     assert!(
         std::env::var_os("OTLP2R2_REQUIRE_READERS").is_none(),
-        "{py} cannot import duckdb; run `make test` (it installs the readers)"
+        "{py} cannot import duckdb and pyarrow; run `make test` (it installs the readers)"
     );
-    eprintln!("skipped: {py} cannot import duckdb (run `make test` to install it)");
+    eprintln!("skipped: {py} cannot import duckdb and pyarrow (run `make test` to install them)");
     None
 }
 
@@ -140,4 +141,59 @@ fn duckdb_reads_every_table_with_the_exporter_columns() {
         report["otel_metrics_histogram"]["sample"]["bounds"],
         "[5.0, 10.0, 25.0, 50.0]"
     );
+}
+
+/// DuckDB and pyarrow read every value of every table (maps, lists,
+/// timestamps) exactly as they read the same rows written by the parquet
+/// crate's `ArrowWriter`: the string encoder's pages (dictionary,
+/// `DELTA_LENGTH_BYTE_ARRAY`, levels) mean to real readers what the reference
+/// writer's pages mean.
+#[test]
+fn real_readers_read_every_value_as_the_reference_writer_wrote_it() {
+    let Some(py) = python() else { return };
+    let dir = TempDir::new("duckdb-same");
+    let mut files = 0;
+    for (signal, body) in [
+        (Signal::Logs, fixtures::logs(3000, 1).encode_to_vec()),
+        (Signal::Traces, fixtures::traces(2000, 2).encode_to_vec()),
+        (Signal::Metrics, fixtures::metrics(1000, 3).encode_to_vec()),
+    ] {
+        let out = process(
+            &Request {
+                signal,
+                encoding: Encoding::Protobuf,
+                gzip: false,
+                body: &body,
+            },
+            &Options::default(),
+        )
+        .unwrap();
+        for (i, o) in out.objects.iter().enumerate() {
+            let batch = common::read_parquet(&o.data);
+            let props = otlp2r2::write::properties(o.table, &batch.schema(), batch.num_rows());
+            let mut reference = Vec::new();
+            let mut w =
+                parquet::arrow::ArrowWriter::try_new(&mut reference, batch.schema(), Some(props))
+                    .unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let name = format!("{}-{i}", o.table.name());
+            std::fs::write(dir.0.join(format!("{name}.ours.parquet")), &o.data).unwrap();
+            std::fs::write(dir.0.join(format!("{name}.reference.parquet")), reference).unwrap();
+            files += 1;
+        }
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(&py)
+        .arg(format!("{root}/tests/readers/same_as_reference.py"))
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "a reader reads our files differently:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.as_object().unwrap().len(), files);
 }

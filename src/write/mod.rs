@@ -1,0 +1,314 @@
+//! Arrow record batch → Snappy Parquet bytes.
+//!
+//! Settings: Snappy compression, dictionary encoding where it pays (see
+//! [`dictionary_pays`]), page-level statistics where they prune (see
+//! [`statistics_pay`]), the table's sort order declared as Parquet sorting
+//! columns, and key-value metadata naming the table and the schema version.
+//! One row group per file: a file holds one request's rows for one hour.
+//!
+//! The string leaves (top-level `Utf8` columns and the keys and values of the
+//! top-level attribute maps) are most of the values and are encoded by
+//! [`strings`]; every other leaf (numbers, timestamps, nested lists) by the
+//! parquet crate's Arrow column writers. Both end up as column chunks of one
+//! `SerializedFileWriter`, in schema order.
+
+mod delta;
+mod rle;
+pub mod strings;
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Field, SchemaRef};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
+use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+
+use self::strings::{PageBuffers, StringColumn};
+
+use crate::error::Result;
+use crate::schema::{Table, SCHEMA_VERSION};
+
+/// Footer key holding [`SCHEMA_VERSION`].
+pub const SCHEMA_VERSION_KEY: &str = "otlp2r2.schema_version";
+/// Footer key holding the table name.
+pub const TABLE_KEY: &str = "otlp2r2.table";
+
+/// Columns whose values repeat across rows (per resource, scope, metric or a
+/// small enum), where a dictionary page beats plain encoding. Unique-valued
+/// columns (timestamps, ids, bodies, values) are left out: interning them
+/// costs a hash and a compare per row for a dictionary that is then dropped.
+const LOW_CARDINALITY: &[&str] = &[
+    "SeverityText",
+    "ServiceName",
+    "ResourceSchemaUrl",
+    "ScopeSchemaUrl",
+    "ScopeName",
+    "ScopeVersion",
+    "EventName",
+    "SpanName",
+    "SpanKind",
+    "StatusCode",
+    "StatusMessage",
+    "TraceState",
+    "MetricName",
+    "MetricDescription",
+    "MetricUnit",
+    "Name",
+];
+
+/// Rows per data page at most: the pipeline's chunk of rows, so a page's
+/// buffers hold one batch at most (the parquet crate's default is 20,000).
+pub const PAGE_ROWS: usize = crate::pipeline::CHUNK_ROWS;
+
+/// Whether a leaf column gets a dictionary: low-cardinality strings and
+/// every attribute map's keys and values (resource and scope attributes
+/// repeat on every row).
+pub fn dictionary_pays(path: &[String]) -> bool {
+    path.iter().any(|p| p == "entries")
+        || path
+            .last()
+            .is_some_and(|l| LOW_CARDINALITY.contains(&l.as_str()))
+}
+
+/// Whether a leaf column gets min/max statistics. Top-level columns do
+/// (they are what queries filter on: times, ids, names); free text (`Body`),
+/// attribute maps and nested list members do not: their min/max prune
+/// nothing, and computing them costs two byte compares per value.
+pub fn statistics_pay(path: &[String]) -> bool {
+    path.len() == 1 && path[0] != "Body"
+}
+
+/// The writer properties of a file of `rows` rows of `schema`.
+///
+/// Dictionary encoding is set here for the leaves the parquet crate writes
+/// (those inside lists); the [`strings`] leaves take theirs from
+/// [`dictionary_pays`] directly.
+pub fn properties(table: Table, schema: &SchemaRef, rows: usize) -> WriterProperties {
+    let sorting: Vec<SortingColumn> = table
+        .sort_columns()
+        .iter()
+        .filter_map(|name| schema.index_of(name).ok())
+        .map(|i| SortingColumn {
+            column_idx: i as i32,
+            descending: false,
+            nulls_first: false,
+        })
+        .collect();
+    let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
+    if let Ok(descr) = ArrowSchemaConverter::new().convert(schema) {
+        let mut leaves = descr.columns().iter();
+        for field in schema.fields() {
+            let ours = by_strings(field);
+            for col in leaves.by_ref().take(leaf_count(field.data_type())) {
+                let path = ColumnPath::new(col.path().parts().to_vec());
+                if !ours && dictionary_pays(path.parts()) {
+                    builder = builder.set_column_dictionary_enabled(path.clone(), true);
+                }
+                if !statistics_pay(path.parts()) {
+                    builder = builder.set_column_statistics_enabled(path, EnabledStatistics::None);
+                }
+            }
+        }
+    }
+    builder
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(rows.max(1)))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_sorting_columns(Some(sorting))
+        .set_created_by(concat!("otlp2r2 ", env!("CARGO_PKG_VERSION")).to_string())
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(SCHEMA_VERSION_KEY.to_string(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(TABLE_KEY.to_string(), table.name().to_string()),
+        ]))
+        .build()
+}
+
+/// How one top-level column is encoded.
+enum ColumnWriter {
+    /// A `Utf8` column: one [`strings`] leaf.
+    Text(Box<StringColumn>),
+    /// A `Map<Utf8, Utf8>` column: [`strings`] leaves for keys and values.
+    Map(Box<(StringColumn, StringColumn)>),
+    /// Anything else: the parquet crate's writers, one per leaf.
+    Arrow(Vec<ArrowColumnWriter>),
+}
+
+/// One encoded column chunk, waiting to be appended to the row group.
+enum Chunk {
+    Strings((bytes::Bytes, ColumnCloseResult)),
+    Arrow(ArrowColumnChunk),
+}
+
+impl Chunk {
+    /// Its size in the file.
+    fn size(&self) -> i64 {
+        match self {
+            Chunk::Strings((_, close)) => close.metadata.compressed_size(),
+            Chunk::Arrow(c) => c.close().metadata.compressed_size(),
+        }
+    }
+}
+
+/// One Parquet file written batch by batch: each batch is encoded into the
+/// file's pages as it arrives and can then be dropped, so a file of many
+/// rows never holds all its Arrow columns at once.
+pub struct FileWriter {
+    file: SerializedFileWriter<Vec<u8>>,
+    schema: SchemaRef,
+    columns: Vec<ColumnWriter>,
+    bufs: PageBuffers,
+}
+
+impl FileWriter {
+    /// Starts a file of `rows` rows (one row group) with `schema`.
+    pub fn new(table: Table, schema: &SchemaRef, rows: usize) -> Result<Self> {
+        let mut props = properties(table, schema, rows);
+        // What ArrowWriter adds: the Arrow schema, so readers get back the
+        // exact Arrow types (time zones, unsigned integers).
+        add_encoded_arrow_schema_to_metadata(schema, &mut props);
+        let descr = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(schema)?;
+        let props = Arc::new(props);
+        let file =
+            SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), Arc::clone(&props))?;
+        let mut arrow_writers = ArrowRowGroupWriterFactory::new(&file, Arc::clone(schema))
+            .create_column_writers(0)?
+            .into_iter();
+        let mut leaves = descr.columns().iter();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let n = leaf_count(field.data_type());
+            let descrs: Vec<_> = leaves.by_ref().take(n).cloned().collect();
+            let writers: Vec<_> = arrow_writers.by_ref().take(n).collect();
+            let strings = |d: &parquet::schema::types::ColumnDescPtr| {
+                StringColumn::new(d.clone(), dictionary_pays(d.path().parts()), &props)
+            };
+            columns.push(match descrs.as_slice() {
+                [d] if by_strings(field) => ColumnWriter::Text(Box::new(strings(d))),
+                [k, v] if by_strings(field) => {
+                    ColumnWriter::Map(Box::new((strings(k), strings(v))))
+                }
+                _ => ColumnWriter::Arrow(writers),
+            });
+        }
+        Ok(FileWriter {
+            file,
+            schema: Arc::clone(schema),
+            columns,
+            bufs: PageBuffers::default(),
+        })
+    }
+
+    /// Encodes one more batch of rows (with the file's schema).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let bufs = &mut self.bufs;
+        for ((writer, field), array) in self
+            .columns
+            .iter_mut()
+            .zip(self.schema.fields())
+            .zip(batch.columns())
+        {
+            match writer {
+                ColumnWriter::Text(c) => c.write(array.as_string::<i32>(), bufs)?,
+                ColumnWriter::Map(leaves) => {
+                    let (keys, values) = &mut **leaves;
+                    let map = array.as_map();
+                    let offsets = &map.value_offsets()[..map.len() + 1];
+                    keys.write_map(offsets, map.keys().as_string::<i32>(), bufs)?;
+                    values.write_map(offsets, map.values().as_string::<i32>(), bufs)?;
+                }
+                ColumnWriter::Arrow(writers) => {
+                    for (w, leaf) in writers.iter_mut().zip(compute_leaves(field, array)?) {
+                        w.write(&leaf)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the row group, writes the footer and returns the file's bytes.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        let FileWriter {
+            mut file,
+            columns,
+            mut bufs,
+            ..
+        } = self;
+        // Every column chunk is encoded in memory first, so the file's
+        // buffer is allocated once, at its size.
+        let mut chunks = Vec::new();
+        for writer in columns {
+            match writer {
+                ColumnWriter::Text(c) => chunks.push(Chunk::Strings(c.finish(&mut bufs)?)),
+                ColumnWriter::Map(leaves) => {
+                    let (keys, values) = *leaves;
+                    chunks.push(Chunk::Strings(keys.finish(&mut bufs)?));
+                    chunks.push(Chunk::Strings(values.finish(&mut bufs)?));
+                }
+                ColumnWriter::Arrow(writers) => {
+                    for w in writers {
+                        chunks.push(Chunk::Arrow(w.close()?));
+                    }
+                }
+            }
+        }
+        let data: i64 = chunks.iter().map(Chunk::size).sum();
+        // The footer: schema, column metadata and page indexes.
+        let footer = 8192 + 256 * chunks.len();
+        file.inner_mut().reserve_exact(data as usize + footer);
+        let mut group = file.next_row_group()?;
+        for chunk in chunks {
+            match chunk {
+                Chunk::Strings((data, close)) => group.append_column(&data, close)?,
+                Chunk::Arrow(c) => c.append_to_row_group(&mut group)?,
+            }
+        }
+        group.close()?;
+        Ok(file.into_inner()?)
+    }
+}
+
+/// Parquet leaves of a column of type `t`.
+fn leaf_count(t: &DataType) -> usize {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            leaf_count(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
+        DataType::Map(entries, _) => leaf_count(entries.data_type()),
+        _ => 1,
+    }
+}
+
+/// Whether a top-level column is encoded by [`strings`]: a `Utf8` column
+/// or a `Map<Utf8, Utf8>` (every attributes column).
+fn by_strings(field: &Field) -> bool {
+    match field.data_type() {
+        DataType::Utf8 => true,
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(f) => f.iter().all(|f| f.data_type() == &DataType::Utf8),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Writes `batch` as one Parquet file and returns its bytes.
+pub fn parquet(table: Table, batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut w = FileWriter::new(table, &batch.schema(), batch.num_rows())?;
+    w.write(batch)?;
+    w.finish()
+}
