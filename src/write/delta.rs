@@ -51,19 +51,26 @@ pub fn encode(out: &mut Vec<u8>, values: &[i32]) {
     }
 }
 
-/// Bit-packs one miniblock of `deltas - min`, padded with zeros to 32 values.
+/// Bit-packs one miniblock of `deltas - min`, padded with zeros to 32 values
+/// (`width` bytes per eight values), through a stack buffer.
 fn pack(out: &mut Vec<u8>, deltas: &[i64], min: i64, width: u8) {
-    let (mut acc, mut bits) = (0u128, 0u32);
+    let mut bytes = [0u8; MINIBLOCK * 4 + 8];
+    let (mut at, mut acc, mut bits) = (0, 0u64, 0u32);
     for k in 0..MINIBLOCK {
         let v = deltas.get(k).map_or(0, |&d| (d - min) as u64);
-        acc |= u128::from(v) << bits;
+        acc |= v << bits;
         bits += u32::from(width);
-        while bits >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            bits -= 8;
+        if bits >= 32 {
+            bytes[at..at + 4].copy_from_slice(&(acc as u32).to_le_bytes());
+            at += 4;
+            acc >>= 32;
+            bits -= 32;
         }
     }
+    // 32 values of `width` bits are 4 × `width` bytes: whole bytes are left.
+    bytes[at..at + 8].copy_from_slice(&acc.to_le_bytes());
+    at += (bits / 8) as usize;
+    out.extend_from_slice(&bytes[..at]);
 }
 
 fn zigzag(v: i64) -> u64 {
