@@ -296,7 +296,7 @@ impl StringColumn {
             no_dict: !dictionary,
             dict_limit: props.dictionary_page_size_limit(),
             interned: 0,
-            page_bytes: 256 << 10,
+            page_bytes: props.data_page_size_limit(),
             page_rows: props.data_page_row_count_limit(),
             nested,
             column_index: ColumnIndexBuilder::new(Type::BYTE_ARRAY),
