@@ -47,6 +47,22 @@ struct Reader<'a, 'b> {
     end: usize,
 }
 
+/// The varint at `data[*i..]`, moving `*i` past it; `None` if it is
+/// truncated or longer than ten bytes.
+#[inline(always)]
+fn varint_at(data: &[u8], i: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for k in 0..10 {
+        let b = *data.get(*i)?;
+        *i += 1;
+        v |= u64::from(b & 0x7f) << (7 * k);
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// `bytes` as a `&str` when they are UTF-8. Most strings in telemetry are
 /// short ASCII (attribute keys, names, enum-like values): up to 32 bytes are
 /// checked inline a word at a time; anything else goes to simdutf8. (The
@@ -241,20 +257,37 @@ impl<'a, 'b> Reader<'a, 'b> {
         Ok(())
     }
 
-    /// How many times field `number` occurs in the rest of this message (a
-    /// scan of tags and lengths only). Stops at the first malformed field:
-    /// the real pass reports it.
+    /// How many times field `number` occurs in the rest of this message: a
+    /// scan of tags and lengths only, with none of the reader's error
+    /// plumbing. Stops at the first field it cannot step over (a group, a
+    /// bad varint, a truncated field): the real pass reports it.
     fn count_field(&self, number: u32) -> usize {
-        let mut r = *self;
-        let mut n = 0;
-        while r.has_more() {
-            let Ok((field, wire)) = r.key() else { break };
-            if field == number {
+        let data = &self.body[self.pos..self.end];
+        let (mut i, mut n) = (0usize, 0usize);
+        while i < data.len() {
+            let Some(key) = varint_at(data, &mut i) else {
+                break;
+            };
+            let step = match key & 7 {
+                0 => match varint_at(data, &mut i) {
+                    Some(_) => 0,
+                    None => break,
+                },
+                1 => 8,
+                2 => match varint_at(data, &mut i) {
+                    Some(len) => len,
+                    None => break,
+                },
+                5 => 4,
+                _ => break,
+            };
+            if key >> 3 == u64::from(number) {
                 n += 1;
             }
-            if r.skip(wire).is_err() {
-                break;
-            }
+            i = match usize::try_from(step).ok().and_then(|s| i.checked_add(s)) {
+                Some(next) => next,
+                None => break,
+            };
         }
         n
     }
