@@ -23,42 +23,50 @@ const MINIBLOCKS: usize = 4;
 const MINIBLOCK: usize = BLOCK / MINIBLOCKS;
 
 /// Appends `values` encoded as `DELTA_BINARY_PACKED`.
+///
+/// Deltas are computed with wrapping 32-bit arithmetic, as the format allows
+/// (readers add them back the same way), so a block is a few vectorisable
+/// loops over `i32`s.
 pub fn encode(out: &mut Vec<u8>, values: &[i32]) {
     uleb128(out, BLOCK as u64);
     uleb128(out, MINIBLOCKS as u64);
     uleb128(out, values.len() as u64);
     uleb128(out, zigzag(values.first().copied().unwrap_or(0).into()));
-    if values.len() < 2 {
-        return;
-    }
-    let mut deltas = [0i64; BLOCK];
     for start in (1..values.len()).step_by(BLOCK) {
         let end = (start + BLOCK).min(values.len());
         let n = end - start;
-        for (d, i) in deltas.iter_mut().zip(start..end) {
-            *d = i64::from(values[i]) - i64::from(values[i - 1]);
+        let mut deltas = [0i32; BLOCK];
+        for (d, (a, b)) in deltas
+            .iter_mut()
+            .zip(values[start - 1..end - 1].iter().zip(&values[start..end]))
+        {
+            *d = b.wrapping_sub(*a);
         }
         let min = deltas[..n].iter().copied().min().unwrap_or(0);
-        uleb128(out, zigzag(min));
+        uleb128(out, zigzag(min.into()));
+        // Relative to the minimum; the padding past `n` packs as zeros.
+        let mut rel = [0u32; BLOCK];
+        for (r, &d) in rel.iter_mut().zip(&deltas[..n]) {
+            *r = d.wrapping_sub(min) as u32;
+        }
         let widths_at = out.len();
         out.extend_from_slice(&[0; MINIBLOCKS]);
-        for (m, mini) in deltas[..n].chunks(MINIBLOCK).enumerate() {
-            let max = mini.iter().map(|&d| (d - min) as u64).max().unwrap_or(0);
-            let width = bit_width(max);
+        for m in 0..n.div_ceil(MINIBLOCK) {
+            let mini = &rel[m * MINIBLOCK..(m + 1) * MINIBLOCK];
+            let width = bit_width(u64::from(mini.iter().fold(0, |a, &v| a | v)));
             out[widths_at + m] = width;
-            pack(out, mini, min, width);
+            pack(out, mini, width);
         }
     }
 }
 
-/// Bit-packs one miniblock of `deltas - min`, padded with zeros to 32 values
-/// (`width` bytes per eight values), through a stack buffer.
-fn pack(out: &mut Vec<u8>, deltas: &[i64], min: i64, width: u8) {
+/// Bit-packs one miniblock of 32 values, `width` bits each (so `4 × width`
+/// bytes), through a stack buffer.
+fn pack(out: &mut Vec<u8>, values: &[u32], width: u8) {
     let mut bytes = [0u8; MINIBLOCK * 4 + 8];
     let (mut at, mut acc, mut bits) = (0, 0u64, 0u32);
-    for k in 0..MINIBLOCK {
-        let v = deltas.get(k).map_or(0, |&d| (d - min) as u64);
-        acc |= v << bits;
+    for &v in values {
+        acc |= u64::from(v) << bits;
         bits += u32::from(width);
         if bits >= 32 {
             bytes[at..at + 4].copy_from_slice(&(acc as u32).to_le_bytes());
@@ -67,9 +75,6 @@ fn pack(out: &mut Vec<u8>, deltas: &[i64], min: i64, width: u8) {
             bits -= 32;
         }
     }
-    // 32 values of `width` bits are 4 × `width` bytes: whole bytes are left.
-    bytes[at..at + 8].copy_from_slice(&acc.to_le_bytes());
-    at += (bits / 8) as usize;
     out.extend_from_slice(&bytes[..at]);
 }
 
@@ -119,8 +124,9 @@ pub(crate) mod tests {
                         d |= bit(k * w + b) << b;
                     }
                     if values.len() < count {
-                        let last = *values.last().unwrap_or(&0);
-                        values.push(last + min + d as i64);
+                        // Wrapping 32-bit arithmetic, as readers do.
+                        let last = *values.last().unwrap_or(&0) as i32;
+                        values.push(last.wrapping_add(min as i32).wrapping_add(d as i32) as i64);
                     }
                 }
                 pos += per_mini * w / 8;
