@@ -367,32 +367,18 @@ impl StringColumn {
         if self.nested {
             page.counts.reserve(rows.min(self.page_rows));
         }
-        for r in 0..rows {
-            let (s, e) = row(r);
-            let bytes = (offsets[e] - offsets[s]) as i64;
+        let mut r = 0;
+        while r < rows {
             if self.no_dict {
-                // A page ends before the row that would take it past its
-                // byte limit (a row larger than the limit gets a page alone).
-                if !self.page.bytes.is_empty()
-                    && self.page.bytes.len() + bytes as usize > self.page_bytes
-                {
-                    self.flush_page(bufs)?;
-                }
-                for i in s..e {
-                    let v = &data[offsets[i] as usize..offsets[i + 1] as usize];
-                    self.page.lengths.push(v.len() as i32);
-                    self.page.bytes.extend_from_slice(v);
-                    if self.stats {
-                        self.page.stats.update(v);
-                    }
-                }
-            } else {
-                self.push_ids(s, e, data, offsets);
+                r = self.push_values(offsets, data, r, rows, &row, bufs)?;
+                continue;
             }
+            let (s, e) = row(r);
+            self.push_ids(s, e, data, offsets);
             self.prev = Some((s, e));
             let page = &mut self.page;
             page.rows += 1;
-            page.unencoded_bytes += bytes;
+            page.unencoded_bytes += i64::from(offsets[e] - offsets[s]);
             if self.nested {
                 page.counts.push((e - s) as u32);
                 page.levels += (e - s).max(1);
@@ -402,13 +388,72 @@ impl StringColumn {
             if self.page_full() {
                 self.flush_page(bufs)?;
             }
-            if !self.no_dict && !self.dictionary_pays(e - s) {
+            if !self.dictionary_pays(e - s) {
                 // Close this page and write the rest of the chunk without it.
                 self.flush_page(bufs)?;
                 self.no_dict = true;
             }
+            r += 1;
         }
         Ok(())
+    }
+
+    /// Appends as many of rows `from..rows` as fit the open page, their
+    /// values copied as one block (`DELTA_LENGTH_BYTE_ARRAY` keeps the
+    /// bytes back to back, as Arrow does); returns the first row not taken.
+    /// A page ends before the row that would take it past its byte limit; a
+    /// row larger than the limit gets a page alone.
+    fn push_values(
+        &mut self,
+        offsets: &[i32],
+        data: &[u8],
+        from: usize,
+        rows: usize,
+        row: &impl Fn(usize) -> (usize, usize),
+        bufs: &mut PageBuffers,
+    ) -> Result<usize> {
+        let start = row(from).0;
+        let base = offsets[start] as usize;
+        let room_rows = self.page_rows.saturating_sub(self.page.rows);
+        let room_bytes = self.page_bytes.saturating_sub(self.page.bytes.len());
+        let mut to = from;
+        while to < rows && to - from < room_rows {
+            let bytes = offsets[row(to).1] as usize - base;
+            if bytes > room_bytes && !(self.page.bytes.is_empty() && to == from) {
+                break;
+            }
+            to += 1;
+        }
+        if to == from {
+            self.flush_page(bufs)?;
+            return Ok(from);
+        }
+        let end = row(to - 1).1;
+        let page = &mut self.page;
+        page.bytes
+            .extend_from_slice(&data[base..offsets[end] as usize]);
+        page.lengths
+            .extend(offsets[start..=end].windows(2).map(|w| w[1] - w[0]));
+        if self.stats {
+            for w in offsets[start..=end].windows(2) {
+                page.stats.update(&data[w[0] as usize..w[1] as usize]);
+            }
+        }
+        if self.nested {
+            for r in from..to {
+                let (s, e) = row(r);
+                page.counts.push((e - s) as u32);
+                page.levels += (e - s).max(1);
+            }
+        } else {
+            page.levels += to - from;
+        }
+        page.rows += to - from;
+        page.unencoded_bytes += (offsets[end] as usize - base) as i64;
+        if self.page_full() {
+            self.flush_page(bufs)?;
+        }
+        Ok(to)
     }
 
     /// Whether to go on with the dictionary after `n` more values. It stops
