@@ -27,43 +27,21 @@ use prost::Message;
 
 const NS: TimeUnit = TimeUnit::Nanosecond;
 
-/// The batches the pipeline would write for 3,000 records of each signal.
+/// The batches the pipeline would write for 3,000 records of each signal
+/// (built by the stage benches' helpers, as the pipeline builds them).
 fn fixture_batches() -> Vec<(Table, RecordBatch)> {
+    use fixtures::stages;
     let budget = Budget::new(1 << 30);
     let logs = fixtures::logs(3000, 1).encode_to_vec();
     let traces = fixtures::traces(3000, 2).encode_to_vec();
     let metrics = fixtures::metrics(3000, 3).encode_to_vec();
-    let mut out = Vec::new();
-    let m = proto::logs(&logs, &budget).unwrap();
-    let ctx = Context::new(&m);
-    let mut rows = batch::logs::rows(&m, &ctx);
-    for r in batch::sort_rows(&mut rows) {
-        out.push((
-            Table::Logs,
-            batch::logs::build(&m, &ctx, &rows[r], NS).unwrap(),
-        ));
-    }
-    let m = proto::traces(&traces, &budget).unwrap();
-    let ctx = Context::new(&m);
-    let mut rows = batch::traces::rows(&m, &ctx);
-    for r in batch::sort_rows(&mut rows) {
-        out.push((
-            Table::Traces,
-            batch::traces::build(&m, &ctx, &rows[r], NS).unwrap(),
-        ));
-    }
-    let m = proto::metrics(&metrics, &budget).unwrap();
-    let ctx = Context::new(&m);
-    let mut all = batch::metrics::rows(&m, &ctx);
-    for t in &Table::ALL[2..] {
-        let mut rows = std::mem::take(all.of(*t));
-        for r in batch::sort_rows(&mut rows) {
-            out.push((
-                *t,
-                batch::metrics::build(&m, &ctx, *t, &rows[r], NS).unwrap(),
-            ));
-        }
-    }
+    let mut out = stages::logs_batches(&proto::logs(&logs, &budget).unwrap());
+    out.extend(stages::traces_batches(
+        &proto::traces(&traces, &budget).unwrap(),
+    ));
+    out.extend(stages::metrics_batches(
+        &proto::metrics(&metrics, &budget).unwrap(),
+    ));
     out
 }
 

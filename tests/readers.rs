@@ -52,6 +52,23 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs `tests/readers/<script>` with `args`; it prints a JSON report on
+/// success and the problems on stderr otherwise.
+fn run_check(py: &str, script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(py)
+        .arg(format!("{root}/tests/readers/{script}"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn write_all(dir: &Path, signal: Signal, body: &[u8]) -> usize {
     let out = process(
         &Request {
@@ -92,18 +109,8 @@ fn duckdb_reads_every_table_with_the_exporter_columns() {
     );
 
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(&py)
-        .arg(format!("{root}/tests/readers/duckdb_check.py"))
-        .arg(&dir.0)
-        .arg(format!("{root}/tests/data/clickhouse_ddl.sql"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "duckdb check failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ddl = format!("{root}/tests/data/clickhouse_ddl.sql");
+    let report = run_check(&py, "duckdb_check.py", &[dir.0.as_os_str(), ddl.as_ref()]);
 
     assert_eq!(report["otel_logs"]["rows"], logs);
     assert_eq!(report["otel_traces"]["rows"], spans);
@@ -183,17 +190,6 @@ fn real_readers_read_every_value_as_the_reference_writer_wrote_it() {
             files += 1;
         }
     }
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(&py)
-        .arg(format!("{root}/tests/readers/same_as_reference.py"))
-        .arg(&dir.0)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "a reader reads our files differently:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = run_check(&py, "same_as_reference.py", &[dir.0.as_os_str()]);
     assert_eq!(report.as_object().unwrap().len(), files);
 }

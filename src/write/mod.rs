@@ -301,13 +301,21 @@ fn leaf_count(t: &DataType) -> usize {
     }
 }
 
-/// Whether a top-level column is encoded by [`strings`]: a `Utf8` column
-/// or a `Map<Utf8, Utf8>` (every attributes column).
+/// Whether a top-level column is encoded by [`strings`]: a non-null `Utf8`
+/// column or a non-null `Map<Utf8, Utf8>` of non-null keys and values (every
+/// attributes column). Those are the shapes whose levels it writes.
 fn by_strings(field: &Field) -> bool {
+    if field.is_nullable() {
+        return false;
+    }
     match field.data_type() {
         DataType::Utf8 => true,
         DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(f) => f.iter().all(|f| f.data_type() == &DataType::Utf8),
+            DataType::Struct(f) => {
+                !entries.is_nullable()
+                    && f.iter()
+                        .all(|f| f.data_type() == &DataType::Utf8 && !f.is_nullable())
+            }
             _ => false,
         },
         _ => false,

@@ -106,8 +106,9 @@ impl Default for PageBuffers {
 struct Dictionary {
     /// The dictionary page body: each value as a 4-byte length and its bytes.
     page: Vec<u8>,
-    /// Each value's position in `page` (after its length) and its hash.
+    /// Each value's position in `page` (after its length) and length.
     spans: Vec<(u32, u32)>,
+    /// Each value's hash, to rehash the table as it grows.
     hashes: Vec<u64>,
     table: hashbrown::HashTable<u32>,
 }
@@ -264,7 +265,8 @@ pub struct StringColumn {
     /// the dictionary stopped paying (see [`Self::dictionary_pays`]).
     no_dict: bool,
     dict_limit: usize,
-    /// Values interned so far (until the cardinality check is done).
+    /// Values written with the dictionary so far (counted until the
+    /// cardinality check is done).
     interned: usize,
     page_bytes: usize,
     page_rows: usize,
@@ -290,6 +292,10 @@ impl StringColumn {
     pub fn new(descr: ColumnDescPtr, dictionary: bool, props: &WriterProperties) -> Self {
         let path = descr.path();
         let nested = descr.max_rep_level() > 0;
+        // The levels written are those of a required column or a required
+        // map of required keys and values (`by_strings` routes only those).
+        debug_assert_eq!(descr.max_def_level(), i16::from(nested));
+        debug_assert!(descr.max_rep_level() <= 1);
         StringColumn {
             stats: props.statistics_enabled(path) != EnabledStatistics::None,
             dict: dictionary.then(Dictionary::default),
