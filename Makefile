@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -116,6 +116,13 @@ bench-peers: ## this crate vs otlp2records 0.11 on the same bytes
 
 bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 	cargo bench --bench peers --features dhat-heap -- --dhat
+
+CYCLES_WORKLOAD ?= logs-protobuf
+CYCLES_STAGE ?= all
+bench-cycles: ## CPU cycles per request with perf stat (CYCLES_WORKLOAD=logs-protobuf|traces-protobuf CYCLES_STAGE=all|decode|transform|write)
+	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+	@bin=$$(cargo bench --bench peers --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p'); \
+		python3 scripts/cycles.py $$bin $(CYCLES_WORKLOAD) $(CYCLES_STAGE)
 
 bench-stages: ## decode, transform and write alone (Criterion: decode_otlp, transform_arrow, parquet_write)
 	cargo bench --bench decode_otlp --bench transform_arrow --bench parquet_write

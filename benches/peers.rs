@@ -230,8 +230,60 @@ fn dhat_one(id: &str, library: &str) {
     );
 }
 
+/// `--cycles WORKLOAD N [STAGE]`: runs one stage of ours on one protobuf
+/// logs or traces workload N times and nothing else, for `perf stat`
+/// (`make bench-cycles` subtracts a run with N = 0, which does the same
+/// set-up: fixtures, and for `transform` and `write` the model or batches).
+/// STAGE is `all` (the default: `process`), `decode`, `transform` or `write`.
+fn cycles(id: &str, n: usize, stage: &str) {
+    use fixtures::stages;
+    use otlp2r2::decode::{proto, Budget};
+    let (_, signal, encoding, body) = workloads()
+        .into_iter()
+        .find(|w| w.0 == id)
+        .expect("workload");
+    let budget = Budget::new(stages::BUDGET);
+    let traces = signal == Signal::Traces;
+    let decode = || -> Result<usize, otlp2r2::Error> {
+        Ok(if traces {
+            proto::traces(&body, &Budget::new(stages::BUDGET))?.len()
+        } else {
+            proto::logs(&body, &Budget::new(stages::BUDGET))?.len()
+        })
+    };
+    let (logs, spans) = if traces {
+        (None, Some(proto::traces(&body, &budget).unwrap()))
+    } else {
+        (Some(proto::logs(&body, &budget).unwrap()), None)
+    };
+    let batches = || match (&logs, &spans) {
+        (Some(m), _) => stages::logs_batches(m),
+        (_, Some(m)) => stages::traces_batches(m),
+        _ => Vec::new(),
+    };
+    let built = batches();
+    let mut sink = 0usize;
+    for _ in 0..n {
+        sink += match stage {
+            "decode" => decode().unwrap(),
+            "transform" => batches().len(),
+            "write" => built
+                .iter()
+                .map(|(t, b)| otlp2r2::write::parquet(*t, b).unwrap().len())
+                .sum(),
+            _ => ours(signal, encoding, &body),
+        };
+    }
+    black_box(sink);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--cycles") {
+        let stage = args.get(i + 3).map_or("all", String::as_str);
+        cycles(&args[i + 1], args[i + 2].parse().expect("N"), stage);
+        return;
+    }
     if args.iter().any(|a| a == "--dhat") {
         #[cfg(feature = "dhat-heap")]
         {
