@@ -20,8 +20,8 @@ use crate::write;
 
 // The defaults keep the largest accepted request well under a Worker's
 // 128 MB: measured with dhat (docs/performance.md, "Peak memory"), an 8 MiB
-// protobuf logs request (24k records) peaks at 39 MiB of heap besides its
-// body, a 16 MiB one at 62 MiB (in WASM a 9.9 MiB one peaks at 52 MiB).
+// protobuf logs request (24k records) peaks at 25 MiB of heap besides its
+// body, a 16 MiB one at 39 MiB (in WASM a 9.9 MiB one peaks at 37 MiB).
 
 /// Default cap on the request body as received (possibly gzip): 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 << 20;
