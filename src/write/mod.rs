@@ -34,6 +34,7 @@ use parquet::schema::types::ColumnPath;
 
 use self::strings::{PageBuffers, StringColumn};
 
+use crate::batch::internal;
 use crate::error::Result;
 use crate::schema::{Table, SCHEMA_VERSION};
 
@@ -219,8 +220,12 @@ impl FileWriter {
         })
     }
 
-    /// Encodes one more batch of rows (with the file's schema).
+    /// Encodes one more batch of rows, which must have the file's schema
+    /// (an internal error otherwise: batches come from `batch`).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema_ref() != &self.schema {
+            return Err(internal("a batch does not have its file's schema"));
+        }
         let bufs = &mut self.bufs;
         for ((writer, field), array) in self
             .columns
@@ -229,13 +234,13 @@ impl FileWriter {
             .zip(batch.columns())
         {
             match writer {
-                ColumnWriter::Text(c) => c.write(array.as_string::<i32>(), bufs)?,
+                ColumnWriter::Text(c) => c.write(text(array)?, bufs)?,
                 ColumnWriter::Map(leaves) => {
                     let (keys, values) = &mut **leaves;
-                    let map = array.as_map();
-                    let offsets = &map.value_offsets()[..map.len() + 1];
-                    keys.write_map(offsets, map.keys().as_string::<i32>(), bufs)?;
-                    values.write_map(offsets, map.values().as_string::<i32>(), bufs)?;
+                    let map = array.as_map_opt().ok_or_else(|| internal("not a map"))?;
+                    let offsets = map.value_offsets();
+                    keys.write_map(offsets, text(map.keys())?, bufs)?;
+                    values.write_map(offsets, text(map.values())?, bufs)?;
                 }
                 ColumnWriter::Arrow(writers) => {
                     for (w, leaf) in writers.iter_mut().zip(compute_leaves(field, array)?) {
@@ -287,6 +292,12 @@ impl FileWriter {
         group.close()?;
         Ok(file.into_inner()?)
     }
+}
+
+/// `a` as a `Utf8` array, or an internal error.
+fn text(a: &dyn Array) -> Result<&arrow_array::StringArray> {
+    a.as_string_opt::<i32>()
+        .ok_or_else(|| internal("a string column is not Utf8"))
 }
 
 /// Parquet leaves of a column of type `t`.
