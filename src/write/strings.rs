@@ -281,9 +281,6 @@ pub struct StringColumn {
     ascending: bool,
     descending: bool,
     last_page_stats: Option<MinMax>,
-    rows: usize,
-    levels: i64,
-    unencoded_bytes: i64,
 }
 
 impl StringColumn {
@@ -314,9 +311,6 @@ impl StringColumn {
             ascending: true,
             descending: true,
             last_page_stats: None,
-            rows: 0,
-            levels: 0,
-            unencoded_bytes: 0,
         }
     }
 
@@ -592,9 +586,6 @@ impl StringColumn {
             rows: page.rows,
             unencoded_bytes: page.unencoded_bytes,
         });
-        self.rows += page.rows;
-        self.levels += page.levels as i64;
-        self.unencoded_bytes += page.unencoded_bytes;
         let stats = std::mem::take(&mut page.stats);
         // Empty the page, keeping its buffers.
         page.ids.clear();
@@ -631,6 +622,14 @@ impl StringColumn {
     /// `append_column` needs to know of them.
     pub fn finish(mut self, bufs: &mut PageBuffers) -> Result<(Bytes, ColumnCloseResult)> {
         self.flush_page(bufs)?;
+        // The chunk's totals, from its pages.
+        let rows: usize = self.done.iter().map(|p| p.rows).sum();
+        let levels: i64 = self
+            .done
+            .iter()
+            .map(|p| i64::from(p.page.num_values()))
+            .sum();
+        let unencoded_bytes: i64 = self.done.iter().map(|p| p.unencoded_bytes).sum();
         let mut sink = TrackedWrite::new(Vec::with_capacity(
             self.done
                 .iter()
@@ -684,7 +683,7 @@ impl StringColumn {
             .set_page_encoding_stats(encoding_stats)
             .set_total_compressed_size(compressed)
             .set_total_uncompressed_size(uncompressed)
-            .set_num_values(self.levels)
+            .set_num_values(levels)
             .set_data_page_offset(data_offset.unwrap_or(0))
             .set_dictionary_page_offset(dictionary_offset);
         let mut column_index = None;
@@ -703,7 +702,7 @@ impl StringColumn {
             .with_max_is_exact(max_exact);
             metadata = metadata
                 .set_statistics(Statistics::ByteArray(statistics))
-                .set_unencoded_byte_array_data_bytes(Some(self.unencoded_bytes));
+                .set_unencoded_byte_array_data_bytes(Some(unencoded_bytes));
             let mut index = std::mem::replace(
                 &mut self.column_index,
                 ColumnIndexBuilder::new(Type::BYTE_ARRAY),
@@ -717,7 +716,7 @@ impl StringColumn {
         }
         let close = ColumnCloseResult {
             bytes_written: sink.bytes_written() as u64,
-            rows_written: self.rows as u64,
+            rows_written: rows as u64,
             metadata: metadata.build()?,
             bloom_filter: None,
             column_index,
