@@ -1,8 +1,8 @@
 //! The one error type of the core pipeline.
 //!
 //! Every failure a request can cause is a variant a caller can act on. The
-//! core never decides HTTP statuses: the Worker edge maps variants to statuses
-//! in one `match` (`http::status_of`, used by `edge.rs`), and the CLI prints the message.
+//! core never decides HTTP statuses: the request handler maps variants to
+//! statuses in one `match` (`http::status_of`), and the CLI prints the message.
 
 use thiserror::Error;
 
@@ -69,6 +69,16 @@ pub enum Error {
     )]
     TooManyObjects { count: usize, limit: usize },
 
+    /// A call to the object store failed (R2 down, a missing binding, an
+    /// I/O error of the local folder, or an injected fault). Nothing is
+    /// acknowledged: the request answers 503 and the retry writes the same keys.
+    #[error("object store {op} of {key:?} failed: {reason}")]
+    Store {
+        op: &'static str,
+        key: String,
+        reason: String,
+    },
+
     /// Building Arrow arrays failed. This is a bug, not bad input.
     #[error("internal error building Arrow arrays: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
@@ -76,13 +86,20 @@ pub enum Error {
     /// Writing Parquet failed. This is a bug, not bad input.
     #[error("internal error writing Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+
+    /// An invariant of this crate did not hold. This is a bug, not bad input.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl Error {
     /// True when the request itself is at fault (a 4xx at the HTTP edge);
-    /// false for internal failures that a retry might not fix either.
+    /// false for internal and storage failures.
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, Error::Arrow(_) | Error::Parquet(_))
+        !matches!(
+            self,
+            Error::Arrow(_) | Error::Parquet(_) | Error::Internal(_) | Error::Store { .. }
+        )
     }
 }
 

@@ -28,6 +28,7 @@ pub mod key;
 pub mod model;
 pub mod pipeline;
 pub mod schema;
+pub mod store;
 pub mod write;
 
 pub use body::Encoding;

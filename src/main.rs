@@ -1,12 +1,14 @@
 //! The native CLI: `otlp2r2 convert` runs the Worker's pipeline on a file.
 //!
-//! It writes exactly the objects the Worker would put, under `--out DIR`
-//! (keys become relative paths), and prints a one-line summary. It is a thin
-//! edge like the Worker: all logic is in [`otlp2r2::process`].
+//! It writes exactly the objects the Worker would put, through the
+//! local-folder store under `--out DIR` (keys become relative paths), and
+//! prints a one-line summary. It is a thin edge like the Worker: all logic is
+//! in [`otlp2r2::process`] and [`otlp2r2::store`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use otlp2r2::store::{self, dir::Dir};
 use otlp2r2::{process, Encoding, Options, Request, Signal};
 
 const USAGE: &str = "\
@@ -76,20 +78,18 @@ fn run() -> Result<(), String> {
         body: &body,
     };
     let output = process(&req, &opts).map_err(|e| format!("{}: {e}", input.display()))?;
-    for obj in &output.objects {
-        let path = out.join(&obj.key);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(&path, &obj.data).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    println!(
-        "{} records, {} rejected, {} files, {} bytes in, {} bytes out",
+    let (records, rejected, files, bytes_in, bytes_out) = (
         output.records,
         output.rejected,
         output.objects.len(),
         output.bytes_in,
-        output.bytes_out()
+        output.bytes_out(),
+    );
+    let objects = output.objects.into_iter().map(|o| (o.key, o.data));
+    futures_executor::block_on(store::put_all(&Dir::new(&out), objects))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "{records} records, {rejected} rejected, {files} files, {bytes_in} bytes in, {bytes_out} bytes out"
     );
     Ok(())
 }

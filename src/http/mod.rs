@@ -1,0 +1,263 @@
+//! The request handler: one export request in, one reply out, with the
+//! objects stored before any 2xx.
+//!
+//! [`handle`] holds the whole policy of the HTTP edge, in the order it is
+//! applied: route → bearer token → configuration → content type and encoding
+//! → declared `Content-Length` → the body, read under the size cap →
+//! [`crate::process`] → every object put into the [`Store`] → the OTLP reply.
+//! Each check that needs no body comes before the body is read. It is generic
+//! over the store and the body stream, so the Worker (`edge.rs`, with R2) and
+//! the native tests (with [`crate::store::memory::Memory`]) run the same code.
+//!
+//! No I/O of its own beyond the store and the body; no clock (the edge times
+//! the request and fills [`LogLine::duration_ms`]).
+
+mod policy;
+mod reply;
+
+use std::fmt::Display;
+
+use futures_util::{Stream, StreamExt};
+
+pub use policy::{authorized, options_from_vars, route, Route};
+pub use reply::{
+    error_reply, failure, health, reply_encoding, status_of, storage_failed, success, Reply,
+    RETRY_AFTER_SECONDS,
+};
+
+use crate::body::{self, Encoding};
+use crate::error::Error;
+use crate::pipeline::{self, Options, Signal};
+use crate::store::Store;
+
+/// The request line and the headers the handler reads. Header values are as
+/// received (`None` when absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Head<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+    pub content_length: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+}
+
+/// The Worker's configuration, as read from its vars and secrets. A bad var
+/// is kept as its message and answered 500 on each export request (after the
+/// route and the token are checked), so the health route still answers.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The bearer token exporters must send; `None` or empty: auth is off.
+    pub token: Option<String>,
+    /// The pipeline options, or what is wrong with the vars.
+    pub options: Result<Options, String>,
+}
+
+impl Config {
+    /// Reads the configuration: `var` looks up a Worker var by name.
+    pub fn from_vars(token: Option<String>, var: impl Fn(&str) -> Option<String>) -> Config {
+        Config {
+            token,
+            options: options_from_vars(var),
+        }
+    }
+}
+
+impl Default for Config {
+    /// No token, default options.
+    fn default() -> Self {
+        Config {
+            token: None,
+            options: Ok(Options::default()),
+        }
+    }
+}
+
+/// The fields of the one log line per request. Never a token or payload
+/// text: `error` is the error's message, which quotes at most a short,
+/// truncated excerpt of a header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogLine {
+    pub signal: &'static str,
+    pub status: u16,
+    pub records: usize,
+    pub rejected: usize,
+    pub objects: usize,
+    pub bytes_in: usize,
+    pub bytes_out: usize,
+    /// Filled by the edge, which has the clock.
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+impl LogLine {
+    /// The line as one JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "msg": "otlp2r2 request",
+            "signal": self.signal,
+            "status": self.status,
+            "records": self.records,
+            "rejected": self.rejected,
+            "objects": self.objects,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+        })
+        .to_string()
+    }
+}
+
+/// Handles one request: checks it, reads `body` under the size cap,
+/// converts it, puts every object into `store`, and answers. 2xx only when
+/// every put succeeded; a failed put is 503 with `Retry-After`, and the
+/// retry writes the same keys. `body` is not polled before every check that
+/// needs no body has passed.
+pub async fn handle<S, B, E>(
+    head: &Head<'_>,
+    body: B,
+    store: &S,
+    config: &Config,
+) -> (Reply, LogLine)
+where
+    S: Store,
+    B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: Display,
+{
+    let mut log = LogLine::default();
+    let reply = respond(head, body, store, config, &mut log).await;
+    log.status = reply.status;
+    (reply, log)
+}
+
+async fn respond<S, B, E>(
+    head: &Head<'_>,
+    body: B,
+    store: &S,
+    config: &Config,
+    log: &mut LogLine,
+) -> Reply
+where
+    S: Store,
+    B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: Display,
+{
+    let reply_enc = reply_encoding(head.content_type);
+    let signal: Signal = match route(head.method, head.path) {
+        Route::Health => return health(),
+        Route::NotFound => {
+            let msg = "not found: POST /v1/logs, /v1/traces or /v1/metrics";
+            return failure(404, msg, reply_enc);
+        }
+        Route::MethodNotAllowed(allow) => {
+            let mut r = failure(405, &format!("method not allowed; use {allow}"), reply_enc);
+            r.allow = Some(allow);
+            return r;
+        }
+        Route::Export(signal) => signal,
+    };
+    log.signal = signal.name();
+
+    if !authorized(config.token.as_deref(), head.authorization) {
+        return failure(401, "missing or invalid bearer token", reply_enc);
+    }
+    let opts = match &config.options {
+        Ok(o) => o,
+        Err(e) => {
+            log.error = Some(e.clone());
+            return failure(500, &format!("bad configuration: {e}"), reply_enc);
+        }
+    };
+
+    // Every check that needs no body comes before reading it.
+    let encoding = match Encoding::from_content_type(head.content_type.unwrap_or("")) {
+        Ok(e) => e,
+        Err(e) => return error_reply(&e, reply_enc),
+    };
+    let gzip = match body::is_gzip(head.content_encoding) {
+        Ok(g) => g,
+        Err(e) => return error_reply(&e, encoding),
+    };
+    let limit = opts.limits.max_body_bytes;
+    let declared = head
+        .content_length
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if let Some(size) = declared.filter(|s| *s > limit) {
+        return error_reply(&Error::BodyTooLarge { size, limit }, encoding);
+    }
+    let bytes = match read_body(body, limit, declared).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return failure(413, "request body is over the size limit", encoding)
+        }
+        Err(BodyError::Unreadable(e)) => {
+            log.error = Some(format!("reading the body failed: {e}"));
+            return failure(400, "could not read the request body", encoding);
+        }
+    };
+    log.bytes_in = bytes.len();
+
+    let request = pipeline::Request {
+        signal,
+        encoding,
+        gzip,
+        body: &bytes,
+    };
+    let output = match pipeline::process(&request, opts) {
+        Ok(o) => o,
+        Err(e) => {
+            log.error = Some(e.to_string());
+            return error_reply(&e, encoding);
+        }
+    };
+    drop(bytes);
+    log.records = output.records;
+    log.rejected = output.rejected;
+    log.objects = output.objects.len();
+    log.bytes_out = output.bytes_out();
+
+    // The reply is decided now, so the objects can be moved into the puts
+    // (no second copy of every file while they upload).
+    let reply = success(signal, &output, encoding);
+    let objects = output.objects.into_iter().map(|o| (o.key, o.data));
+    if let Err(e) = crate::store::put_all(store, objects).await {
+        log.error = Some(e.to_string());
+        return storage_failed(encoding);
+    }
+    reply
+}
+
+enum BodyError {
+    TooLarge,
+    Unreadable(String),
+}
+
+/// Reads the body chunk by chunk, stopping as soon as it passes `limit`, so a
+/// request without (or with a false) `Content-Length` never makes the Worker
+/// buffer more than the limit.
+async fn read_body<B, E>(
+    mut body: B,
+    limit: usize,
+    declared: Option<usize>,
+) -> Result<Vec<u8>, BodyError>
+where
+    B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: Display,
+{
+    // Pre-sized from Content-Length (already checked against the limit).
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+        if out.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        if out.is_empty() && out.capacity() < chunk.len() {
+            // The whole body in one chunk (the common case): no copy.
+            out = chunk;
+        } else {
+            out.extend_from_slice(&chunk);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+//! The request policy that needs no body: routes, the bearer token, and the
+//! configuration from Worker vars. Pure functions, tested here.
+
+use subtle::ConstantTimeEq;
+
+use crate::pipeline::{Limits, Options, Signal};
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /`: health and version.
+    Health,
+    /// `POST /v1/{logs,traces,metrics}`.
+    Export(Signal),
+    /// A known path with the wrong method; carries the allowed method.
+    MethodNotAllowed(&'static str),
+    NotFound,
+}
+
+/// Routes a method and path.
+pub fn route(method: &str, path: &str) -> Route {
+    let signal = match path {
+        "/v1/logs" => Some(Signal::Logs),
+        "/v1/traces" => Some(Signal::Traces),
+        "/v1/metrics" => Some(Signal::Metrics),
+        _ => None,
+    };
+    match (signal, method) {
+        (Some(s), "POST") => Route::Export(s),
+        (Some(_), _) => Route::MethodNotAllowed("POST"),
+        (None, "GET" | "HEAD") if path == "/" => Route::Health,
+        (None, _) if path == "/" => Route::MethodNotAllowed("GET"),
+        (None, _) => Route::NotFound,
+    }
+}
+
+/// Checks an `Authorization` header against the configured token, in
+/// constant time. No token configured means auth is off.
+pub fn authorized(token: Option<&str>, authorization: Option<&str>) -> bool {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return true;
+    };
+    // The scheme name is case-insensitive (RFC 7235).
+    let given = authorization.and_then(|h| {
+        let (scheme, token) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    let Some(given) = given else {
+        return false;
+    };
+    bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// Builds [`Options`] from Worker vars (`MAX_BODY_BYTES`,
+/// `MAX_INFLATED_BYTES`, `MAX_DECODED_BYTES`, `MAX_OUTPUT_BYTES`,
+/// `MAX_OBJECTS`, `TIMESTAMP_UNIT` = `ns`|`us`);
+/// unset vars keep their defaults. A bad value is an error naming the var.
+pub fn options_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
+    let mut opts = Options::default();
+    let size = |name: &str, default: usize| -> Result<usize, String> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name}={v:?} is not a positive number")),
+        }
+    };
+    let d = Limits::default();
+    opts.limits = Limits {
+        max_body_bytes: size("MAX_BODY_BYTES", d.max_body_bytes)?,
+        max_inflated_bytes: size("MAX_INFLATED_BYTES", d.max_inflated_bytes)?,
+        max_decoded_bytes: size("MAX_DECODED_BYTES", d.max_decoded_bytes)?,
+        max_output_bytes: size("MAX_OUTPUT_BYTES", d.max_output_bytes)?,
+        max_objects: size("MAX_OBJECTS", d.max_objects)?,
+    };
+    opts.timestamp_unit = match var("TIMESTAMP_UNIT").as_deref().map(str::trim) {
+        None | Some("") | Some("ns") => arrow_schema::TimeUnit::Nanosecond,
+        Some("us") => arrow_schema::TimeUnit::Microsecond,
+        Some(other) => return Err(format!("TIMESTAMP_UNIT={other:?}: expected ns or us")),
+    };
+    Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("POST", "/v1/logs"), Route::Export(Signal::Logs));
+        assert_eq!(route("POST", "/v1/metrics"), Route::Export(Signal::Metrics));
+        assert_eq!(route("GET", "/v1/traces"), Route::MethodNotAllowed("POST"));
+        assert_eq!(route("GET", "/"), Route::Health);
+        assert_eq!(route("DELETE", "/"), Route::MethodNotAllowed("GET"));
+        assert_eq!(route("POST", "/v1/profiles"), Route::NotFound);
+    }
+
+    #[test]
+    fn auth_is_off_without_a_token_and_exact_with_one() {
+        assert!(authorized(None, None));
+        assert!(authorized(Some(""), None));
+        assert!(authorized(Some("s3cret"), Some("Bearer s3cret")));
+        assert!(authorized(Some("s3cret"), Some("bearer s3cret")));
+        assert!(!authorized(Some("s3cret"), Some("Bearer s3cre")));
+        assert!(!authorized(Some("s3cret"), Some("s3cret")));
+        assert!(!authorized(Some("s3cret"), None));
+    }
+
+    #[test]
+    fn vars_configure_limits_and_unit() {
+        let vars = |k: &str| match k {
+            "MAX_BODY_BYTES" => Some("1000".to_string()),
+            "TIMESTAMP_UNIT" => Some("us".to_string()),
+            _ => None,
+        };
+        let o = options_from_vars(vars).unwrap();
+        assert_eq!(o.limits.max_body_bytes, 1000);
+        assert_eq!(
+            o.limits.max_inflated_bytes,
+            Limits::default().max_inflated_bytes
+        );
+        assert_eq!(o.timestamp_unit, arrow_schema::TimeUnit::Microsecond);
+        let bad = options_from_vars(|k| (k == "MAX_DECODED_BYTES").then(|| "lots".to_string()));
+        assert!(bad.unwrap_err().contains("MAX_DECODED_BYTES"));
+    }
+}

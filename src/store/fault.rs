@@ -1,0 +1,347 @@
+//! [`Faulty`]: any [`Store`] with a failure switch, so tests (and the
+//! fault-injection build of the Worker) can make chosen calls fail.
+//!
+//! A [`Rule`] names an operation and when it fails: the Nth call, every Nth
+//! call, every call on one key, a fraction of calls (a seeded, repeatable
+//! draw), or always. A failed call returns [`crate::Error::Store`] and, by
+//! default, never reaches the inner store; [`Rule::after`] makes it reach the
+//! store first and fail on the way back, as when a reply is lost after the
+//! write happened. Calls are counted per operation whether they fail or not.
+
+use std::sync::Mutex;
+
+use super::{failed, Listing, Meta, Part, PutMode, Range, Store};
+use crate::error::Result;
+
+/// A store operation, as counted and matched by the switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    List,
+    Get,
+    Head,
+    Put,
+    CreateMultipart,
+    UploadPart,
+    CompleteMultipart,
+    AbortMultipart,
+    Delete,
+}
+
+impl Op {
+    const COUNT: usize = 9;
+
+    /// The operation's name in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::List => "list",
+            Op::Get => "get",
+            Op::Head => "head",
+            Op::Put => "put",
+            Op::CreateMultipart => "create_multipart",
+            Op::UploadPart => "upload_part",
+            Op::CompleteMultipart => "complete_multipart",
+            Op::AbortMultipart => "abort_multipart",
+            Op::Delete => "delete",
+        }
+    }
+}
+
+/// Which calls of an operation fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// Only the Nth call (from 1), counted from when the switch was made.
+    Nth(u64),
+    /// Every Nth call: the Nth, 2Nth, …
+    Every(u64),
+    /// Every call on this key (for a delete: when it is among the keys).
+    Key(String),
+    /// This fraction of calls, drawn from a generator seeded by the rule.
+    Fraction { fraction: f64, seed: u64 },
+    /// Every call.
+    Always,
+}
+
+/// One failure to inject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// The operation that fails.
+    pub op: Op,
+    /// Which of its calls fail.
+    pub when: When,
+    /// True: the call reaches the store, then fails (the write happened,
+    /// the caller is not told). False (default): it fails before.
+    pub after: bool,
+}
+
+impl Rule {
+    /// `op` fails `when`, before reaching the store.
+    pub fn new(op: Op, when: When) -> Rule {
+        Rule {
+            op,
+            when,
+            after: false,
+        }
+    }
+
+    /// The same rule, failing after the call took effect.
+    pub fn after(mut self) -> Rule {
+        self.after = true;
+        self
+    }
+}
+
+/// A store whose calls fail by [`Rule`]s.
+#[derive(Debug)]
+pub struct Faulty<S> {
+    inner: S,
+    state: Mutex<Switch>,
+}
+
+#[derive(Debug, Default)]
+struct Switch {
+    rules: Vec<(Rule, u64)>,
+    calls: [u64; Op::COUNT],
+    failures: u64,
+}
+
+/// SplitMix64: a small, well-mixed generator; enough for a repeatable draw.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl<S> Faulty<S> {
+    /// `inner` with no rules: every call goes through.
+    pub fn new(inner: S) -> Self {
+        Faulty {
+            inner,
+            state: Mutex::new(Switch::default()),
+        }
+    }
+
+    /// The wrapped store (to inspect it, or to use it without faults).
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn switch(&self) -> std::sync::MutexGuard<'_, Switch> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a rule. `Nth` counts from now.
+    pub fn fail(&self, rule: Rule) {
+        let mut s = self.switch();
+        let base = s.calls[rule.op as usize];
+        let seed = match rule.when {
+            When::Fraction { seed, .. } => seed,
+            _ => base,
+        };
+        s.rules.push((rule, seed));
+    }
+
+    /// Removes every rule: calls go through again.
+    pub fn heal(&self) {
+        self.switch().rules.clear();
+    }
+
+    /// Calls made of `op` so far, failed or not.
+    pub fn calls(&self, op: Op) -> u64 {
+        self.switch().calls[op as usize]
+    }
+
+    /// Calls failed by a rule so far.
+    pub fn failures(&self) -> u64 {
+        self.switch().failures
+    }
+
+    /// Counts a call and decides whether it fails: `Some(after)` if it does.
+    fn decide(&self, op: Op, keys: &[&str]) -> Option<bool> {
+        let mut s = self.switch();
+        s.calls[op as usize] += 1;
+        let n = s.calls[op as usize];
+        let mut verdict = None;
+        for (rule, state) in s.rules.iter_mut().filter(|(r, _)| r.op == op) {
+            let hit = match &rule.when {
+                // `state` holds the call count when the rule was made.
+                When::Nth(k) => n.checked_sub(*state) == Some(*k),
+                When::Every(k) => *k > 0 && n.is_multiple_of(*k),
+                When::Key(key) => keys.contains(&key.as_str()),
+                When::Fraction { fraction, .. } => {
+                    (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64 <= *fraction
+                }
+                When::Always => true,
+            };
+            if hit {
+                verdict = Some(verdict.unwrap_or(false) || rule.after);
+            }
+        }
+        if verdict.is_some() {
+            s.failures += 1;
+        }
+        verdict
+    }
+}
+
+fn injected(op: Op, key: &str) -> crate::Error {
+    failed(op.name(), key, "injected failure")
+}
+
+/// Runs `call` through the switch.
+macro_rules! through {
+    ($self:ident, $op:expr, $key:expr, $keys:expr, $call:expr) => {{
+        match $self.decide($op, $keys) {
+            None => $call.await,
+            Some(false) => Err(injected($op, $key)),
+            Some(true) => {
+                let _ = $call.await;
+                Err(injected($op, $key))
+            }
+        }
+    }};
+}
+
+impl<S: Store> Store for Faulty<S> {
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing> {
+        through!(
+            self,
+            Op::List,
+            prefix,
+            &[prefix],
+            self.inner.list(prefix, cursor)
+        )
+    }
+
+    async fn get(&self, key: &str, range: Option<Range>) -> Result<Option<Vec<u8>>> {
+        through!(self, Op::Get, key, &[key], self.inner.get(key, range))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Meta>> {
+        through!(self, Op::Head, key, &[key], self.inner.head(key))
+    }
+
+    async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
+        through!(self, Op::Put, key, &[key], self.inner.put(key, data, mode))
+    }
+
+    async fn create_multipart(&self, key: &str) -> Result<String> {
+        through!(
+            self,
+            Op::CreateMultipart,
+            key,
+            &[key],
+            self.inner.create_multipart(key)
+        )
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        data: Vec<u8>,
+    ) -> Result<Part> {
+        let call = self.inner.upload_part(key, upload_id, number, data);
+        through!(self, Op::UploadPart, key, &[key], call)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<Part>,
+    ) -> Result<Meta> {
+        let call = self.inner.complete_multipart(key, upload_id, parts);
+        through!(self, Op::CompleteMultipart, key, &[key], call)
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
+        let call = self.inner.abort_multipart(key, upload_id);
+        through!(self, Op::AbortMultipart, key, &[key], call)
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let first = refs.first().copied().unwrap_or("");
+        through!(self, Op::Delete, first, &refs, self.inner.delete(keys))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::memory::Memory;
+    use super::*;
+    use futures_executor::block_on;
+
+    fn put(s: &Faulty<Memory>, key: &str) -> bool {
+        block_on(s.put(key, b"x".to_vec(), PutMode::Overwrite)).is_ok()
+    }
+
+    #[test]
+    fn nth_every_and_key_rules_fail_exactly_their_calls() {
+        let s = Faulty::new(Memory::new());
+        s.fail(Rule::new(Op::Put, When::Nth(2)));
+        assert_eq!(
+            (put(&s, "a"), put(&s, "b"), put(&s, "c")),
+            (true, false, true)
+        );
+        assert_eq!(s.inner().keys(), ["a", "c"]);
+        s.heal();
+        s.fail(Rule::new(Op::Put, When::Every(2)));
+        // Calls 4, 5, 6 (counting from the first put): 4 and 6 fail.
+        assert_eq!(
+            (put(&s, "d"), put(&s, "e"), put(&s, "f")),
+            (false, true, false)
+        );
+        s.heal();
+        s.fail(Rule::new(Op::Put, When::Key("k".into())));
+        assert_eq!(
+            (put(&s, "k"), put(&s, "j"), put(&s, "k")),
+            (false, true, false)
+        );
+        assert_eq!(s.calls(Op::Put), 9);
+        assert_eq!(s.failures(), 5);
+    }
+
+    #[test]
+    fn after_rules_write_then_fail() {
+        let s = Faulty::new(Memory::new());
+        s.fail(Rule::new(Op::Put, When::Always).after());
+        assert!(!put(&s, "a"));
+        assert_eq!(s.inner().keys(), ["a"]);
+    }
+
+    #[test]
+    fn fractions_are_repeatable_and_about_right() {
+        let run = || {
+            let s = Faulty::new(Memory::new());
+            s.fail(Rule::new(
+                Op::Put,
+                When::Fraction {
+                    fraction: 0.25,
+                    seed: 7,
+                },
+            ));
+            (0..2000)
+                .map(|i| put(&s, &i.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        let failed = a.iter().filter(|ok| !**ok).count();
+        assert!((400..600).contains(&failed), "{failed} of 2000 failed");
+    }
+
+    #[test]
+    fn deletes_match_any_of_their_keys_and_other_ops_are_untouched() {
+        let s = Faulty::new(Memory::new());
+        assert!(put(&s, "a"));
+        s.fail(Rule::new(Op::Delete, When::Key("a".into())));
+        let keys = vec!["z".to_string(), "a".to_string()];
+        assert!(block_on(s.delete(&keys)).is_err());
+        assert!(block_on(s.get("a", None)).unwrap().is_some());
+        assert!(block_on(s.delete(&["z".to_string()])).is_ok());
+    }
+}

@@ -1,0 +1,250 @@
+//! The object store: the one interface through which the Worker, the CLI and
+//! the tests read and write the bucket.
+//!
+//! [`Store`] is shaped after R2's binding (which is shaped after S3): list by
+//! prefix with a cursor, get (whole or a byte range), head, put (plain,
+//! create-only, or only if the etag matches), multipart uploads, and deletes
+//! of many keys. Implementations:
+//!
+//! | store | where | for |
+//! |---|---|---|
+//! | [`r2::R2`] | wasm32 + `worker` | the Worker's R2 binding |
+//! | [`dir::Dir`] | native | the CLI (`convert`, `compact`) and tests: keys are paths under a folder |
+//! | [`memory::Memory`] | everywhere | tests and benches: a map in memory |
+//! | [`fault::Faulty`] | everywhere | any store, with chosen calls made to fail (tests, fault injection) |
+//!
+//! The trait uses `async fn` without `Send` bounds: a Worker isolate is
+//! single-threaded, and the native users drive it with a one-thread executor.
+//! Nothing here knows about Parquet or OTLP; keys are plain strings.
+
+pub mod fault;
+pub mod memory;
+
+#[cfg(test)]
+mod contract;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod dir;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+pub mod r2;
+
+use crate::error::{Error, Result};
+
+/// The largest number of keys one [`Store::list`] call returns (R2's cap).
+pub const LIST_LIMIT: usize = 1000;
+
+/// What the store knows about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// The object's key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// An opaque version tag that changes whenever the object's bytes change
+    /// (R2's `etag`). Used with [`PutMode::IfMatch`].
+    pub etag: String,
+}
+
+/// One page of a listing, in key order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Objects whose key starts with the prefix, at most [`LIST_LIMIT`].
+    pub objects: Vec<Meta>,
+    /// Where the next page starts; `None` when this page is the last.
+    pub cursor: Option<String>,
+}
+
+/// A byte range of an object, for [`Store::get`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// `length` bytes from `offset` (fewer at the end of the object).
+    Slice { offset: u64, length: u64 },
+    /// The last `length` bytes (a Parquet footer first).
+    Suffix { length: u64 },
+}
+
+impl Range {
+    /// The byte offsets this range covers in an object of `size` bytes.
+    pub fn bounds(self, size: u64) -> std::ops::Range<u64> {
+        match self {
+            Range::Slice { offset, length } => {
+                let start = offset.min(size);
+                start..start.saturating_add(length).min(size)
+            }
+            Range::Suffix { length } => size.saturating_sub(length)..size,
+        }
+    }
+}
+
+/// How a put treats an object that already exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Write, replacing whatever is there.
+    Overwrite,
+    /// Write only if no object has the key (a lease, an intent).
+    Create,
+    /// Write only if the current object has this etag (compare-and-swap).
+    IfMatch(String),
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// 1-based part number.
+    pub number: u16,
+    /// The part's etag, as the store returned it.
+    pub etag: String,
+}
+
+/// An object store. Every method is one request to the store (one R2
+/// operation, which is billed), and fails with [`Error::Store`].
+#[allow(async_fn_in_trait)] // single-threaded users: no Send bound wanted
+pub trait Store {
+    /// Lists the objects whose key starts with `prefix`, in key order, one
+    /// page at a time: pass the previous page's cursor to get the next.
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing>;
+
+    /// Reads an object, or the bytes of `range` of it. `None` when there is
+    /// no such object.
+    async fn get(&self, key: &str, range: Option<Range>) -> Result<Option<Vec<u8>>>;
+
+    /// The object's metadata, or `None` when there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<Meta>>;
+
+    /// Writes an object. `None` when `mode`'s condition did not hold (the
+    /// key exists for [`PutMode::Create`], or has another etag for
+    /// [`PutMode::IfMatch`]): nothing was written.
+    async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>>;
+
+    /// Starts a multipart upload of `key`; returns its upload id.
+    async fn create_multipart(&self, key: &str) -> Result<String>;
+
+    /// Uploads part `number` (from 1). R2 wants every part but the last of
+    /// one size, at least 5 MiB.
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        data: Vec<u8>,
+    ) -> Result<Part>;
+
+    /// Completes an upload: the object appears whole, at once.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<Part>,
+    ) -> Result<Meta>;
+
+    /// Abandons an upload and its parts.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()>;
+
+    /// Deletes objects; keys that do not exist are not an error.
+    async fn delete(&self, keys: &[String]) -> Result<()>;
+}
+
+/// The error of a failed store call.
+pub fn failed(op: &'static str, key: &str, reason: impl std::fmt::Display) -> Error {
+    Error::Store {
+        op,
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Lists every object under `prefix`, following cursors.
+pub async fn list_all<S: Store + ?Sized>(store: &S, prefix: &str) -> Result<Vec<Meta>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list(prefix, cursor.as_deref()).await?;
+        out.extend(page.objects);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Puts every object, all at once, and waits for every put: the first
+/// failure (in key order of the inputs) is the result.
+pub async fn put_all<S: Store>(
+    store: &S,
+    objects: impl IntoIterator<Item = (String, Vec<u8>)>,
+) -> Result<()> {
+    let puts = objects
+        .into_iter()
+        .map(|(key, data)| async move { store.put(&key, data, PutMode::Overwrite).await });
+    for result in futures_util::future::join_all(puts).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// An object's etag as [`memory::Memory`] computes it, and parts' etags in
+/// [`dir::Dir`]: 32 hex digits of the XXH3-128 of its bytes, so equal bytes
+/// have equal etags (as R2's MD5 etags do).
+pub fn content_etag(data: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(data))
+}
+
+/// One page of `keys` (sorted) after `cursor`: the shared listing rule of the
+/// stores that hold their keys in order. The cursor is the last key returned.
+fn page<'a>(
+    keys: impl Iterator<Item = (&'a String, u64, &'a str)>,
+    cursor: Option<&str>,
+) -> Listing {
+    let mut objects = Vec::new();
+    let mut more = false;
+    for (key, size, etag) in keys.filter(|(k, ..)| cursor.is_none_or(|c| k.as_str() > c)) {
+        if objects.len() == LIST_LIMIT {
+            more = true;
+            break;
+        }
+        objects.push(Meta {
+            key: key.clone(),
+            size,
+            etag: etag.to_string(),
+        });
+    }
+    let cursor = more
+        .then(|| objects.last().map(|m| m.key.clone()))
+        .flatten();
+    Listing { objects, cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_clamped_to_the_object() {
+        assert_eq!(
+            Range::Slice {
+                offset: 2,
+                length: 3
+            }
+            .bounds(10),
+            2..5
+        );
+        assert_eq!(
+            Range::Slice {
+                offset: 8,
+                length: 5
+            }
+            .bounds(10),
+            8..10
+        );
+        assert_eq!(
+            Range::Slice {
+                offset: 12,
+                length: 5
+            }
+            .bounds(10),
+            10..10
+        );
+        assert_eq!(Range::Suffix { length: 4 }.bounds(10), 6..10);
+        assert_eq!(Range::Suffix { length: 40 }.bounds(10), 0..10);
+    }
+}

@@ -1,0 +1,267 @@
+//! The request handler (`http::handle`) natively, over the in-memory store
+//! with failure switches: the Worker's whole request policy without
+//! `wrangler dev`. Each test states the guarantee it checks.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+
+use futures_executor::block_on;
+use futures_util::stream;
+use otlp2r2::http::{self, Config, Head, LogLine, Reply, RETRY_AFTER_SECONDS};
+use otlp2r2::store::fault::{Faulty, Op, Rule, When};
+use otlp2r2::store::memory::Memory;
+use otlp2r2::store::Store;
+
+const METRICS: &[u8] = include_bytes!("data/metrics.pb");
+const LOGS: &[u8] = include_bytes!("data/logs.pb");
+
+fn export(path: &'static str) -> Head<'static> {
+    Head {
+        method: "POST",
+        path,
+        content_type: Some("application/x-protobuf"),
+        ..Head::default()
+    }
+}
+
+/// The body as one chunk, as a platform stream would deliver a small body.
+fn whole(body: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infallible>> + Unpin {
+    stream::iter([Ok(body.to_vec())])
+}
+
+fn send<S: Store>(head: &Head<'_>, body: &[u8], store: &S, config: &Config) -> (Reply, LogLine) {
+    block_on(http::handle(head, whole(body), store, config))
+}
+
+/// The objects a clean run of `body` stores.
+fn clean_run(path: &'static str, body: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let store = Memory::new();
+    let (reply, _) = send(&export(path), body, &store, &Config::default());
+    assert_eq!(reply.status, 200);
+    store.snapshot()
+}
+
+/// A failed put anywhere among a request's puts (first, middle, last; lost
+/// before or after the write) is a 503 with Retry-After, never a 2xx; the
+/// retry then answers 200 and the bucket holds exactly what a clean run
+/// stores: the same keys with the same bytes, nothing twice.
+#[test]
+fn a_failed_put_anywhere_is_503_and_the_retry_lands_once() {
+    let expected = clean_run("/v1/metrics", METRICS);
+    assert!(expected.len() >= 3, "the fixture writes several files");
+    for nth in 1..=expected.len() as u64 {
+        for after in [false, true] {
+            let store = Faulty::new(Memory::new());
+            let rule = Rule::new(Op::Put, When::Nth(nth));
+            store.fail(if after { rule.after() } else { rule });
+            let config = Config::default();
+            let (reply, log) = send(&export("/v1/metrics"), METRICS, &store, &config);
+            assert_eq!(reply.status, 503, "put {nth} failed (after: {after})");
+            assert_eq!(reply.retry_after, Some(RETRY_AFTER_SECONDS));
+            assert!(log.error.as_deref().unwrap().contains("injected failure"));
+
+            let (reply, _) = send(&export("/v1/metrics"), METRICS, &store, &config);
+            assert_eq!(reply.status, 200, "the retry after put {nth} failed");
+            assert_eq!(store.inner().snapshot(), expected);
+        }
+    }
+}
+
+/// A store that is down (every call fails, as with no R2 binding) answers
+/// 503 on every export, in the request's encoding.
+#[test]
+fn a_store_that_is_down_is_503() {
+    let store = Faulty::new(Memory::new());
+    store.fail(Rule::new(Op::Put, When::Always));
+    let (reply, _) = send(&export("/v1/logs"), LOGS, &store, &Config::default());
+    assert_eq!(
+        (reply.status, reply.content_type),
+        (503, "application/x-protobuf")
+    );
+    assert!(store.inner().keys().is_empty());
+}
+
+/// A chunked body, counting how many chunks the handler pulled.
+fn counted<'a>(
+    chunks: usize,
+    size: usize,
+    pulled: &'a Cell<usize>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infallible>> + Unpin + 'a {
+    stream::iter((0..chunks).map(move |_| {
+        pulled.set(pulled.get() + 1);
+        Ok(vec![0u8; size])
+    }))
+}
+
+fn limited(max_body: usize) -> Config {
+    Config::from_vars(None, |k| {
+        (k == "MAX_BODY_BYTES").then(|| max_body.to_string())
+    })
+}
+
+/// A streamed body without Content-Length is cut as soon as it passes the
+/// limit (413): the handler stops pulling chunks there and stores nothing.
+#[test]
+fn a_streamed_body_is_cut_at_the_limit() {
+    let pulled = Cell::new(0);
+    let store = Memory::new();
+    let body = counted(100, 300, &pulled);
+    let (reply, _) = block_on(http::handle(
+        &export("/v1/logs"),
+        body,
+        &store,
+        &limited(1000),
+    ));
+    assert_eq!(reply.status, 413);
+    assert_eq!(pulled.get(), 4, "300 × 4 is the first total past 1000");
+    assert!(store.keys().is_empty());
+
+    // Exactly at the limit is accepted (and then fails as protobuf, not size).
+    let pulled = Cell::new(0);
+    let body = counted(1, 1000, &pulled);
+    let (reply, _) = block_on(http::handle(
+        &export("/v1/logs"),
+        body,
+        &store,
+        &limited(1000),
+    ));
+    assert_eq!(reply.status, 400);
+}
+
+/// A declared Content-Length over the limit is 413 before the body is read.
+#[test]
+fn a_declared_length_over_the_limit_is_413_unread() {
+    let pulled = Cell::new(0);
+    let head = Head {
+        content_length: Some("1001"),
+        ..export("/v1/logs")
+    };
+    let body = counted(1, 10, &pulled);
+    let (reply, _) = block_on(http::handle(&head, body, &Memory::new(), &limited(1000)));
+    assert_eq!(reply.status, 413);
+    assert_eq!(pulled.get(), 0);
+}
+
+/// A bad configuration answers 500 on exports, naming the var, after the
+/// route and the token; the health route still answers 200.
+#[test]
+fn a_bad_configuration_is_500() {
+    let bad = Config::from_vars(Some("t".into()), |k| {
+        (k == "TIMESTAMP_UNIT").then(|| "seconds".to_string())
+    });
+    let store = Memory::new();
+    let authed = Head {
+        authorization: Some("Bearer t"),
+        ..export("/v1/logs")
+    };
+    let (reply, log) = send(&authed, LOGS, &store, &bad);
+    assert_eq!(reply.status, 500);
+    assert!(log.error.unwrap().contains("TIMESTAMP_UNIT"));
+    let (reply, _) = send(&export("/v1/logs"), LOGS, &store, &bad);
+    assert_eq!(reply.status, 401, "the token is checked first");
+    let health = Head {
+        method: "GET",
+        path: "/",
+        ..Head::default()
+    };
+    assert_eq!(send(&health, b"", &store, &bad).0.status, 200);
+    assert!(store.keys().is_empty());
+}
+
+/// The checks that need no body come first, in order: route, token,
+/// content type, content encoding; none of them pulls the body.
+#[test]
+fn body_free_checks_answer_without_reading_the_body() {
+    let config = Config {
+        token: Some("secret-token".into()),
+        ..Config::default()
+    };
+    let ok = Head {
+        authorization: Some("Bearer secret-token"),
+        ..export("/v1/logs")
+    };
+    let cases = [
+        (
+            Head {
+                path: "/v1/profiles",
+                ..ok
+            },
+            404,
+        ),
+        (
+            Head {
+                method: "GET",
+                ..ok
+            },
+            405,
+        ),
+        (
+            Head {
+                authorization: Some("Bearer nope"),
+                ..ok
+            },
+            401,
+        ),
+        (
+            Head {
+                content_type: Some("text/plain"),
+                ..ok
+            },
+            415,
+        ),
+        (
+            Head {
+                content_encoding: Some("br"),
+                ..ok
+            },
+            415,
+        ),
+    ];
+    for (head, status) in cases {
+        let pulled = Cell::new(0);
+        let (reply, log) = block_on(http::handle(
+            &head,
+            counted(1, 10, &pulled),
+            &Memory::new(),
+            &config,
+        ));
+        assert_eq!(reply.status, status, "{head:?}");
+        assert_eq!(pulled.get(), 0, "{head:?} read the body");
+        assert!(!log.to_json().contains("secret-token"));
+    }
+}
+
+/// The log line of a stored request has its fields, with what was counted;
+/// a failed one names the error; neither carries the token.
+#[test]
+fn the_log_line_has_its_fields() {
+    let config = Config {
+        token: Some("secret-token".into()),
+        ..Config::default()
+    };
+    let head = Head {
+        authorization: Some("Bearer secret-token"),
+        ..export("/v1/logs")
+    };
+    let store = Memory::new();
+    let (reply, log) = send(&head, LOGS, &store, &config);
+    assert_eq!(reply.status, 200);
+    let line: serde_json::Value = serde_json::from_str(&log.to_json()).unwrap();
+    assert_eq!(line["msg"], "otlp2r2 request");
+    assert_eq!(line["signal"], "logs");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["bytes_in"], LOGS.len());
+    assert_eq!(line["objects"], store.keys().len());
+    let stored: usize = store.snapshot().values().map(Vec::len).sum();
+    assert_eq!(line["bytes_out"], stored);
+    assert!(line["records"].as_u64().unwrap() > 0);
+    assert!(line["error"].is_null());
+    for field in ["rejected", "duration_ms"] {
+        assert!(line[field].is_u64(), "{field}");
+    }
+    assert!(!log.to_json().contains("secret-token"));
+
+    let (reply, log) = send(&head, b"\xff\xff\xff", &store, &config);
+    assert_eq!(reply.status, 400);
+    assert!(log.error.unwrap().contains("malformed protobuf"));
+}
