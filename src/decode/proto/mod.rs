@@ -1,10 +1,10 @@
 //! Zero-copy OTLP protobuf decoding into [`crate::model`].
 //!
-//! A small wire-format reader ([`wire`]) walks the body once; strings are
+//! A small wire-format reader (`wire`) walks the body once; strings are
 //! validated as UTF-8 and borrowed, never copied. The message layouts follow
 //! the OTLP `.proto` files (field numbers are noted next to each arm), one
-//! module per package: [`common`] (values, attributes, resource, scope),
-//! [`logs`], [`traces`], [`metrics`]. This module holds the entry points and
+//! module per package: `common` (values, attributes, resource, scope),
+//! `logs`, `traces`, `metrics`. This module holds the entry points and
 //! the `Resource*` → `Scope*` envelope the three signals share. Unknown
 //! fields are skipped, as protobuf requires; a known field with the wrong
 //! wire type is an error. Packed repeated scalars are accepted both packed
