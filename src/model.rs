@@ -6,7 +6,10 @@
 //! encoding allows it (always for protobuf, for JSON strings without escapes).
 //!
 //! The model keeps only what the output tables use plus fidelity fields
-//! (dropped counts, flags); it is not a general OTLP object model.
+//! (dropped counts, flags); it is not a general OTLP object model. Enums are
+//! kept as their `i32` values; their proto names (the `*_NAMES` tables at the
+//! bottom) are here for decoders that read enums by name (OTLP/JSON).
+//! How the output renders them (`Server`, `Error`) is the batch builders'.
 
 use std::borrow::Cow;
 
@@ -294,3 +297,95 @@ pub type LogsRequest<'a> = Request<'a, LogRecord<'a>>;
 pub type TracesRequest<'a> = Request<'a, Span<'a>>;
 /// Decoded metrics request.
 pub type MetricsRequest<'a> = Request<'a, Metric<'a>>;
+
+// ---- OTLP enum names ----------------------------------------------------------
+//
+// Each table lists one OTLP enum's proto value names, indexed by value, as
+// the `.proto` files spell them. OTLP/JSON may send an enum by these names.
+
+/// `opentelemetry.proto.logs.v1.SeverityNumber` names: index 13 is
+/// `SEVERITY_NUMBER_WARN`.
+pub const SEVERITY_NUMBER_NAMES: &[&str] = &[
+    "SEVERITY_NUMBER_UNSPECIFIED",
+    "SEVERITY_NUMBER_TRACE",
+    "SEVERITY_NUMBER_TRACE2",
+    "SEVERITY_NUMBER_TRACE3",
+    "SEVERITY_NUMBER_TRACE4",
+    "SEVERITY_NUMBER_DEBUG",
+    "SEVERITY_NUMBER_DEBUG2",
+    "SEVERITY_NUMBER_DEBUG3",
+    "SEVERITY_NUMBER_DEBUG4",
+    "SEVERITY_NUMBER_INFO",
+    "SEVERITY_NUMBER_INFO2",
+    "SEVERITY_NUMBER_INFO3",
+    "SEVERITY_NUMBER_INFO4",
+    "SEVERITY_NUMBER_WARN",
+    "SEVERITY_NUMBER_WARN2",
+    "SEVERITY_NUMBER_WARN3",
+    "SEVERITY_NUMBER_WARN4",
+    "SEVERITY_NUMBER_ERROR",
+    "SEVERITY_NUMBER_ERROR2",
+    "SEVERITY_NUMBER_ERROR3",
+    "SEVERITY_NUMBER_ERROR4",
+    "SEVERITY_NUMBER_FATAL",
+    "SEVERITY_NUMBER_FATAL2",
+    "SEVERITY_NUMBER_FATAL3",
+    "SEVERITY_NUMBER_FATAL4",
+];
+
+/// `opentelemetry.proto.trace.v1.Span.SpanKind` names ([`Span::kind`]).
+pub const SPAN_KIND_NAMES: &[&str] = &[
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+
+/// `opentelemetry.proto.trace.v1.Status.StatusCode` names
+/// ([`Span::status_code`]).
+pub const STATUS_CODE_NAMES: &[&str] =
+    &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+/// `opentelemetry.proto.metrics.v1.AggregationTemporality` names (the
+/// `temporality` of [`MetricData`]).
+pub const AGGREGATION_TEMPORALITY_NAMES: &[&str] = &[
+    "AGGREGATION_TEMPORALITY_UNSPECIFIED",
+    "AGGREGATION_TEMPORALITY_DELTA",
+    "AGGREGATION_TEMPORALITY_CUMULATIVE",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::logs::v1::SeverityNumber;
+    use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
+    use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode};
+
+    /// Each table is the generated enum's names, value by value, and covers
+    /// every value it has: a renamed or missing entry fails here.
+    #[test]
+    fn enum_name_tables_match_the_proto_definitions() {
+        fn check(table: &[&str], name: impl Fn(i32) -> Option<&'static str>) {
+            for (i, want) in table.iter().enumerate() {
+                assert_eq!(name(i as i32), Some(*want), "value {i}");
+            }
+            assert_eq!(name(table.len() as i32), None, "{table:?} misses a value");
+        }
+        check(SEVERITY_NUMBER_NAMES, |v| {
+            SeverityNumber::try_from(v).ok().map(|e| e.as_str_name())
+        });
+        check(SPAN_KIND_NAMES, |v| {
+            SpanKind::try_from(v).ok().map(|e| e.as_str_name())
+        });
+        check(STATUS_CODE_NAMES, |v| {
+            StatusCode::try_from(v).ok().map(|e| e.as_str_name())
+        });
+        check(AGGREGATION_TEMPORALITY_NAMES, |v| {
+            AggregationTemporality::try_from(v)
+                .ok()
+                .map(|e| e.as_str_name())
+        });
+    }
+}
