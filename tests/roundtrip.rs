@@ -553,18 +553,6 @@ proptest! {
         got.sort();
         prop_assert_eq!(got, want);
     }
-
-    /// Any bytes at all: the decoders return a result, never panic.
-    #[test]
-    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
-            for encoding in [Encoding::Protobuf, Encoding::Json] {
-                for gzip in [false, true] {
-                    let _ = process(&Request { signal, encoding, gzip, body: &bytes }, &Options::default());
-                }
-            }
-        }
-    }
 }
 
 /// Found by `logs_round_trip`: a string field holding "0" is a value, not a
