@@ -83,3 +83,80 @@ pub fn build(
     });
     columns::build::<table::Set>(Table::Logs, ctx, unit, rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::testing::check_row;
+    use crate::model::{AnyValue, KeyValue, LogRecord, Resource, Scope};
+
+    fn kv(k: &str, v: &str) -> KeyValue<'static> {
+        KeyValue {
+            key: k.to_string().into(),
+            value: AnyValue::Str(v.to_string().into()),
+        }
+    }
+
+    /// One record whose every column has a value no other column of its
+    /// type has: a declaration that swapped two same-typed columns (which
+    /// Arrow would accept) fails here, by column name.
+    #[test]
+    fn every_column_holds_its_own_value() {
+        let rec = LogRecord {
+            time_unix_nano: 11,
+            observed_time_unix_nano: 12,
+            severity_number: 9,
+            severity_text: "INFO".into(),
+            body: AnyValue::Int(42),
+            attributes: vec![kv("l", "3")],
+            dropped_attributes_count: 5,
+            flags: 0x101,
+            trace_id: [0xaa; 16],
+            span_id: [0xbb; 8],
+            event_name: "ev".into(),
+        };
+        let req = vec![ResourceGroup {
+            resource: Resource {
+                attributes: vec![kv("service.name", "svc")],
+                dropped_attributes_count: 0,
+            },
+            schema_url: "rurl".into(),
+            scopes: vec![ScopeGroup {
+                scope: Scope {
+                    name: "sname".into(),
+                    version: "sver".into(),
+                    attributes: vec![kv("s", "2")],
+                    dropped_attributes_count: 0,
+                },
+                schema_url: "surl".into(),
+                items: vec![rec],
+            }],
+        }];
+        let ctx = Context::new(&req);
+        let batch = build(&req, &ctx, &rows(&req, &ctx), TimeUnit::Nanosecond).unwrap();
+        check_row(
+            &batch,
+            &[
+                ("Timestamp", "11"),
+                ("TraceId", &"aa".repeat(16)),
+                ("SpanId", &"bb".repeat(8)),
+                ("TraceFlags", "1"),
+                ("SeverityText", "INFO"),
+                ("SeverityNumber", "9"),
+                ("ServiceName", "svc"),
+                ("Body", "42"),
+                ("ResourceSchemaUrl", "rurl"),
+                ("ResourceAttributes", "{service.name=svc}"),
+                ("ScopeSchemaUrl", "surl"),
+                ("ScopeName", "sname"),
+                ("ScopeVersion", "sver"),
+                ("ScopeAttributes", "{s=2}"),
+                ("LogAttributes", "{l=3}"),
+                ("EventName", "ev"),
+                ("ObservedTimestamp", "12"),
+                ("Flags", "257"),
+                ("DroppedAttributesCount", "5"),
+            ],
+        );
+    }
+}

@@ -307,3 +307,233 @@ pub fn build(
         Table::Logs | Table::Traces => Err(super::internal("not a metrics table")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::testing::check_row;
+
+    fn kv(k: &str, v: &str) -> KeyValue<'static> {
+        KeyValue {
+            key: k.to_string().into(),
+            value: AnyValue::Str(v.to_string().into()),
+        }
+    }
+
+    fn exemplar() -> Exemplar<'static> {
+        Exemplar {
+            filtered_attributes: vec![kv("x", "9")],
+            time_unix_nano: 15,
+            value: Number::Double(0.5),
+            span_id: [0xbb; 8],
+            trace_id: [0xaa; 16],
+        }
+    }
+
+    fn metric(name: &str, data: MetricData<'static>) -> Metric<'static> {
+        Metric {
+            name: name.to_string().into(),
+            description: "desc".into(),
+            unit: "ms".into(),
+            data,
+            metadata: vec![],
+        }
+    }
+
+    /// One point per metrics table, each column (and each exemplar and
+    /// quantile member) holding a value no other column of its type has: a
+    /// declaration that swapped two same-typed columns (`Min`/`Max`,
+    /// `PositiveOffset`/`NegativeOffset`, `ScopeName`/`ScopeVersion`…) fails
+    /// here, by column name.
+    #[test]
+    fn every_column_holds_its_own_value() {
+        let attrs = || vec![kv("p", "1")];
+        let number = NumberDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            value: Number::Int(7),
+            exemplars: vec![exemplar()],
+            flags: 1,
+        };
+        let histogram = HistogramDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 3,
+            sum: Some(6.5),
+            bucket_counts: vec![1, 2],
+            explicit_bounds: vec![2.5],
+            exemplars: vec![exemplar()],
+            flags: 1,
+            min: Some(1.5),
+            max: Some(4.5),
+        };
+        let buckets = |offset, counts| Buckets {
+            offset,
+            bucket_counts: counts,
+        };
+        let exp = ExpHistogramDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 8,
+            sum: Some(6.5),
+            scale: 3,
+            zero_count: 4,
+            positive: buckets(-2, vec![5, 6]),
+            negative: buckets(-5, vec![7]),
+            flags: 1,
+            exemplars: vec![exemplar()],
+            min: Some(1.5),
+            max: Some(4.5),
+            zero_threshold: 0.25,
+        };
+        let summary = SummaryDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 3,
+            sum: 6.5,
+            quantile_values: vec![ValueAtQuantile {
+                quantile: 0.9,
+                value: 8.5,
+            }],
+            flags: 1,
+        };
+        let req = vec![ResourceGroup {
+            resource: Resource {
+                attributes: vec![kv("service.name", "svc")],
+                dropped_attributes_count: 0,
+            },
+            schema_url: "rurl".into(),
+            scopes: vec![ScopeGroup {
+                scope: Scope {
+                    name: "sname".into(),
+                    version: "sver".into(),
+                    attributes: vec![kv("s", "2")],
+                    dropped_attributes_count: 2,
+                },
+                schema_url: "surl".into(),
+                items: vec![
+                    metric("g", MetricData::Gauge(vec![number.clone()])),
+                    metric(
+                        "s",
+                        MetricData::Sum {
+                            points: vec![number],
+                            temporality: 2,
+                            monotonic: true,
+                        },
+                    ),
+                    metric(
+                        "h",
+                        MetricData::Histogram {
+                            points: vec![histogram],
+                            temporality: 1,
+                        },
+                    ),
+                    metric(
+                        "e",
+                        MetricData::ExponentialHistogram {
+                            points: vec![exp],
+                            temporality: 1,
+                        },
+                    ),
+                    metric("q", MetricData::Summary(vec![summary])),
+                ],
+            }],
+        }];
+        let ctx = Context::new(&req);
+        let mut rows = rows(&req, &ctx);
+        let ex = format!(
+            "[({{x=9}}, 15, 0.5, {}, {})]",
+            "bb".repeat(8),
+            "aa".repeat(16)
+        );
+        type Own<'s> = Vec<(&'s str, &'s str)>;
+        let own: [(Table, &str, Own); 5] = [
+            (
+                Table::Gauge,
+                "g",
+                vec![("Value", "7"), ("Flags", "1"), ("Exemplars", &ex)],
+            ),
+            (
+                Table::Sum,
+                "s",
+                vec![
+                    ("Value", "7"),
+                    ("Flags", "1"),
+                    ("Exemplars", &ex),
+                    ("AggregationTemporality", "2"),
+                    ("IsMonotonic", "true"),
+                ],
+            ),
+            (
+                Table::Histogram,
+                "h",
+                vec![
+                    ("Count", "3"),
+                    ("Sum", "6.5"),
+                    ("BucketCounts", "[1, 2]"),
+                    ("ExplicitBounds", "[2.5]"),
+                    ("Exemplars", &ex),
+                    ("Flags", "1"),
+                    ("Min", "1.5"),
+                    ("Max", "4.5"),
+                    ("AggregationTemporality", "1"),
+                ],
+            ),
+            (
+                Table::ExponentialHistogram,
+                "e",
+                vec![
+                    ("Count", "8"),
+                    ("Sum", "6.5"),
+                    ("Scale", "3"),
+                    ("ZeroCount", "4"),
+                    ("PositiveOffset", "-2"),
+                    ("PositiveBucketCounts", "[5, 6]"),
+                    ("NegativeOffset", "-5"),
+                    ("NegativeBucketCounts", "[7]"),
+                    ("Exemplars", &ex),
+                    ("Flags", "1"),
+                    ("Min", "1.5"),
+                    ("Max", "4.5"),
+                    ("AggregationTemporality", "1"),
+                    ("ZeroThreshold", "0.25"),
+                ],
+            ),
+            (
+                Table::Summary,
+                "q",
+                vec![
+                    ("Count", "3"),
+                    ("Sum", "6.5"),
+                    ("ValueAtQuantiles", "[(0.9, 8.5)]"),
+                    ("Flags", "1"),
+                ],
+            ),
+        ];
+        for (table, name, own) in own {
+            let mut want = vec![
+                ("ResourceAttributes", "{service.name=svc}"),
+                ("ResourceSchemaUrl", "rurl"),
+                ("ScopeName", "sname"),
+                ("ScopeVersion", "sver"),
+                ("ScopeAttributes", "{s=2}"),
+                ("ScopeDroppedAttrCount", "2"),
+                ("ScopeSchemaUrl", "surl"),
+                ("ServiceName", "svc"),
+                ("MetricName", name),
+                ("MetricDescription", "desc"),
+                ("MetricUnit", "ms"),
+                ("Attributes", "{p=1}"),
+                ("StartTimeUnix", "10"),
+                ("TimeUnix", "20"),
+            ];
+            want.extend(own);
+            let batch = build(&req, &ctx, table, rows.of(table), TimeUnit::Nanosecond).unwrap();
+            check_row(&batch, &want);
+        }
+    }
+}

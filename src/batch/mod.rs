@@ -64,6 +64,72 @@ pub fn internal(what: &str) -> Error {
     ))
 }
 
+/// Helpers for the tables' tests: every cell of a batch as text, and the
+/// check that a batch holds, by column name, what a test expects.
+#[cfg(test)]
+pub(crate) mod testing {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_array::{Array, RecordBatch};
+    use arrow_schema::{DataType, TimeUnit};
+
+    /// Row `i` of `a` as text: numbers and strings as they are, timestamps
+    /// as nanoseconds, `{k=v, …}` for maps, `[…]` for lists, `(…)` for structs.
+    pub fn cell(a: &dyn Array, i: usize) -> String {
+        let join = |a: &dyn Array| {
+            let items: Vec<String> = (0..a.len()).map(|j| cell(a, j)).collect();
+            items.join(", ")
+        };
+        match a.data_type() {
+            DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
+            DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i).to_string(),
+            DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).to_string(),
+            DataType::UInt64 => a.as_primitive::<UInt64Type>().value(i).to_string(),
+            DataType::Int32 => a.as_primitive::<Int32Type>().value(i).to_string(),
+            DataType::Float64 => a.as_primitive::<Float64Type>().value(i).to_string(),
+            DataType::Boolean => a.as_boolean().value(i).to_string(),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => a
+                .as_primitive::<TimestampNanosecondType>()
+                .value(i)
+                .to_string(),
+            DataType::Map(..) => {
+                let m = a.as_map().value(i);
+                let pairs: Vec<String> = (0..m.len())
+                    .map(|j| format!("{}={}", cell(m.column(0), j), cell(m.column(1), j)))
+                    .collect();
+                format!("{{{}}}", pairs.join(", "))
+            }
+            DataType::List(_) => format!("[{}]", join(a.as_list::<i32>().value(i).as_ref())),
+            DataType::Struct(_) => {
+                let s = a.as_struct();
+                let fields: Vec<String> = s.columns().iter().map(|c| cell(c, i)).collect();
+                format!("({})", fields.join(", "))
+            }
+            other => panic!("no test rendering of {other:?}"),
+        }
+    }
+
+    /// Checks that `batch` has exactly the columns of `want`, in order, and
+    /// that row 0 of each holds the expected text. Also checks that the
+    /// expectations of same-typed columns differ, so that a declaration
+    /// that swapped two of them (same type, so Arrow accepts it) fails here.
+    pub fn check_row(batch: &RecordBatch, want: &[(&str, &str)]) {
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let want_names: Vec<&str> = want.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, want_names, "columns");
+        for (i, (name, value)) in want.iter().enumerate() {
+            assert_eq!(&cell(batch.column(i), 0), value, "column {name}");
+            for (other, other_value) in &want[..i] {
+                let t = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
+                if t(name) == t(other) {
+                    assert_ne!(value, other_value, "{name} and {other} must differ");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,3 +121,103 @@ pub fn build(
     });
     columns::build::<table::Set>(Table::Traces, ctx, unit, rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::testing::check_row;
+    use crate::model::{AnyValue, KeyValue, Resource, Scope};
+
+    fn kv(k: &str, v: &str) -> KeyValue<'static> {
+        KeyValue {
+            key: k.to_string().into(),
+            value: AnyValue::Str(v.to_string().into()),
+        }
+    }
+
+    /// One span whose every column (and every member of its event and link)
+    /// has a value no other column of its type has: a declaration that
+    /// swapped two same-typed columns fails here, by column name.
+    #[test]
+    fn every_column_holds_its_own_value() {
+        let span = Span {
+            trace_id: [0xaa; 16],
+            span_id: [0xbb; 8],
+            trace_state: "ts=1".into(),
+            parent_span_id: [0xcc; 8],
+            flags: 0x301,
+            name: "GET /".into(),
+            kind: 2,
+            start_time_unix_nano: 100,
+            end_time_unix_nano: 150,
+            attributes: vec![kv("a", "1")],
+            dropped_attributes_count: 3,
+            events: vec![Event {
+                time_unix_nano: 120,
+                name: "evname".into(),
+                attributes: vec![kv("e", "4")],
+                dropped_attributes_count: 0,
+            }],
+            dropped_events_count: 4,
+            links: vec![Link {
+                trace_id: [0xdd; 16],
+                span_id: [0xee; 8],
+                trace_state: "lts".into(),
+                attributes: vec![kv("k", "5")],
+                dropped_attributes_count: 0,
+                flags: 0,
+            }],
+            dropped_links_count: 6,
+            status_message: "bad".into(),
+            status_code: 2,
+        };
+        let req = vec![ResourceGroup {
+            resource: Resource {
+                attributes: vec![kv("service.name", "svc")],
+                dropped_attributes_count: 0,
+            },
+            schema_url: "rurl".into(),
+            scopes: vec![ScopeGroup {
+                scope: Scope {
+                    name: "sname".into(),
+                    version: "sver".into(),
+                    attributes: vec![],
+                    dropped_attributes_count: 0,
+                },
+                schema_url: "surl".into(),
+                items: vec![span],
+            }],
+        }];
+        let ctx = Context::new(&req);
+        let batch = build(&req, &ctx, &rows(&req, &ctx), TimeUnit::Nanosecond).unwrap();
+        let link = format!("[({}, {}, lts, {{k=5}})]", "dd".repeat(16), "ee".repeat(8));
+        check_row(
+            &batch,
+            &[
+                ("Timestamp", "100"),
+                ("TraceId", &"aa".repeat(16)),
+                ("SpanId", &"bb".repeat(8)),
+                ("ParentSpanId", &"cc".repeat(8)),
+                ("TraceState", "ts=1"),
+                ("SpanName", "GET /"),
+                ("SpanKind", "Server"),
+                ("ServiceName", "svc"),
+                ("ResourceAttributes", "{service.name=svc}"),
+                ("ScopeName", "sname"),
+                ("ScopeVersion", "sver"),
+                ("SpanAttributes", "{a=1}"),
+                ("Duration", "50"),
+                ("StatusCode", "Error"),
+                ("StatusMessage", "bad"),
+                ("Events", "[(120, evname, {e=4})]"),
+                ("Links", &link),
+                ("ResourceSchemaUrl", "rurl"),
+                ("ScopeSchemaUrl", "surl"),
+                ("Flags", "769"),
+                ("DroppedAttributesCount", "3"),
+                ("DroppedEventsCount", "4"),
+                ("DroppedLinksCount", "6"),
+            ],
+        );
+    }
+}
