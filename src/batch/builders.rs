@@ -323,8 +323,12 @@ impl<T: ArrowPrimitiveType> FixedBuilder<T> {
 
 /// A pre-sized builder of a `Timestamp(unit, "UTC")` column fed Unix
 /// nanoseconds.
+///
+/// Values are kept in nanoseconds while the rows are appended, so the hot
+/// loop does not branch on the unit; a microsecond column is converted in
+/// one pass when it finishes.
 pub struct TimeBuilder {
-    values: FixedBuilder<arrow_array::types::Int64Type>,
+    nanos: FixedBuilder<arrow_array::types::Int64Type>,
     unit: TimeUnit,
 }
 
@@ -332,31 +336,35 @@ impl TimeBuilder {
     /// Room for `n` values in `unit` (nanoseconds or microseconds).
     pub fn with_capacity(n: usize, unit: TimeUnit) -> Self {
         TimeBuilder {
-            values: FixedBuilder::with_capacity(n),
+            nanos: FixedBuilder::with_capacity(n),
             unit,
         }
     }
 
-    /// Appends Unix nanoseconds, clamped by [`key::clamp`] and converted to
-    /// the column's unit.
+    /// Appends Unix nanoseconds, clamped by [`key::clamp`] (so they fit i64).
     #[inline]
     pub fn push(&mut self, nanos: u64) {
-        let n = key::clamp(nanos) as i64;
-        self.values.push(match self.unit {
-            TimeUnit::Microsecond => n / 1_000,
-            _ => n,
-        });
+        self.nanos.push(key::clamp(nanos) as i64);
     }
 
-    /// The column, with the UTC time zone.
+    /// The column in its unit, with the UTC time zone.
     pub fn finish(self) -> ArrayRef {
-        let values = self.values.finish().into_parts().1;
+        let FixedBuilder {
+            mut values,
+            planned,
+        } = self.nanos;
+        check_plan("timestamps", values.len(), planned);
         match self.unit {
-            TimeUnit::Microsecond => Arc::new(
-                PrimitiveArray::<TimestampMicrosecondType>::new(values, None).with_timezone("UTC"),
-            ),
+            TimeUnit::Microsecond => {
+                values.iter_mut().for_each(|v| *v /= 1_000);
+                Arc::new(
+                    PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), None)
+                        .with_timezone("UTC"),
+                )
+            }
             _ => Arc::new(
-                PrimitiveArray::<TimestampNanosecondType>::new(values, None).with_timezone("UTC"),
+                PrimitiveArray::<TimestampNanosecondType>::new(values.into(), None)
+                    .with_timezone("UTC"),
             ),
         }
     }

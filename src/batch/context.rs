@@ -39,7 +39,6 @@ impl RenderedAttrs {
     }
 
     /// Its exact size.
-    #[inline]
     pub fn size(&self) -> AttrsSize {
         AttrsSize {
             entries: self.key_ends.len() as u64,

@@ -23,7 +23,6 @@ pub struct AttrsSize {
 
 impl AttrsSize {
     /// The size of `attrs`, values bounded by [`render::text_bound`].
-    #[inline]
     pub fn of(attrs: &[KeyValue<'_>]) -> Self {
         let mut s = AttrsSize {
             entries: attrs.len() as u64,
