@@ -104,7 +104,7 @@ pub(crate) trait Columns {
 
 /// Declares a set of columns (see the module header):
 ///
-/// ```ignore
+/// ```text
 /// columns! {
 ///     /// What the set is.
 ///     pub(crate) mod name for<'x> RowView<'x> as |x| {

@@ -2,15 +2,15 @@
 //!
 //! Every table is built the same way:
 //! 1. the rows of the request are listed as [`Row`]s (cheap index tuples),
-//!    sorted by the table's sort key and split by hour ([`rows`]);
+//!    sorted by the table's sort key and split by hour (`rows.rs`);
 //! 2. a sizing pass over one hour's chunk of rows computes exact item counts
-//!    and upper bounds of string bytes for every column ([`size`]), checked
+//!    and upper bounds of string bytes for every column (`size.rs`), checked
 //!    against the request's output budget ([`Context`]);
 //! 3. every builder is allocated once from that plan and filled without
-//!    growing ([`builders`]), row by row.
+//!    growing (`builders.rs`), row by row, in one straight-line loop.
 //!
 //! What each table's columns are, in which order and from which values, is
-//! declared once per table with [`columns::columns!`] in [`logs`],
+//! declared once per table with `columns!` (`columns.rs`) in [`logs`],
 //! [`traces`] and [`metrics`]; that declaration also gives
 //! [`Table::schema`]. Values are rendered as text by [`render`].
 //!
