@@ -2,15 +2,50 @@
 //!
 //! `<table>/date=YYYY-MM-DD/hour=HH/<first-timestamp>-<request-hash>.parquet`
 //!
-//! - The partition is the UTC hour of the file's rows.
+//! - The partition is the UTC hour of the file's rows: [`hour_of`] files a
+//!   row under its hour (the pipeline's row sort uses it too), and the same
+//!   hour names the `date=`/`hour=` directories here.
 //! - `<first-timestamp>` is the earliest row time in the file, as
 //!   `YYYYMMDDTHHMMSS.nnnnnnnnnZ`, so names sort by time within a partition.
 //! - `<request-hash>` is 16 hex digits of the XXH3-128 hash of the signal and
 //!   the inflated request body. The same body always yields the same keys and
 //!   the same bytes, so a retried request overwrites its own objects and never
 //!   duplicates rows. See `docs/layout.md` for the rationale.
+//!
+//! Times are clamped once, by [`clamp`], when a row is listed and when a
+//! timestamp column is filled, so a row's partition and its columns agree.
+//! This module does no I/O and knows nothing of Arrow or Parquet.
 
 use crate::schema::Table;
+
+/// Nanoseconds in one hour: a time `t` is in hour `t / HOUR_NANOS`.
+pub const HOUR_NANOS: u64 = 3_600_000_000_000;
+
+/// The latest time a row or a timestamp column can hold: `i64::MAX`
+/// nanoseconds (2262-04-11T23:47:16.854775807Z), Arrow's and Parquet's limit.
+pub const MAX_NANOS: u64 = i64::MAX as u64;
+
+/// Unix nanoseconds clamped to [`MAX_NANOS`]: the one rule for times past
+/// 2262, applied to row times (and so to partitions) and to every timestamp
+/// column. The result always fits an `i64`.
+#[inline(always)]
+pub fn clamp(nanos: u64) -> u64 {
+    nanos.min(MAX_NANOS)
+}
+
+/// The hour, counted from the Unix epoch, that a (clamped) time is filed
+/// under: the partition of its row, and the sort key rows are split by.
+#[inline(always)]
+pub fn hour_of(nanos: u64) -> u64 {
+    nanos / HOUR_NANOS
+}
+
+/// An hour from [`hour_of`] as its UTC date and hour of day:
+/// `(year, month, day, hour)`, the `date=`/`hour=` partition.
+pub fn date_hour(hour: u64) -> (i64, u32, u32, u32) {
+    let (y, m, d) = civil_from_days((hour / 24) as i64);
+    (y, m, d, (hour % 24) as u32)
+}
 
 /// Hash of a request: the signal's name and the inflated body.
 pub fn request_hash(signal: &str, body: &[u8]) -> u128 {
@@ -23,11 +58,11 @@ pub fn request_hash(signal: &str, body: &[u8]) -> u128 {
 
 /// The object key of `table`'s file whose earliest row is at `first_nanos`.
 pub fn object_key(table: Table, first_nanos: u64, hash: u128) -> String {
-    let secs = first_nanos / 1_000_000_000;
-    let nanos = first_nanos % 1_000_000_000;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let sod = secs % 86_400;
-    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    let (y, m, d, hh) = date_hour(hour_of(first_nanos));
+    let in_hour = first_nanos % HOUR_NANOS;
+    let secs = in_hour / 1_000_000_000;
+    let nanos = in_hour % 1_000_000_000;
+    let (mm, ss) = (secs / 60, secs % 60);
     format!(
         "{table}/date={y:04}-{m:02}-{d:02}/hour={hh:02}/{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}.{nanos:09}Z-{hash:016x}.parquet",
         table = table.name(),
@@ -72,6 +107,18 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(106_751), (2262, 4, 11));
         assert_eq!(object_key(Table::Sum, 0, 0), "otel_metrics_sum/date=1970-01-01/hour=00/19700101T000000.000000000Z-0000000000000000.parquet");
+    }
+
+    #[test]
+    fn times_clamp_and_partition_by_hour() {
+        assert_eq!(clamp(u64::MAX), i64::MAX as u64);
+        assert_eq!(clamp(5), 5);
+        assert_eq!(hour_of(HOUR_NANOS - 1), 0);
+        assert_eq!(hour_of(HOUR_NANOS), 1);
+        // The last representable time: 2262-04-11, hour 23.
+        assert_eq!(date_hour(hour_of(clamp(u64::MAX))), (2262, 4, 11, 23));
+        assert!(object_key(Table::Logs, clamp(u64::MAX), 0)
+            .starts_with("otel_logs/date=2262-04-11/hour=23/22620411T234716.854775807Z-"));
     }
 
     #[test]

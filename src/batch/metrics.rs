@@ -1,82 +1,33 @@
 //! `otel_metrics_{gauge,sum,histogram,exponential_histogram,summary}`: one
 //! row per data point, in the table of its metric's type.
 //!
-//! The first fourteen columns are common to the five tables ([`Common`]);
-//! each table then adds its own value columns, in the exporter's order.
-//! A metric with no data points is not written: it is counted as rejected
-//! ([`Rows::rejected`]) for OTLP partial success. See `docs/schema.md`.
+//! The first fourteen columns are common to the five tables (declared once,
+//! in `metric_columns!`); each table then adds its own value columns, in the
+//! exporter's order. A metric with no data points is not written: it is
+//! counted as rejected ([`Rows::rejected`]) for OTLP partial success. See
+//! `docs/schema.md` for what each column holds.
 
-use arrow_array::types::{Float64Type, Int32Type, UInt32Type, UInt64Type};
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
-use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use arrow_array::RecordBatch;
+use arrow_schema::TimeUnit;
 
-use super::{
-    finish_prim, planned, ranks, ts_array, ts_value, AttrsBuilder, AttrsPlan, Context, ListOffsets,
-    Row, TextBuilder, SPAN_ID_HEX, TRACE_ID_HEX,
-};
+use super::columns::{self, *};
+use super::{ranks, Context, Row};
 use crate::error::Result;
 use crate::model::*;
-use crate::schema::{col, scalar_item, Table};
-
-/// A data point type: what every metrics table reads from its points.
-pub trait Point<'a>: Sized {
-    /// This type's points in `data`, or `None` when `data` is another type.
-    fn points<'m>(data: &'m MetricData<'a>) -> Option<&'m [Self]>;
-    fn attributes(&self) -> &[KeyValue<'a>];
-    fn start(&self) -> u64;
-    fn time(&self) -> u64;
-    fn exemplars(&self) -> &[Exemplar<'a>] {
-        &[]
-    }
-}
-
-macro_rules! point {
-    ($t:ident, $pat:pat => $points:expr, $($ex:ident)?) => {
-        impl<'a> Point<'a> for $t<'a> {
-            fn points<'m>(data: &'m MetricData<'a>) -> Option<&'m [Self]> {
-                match data {
-                    $pat => Some($points),
-                    _ => None,
-                }
-            }
-            fn attributes(&self) -> &[KeyValue<'a>] {
-                &self.attributes
-            }
-            fn start(&self) -> u64 {
-                self.start_time_unix_nano
-            }
-            fn time(&self) -> u64 {
-                self.time_unix_nano
-            }
-            $(
-                fn $ex(&self) -> &[Exemplar<'a>] {
-                    &self.exemplars
-                }
-            )?
-        }
-    };
-}
-
-point!(NumberDataPoint, MetricData::Gauge(p) => p, exemplars);
-point!(HistogramDataPoint, MetricData::Histogram { points, .. } => points, exemplars);
-point!(ExpHistogramDataPoint, MetricData::ExponentialHistogram { points, .. } => points, exemplars);
-point!(SummaryDataPoint, MetricData::Summary(p) => p,);
-
-/// Sum points are `NumberDataPoint`s too, read from the `Sum` variant.
-fn sum_points<'m, 'a>(data: &'m MetricData<'a>) -> Option<&'m [NumberDataPoint<'a>]> {
-    match data {
-        MetricData::Sum { points, .. } => Some(points),
-        _ => None,
-    }
-}
+use crate::schema::Table;
 
 /// The rows of each metrics table, plus what was rejected.
 #[derive(Debug, Default)]
 pub struct Rows {
+    /// Rows of `otel_metrics_gauge`.
     pub gauge: Vec<Row>,
+    /// Rows of `otel_metrics_sum`.
     pub sum: Vec<Row>,
+    /// Rows of `otel_metrics_histogram`.
     pub histogram: Vec<Row>,
+    /// Rows of `otel_metrics_exponential_histogram`.
     pub exp_histogram: Vec<Row>,
+    /// Rows of `otel_metrics_summary`.
     pub summary: Vec<Row>,
     /// Metrics that carried no data points.
     pub rejected: usize,
@@ -85,7 +36,7 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// The rows of `table`, or an empty slice for a non-metrics table.
+    /// The rows of `table` (the gauge's for a non-metrics table).
     pub fn of(&mut self, table: Table) -> &mut Vec<Row> {
         match table {
             Table::Sum => &mut self.sum,
@@ -118,13 +69,9 @@ pub fn rows(req: &MetricsRequest<'_>, ctx: &Context<'_>) -> Rows {
                     let dest = out.of(table);
                     let before = dest.len();
                     dest.extend(times.enumerate().map(|(pi, time)| Row {
-                        resource: ri as u32,
-                        scope: si as u32,
-                        item: mi as u32,
                         point: pi as u32,
-                        service: services[ri],
                         metric,
-                        time: super::row_time(time),
+                        ..Row::new(ri, si, mi, services[ri], time)
                     }));
                     dest.len() - before
                 };
@@ -161,25 +108,41 @@ pub fn rows(req: &MetricsRequest<'_>, ctx: &Context<'_>) -> Rows {
     out
 }
 
-/// Where a row's metric and point live.
-struct At<'q, 'a, P> {
-    group: &'q ResourceGroup<'a, Metric<'a>>,
-    scope: &'q ScopeGroup<'a, Metric<'a>>,
-    metric: &'q Metric<'a>,
-    point: &'q P,
+/// What a row of a metrics table is read from: the row, its metric and its
+/// data point of type `P`.
+pub(crate) struct MetricRow<'x, P> {
+    ctx: &'x Context<'x>,
+    row: &'x Row,
+    group: &'x ResourceGroup<'x, Metric<'x>>,
+    scope: &'x ScopeGroup<'x, Metric<'x>>,
+    metric: &'x Metric<'x>,
+    point: &'x P,
 }
 
-fn locate<'q, 'a, P>(
-    req: &'q MetricsRequest<'a>,
-    rows: &[Row],
-    points: impl Fn(&'q MetricData<'a>) -> Option<&'q [P]>,
-) -> Result<Vec<At<'q, 'a, P>>> {
-    let one = |r: &Row| {
-        let group = req.get(r.resource as usize)?;
-        let scope = group.scopes.get(r.scope as usize)?;
-        let metric = scope.items.get(r.item as usize)?;
-        let point = points(&metric.data)?.get(r.point as usize)?;
-        Some(At {
+impl<P> Clone for MetricRow<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for MetricRow<'_, P> {}
+
+/// Finds each row's metric and point (of the type `points` picks), or
+/// errors (an internal error) if a row points outside the request.
+fn locate<'x, P>(
+    req: &'x MetricsRequest<'x>,
+    ctx: &'x Context<'x>,
+    rows: &'x [Row],
+    points: impl Fn(&'x MetricData<'x>) -> Option<&'x [P]>,
+) -> Result<Vec<MetricRow<'x, P>>> {
+    let one = |row: &'x Row| {
+        let group = req.get(row.resource as usize)?;
+        let scope = group.scopes.get(row.scope as usize)?;
+        let metric = scope.items.get(row.item as usize)?;
+        let point = points(&metric.data)?.get(row.point as usize)?;
+        Some(MetricRow {
+            ctx,
+            row,
             group,
             scope,
             metric,
@@ -192,216 +155,128 @@ fn locate<'q, 'a, P>(
         .ok_or_else(|| super::internal("a metrics row points outside its request"))
 }
 
-/// The fourteen columns every metrics table starts with.
-struct Common {
-    resource_attrs: AttrsBuilder,
-    resource_url: TextBuilder,
-    scope_name: TextBuilder,
-    scope_version: TextBuilder,
-    scope_attrs: AttrsBuilder,
-    scope_dropped: Vec<u32>,
-    scope_url: TextBuilder,
-    service: TextBuilder,
-    name: TextBuilder,
-    description: TextBuilder,
-    unit_col: TextBuilder,
-    attrs: AttrsBuilder,
-    start: Vec<i64>,
-    time: Vec<i64>,
-    exemplars: Exemplars,
-    rows: usize,
-    unit: TimeUnit,
+/// `AggregationTemporality` of a sum or (exponential) histogram metric.
+fn temporality(data: &MetricData<'_>) -> i32 {
+    match data {
+        MetricData::Sum { temporality, .. }
+        | MetricData::Histogram { temporality, .. }
+        | MetricData::ExponentialHistogram { temporality, .. } => *temporality,
+        _ => 0,
+    }
 }
 
-impl Common {
-    /// Sizing pass over the common columns and exemplars, then allocation.
-    fn new<'a, P: Point<'a>>(
-        table: Table,
-        ctx: &Context<'_>,
-        at: &[At<'_, 'a, P>],
-        rows: &[Row],
-        unit: TimeUnit,
-    ) -> Result<Self> {
-        let n = at.len();
-        let (mut rurl, mut sname, mut sver, mut surl, mut svc, mut name, mut desc, mut u) =
-            (0, 0, 0, 0, 0, 0, 0, 0);
-        let (mut rattrs, mut sattrs, mut attrs) = (
-            AttrsPlan::default(),
-            AttrsPlan::default(),
-            AttrsPlan::default(),
-        );
-        let mut ex = ExemplarsPlan::default();
-        for (a, r) in at.iter().zip(rows) {
-            rurl += a.group.schema_url.len() as u64;
-            sname += a.scope.scope.name.len() as u64;
-            sver += a.scope.scope.version.len() as u64;
-            surl += a.scope.schema_url.len() as u64;
-            svc += ctx.services[r.resource as usize].len() as u64;
-            name += a.metric.name.len() as u64;
-            desc += a.metric.description.len() as u64;
-            u += a.metric.unit.len() as u64;
-            rattrs.add_rendered(ctx.resource_attrs(r));
-            sattrs.add_rendered(ctx.scope_attrs(r));
-            attrs.add(a.point.attributes());
-            ex.add(a.point.exemplars());
+/// Declares a metrics table: the fourteen columns every metrics table
+/// starts with, then the table's own.
+macro_rules! metric_columns {
+    (
+        $(#[$meta:meta])*
+        $vis:vis mod $set:ident for $point:ident as |$x:ident| { $($own:tt)* }
+    ) => {
+        columns! {
+            $(#[$meta])*
+            $vis mod $set for<'x> MetricRow<'x, $point<'x>> as |$x| {
+                ResourceAttributes: SharedAttrs => $x.ctx.resource_attrs($x.row),
+                ResourceSchemaUrl: Text => &$x.group.schema_url,
+                ScopeName: Text => &$x.scope.scope.name,
+                ScopeVersion: Text => &$x.scope.scope.version,
+                ScopeAttributes: SharedAttrs => $x.ctx.scope_attrs($x.row),
+                ScopeDroppedAttrCount: U32 => $x.scope.scope.dropped_attributes_count,
+                ScopeSchemaUrl: Text => &$x.scope.schema_url,
+                ServiceName: Text => $x.ctx.service($x.row),
+                MetricName: Text => &$x.metric.name,
+                MetricDescription: Text => &$x.metric.description,
+                MetricUnit: Text => &$x.metric.unit,
+                Attributes: Attrs => &$x.point.attributes,
+                StartTimeUnix: Time => $x.point.start_time_unix_nano,
+                TimeUnix: Time => $x.point.time_unix_nano,
+                $($own)*
+            }
         }
-        let strings = rurl + sname + sver + surl + svc + name + desc + u;
-        let attrs_bytes = rattrs.bytes()
-            + sattrs.bytes()
-            + attrs.bytes()
-            + ex.attrs.bytes()
-            + ex.count as u64 * 64;
-        ctx.check_output(table, n, strings + attrs_bytes)?;
-        Ok(Common {
-            resource_attrs: AttrsBuilder::new(rattrs)?,
-            resource_url: TextBuilder::with_capacity(n, rurl)?,
-            scope_name: TextBuilder::with_capacity(n, sname)?,
-            scope_version: TextBuilder::with_capacity(n, sver)?,
-            scope_attrs: AttrsBuilder::new(sattrs)?,
-            scope_dropped: planned(n),
-            scope_url: TextBuilder::with_capacity(n, surl)?,
-            service: TextBuilder::with_capacity(n, svc)?,
-            name: TextBuilder::with_capacity(n, name)?,
-            description: TextBuilder::with_capacity(n, desc)?,
-            unit_col: TextBuilder::with_capacity(n, u)?,
-            attrs: AttrsBuilder::new(attrs)?,
-            start: planned(n),
-            time: planned(n),
-            exemplars: Exemplars::new(n, ex)?,
-            rows: n,
-            unit,
-        })
-    }
+    };
+}
 
-    fn push<'a, P: Point<'a>>(&mut self, ctx: &Context<'_>, a: &At<'_, 'a, P>, r: &Row) {
-        self.resource_attrs.push_rendered(ctx.resource_attrs(r));
-        self.resource_url.push(&a.group.schema_url);
-        self.scope_name.push(&a.scope.scope.name);
-        self.scope_version.push(&a.scope.scope.version);
-        self.scope_attrs.push_rendered(ctx.scope_attrs(r));
-        self.scope_dropped
-            .push(a.scope.scope.dropped_attributes_count);
-        self.scope_url.push(&a.scope.schema_url);
-        self.service.push(&ctx.services[r.resource as usize]);
-        self.name.push(&a.metric.name);
-        self.description.push(&a.metric.description);
-        self.unit_col.push(&a.metric.unit);
-        self.attrs.push(a.point.attributes());
-        self.start.push(ts_value(a.point.start(), self.unit));
-        self.time.push(ts_value(a.point.time(), self.unit));
-        self.exemplars.push(a.point.exemplars(), self.unit);
-    }
-
-    /// The fourteen common columns, and the exemplars column for later
-    /// (`None` for the summary table, which has none).
-    fn finish(self, schema: &SchemaRef) -> Result<(Vec<ArrayRef>, Option<ArrayRef>)> {
-        let n = self.rows;
-        let cols = vec![
-            self.resource_attrs.finish_ref()?,
-            self.resource_url.finish_ref()?,
-            self.scope_name.finish_ref()?,
-            self.scope_version.finish_ref()?,
-            self.scope_attrs.finish_ref()?,
-            finish_prim::<UInt32Type>(self.scope_dropped, n),
-            self.scope_url.finish_ref()?,
-            self.service.finish_ref()?,
-            self.name.finish_ref()?,
-            self.description.finish_ref()?,
-            self.unit_col.finish_ref()?,
-            self.attrs.finish_ref()?,
-            ts_array(self.start, self.unit),
-            ts_array(self.time, self.unit),
-        ];
-        let exemplars = match schema.index_of(col::EXEMPLARS) {
-            Ok(_) => Some(self.exemplars.finish(schema, self.unit)?),
-            Err(_) => None,
-        };
-        Ok((cols, exemplars))
+metric_columns! {
+    /// The `otel_metrics_gauge` columns.
+    pub(crate) mod gauge for NumberDataPoint as |x| {
+        Value: F64 => x.point.value.as_f64(),
+        Flags: U32 => x.point.flags,
+        Exemplars: Structs<exemplars::Set> => &x.point.exemplars,
     }
 }
 
-#[derive(Default)]
-struct ExemplarsPlan {
-    count: usize,
-    attrs: AttrsPlan,
-}
-
-impl ExemplarsPlan {
-    fn add(&mut self, ex: &[Exemplar<'_>]) {
-        self.count += ex.len();
-        for e in ex {
-            self.attrs.add(&e.filtered_attributes);
-        }
+metric_columns! {
+    /// The `otel_metrics_sum` columns.
+    pub(crate) mod sum for NumberDataPoint as |x| {
+        Value: F64 => x.point.value.as_f64(),
+        Flags: U32 => x.point.flags,
+        Exemplars: Structs<exemplars::Set> => &x.point.exemplars,
+        AggregationTemporality: I32 => temporality(&x.metric.data),
+        IsMonotonic: Bool => matches!(x.metric.data, MetricData::Sum { monotonic: true, .. }),
     }
 }
 
-/// The `Exemplars` `List<Struct>` column.
-struct Exemplars {
-    offsets: ListOffsets,
-    attrs: AttrsBuilder,
-    time: Vec<i64>,
-    value: Vec<f64>,
-    span_id: TextBuilder,
-    trace_id: TextBuilder,
-    count: usize,
-}
-
-impl Exemplars {
-    fn new(rows: usize, plan: ExemplarsPlan) -> Result<Self> {
-        let c = plan.count;
-        Ok(Exemplars {
-            offsets: ListOffsets::with_capacity(rows),
-            attrs: AttrsBuilder::new(plan.attrs)?,
-            time: planned(c),
-            value: planned(c),
-            span_id: TextBuilder::with_capacity(c, (c * SPAN_ID_HEX) as u64)?,
-            trace_id: TextBuilder::with_capacity(c, (c * TRACE_ID_HEX) as u64)?,
-            count: c,
-        })
-    }
-
-    fn push(&mut self, ex: &[Exemplar<'_>], unit: TimeUnit) {
-        for e in ex {
-            self.attrs.push(&e.filtered_attributes);
-            self.time.push(ts_value(e.time_unix_nano, unit));
-            self.value.push(e.value.as_f64());
-            self.span_id.push_id(&e.span_id);
-            self.trace_id.push_id(&e.trace_id);
-        }
-        self.offsets.push(ex.len());
-    }
-
-    fn finish(self, schema: &SchemaRef, unit: TimeUnit) -> Result<ArrayRef> {
-        let item = list_item_of(schema, col::EXEMPLARS)?;
-        let columns = vec![
-            self.attrs.finish_ref()?,
-            ts_array(self.time, unit),
-            finish_prim::<Float64Type>(self.value, self.count),
-            self.span_id.finish_ref()?,
-            self.trace_id.finish_ref()?,
-        ];
-        self.offsets.finish_struct(item, columns)
+metric_columns! {
+    /// The `otel_metrics_histogram` columns.
+    pub(crate) mod histogram for HistogramDataPoint as |x| {
+        Count: U64 => x.point.count,
+        Sum: F64 => x.point.sum.unwrap_or(0.0),
+        BucketCounts: U64List => &x.point.bucket_counts,
+        ExplicitBounds: F64List => &x.point.explicit_bounds,
+        Exemplars: Structs<exemplars::Set> => &x.point.exemplars,
+        Flags: U32 => x.point.flags,
+        Min: F64 => x.point.min.unwrap_or(0.0),
+        Max: F64 => x.point.max.unwrap_or(0.0),
+        AggregationTemporality: I32 => temporality(&x.metric.data),
     }
 }
 
-fn list_item_of(schema: &SchemaRef, name: &str) -> Result<std::sync::Arc<arrow_schema::Field>> {
-    super::list_item(schema, name)
+metric_columns! {
+    /// The `otel_metrics_exponential_histogram` columns.
+    pub(crate) mod exp_histogram for ExpHistogramDataPoint as |x| {
+        Count: U64 => x.point.count,
+        Sum: F64 => x.point.sum.unwrap_or(0.0),
+        Scale: I32 => x.point.scale,
+        ZeroCount: U64 => x.point.zero_count,
+        PositiveOffset: I32 => x.point.positive.offset,
+        PositiveBucketCounts: U64List => &x.point.positive.bucket_counts,
+        NegativeOffset: I32 => x.point.negative.offset,
+        NegativeBucketCounts: U64List => &x.point.negative.bucket_counts,
+        Exemplars: Structs<exemplars::Set> => &x.point.exemplars,
+        Flags: U32 => x.point.flags,
+        Min: F64 => x.point.min.unwrap_or(0.0),
+        Max: F64 => x.point.max.unwrap_or(0.0),
+        AggregationTemporality: I32 => temporality(&x.metric.data),
+        ZeroThreshold: F64 => x.point.zero_threshold,
+    }
 }
 
-/// A `List<UInt64>` or `List<Float64>` column from per-row slices.
-fn list_column<T: arrow_array::ArrowPrimitiveType>(
-    rows: usize,
-    values: impl Iterator<Item = impl AsRef<[T::Native]>> + Clone,
-    t: DataType,
-) -> Result<ArrayRef> {
-    let total: usize = values.clone().map(|v| v.as_ref().len()).sum();
-    let mut offsets = ListOffsets::with_capacity(rows);
-    let mut flat = planned::<T::Native>(total);
-    for v in values {
-        flat.extend_from_slice(v.as_ref());
-        offsets.push(v.as_ref().len());
+metric_columns! {
+    /// The `otel_metrics_summary` columns.
+    pub(crate) mod summary for SummaryDataPoint as |x| {
+        Count: U64 => x.point.count,
+        Sum: F64 => x.point.sum,
+        ValueAtQuantiles: Structs<quantiles::Set> => &x.point.quantile_values,
+        Flags: U32 => x.point.flags,
     }
-    offsets.finish(scalar_item(t), finish_prim::<T>(flat, total))
+}
+
+columns! {
+    /// The item struct of `Exemplars`.
+    pub(crate) mod exemplars for<'x> Exemplar<'x> as |e|, 64 bytes per item {
+        FilteredAttributes: Attrs => &e.filtered_attributes,
+        TimeUnix: Time => e.time_unix_nano,
+        Value: F64 => e.value.as_f64(),
+        SpanId: SpanHex => &e.span_id,
+        TraceId: TraceHex => &e.trace_id,
+    }
+}
+
+columns! {
+    /// The item struct of `ValueAtQuantiles`.
+    pub(crate) mod quantiles for<'x> ValueAtQuantile as |q| {
+        Quantile: F64 => q.quantile,
+        Value: F64 => q.value,
+    }
 }
 
 /// Builds the batch of one metrics `table` from its `rows` (one hour, sorted).
@@ -412,181 +287,253 @@ pub fn build(
     rows: &[Row],
     unit: TimeUnit,
 ) -> Result<RecordBatch> {
-    let schema = table.schema(unit);
-    let n = rows.len();
-    let columns = match table {
-        Table::Gauge | Table::Sum => {
-            let at = if table == Table::Gauge {
-                locate(req, rows, NumberDataPoint::points)?
-            } else {
-                locate(req, rows, sum_points)?
-            };
-            let mut common = Common::new(table, ctx, &at, rows, unit)?;
-            let (mut value, mut flags) = (planned::<f64>(n), planned::<u32>(n));
-            let (mut temporality, mut monotonic) = (planned::<i32>(n), Vec::with_capacity(n));
-            for (a, r) in at.iter().zip(rows) {
-                common.push(ctx, a, r);
-                value.push(a.point.value.as_f64());
-                flags.push(a.point.flags);
-                if let MetricData::Sum {
-                    temporality: t,
-                    monotonic: m,
-                    ..
-                } = &a.metric.data
-                {
-                    temporality.push(*t);
-                    monotonic.push(*m);
-                }
-            }
-            let (mut cols, exemplars) = common.finish(&schema)?;
-            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
-            cols.extend([
-                finish_prim::<Float64Type>(value, n),
-                finish_prim::<UInt32Type>(flags, n),
-                exemplars,
-            ]);
-            if table == Table::Sum {
-                cols.push(finish_prim::<Int32Type>(temporality, n));
-                cols.push(std::sync::Arc::new(BooleanArray::from(monotonic)));
-            }
-            cols
-        }
-        Table::Histogram => {
-            let at = locate(req, rows, HistogramDataPoint::points)?;
-            let mut common = Common::new(table, ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut flags) =
-                (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
-            let (mut min, mut max, mut temporality) =
-                (planned::<f64>(n), planned::<f64>(n), planned::<i32>(n));
-            for (a, r) in at.iter().zip(rows) {
-                common.push(ctx, a, r);
-                let p = a.point;
-                count.push(p.count);
-                sum.push(p.sum.unwrap_or(0.0));
-                flags.push(p.flags);
-                min.push(p.min.unwrap_or(0.0));
-                max.push(p.max.unwrap_or(0.0));
-                temporality.push(match &a.metric.data {
-                    MetricData::Histogram { temporality, .. } => *temporality,
-                    _ => 0,
-                });
-            }
-            let (mut cols, exemplars) = common.finish(&schema)?;
-            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
-            cols.extend([
-                finish_prim::<UInt64Type>(count, n),
-                finish_prim::<Float64Type>(sum, n),
-                list_column::<UInt64Type>(
-                    n,
-                    at.iter().map(|a| &a.point.bucket_counts),
-                    DataType::UInt64,
-                )?,
-                list_column::<Float64Type>(
-                    n,
-                    at.iter().map(|a| &a.point.explicit_bounds),
-                    DataType::Float64,
-                )?,
-                exemplars,
-                finish_prim::<UInt32Type>(flags, n),
-                finish_prim::<Float64Type>(min, n),
-                finish_prim::<Float64Type>(max, n),
-                finish_prim::<Int32Type>(temporality, n),
-            ]);
-            cols
-        }
+    macro_rules! build {
+        ($set:ident, $pat:pat => $points:expr) => {{
+            let at = locate(req, ctx, rows, |data| match data {
+                $pat => Some($points),
+                _ => None,
+            })?;
+            columns::build::<$set::Set>(table, ctx, unit, at.iter().copied())
+        }};
+    }
+    match table {
+        Table::Gauge => build!(gauge, MetricData::Gauge(p) => p),
+        Table::Sum => build!(sum, MetricData::Sum { points, .. } => points),
+        Table::Histogram => build!(histogram, MetricData::Histogram { points, .. } => points),
         Table::ExponentialHistogram => {
-            let at = locate(req, rows, ExpHistogramDataPoint::points)?;
-            let mut common = Common::new(table, ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut scale) =
-                (planned::<u64>(n), planned::<f64>(n), planned::<i32>(n));
-            let (mut zero, mut pos_off, mut neg_off) =
-                (planned::<u64>(n), planned::<i32>(n), planned::<i32>(n));
-            let (mut flags, mut min, mut max) =
-                (planned::<u32>(n), planned::<f64>(n), planned::<f64>(n));
-            let (mut temporality, mut zero_threshold) = (planned::<i32>(n), planned::<f64>(n));
-            for (a, r) in at.iter().zip(rows) {
-                common.push(ctx, a, r);
-                let p = a.point;
-                count.push(p.count);
-                sum.push(p.sum.unwrap_or(0.0));
-                scale.push(p.scale);
-                zero.push(p.zero_count);
-                pos_off.push(p.positive.offset);
-                neg_off.push(p.negative.offset);
-                flags.push(p.flags);
-                min.push(p.min.unwrap_or(0.0));
-                max.push(p.max.unwrap_or(0.0));
-                temporality.push(match &a.metric.data {
-                    MetricData::ExponentialHistogram { temporality, .. } => *temporality,
-                    _ => 0,
-                });
-                zero_threshold.push(p.zero_threshold);
-            }
-            let (mut cols, exemplars) = common.finish(&schema)?;
-            let exemplars = exemplars.ok_or_else(|| super::internal("exemplars column missing"))?;
-            cols.extend([
-                finish_prim::<UInt64Type>(count, n),
-                finish_prim::<Float64Type>(sum, n),
-                finish_prim::<Int32Type>(scale, n),
-                finish_prim::<UInt64Type>(zero, n),
-                finish_prim::<Int32Type>(pos_off, n),
-                list_column::<UInt64Type>(
-                    n,
-                    at.iter().map(|a| &a.point.positive.bucket_counts),
-                    DataType::UInt64,
-                )?,
-                finish_prim::<Int32Type>(neg_off, n),
-                list_column::<UInt64Type>(
-                    n,
-                    at.iter().map(|a| &a.point.negative.bucket_counts),
-                    DataType::UInt64,
-                )?,
-                exemplars,
-                finish_prim::<UInt32Type>(flags, n),
-                finish_prim::<Float64Type>(min, n),
-                finish_prim::<Float64Type>(max, n),
-                finish_prim::<Int32Type>(temporality, n),
-                finish_prim::<Float64Type>(zero_threshold, n),
-            ]);
-            cols
+            build!(exp_histogram, MetricData::ExponentialHistogram { points, .. } => points)
         }
-        Table::Summary => {
-            let at = locate(req, rows, SummaryDataPoint::points)?;
-            let mut common = Common::new(table, ctx, &at, rows, unit)?;
-            let (mut count, mut sum, mut flags) =
-                (planned::<u64>(n), planned::<f64>(n), planned::<u32>(n));
-            let quantiles: usize = at.iter().map(|a| a.point.quantile_values.len()).sum();
-            let mut q_offsets = ListOffsets::with_capacity(n);
-            let (mut q, mut v) = (planned::<f64>(quantiles), planned::<f64>(quantiles));
-            for (a, r) in at.iter().zip(rows) {
-                common.push(ctx, a, r);
-                let p = a.point;
-                count.push(p.count);
-                sum.push(p.sum);
-                flags.push(p.flags);
-                for qv in &p.quantile_values {
-                    q.push(qv.quantile);
-                    v.push(qv.value);
-                }
-                q_offsets.push(p.quantile_values.len());
-            }
-            let (mut cols, _no_exemplars) = common.finish(&schema)?;
-            let item = list_item_of(&schema, col::VALUE_AT_QUANTILES)?;
-            cols.extend([
-                finish_prim::<UInt64Type>(count, n),
-                finish_prim::<Float64Type>(sum, n),
-                q_offsets.finish_struct(
-                    item,
-                    vec![
-                        finish_prim::<Float64Type>(q, quantiles),
-                        finish_prim::<Float64Type>(v, quantiles),
-                    ],
-                )?,
-                finish_prim::<UInt32Type>(flags, n),
-            ]);
-            cols
+        Table::Summary => build!(summary, MetricData::Summary(p) => p),
+        Table::Logs | Table::Traces => Err(super::internal("not a metrics table")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::testing::check_row;
+
+    fn kv(k: &str, v: &str) -> KeyValue<'static> {
+        KeyValue {
+            key: k.to_string().into(),
+            value: AnyValue::Str(v.to_string().into()),
         }
-        Table::Logs | Table::Traces => return Err(super::internal("not a metrics table")),
-    };
-    Ok(RecordBatch::try_new(schema, columns)?)
+    }
+
+    fn exemplar() -> Exemplar<'static> {
+        Exemplar {
+            filtered_attributes: vec![kv("x", "9")],
+            time_unix_nano: 15,
+            value: Number::Double(0.5),
+            span_id: [0xbb; 8],
+            trace_id: [0xaa; 16],
+        }
+    }
+
+    fn metric(name: &str, data: MetricData<'static>) -> Metric<'static> {
+        Metric {
+            name: name.to_string().into(),
+            description: "desc".into(),
+            unit: "ms".into(),
+            data,
+            metadata: vec![],
+        }
+    }
+
+    /// One point per metrics table, each column (and each exemplar and
+    /// quantile member) holding a value no other column of its type has: a
+    /// declaration that swapped two same-typed columns (`Min`/`Max`,
+    /// `PositiveOffset`/`NegativeOffset`, `ScopeName`/`ScopeVersion`…) fails
+    /// here, by column name.
+    #[test]
+    fn every_column_holds_its_own_value() {
+        let attrs = || vec![kv("p", "1")];
+        let number = NumberDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            value: Number::Int(7),
+            exemplars: vec![exemplar()],
+            flags: 1,
+        };
+        let histogram = HistogramDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 3,
+            sum: Some(6.5),
+            bucket_counts: vec![1, 2],
+            explicit_bounds: vec![2.5],
+            exemplars: vec![exemplar()],
+            flags: 1,
+            min: Some(1.5),
+            max: Some(4.5),
+        };
+        let buckets = |offset, counts| Buckets {
+            offset,
+            bucket_counts: counts,
+        };
+        let exp = ExpHistogramDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 8,
+            sum: Some(6.5),
+            scale: 3,
+            zero_count: 4,
+            positive: buckets(-2, vec![5, 6]),
+            negative: buckets(-5, vec![7]),
+            flags: 1,
+            exemplars: vec![exemplar()],
+            min: Some(1.5),
+            max: Some(4.5),
+            zero_threshold: 0.25,
+        };
+        let summary = SummaryDataPoint {
+            attributes: attrs(),
+            start_time_unix_nano: 10,
+            time_unix_nano: 20,
+            count: 3,
+            sum: 6.5,
+            quantile_values: vec![ValueAtQuantile {
+                quantile: 0.9,
+                value: 8.5,
+            }],
+            flags: 1,
+        };
+        let req = vec![ResourceGroup {
+            resource: Resource {
+                attributes: vec![kv("service.name", "svc")],
+                dropped_attributes_count: 0,
+            },
+            schema_url: "rurl".into(),
+            scopes: vec![ScopeGroup {
+                scope: Scope {
+                    name: "sname".into(),
+                    version: "sver".into(),
+                    attributes: vec![kv("s", "2")],
+                    dropped_attributes_count: 2,
+                },
+                schema_url: "surl".into(),
+                items: vec![
+                    metric("g", MetricData::Gauge(vec![number.clone()])),
+                    metric(
+                        "s",
+                        MetricData::Sum {
+                            points: vec![number],
+                            temporality: 2,
+                            monotonic: true,
+                        },
+                    ),
+                    metric(
+                        "h",
+                        MetricData::Histogram {
+                            points: vec![histogram],
+                            temporality: 1,
+                        },
+                    ),
+                    metric(
+                        "e",
+                        MetricData::ExponentialHistogram {
+                            points: vec![exp],
+                            temporality: 1,
+                        },
+                    ),
+                    metric("q", MetricData::Summary(vec![summary])),
+                ],
+            }],
+        }];
+        let ctx = Context::new(&req);
+        let mut rows = rows(&req, &ctx);
+        let ex = format!(
+            "[({{x=9}}, 15, 0.5, {}, {})]",
+            "bb".repeat(8),
+            "aa".repeat(16)
+        );
+        type Own<'s> = Vec<(&'s str, &'s str)>;
+        let own: [(Table, &str, Own); 5] = [
+            (
+                Table::Gauge,
+                "g",
+                vec![("Value", "7"), ("Flags", "1"), ("Exemplars", &ex)],
+            ),
+            (
+                Table::Sum,
+                "s",
+                vec![
+                    ("Value", "7"),
+                    ("Flags", "1"),
+                    ("Exemplars", &ex),
+                    ("AggregationTemporality", "2"),
+                    ("IsMonotonic", "true"),
+                ],
+            ),
+            (
+                Table::Histogram,
+                "h",
+                vec![
+                    ("Count", "3"),
+                    ("Sum", "6.5"),
+                    ("BucketCounts", "[1, 2]"),
+                    ("ExplicitBounds", "[2.5]"),
+                    ("Exemplars", &ex),
+                    ("Flags", "1"),
+                    ("Min", "1.5"),
+                    ("Max", "4.5"),
+                    ("AggregationTemporality", "1"),
+                ],
+            ),
+            (
+                Table::ExponentialHistogram,
+                "e",
+                vec![
+                    ("Count", "8"),
+                    ("Sum", "6.5"),
+                    ("Scale", "3"),
+                    ("ZeroCount", "4"),
+                    ("PositiveOffset", "-2"),
+                    ("PositiveBucketCounts", "[5, 6]"),
+                    ("NegativeOffset", "-5"),
+                    ("NegativeBucketCounts", "[7]"),
+                    ("Exemplars", &ex),
+                    ("Flags", "1"),
+                    ("Min", "1.5"),
+                    ("Max", "4.5"),
+                    ("AggregationTemporality", "1"),
+                    ("ZeroThreshold", "0.25"),
+                ],
+            ),
+            (
+                Table::Summary,
+                "q",
+                vec![
+                    ("Count", "3"),
+                    ("Sum", "6.5"),
+                    ("ValueAtQuantiles", "[(0.9, 8.5)]"),
+                    ("Flags", "1"),
+                ],
+            ),
+        ];
+        for (table, name, own) in own {
+            let mut want = vec![
+                ("ResourceAttributes", "{service.name=svc}"),
+                ("ResourceSchemaUrl", "rurl"),
+                ("ScopeName", "sname"),
+                ("ScopeVersion", "sver"),
+                ("ScopeAttributes", "{s=2}"),
+                ("ScopeDroppedAttrCount", "2"),
+                ("ScopeSchemaUrl", "surl"),
+                ("ServiceName", "svc"),
+                ("MetricName", name),
+                ("MetricDescription", "desc"),
+                ("MetricUnit", "ms"),
+                ("Attributes", "{p=1}"),
+                ("StartTimeUnix", "10"),
+                ("TimeUnix", "20"),
+            ];
+            want.extend(own);
+            let batch = build(&req, &ctx, table, rows.of(table), TimeUnit::Nanosecond).unwrap();
+            check_row(&batch, &want);
+        }
+    }
 }

@@ -1,0 +1,162 @@
+//! The per-request context every table builder reads: each resource's
+//! service name, each resource's and scope's attributes rendered once, and
+//! the request-wide output budget.
+//!
+//! Built once per request, before any batch; it holds no Arrow arrays. The
+//! output check here is the only limit the batch stage enforces.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use super::render;
+use super::size::AttrsSize;
+use super::Row;
+use crate::error::{Error, Result};
+use crate::model::{AnyValue, KeyValue, Request, Resource, ResourceGroup};
+use crate::schema::Table;
+
+/// An attribute list rendered once (keys and text values back to back),
+/// appended to many rows with two copies instead of a render per entry.
+#[derive(Debug, Default)]
+pub struct RenderedAttrs {
+    pub(super) keys: Vec<u8>,
+    pub(super) key_ends: Vec<u32>,
+    pub(super) values: Vec<u8>,
+    pub(super) value_ends: Vec<u32>,
+}
+
+impl RenderedAttrs {
+    /// Renders `attrs`: keys as they are, values with [`render::text`].
+    pub fn new(attrs: &[KeyValue<'_>]) -> Self {
+        let mut r = RenderedAttrs::default();
+        for kv in attrs {
+            r.keys.extend_from_slice(kv.key.as_bytes());
+            r.key_ends.push(r.keys.len() as u32);
+            render::text(&kv.value, &mut r.values);
+            r.value_ends.push(r.values.len() as u32);
+        }
+        r
+    }
+
+    /// Its exact size.
+    pub fn size(&self) -> AttrsSize {
+        AttrsSize {
+            entries: self.key_ends.len() as u64,
+            key_bytes: self.keys.len() as u64,
+            value_bytes: self.values.len() as u64,
+        }
+    }
+}
+
+/// Per-request facts every table builder needs, computed once: each
+/// resource's service name, and each resource's and scope's attributes
+/// rendered once (they repeat on every row of that resource or scope).
+pub struct Context<'r> {
+    /// `ServiceName` of each resource group (see [`service_name`]).
+    pub services: Vec<Cow<'r, str>>,
+    /// The rendered attributes of each resource.
+    pub resource_attrs: Vec<RenderedAttrs>,
+    /// The rendered attributes of each scope, by resource then scope.
+    pub scope_attrs: Vec<Vec<RenderedAttrs>>,
+    /// The Arrow memory all of the request's batches may plan for, together
+    /// ([`crate::Limits::max_output_bytes`]); unlimited by default.
+    pub max_output_bytes: u64,
+    /// What the batches built so far planned.
+    planned: Cell<u64>,
+}
+
+impl<'r> Context<'r> {
+    /// Renders the shared values of `req`; no output limit.
+    pub fn new<T>(req: &'r Request<'_, T>) -> Self {
+        let scopes = |g: &ResourceGroup<'_, T>| {
+            g.scopes
+                .iter()
+                .map(|s| RenderedAttrs::new(&s.scope.attributes))
+                .collect()
+        };
+        Context {
+            services: req.iter().map(|g| service_name(&g.resource)).collect(),
+            resource_attrs: req
+                .iter()
+                .map(|g| RenderedAttrs::new(&g.resource.attributes))
+                .collect(),
+            scope_attrs: req.iter().map(scopes).collect(),
+            max_output_bytes: u64::MAX,
+            planned: Cell::new(0),
+        }
+    }
+
+    /// Sets the output limit.
+    pub fn with_max_output_bytes(mut self, limit: usize) -> Self {
+        self.max_output_bytes = limit as u64;
+        self
+    }
+
+    /// Checks the sizing pass's plan for one batch before anything of it is
+    /// allocated: `bytes` of strings and attributes plus a fixed allowance
+    /// per row for fixed-width columns and offsets. Values shared by many
+    /// rows (resource attributes, schema URLs…) are copied into every row, so
+    /// a small request can plan a large output; this is where that stops.
+    ///
+    /// The limit applies to the sum over all of the request's batches (every
+    /// file, every chunk), so it bounds the request's whole encoding work as
+    /// well as each batch's memory.
+    pub fn check_output(&self, table: Table, rows: usize, bytes: u64) -> Result<()> {
+        const PER_ROW: u64 = 160;
+        let batch = bytes.saturating_add((rows as u64).saturating_mul(PER_ROW));
+        let total = self.planned.get().saturating_add(batch);
+        if total > self.max_output_bytes {
+            return Err(Error::OutputTooLarge {
+                table: table.name(),
+                limit: self.max_output_bytes as usize,
+            });
+        }
+        self.planned.set(total);
+        Ok(())
+    }
+
+    /// The service name of `row`.
+    #[inline]
+    pub fn service(&self, row: &Row) -> &str {
+        &self.services[row.resource as usize]
+    }
+
+    /// The rendered resource attributes of `row`.
+    #[inline]
+    pub fn resource_attrs(&self, row: &Row) -> &RenderedAttrs {
+        &self.resource_attrs[row.resource as usize]
+    }
+
+    /// The rendered scope attributes of `row`.
+    #[inline]
+    pub fn scope_attrs(&self, row: &Row) -> &RenderedAttrs {
+        &self.scope_attrs[row.resource as usize][row.scope as usize]
+    }
+
+    /// Ranks of each resource's service name, for sorting.
+    pub fn service_ranks(&self) -> Vec<u32> {
+        let names: Vec<&str> = self.services.iter().map(|s| s.as_ref()).collect();
+        super::ranks(&names)
+    }
+}
+
+/// `ServiceName`: the `service.name` resource attribute as text (the
+/// exporter's `AsString()`), or "" when absent.
+pub fn service_name<'r>(resource: &'r Resource<'_>) -> Cow<'r, str> {
+    match resource
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "service.name")
+    {
+        None => Cow::Borrowed(""),
+        Some(KeyValue {
+            value: AnyValue::Str(s),
+            ..
+        }) => Cow::Borrowed(s.as_ref()),
+        Some(kv) => {
+            let mut out = Vec::new();
+            render::text(&kv.value, &mut out);
+            Cow::Owned(String::from_utf8(out).unwrap_or_default())
+        }
+    }
+}
