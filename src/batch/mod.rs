@@ -58,10 +58,8 @@ impl Table {
 }
 
 /// An internal (bug, not input) error.
-pub fn internal(what: &str) -> Error {
-    Error::Arrow(arrow_schema::ArrowError::InvalidArgumentError(
-        what.to_string(),
-    ))
+pub fn internal(what: &'static str) -> Error {
+    Error::Internal(what)
 }
 
 /// Helpers for the tables' tests: every cell of a batch as text, and the

@@ -49,16 +49,6 @@ impl Budget {
         }
     }
 
-    /// Bytes charged so far.
-    pub fn used(&self) -> usize {
-        self.limit - self.left.get()
-    }
-
-    /// Bytes left.
-    pub fn left(&self) -> usize {
-        self.left.get()
-    }
-
     /// The budget's limit.
     pub fn limit(&self) -> usize {
         self.limit
