@@ -107,12 +107,12 @@ fn every_table_reads_back_exactly_with_the_reference_metadata() {
 }
 
 /// A file several chunks long, with bodies big enough to fill more than one
-/// page of `write::PAGE_BYTES`: pages split on rows and bytes, the offset index counts every
+/// page of `write::DEFAULT_PAGE_BYTES`: pages split on rows and bytes, the offset index counts every
 /// row once, and the column index of `ServiceName` (sorted) is ascending with
 /// each page's min/max bounding that page's values.
 #[test]
 fn pages_split_and_are_indexed() {
-    let n = write::PAGE_ROWS * 2 + 500;
+    let n = write::DEFAULT_PAGE_ROWS * 2 + 500;
     let mut req = fixtures::logs(n, 7);
     let records = req
         .resource_logs
@@ -162,7 +162,7 @@ fn pages_split_and_are_indexed() {
             .all(|w| w[0].first_row_index < w[1].first_row_index));
     }
     // Bodies of ~310 bytes: a page holds PAGE_BYTES / 310 of them.
-    let per_page = write::PAGE_BYTES / 310 + 1;
+    let per_page = write::DEFAULT_PAGE_BYTES / 310 + 1;
     assert!(offsets[body_col].page_locations.len() >= n / per_page);
     assert_eq!(
         columns[svc].get_boundary_order(),
