@@ -99,7 +99,8 @@ pub struct WriteOptions {
     /// Rows per data page at most (0 is taken as 1). Default [`DEFAULT_PAGE_ROWS`].
     pub page_rows: usize,
     /// Bytes of values per data page, about: a page ends before the row that
-    /// would pass it, and a larger row gets a page alone (0 is taken as 1).
+    /// would pass it, and a larger row gets a page whose other rows, if any,
+    /// hold only empty values; 0 is taken as 1.
     /// Default [`DEFAULT_PAGE_BYTES`].
     pub page_bytes: usize,
     /// Size of a dictionary page past which the rest of its column chunk is

@@ -198,8 +198,9 @@ impl StringColumn {
     /// Appends as many of rows `from..rows` as fit the open page, their
     /// values copied as one block (`DELTA_LENGTH_BYTE_ARRAY` keeps the
     /// bytes back to back, as Arrow does); returns the first row not taken.
-    /// A page ends before the row that would take it past its byte limit; a
-    /// row larger than the limit gets a page alone.
+    /// A page ends before the row that would take it past its byte limit,
+    /// unless it holds no bytes yet: a row larger than the limit gets a page
+    /// whose other rows, if any, hold only empty values.
     fn push_values(
         &mut self,
         offsets: &[i32],
