@@ -91,9 +91,9 @@ pub const DEFAULT_DICTIONARY_BYTES: usize = 1 << 20;
 /// checked for repeats (and dropped when its values hardly repeat): 4096.
 pub const DEFAULT_DICTIONARY_SAMPLE: usize = 4096;
 
-/// Sizes of a file's pages and when a column chunk gives up its dictionary.
-/// Plain data: every field is read as is; [`Default`] gives the `DEFAULT_*`
-/// constants, which the pipeline uses. Tests set them small.
+/// Sizes of a file's pages and when a column chunk gives up its dictionary,
+/// for [`FileWriter::with_options`]. [`Default`] gives the `DEFAULT_*`
+/// constants, which the pipeline uses; tests set them small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
     /// Rows per data page at most (0 is taken as 1). Default [`DEFAULT_PAGE_ROWS`].

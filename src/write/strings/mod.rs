@@ -13,7 +13,7 @@
 //!   only then interned in a hash table.
 //!
 //! Columns without a dictionary (ids, bodies) are written as
-//! `DELTA_LENGTH_BYTE_ARRAY` rather than `PLAIN` (see [`super::delta`]).
+//! `DELTA_LENGTH_BYTE_ARRAY` rather than `PLAIN` (see `write::delta`).
 //!
 //! What it writes is ordinary Parquet, as the parquet crate writes it for the
 //! same settings: data pages v1 (RLE levels; `RLE_DICTIONARY` or
