@@ -11,6 +11,11 @@
 //! [`strings`]; every other leaf (numbers, timestamps, nested lists) by the
 //! parquet crate's Arrow column writers. Both end up as column chunks of one
 //! `SerializedFileWriter`, in schema order.
+//!
+//! Page sizes and the dictionaries' limits are [`WriteOptions`], the
+//! defaults named `DEFAULT_*`; tests set them small to cross page and
+//! dictionary boundaries with a few rows. The module takes nothing from the
+//! pipeline, which chunks rows into batches on its own.
 
 mod delta;
 mod rle;
@@ -66,16 +71,59 @@ const LOW_CARDINALITY: &[&str] = &[
     "Name",
 ];
 
-/// Rows per data page at most: the pipeline's chunk of rows, so a page's
+/// Default rows per data page at most: 8192, the same as the pipeline's
+/// chunk of rows (`pipeline::CHUNK_ROWS`, a test checks it), so a page's
 /// buffers hold one batch at most (the parquet crate's default is 20,000).
-pub const PAGE_ROWS: usize = crate::pipeline::CHUNK_ROWS;
+pub const DEFAULT_PAGE_ROWS: usize = 8192;
 
-/// Bytes of values per data page, about (the parquet crate's default is
-/// 1 MiB). A page is encoded and compressed in one piece: at 256 KiB its
-/// buffers stay in cache (measured: a 10k-record logs request 2 % faster)
-/// and a Worker holds less at a time. Snappy compresses in 64 KiB blocks
-/// anyway, so files are no larger.
-pub const PAGE_BYTES: usize = 256 << 10;
+/// Default bytes of values per data page, about: 256 KiB (the parquet
+/// crate's default is 1 MiB). A page is encoded and compressed in one piece:
+/// at 256 KiB its buffers stay in cache (measured: a 10k-record logs request
+/// 2 % faster) and a Worker holds less at a time. Snappy compresses in 64 KiB
+/// blocks anyway, so files are no larger.
+pub const DEFAULT_PAGE_BYTES: usize = 256 << 10;
+
+/// Default size a dictionary page may reach before its column chunk goes on
+/// without it: 1 MiB (the parquet crate's default).
+pub const DEFAULT_DICTIONARY_BYTES: usize = 1 << 20;
+
+/// Default values of a chunk after which a string column's dictionary is
+/// checked for repeats (and dropped when its values hardly repeat): 4096.
+pub const DEFAULT_DICTIONARY_SAMPLE: usize = 4096;
+
+/// Sizes of a file's pages and when a column chunk gives up its dictionary,
+/// for [`FileWriter::with_options`]. [`Default`] gives the `DEFAULT_*`
+/// constants, which the pipeline uses; tests set them small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Rows per data page at most (0 is taken as 1). Default [`DEFAULT_PAGE_ROWS`].
+    pub page_rows: usize,
+    /// Bytes of values per data page, about: a page ends before the row that
+    /// would pass it, and a larger row gets a page whose other rows, if any,
+    /// hold only empty values; 0 is taken as 1.
+    /// Default [`DEFAULT_PAGE_BYTES`].
+    pub page_bytes: usize,
+    /// Size of a dictionary page past which the rest of its column chunk is
+    /// written without it. Default [`DEFAULT_DICTIONARY_BYTES`].
+    pub dictionary_bytes: usize,
+    /// Values of a string column chunk after which its dictionary is kept
+    /// only if each distinct value repeats 8 times on average; 0 keeps it
+    /// without a check (the byte cap still applies). The parquet crate's
+    /// writers (numbers, lists) do not sample. Default
+    /// [`DEFAULT_DICTIONARY_SAMPLE`].
+    pub dictionary_sample: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            page_rows: DEFAULT_PAGE_ROWS,
+            page_bytes: DEFAULT_PAGE_BYTES,
+            dictionary_bytes: DEFAULT_DICTIONARY_BYTES,
+            dictionary_sample: DEFAULT_DICTIONARY_SAMPLE,
+        }
+    }
+}
 
 /// Whether a leaf column gets a dictionary: low-cardinality strings and
 /// every attribute map's keys and values (resource and scope attributes
@@ -95,52 +143,63 @@ pub fn statistics_pay(path: &[String]) -> bool {
     path.len() == 1 && path[0] != "Body"
 }
 
-/// The writer properties of a file of `rows` rows of `schema`.
-///
-/// Dictionary encoding is set here for the leaves the parquet crate writes
-/// (those inside lists); the [`strings`] leaves take theirs from
-/// [`dictionary_pays`] directly.
+/// The writer properties of a file of `rows` rows of `schema`, with the
+/// default [`WriteOptions`] (see [`WriteOptions::properties`]).
 pub fn properties(table: Table, schema: &SchemaRef, rows: usize) -> WriterProperties {
-    let sorting: Vec<SortingColumn> = table
-        .sort_columns()
-        .iter()
-        .filter_map(|name| schema.index_of(name).ok())
-        .map(|i| SortingColumn {
-            column_idx: i as i32,
-            descending: false,
-            nulls_first: false,
-        })
-        .collect();
-    let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
-    if let Ok(descr) = ArrowSchemaConverter::new().convert(schema) {
-        let mut leaves = descr.columns().iter();
-        for field in schema.fields() {
-            let ours = by_strings(field);
-            for col in leaves.by_ref().take(leaf_count(field.data_type())) {
-                let path = ColumnPath::new(col.path().parts().to_vec());
-                if !ours && dictionary_pays(path.parts()) {
-                    builder = builder.set_column_dictionary_enabled(path.clone(), true);
-                }
-                if !statistics_pay(path.parts()) {
-                    builder = builder.set_column_statistics_enabled(path, EnabledStatistics::None);
+    WriteOptions::default().properties(table, schema, rows)
+}
+
+impl WriteOptions {
+    /// The writer properties of a file of `rows` rows of `schema`, its page
+    /// and dictionary limits these.
+    ///
+    /// Dictionary encoding is set here for the leaves the parquet crate
+    /// writes (those inside lists); the [`strings`] leaves take theirs from
+    /// [`dictionary_pays`] directly.
+    pub fn properties(&self, table: Table, schema: &SchemaRef, rows: usize) -> WriterProperties {
+        let sorting: Vec<SortingColumn> = table
+            .sort_columns()
+            .iter()
+            .filter_map(|name| schema.index_of(name).ok())
+            .map(|i| SortingColumn {
+                column_idx: i as i32,
+                descending: false,
+                nulls_first: false,
+            })
+            .collect();
+        let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
+        if let Ok(descr) = ArrowSchemaConverter::new().convert(schema) {
+            let mut leaves = descr.columns().iter();
+            for field in schema.fields() {
+                let ours = by_strings(field);
+                for col in leaves.by_ref().take(leaf_count(field.data_type())) {
+                    let path = ColumnPath::new(col.path().parts().to_vec());
+                    if !ours && dictionary_pays(path.parts()) {
+                        builder = builder.set_column_dictionary_enabled(path.clone(), true);
+                    }
+                    if !statistics_pay(path.parts()) {
+                        builder =
+                            builder.set_column_statistics_enabled(path, EnabledStatistics::None);
+                    }
                 }
             }
         }
+        builder
+            .set_writer_version(WriterVersion::PARQUET_1_0)
+            .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(rows.max(1)))
+            .set_data_page_row_count_limit(self.page_rows.max(1))
+            .set_data_page_size_limit(self.page_bytes.max(1))
+            .set_dictionary_page_size_limit(self.dictionary_bytes)
+            .set_sorting_columns(Some(sorting))
+            .set_created_by(concat!("otlp2r2 ", env!("CARGO_PKG_VERSION")).to_string())
+            .set_key_value_metadata(Some(vec![
+                KeyValue::new(SCHEMA_VERSION_KEY.to_string(), SCHEMA_VERSION.to_string()),
+                KeyValue::new(TABLE_KEY.to_string(), table.name().to_string()),
+            ]))
+            .build()
     }
-    builder
-        .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(rows.max(1)))
-        .set_data_page_row_count_limit(PAGE_ROWS)
-        .set_data_page_size_limit(PAGE_BYTES)
-        .set_sorting_columns(Some(sorting))
-        .set_created_by(concat!("otlp2r2 ", env!("CARGO_PKG_VERSION")).to_string())
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(SCHEMA_VERSION_KEY.to_string(), SCHEMA_VERSION.to_string()),
-            KeyValue::new(TABLE_KEY.to_string(), table.name().to_string()),
-        ]))
-        .build()
 }
 
 /// How one top-level column is encoded.
@@ -180,9 +239,21 @@ pub struct FileWriter {
 }
 
 impl FileWriter {
-    /// Starts a file of `rows` rows (one row group) with `schema`.
+    /// Starts a file of `rows` rows (one row group) with `schema`, with the
+    /// default [`WriteOptions`].
     pub fn new(table: Table, schema: &SchemaRef, rows: usize) -> Result<Self> {
-        let mut props = properties(table, schema, rows);
+        Self::with_options(table, schema, rows, WriteOptions::default())
+    }
+
+    /// Starts a file of `rows` rows (one row group) with `schema`, its pages
+    /// and dictionaries within `options`.
+    pub fn with_options(
+        table: Table,
+        schema: &SchemaRef,
+        rows: usize,
+        options: WriteOptions,
+    ) -> Result<Self> {
+        let mut props = options.properties(table, schema, rows);
         // What ArrowWriter adds: the Arrow schema, so readers get back the
         // exact Arrow types (time zones, unsigned integers).
         add_encoded_arrow_schema_to_metadata(schema, &mut props);
@@ -202,7 +273,9 @@ impl FileWriter {
             let descrs: Vec<_> = leaves.by_ref().take(n).cloned().collect();
             let writers: Vec<_> = arrow_writers.by_ref().take(n).collect();
             let strings = |d: &parquet::schema::types::ColumnDescPtr| {
-                StringColumn::new(d.clone(), dictionary_pays(d.path().parts()), &props)
+                let statistics = props.statistics_enabled(d.path()) != EnabledStatistics::None;
+                let dictionary = dictionary_pays(d.path().parts());
+                StringColumn::new(d.clone(), dictionary, statistics, &options)
             };
             columns.push(match descrs.as_slice() {
                 [d] if by_strings(field) => ColumnWriter::Text(Box::new(strings(d))),
