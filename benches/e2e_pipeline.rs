@@ -10,6 +10,7 @@
 //! logs protobuf, plain and gzip, in 4k and 16k requests (a few minutes on 2
 //! cores); `OTLP2R2_BENCH_FULL=1` runs the full matrix: all signals, protobuf
 //! and JSON, plain and gzip, requests of 4k/16k/64k, totals of 10k/250k/1M.
+#![allow(missing_docs)] // criterion_group! makes pub fns; a bench has no API
 
 mod fixtures;
 

@@ -7,6 +7,7 @@
 //! With `--features dhat-heap` and `-- --dhat`, each workload instead runs
 //! once under dhat in its own process and prints allocated bytes and peak
 //! heap per record (`make bench-dhat`).
+#![allow(missing_docs)] // criterion_group! makes pub fns; a bench has no API
 
 mod fixtures;
 
@@ -140,28 +141,17 @@ fn bench(c: &mut Criterion) {
 /// splits each total into the parquet crate's encoding and everything else.
 fn bench_write(c: &mut Criterion) {
     use fixtures::stages;
-    use otlp2r2::decode::{proto, Budget};
+    use otlp2r2::{pipeline, Limits};
     for (id, signal, encoding, body) in workloads() {
-        let budget = Budget::new(stages::BUDGET);
-        let ours = match (signal, encoding) {
-            (Signal::Logs, Encoding::Protobuf) => {
-                stages::logs_batches(&proto::logs(&body, &budget).unwrap())
-            }
-            (Signal::Traces, Encoding::Protobuf) => {
-                stages::traces_batches(&proto::traces(&body, &budget).unwrap())
-            }
-            _ => continue,
-        };
+        if signal == Signal::Metrics || encoding != Encoding::Protobuf {
+            continue;
+        }
+        let model = pipeline::decode(signal, encoding, &body, &Limits::UNLIMITED).unwrap();
+        let ours = stages::batches(&model);
         let theirs = peer_batches(signal, encoding, &body);
         let mut g = c.benchmark_group(format!("peers-write/{id}"));
         g.throughput(Throughput::Elements(N as u64));
-        g.bench_function("otlp2r2", |b| {
-            b.iter(|| {
-                ours.iter()
-                    .map(|(t, batch)| otlp2r2::write::parquet(*t, batch).unwrap().len())
-                    .sum::<usize>()
-            })
-        });
+        g.bench_function("otlp2r2", |b| b.iter(|| stages::write_all(&ours)));
         g.bench_function("otlp2records", |b| {
             b.iter(|| theirs.iter().map(|b| peer_parquet(b).len()).sum::<usize>())
         });
@@ -237,40 +227,25 @@ fn dhat_one(id: &str, library: &str) {
 /// STAGE is `all` (the default: `process`), `decode`, `transform` or `write`.
 fn cycles(id: &str, n: usize, stage: &str) {
     use fixtures::stages;
-    use otlp2r2::decode::{proto, Budget};
+    use otlp2r2::{pipeline, Limits};
     let (_, signal, encoding, body) = workloads()
         .into_iter()
         .find(|w| w.0 == id)
         .expect("workload");
-    let budget = Budget::new(stages::BUDGET);
-    let traces = signal == Signal::Traces;
-    let decode = || -> Result<usize, otlp2r2::Error> {
-        Ok(if traces {
-            proto::traces(&body, &Budget::new(stages::BUDGET))?.len()
-        } else {
-            proto::logs(&body, &Budget::new(stages::BUDGET))?.len()
-        })
-    };
-    let (logs, spans) = if traces {
-        (None, Some(proto::traces(&body, &budget).unwrap()))
-    } else {
-        (Some(proto::logs(&body, &budget).unwrap()), None)
-    };
-    let batches = || match (&logs, &spans) {
-        (Some(m), _) => stages::logs_batches(m),
-        (_, Some(m)) => stages::traces_batches(m),
-        _ => Vec::new(),
-    };
+    let decode = || pipeline::decode(signal, encoding, &body, &Limits::UNLIMITED);
+    let model = decode().unwrap();
+    let batches = || stages::batches(&model);
     let built = batches();
     let mut sink = 0usize;
     for _ in 0..n {
         sink += match stage {
-            "decode" => decode().unwrap(),
+            "decode" => match decode().unwrap() {
+                pipeline::Model::Logs(m) => m.len(),
+                pipeline::Model::Traces(m) => m.len(),
+                pipeline::Model::Metrics(m) => m.len(),
+            },
             "transform" => batches().len(),
-            "write" => built
-                .iter()
-                .map(|(t, b)| otlp2r2::write::parquet(*t, b).unwrap().len())
-                .sum(),
+            "write" => stages::write_all(&built),
             _ => ours(signal, encoding, &body),
         };
     }

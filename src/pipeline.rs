@@ -1,8 +1,10 @@
-//! The pipeline: request bytes → Parquet objects. The one entry point the
-//! Worker, the CLI, the tests and the benches all call.
+//! The pipeline: request bytes → Parquet objects. [`process`] is the one
+//! entry point the Worker, the CLI and the tests call; its stages are public
+//! so that benches time exactly what it runs:
 //!
-//! body (limits, gzip) → decode (protobuf | JSON) → rows (sort, split by
-//! hour) → batch (pre-sized Arrow builders) → write (Parquet) → key (name).
+//! body (limits, gzip) → [`decode`] (protobuf | JSON) → [`plan`] (rows
+//! sorted and split by table and hour) → [`Plan::batches`] (pre-sized Arrow
+//! builders, [`CHUNK_ROWS`] at a time) → [`write`] (Parquet) → key (name).
 //!
 //! Pure: no I/O, no clock, no globals. The whole output is built in memory
 //! before it is returned, so a failure anywhere means nothing is written.
@@ -15,6 +17,7 @@ use crate::body::{self, Encoding};
 use crate::decode::{self, Budget};
 use crate::error::Result;
 use crate::key;
+use crate::model::{LogsRequest, MetricsRequest, TracesRequest};
 use crate::schema::Table;
 use crate::write;
 
@@ -43,8 +46,11 @@ pub const DEFAULT_MAX_OBJECTS: usize = 64;
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
+    /// `/v1/logs`: `ExportLogsServiceRequest`.
     Logs,
+    /// `/v1/traces`: `ExportTraceServiceRequest`.
     Traces,
+    /// `/v1/metrics`: `ExportMetricsServiceRequest`.
     Metrics,
 }
 
@@ -111,6 +117,7 @@ impl Default for Limits {
 /// Pipeline options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
+    /// Size limits; [`Limits::default`] protects a Worker isolate.
     pub limits: Limits,
     /// Unit of every timestamp column: nanoseconds (default) or microseconds
     /// for engines that cannot read nanosecond Parquet timestamps.
@@ -129,18 +136,26 @@ impl Default for Options {
 /// One export request as it arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
+    /// Which export request the body holds.
     pub signal: Signal,
+    /// Protobuf or OTLP/JSON.
     pub encoding: Encoding,
+    /// The body is gzip-compressed (`Content-Encoding: gzip`).
     pub gzip: bool,
+    /// The body as received.
     pub body: &'a [u8],
 }
 
 /// One Parquet file to store.
 #[derive(Debug, Clone)]
 pub struct Object {
+    /// Where it goes: see [`crate::key::object_key`].
     pub key: String,
+    /// The file's table.
     pub table: Table,
+    /// Rows in the file.
     pub rows: usize,
+    /// The Parquet bytes.
     pub data: Vec<u8>,
 }
 
@@ -158,8 +173,6 @@ pub struct Output {
     pub rejected_message: Option<String>,
     /// Body bytes as received.
     pub bytes_in: usize,
-    /// Body bytes after inflation.
-    pub bytes_inflated: usize,
 }
 
 impl Output {
@@ -169,7 +182,8 @@ impl Output {
     }
 }
 
-/// Runs the whole pipeline on one request.
+/// Runs the whole pipeline on one request: [`decode`] → [`plan`] → for each
+/// file, [`Plan::batches`] a chunk at a time → [`write`] → [`key`] names.
 pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
     let limits = &opts.limits;
     let body = body::prepare(
@@ -179,64 +193,63 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
         limits.max_inflated_bytes,
     )?;
     let hash = key::request_hash(req.signal.name(), &body);
-    let budget = Budget::new(limits.max_decoded_bytes);
-    let unit = opts.timestamp_unit;
+    let model = decode(req.signal, req.encoding, &body, limits)?;
+    let plan = plan(&model, limits)?;
     let mut out = Output {
+        rejected: plan.rejected,
+        rejected_message: plan.rejected_message.clone(),
         bytes_in: req.body.len(),
-        bytes_inflated: body.len(),
         ..Default::default()
     };
-    let max_objects = limits.max_objects;
-    match (req.signal, req.encoding) {
-        (Signal::Logs, enc) => {
-            let model = match enc {
-                Encoding::Protobuf => decode::proto::logs(&body, &budget)?,
-                Encoding::Json => decode::json::logs(&body, &budget)?,
-            };
-            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
-            let plan = vec![Planned::new(Table::Logs, batch::logs::rows(&model, &ctx))];
-            emit(&mut out, plan, max_objects, hash, |_, r| {
-                batch::logs::build(&model, &ctx, r, unit)
-            })?;
-        }
-        (Signal::Traces, enc) => {
-            let model = match enc {
-                Encoding::Protobuf => decode::proto::traces(&body, &budget)?,
-                Encoding::Json => decode::json::traces(&body, &budget)?,
-            };
-            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
-            let plan = vec![Planned::new(
-                Table::Traces,
-                batch::traces::rows(&model, &ctx),
-            )];
-            emit(&mut out, plan, max_objects, hash, |_, r| {
-                batch::traces::build(&model, &ctx, r, unit)
-            })?;
-        }
-        (Signal::Metrics, enc) => {
-            let model = match enc {
-                Encoding::Protobuf => decode::proto::metrics(&body, &budget)?,
-                Encoding::Json => decode::json::metrics(&body, &budget)?,
-            };
-            let ctx = Context::new(&model).with_max_output_bytes(limits.max_output_bytes);
-            let mut rows = batch::metrics::rows(&model, &ctx);
-            out.rejected = rows.rejected;
-            out.rejected_message = rows.first_rejected.take().map(|name| {
-                format!(
-                    "{} metric(s) had no data points and were dropped (first: {name:?})",
-                    rows.rejected
-                )
-            });
-            let plan = Table::ALL[2..]
-                .iter()
-                .map(|t| Planned::new(*t, std::mem::take(rows.of(*t))))
-                .collect();
-            emit(&mut out, plan, max_objects, hash, |t, r| {
-                batch::metrics::build(&model, &ctx, t, r, unit)
-            })?;
-        }
+    for file in plan.files() {
+        let data = write(
+            file.table,
+            plan.batches(file, opts.timestamp_unit),
+            file.rows(),
+        )?;
+        out.objects.push(Object {
+            key: key::object_key(file.table, file.first_time(), hash),
+            table: file.table,
+            rows: file.rows(),
+            data,
+        });
+        out.records += file.rows();
     }
     Ok(out)
+}
+
+/// A decoded request: the output of [`decode`], borrowing the body.
+#[derive(Debug)]
+pub enum Model<'a> {
+    /// A logs request.
+    Logs(LogsRequest<'a>),
+    /// A traces request.
+    Traces(TracesRequest<'a>),
+    /// A metrics request.
+    Metrics(MetricsRequest<'a>),
+}
+
+/// Stage 1: decodes an (inflated) body of `signal` in `encoding`, its memory
+/// charged against [`Limits::max_decoded_bytes`].
+pub fn decode<'a>(
+    signal: Signal,
+    encoding: Encoding,
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<Model<'a>> {
+    let budget = Budget::new(limits.max_decoded_bytes);
+    Ok(match (signal, encoding) {
+        (Signal::Logs, Encoding::Protobuf) => Model::Logs(decode::proto::logs(body, &budget)?),
+        (Signal::Logs, Encoding::Json) => Model::Logs(decode::json::logs(body, &budget)?),
+        (Signal::Traces, Encoding::Protobuf) => {
+            Model::Traces(decode::proto::traces(body, &budget)?)
+        }
+        (Signal::Traces, Encoding::Json) => Model::Traces(decode::json::traces(body, &budget)?),
+        (Signal::Metrics, Encoding::Protobuf) => {
+            Model::Metrics(decode::proto::metrics(body, &budget)?)
+        }
+        (Signal::Metrics, Encoding::Json) => Model::Metrics(decode::json::metrics(body, &budget)?),
+    })
 }
 
 /// Rows built into Arrow and encoded at a time within one file: bounds the
@@ -244,62 +257,169 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
 /// batch size, so most requests are one chunk).
 pub const CHUNK_ROWS: usize = 8192;
 
-/// One table's rows, sorted, with their hour runs.
-struct Planned {
-    table: Table,
-    rows: Vec<Row>,
-    runs: Vec<std::ops::Range<usize>>,
+/// One file to write: a table's rows of one UTC hour, sorted.
+#[derive(Debug)]
+pub struct PlannedFile {
+    /// The file's table.
+    pub table: Table,
+    /// Index of the table's rows in the plan.
+    list: usize,
+    /// The file's rows within them.
+    range: std::ops::Range<usize>,
+    first_time: u64,
 }
 
-impl Planned {
-    fn new(table: Table, mut rows: Vec<Row>) -> Self {
-        let runs = batch::sort_rows(&mut rows);
-        Planned { table, rows, runs }
+impl PlannedFile {
+    /// Rows in the file.
+    pub fn rows(&self) -> usize {
+        self.range.len()
+    }
+
+    /// The earliest row time (Unix nanoseconds), which names the file.
+    pub fn first_time(&self) -> u64 {
+        self.first_time
     }
 }
 
-/// Checks the file count, then builds, writes and names one file per table
-/// and hour.
-fn emit(
-    out: &mut Output,
-    plan: Vec<Planned>,
-    max_objects: usize,
-    hash: u128,
-    build: impl Fn(Table, &[Row]) -> Result<RecordBatch>,
-) -> Result<()> {
-    let count: usize = plan.iter().map(|p| p.runs.len()).sum();
-    if count > max_objects {
+/// Stage 2: a decoded request's rows, listed, sorted by each table's sort key
+/// and split into files by hour, with the per-request context the builders
+/// share. Cheap: index tuples, no values copied.
+pub struct Plan<'m> {
+    model: &'m Model<'m>,
+    ctx: Context<'m>,
+    /// Each table's sorted rows.
+    rows: Vec<Vec<Row>>,
+    files: Vec<PlannedFile>,
+    /// Items rejected and not written (metrics without data points).
+    pub rejected: usize,
+    /// Why items were rejected, for OTLP partial success.
+    pub rejected_message: Option<String>,
+}
+
+/// Stage 2: lists and sorts the rows of `model` into files, and checks the
+/// file count against [`Limits::max_objects`] before any is built.
+pub fn plan<'m>(model: &'m Model<'m>, limits: &Limits) -> Result<Plan<'m>> {
+    let with_limit = |ctx: Context<'m>| ctx.with_max_output_bytes(limits.max_output_bytes);
+    let (ctx, tables, rejected, rejected_message) = match model {
+        Model::Logs(m) => {
+            let ctx = with_limit(Context::new(m));
+            let rows = batch::logs::rows(m, &ctx);
+            (ctx, vec![(Table::Logs, rows)], 0, None)
+        }
+        Model::Traces(m) => {
+            let ctx = with_limit(Context::new(m));
+            let rows = batch::traces::rows(m, &ctx);
+            (ctx, vec![(Table::Traces, rows)], 0, None)
+        }
+        Model::Metrics(m) => {
+            let ctx = with_limit(Context::new(m));
+            let mut rows = batch::metrics::rows(m, &ctx);
+            let message = rows.first_rejected.take().map(|name| {
+                format!(
+                    "{} metric(s) had no data points and were dropped (first: {name:?})",
+                    rows.rejected
+                )
+            });
+            let tables = Table::ALL[2..]
+                .iter()
+                .map(|t| (*t, std::mem::take(rows.of(*t))))
+                .collect();
+            (ctx, tables, rows.rejected, message)
+        }
+    };
+    let mut plan = Plan {
+        model,
+        ctx,
+        rows: Vec::with_capacity(tables.len()),
+        files: Vec::new(),
+        rejected,
+        rejected_message,
+    };
+    for (list, (table, mut rows)) in tables.into_iter().enumerate() {
+        for range in batch::sort_rows(&mut rows) {
+            let first_time = rows[range.clone()]
+                .iter()
+                .map(|r| r.time)
+                .min()
+                .unwrap_or(0);
+            plan.files.push(PlannedFile {
+                table,
+                list,
+                range,
+                first_time,
+            });
+        }
+        plan.rows.push(rows);
+    }
+    let count = plan.files.len();
+    if count > limits.max_objects {
         return Err(crate::Error::TooManyObjects {
             count,
-            limit: max_objects,
+            limit: limits.max_objects,
         });
     }
-    for p in plan {
-        for run in p.runs {
-            let hour = &p.rows[run];
-            let first = hour.iter().map(|r| r.time).min().unwrap_or(0);
-            // Sorted rows, built and encoded a chunk at a time into one file.
-            let mut file: Option<write::FileWriter> = None;
-            for chunk in hour.chunks(CHUNK_ROWS) {
-                let batch = build(p.table, chunk)?;
-                match file.as_mut() {
-                    Some(f) => f.write(&batch)?,
-                    None => {
-                        let mut f = write::FileWriter::new(p.table, &batch.schema(), hour.len())?;
-                        f.write(&batch)?;
-                        file = Some(f);
-                    }
-                }
-            }
-            let Some(file) = file else { continue };
-            out.objects.push(Object {
-                key: key::object_key(p.table, first, hash),
-                table: p.table,
-                rows: hour.len(),
-                data: file.finish()?,
-            });
-            out.records += hour.len();
+    Ok(plan)
+}
+
+impl<'m> Plan<'m> {
+    /// The files to write, ordered by table then hour. Empty when the
+    /// request held no rows.
+    pub fn files(&self) -> &[PlannedFile] {
+        &self.files
+    }
+
+    /// Stage 3: `file`'s Arrow batches, built one [`CHUNK_ROWS`] chunk at a
+    /// time as the iterator is advanced (so one chunk's columns are in
+    /// memory at a time), timestamps in `unit`.
+    pub fn batches<'p>(
+        &'p self,
+        file: &'p PlannedFile,
+        unit: TimeUnit,
+    ) -> impl Iterator<Item = Result<RecordBatch>> + 'p {
+        let rows = &self.rows[file.list][file.range.clone()];
+        rows.chunks(CHUNK_ROWS)
+            .map(move |chunk| self.build(file.table, chunk, unit))
+    }
+
+    /// Every file's batches, built in full: for benches and tests that time
+    /// or inspect the transform stage alone.
+    pub fn all_batches(&self, unit: TimeUnit) -> Result<Vec<(Table, Vec<RecordBatch>)>> {
+        self.files
+            .iter()
+            .map(|f| Ok((f.table, self.batches(f, unit).collect::<Result<_>>()?)))
+            .collect()
+    }
+
+    fn build(&self, table: Table, rows: &[Row], unit: TimeUnit) -> Result<RecordBatch> {
+        match self.model {
+            Model::Logs(m) => batch::logs::build(m, &self.ctx, rows, unit),
+            Model::Traces(m) => batch::traces::build(m, &self.ctx, rows, unit),
+            Model::Metrics(m) => batch::metrics::build(m, &self.ctx, table, rows, unit),
         }
     }
-    Ok(())
+}
+
+/// Stage 4: encodes one file of `table` from its batches (`rows` in all, to
+/// size the file's buffer), each written and dropped before the next is
+/// built. `None` batches at all: an empty file is never written, so this is
+/// an internal error.
+pub fn write(
+    table: Table,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+    rows: usize,
+) -> Result<Vec<u8>> {
+    let mut file: Option<write::FileWriter> = None;
+    for batch in batches {
+        let batch = batch?;
+        match file.as_mut() {
+            Some(f) => f.write(&batch)?,
+            None => {
+                let mut f = write::FileWriter::new(table, &batch.schema(), rows)?;
+                f.write(&batch)?;
+                file = Some(f);
+            }
+        }
+    }
+    file.ok_or(crate::Error::Internal("a planned file has no rows"))?
+        .finish()
 }

@@ -13,10 +13,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use common::fixtures;
-use otlp2r2::batch::{self, Context};
-use otlp2r2::decode::{proto, Budget};
+use otlp2r2::pipeline;
 use otlp2r2::write::{self, FileWriter, WriteOptions};
 use otlp2r2::Table;
+use otlp2r2::{Limits, Signal};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{BoundaryOrder, Encoding};
@@ -33,17 +33,23 @@ const NS: TimeUnit = TimeUnit::Nanosecond;
 /// (built by the stage benches' helpers, as the pipeline builds them).
 fn fixture_batches() -> Vec<(Table, RecordBatch)> {
     use fixtures::stages;
-    let budget = Budget::new(1 << 30);
-    let logs = fixtures::logs(3000, 1).encode_to_vec();
-    let traces = fixtures::traces(3000, 2).encode_to_vec();
-    let metrics = fixtures::metrics(3000, 3).encode_to_vec();
-    let mut out = stages::logs_batches(&proto::logs(&logs, &budget).unwrap());
-    out.extend(stages::traces_batches(
-        &proto::traces(&traces, &budget).unwrap(),
-    ));
-    out.extend(stages::metrics_batches(
-        &proto::metrics(&metrics, &budget).unwrap(),
-    ));
+    let bodies = [
+        (Signal::Logs, fixtures::logs(3000, 1).encode_to_vec()),
+        (Signal::Traces, fixtures::traces(3000, 2).encode_to_vec()),
+        (Signal::Metrics, fixtures::metrics(3000, 3).encode_to_vec()),
+    ];
+    let mut out = Vec::new();
+    for (signal, body) in &bodies {
+        let model = pipeline::decode(
+            *signal,
+            otlp2r2::Encoding::Protobuf,
+            body,
+            &Limits::UNLIMITED,
+        );
+        for (table, batches) in stages::batches(&model.unwrap()) {
+            out.extend(batches.into_iter().map(|b| (table, b)));
+        }
+    }
     out
 }
 
@@ -127,20 +133,22 @@ fn pages_split_and_are_indexed() {
         });
     }
     let body = req.encode_to_vec();
-    let m = proto::logs(&body, &Budget::new(1 << 30)).unwrap();
-    let ctx = Context::new(&m);
-    let mut rows = batch::logs::rows(&m, &ctx);
-    let runs = batch::sort_rows(&mut rows);
-    assert_eq!(runs.len(), 1);
+    let m = pipeline::decode(
+        Signal::Logs,
+        otlp2r2::Encoding::Protobuf,
+        &body,
+        &Limits::UNLIMITED,
+    )
+    .unwrap();
+    let plan = pipeline::plan(&m, &Limits::UNLIMITED).unwrap();
+    assert_eq!(plan.files().len(), 1);
     let schema = Table::Logs.schema(NS);
-    let mut w = FileWriter::new(Table::Logs, &schema, n).unwrap();
-    let mut written = Vec::new();
-    for chunk in rows.chunks(otlp2r2::pipeline::CHUNK_ROWS) {
-        let b = batch::logs::build(&m, &ctx, chunk, NS).unwrap();
-        w.write(&b).unwrap();
-        written.push(b);
-    }
-    let data = w.finish().unwrap();
+    let written: Vec<RecordBatch> = plan
+        .batches(&plan.files()[0], NS)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(written.len(), n.div_ceil(pipeline::CHUNK_ROWS));
+    let data = pipeline::write(Table::Logs, written.iter().cloned().map(Ok), n).unwrap();
     let all = arrow_select::concat::concat_batches(&schema, &written).unwrap();
     assert_eq!(common::read_parquet(&data), all);
 

@@ -17,9 +17,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use otlp2r2::decode::{self, Budget};
-use otlp2r2::model::{LogsRequest, MetricsRequest, TracesRequest};
-use otlp2r2::{Encoding, Limits, Options, Request, Signal, Table};
+use otlp2r2::pipeline::{self, Model};
+use otlp2r2::{Encoding, Limits, Options, Request, Signal};
 use prost::Message;
 use wasm_bindgen::prelude::*;
 
@@ -30,21 +29,13 @@ struct Prepared {
     gzip: bool,
     body: &'static [u8],
     records: usize,
-    model: Option<Model>,
-    batches: Vec<(Table, RecordBatch)>,
-}
-
-enum Model {
-    Logs(LogsRequest<'static>),
-    Traces(TracesRequest<'static>),
-    Metrics(MetricsRequest<'static>),
+    model: Option<Model<'static>>,
+    batches: fixtures::stages::Files,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Prepared>> = const { RefCell::new(None) };
 }
-
-const BUDGET: usize = 1 << 30;
 
 fn unlimited() -> Options {
     Options {
@@ -148,30 +139,14 @@ pub fn memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65536) as f64
 }
 
-fn decode_model(p: &Prepared) -> Result<Model, otlp2r2::Error> {
-    let budget = Budget::new(BUDGET);
+/// The decode stage, exactly as the pipeline runs it (`pipeline::decode`).
+fn decode_model(p: &Prepared) -> Result<Model<'static>, otlp2r2::Error> {
     let body: &'static [u8] = if p.gzip {
         Box::leak(otlp2r2::body::inflate(p.body, usize::MAX)?.into_boxed_slice())
     } else {
         p.body
     };
-    Ok(match (p.signal, p.encoding) {
-        (Signal::Logs, Encoding::Protobuf) => Model::Logs(decode::proto::logs(body, &budget)?),
-        (Signal::Logs, Encoding::Json) => Model::Logs(decode::json::logs(body, &budget)?),
-        (Signal::Traces, Encoding::Protobuf) => Model::Traces(decode::proto::traces(body, &budget)?),
-        (Signal::Traces, Encoding::Json) => Model::Traces(decode::json::traces(body, &budget)?),
-        (Signal::Metrics, Encoding::Protobuf) => Model::Metrics(decode::proto::metrics(body, &budget)?),
-        (Signal::Metrics, Encoding::Json) => Model::Metrics(decode::json::metrics(body, &budget)?),
-    })
-}
-
-/// The transform stage, exactly as the native `transform_arrow` bench runs it.
-fn transform(m: &Model) -> Vec<(Table, RecordBatch)> {
-    match m {
-        Model::Logs(m) => fixtures::stages::logs_batches(m),
-        Model::Traces(m) => fixtures::stages::traces_batches(m),
-        Model::Metrics(m) => fixtures::stages::metrics_batches(m),
-    }
+    pipeline::decode(p.signal, p.encoding, body, &Limits::UNLIMITED)
 }
 
 fn peer(p: &Prepared) -> Result<usize, JsError> {
@@ -236,18 +211,14 @@ pub fn run(library: &str, stage: &str) -> Result<f64, JsError> {
                     p.model = Some(decode_model(p).map_err(js)?);
                 }
                 let m = p.model.as_ref().ok_or_else(|| JsError::new("no model"))?;
-                transform(m).len()
+                fixtures::stages::batches(m).len()
             }
             ("otlp2r2", "write") => {
                 if p.batches.is_empty() {
                     let m = decode_model(p).map_err(js)?;
-                    p.batches = transform(&m);
+                    p.batches = fixtures::stages::batches(&m);
                 }
-                let mut total = 0;
-                for (t, b) in &p.batches {
-                    total += otlp2r2::write::parquet(*t, b).map_err(js)?.len();
-                }
-                total
+                fixtures::stages::write_all(&p.batches)
             }
             _ => return Err(JsError::new(&format!("unknown library/stage {library}/{stage}"))),
         };
