@@ -39,9 +39,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let bucket = env
         .bucket(BUCKET_BINDING)
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
-    // No body at all is an empty body.
-    let body = req.stream().ok();
-    let body = futures_util::StreamExt::flatten(futures_util::stream::iter(body));
+    // Opened only when the handler reads it; no body at all is an empty body.
+    let body = || futures_util::StreamExt::flatten(futures_util::stream::iter(req.stream().ok()));
     let (reply, mut log) = http::handle(&head, body, &R2::new(bucket), &config).await;
     log.duration_ms = Date::now().as_millis().saturating_sub(started);
     console_log!("{}", log.to_json());

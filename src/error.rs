@@ -14,12 +14,20 @@ use thiserror::Error;
 pub enum Error {
     /// The request body is larger than [`crate::Limits::max_body_bytes`].
     #[error("request body is {size} bytes, over the {limit}-byte limit")]
-    BodyTooLarge { size: usize, limit: usize },
+    BodyTooLarge {
+        /// The body's size, declared or counted.
+        size: usize,
+        /// The limit it passed.
+        limit: usize,
+    },
 
     /// The gzip body inflates past [`crate::Limits::max_inflated_bytes`].
     /// Detected while inflating: nothing past the limit is ever allocated.
     #[error("gzip body inflates past the {limit}-byte limit")]
-    InflatedTooLarge { limit: usize },
+    InflatedTooLarge {
+        /// The limit it passed.
+        limit: usize,
+    },
 
     /// The `Content-Type` is not one of the two OTLP/HTTP encodings.
     #[error("unsupported content type {0:?}: expected application/x-protobuf or application/json")]
@@ -36,46 +44,75 @@ pub enum Error {
     /// The protobuf body is truncated, has wrong wire types, bad UTF-8 or
     /// invalid ids. `at` is the byte offset in the (inflated) body.
     #[error("malformed protobuf: {what} at byte {at}")]
-    Protobuf { what: String, at: usize },
+    Protobuf {
+        /// What was wrong, naming the message and field.
+        what: String,
+        /// Byte offset in the inflated body.
+        at: usize,
+    },
 
     /// The OTLP/JSON body is not valid JSON or not a valid OTLP message.
     #[error("malformed OTLP/JSON: {what} at line {line} column {column}")]
     Json {
+        /// What was wrong.
         what: String,
+        /// 1-based line of the error.
         line: usize,
+        /// 1-based column of the error.
         column: usize,
     },
 
     /// An `AnyValue` (array or key-value list) nests deeper than the limit.
     #[error("attribute or body value nests deeper than {limit} levels ({at})")]
-    TooDeep { limit: usize, at: String },
+    TooDeep {
+        /// The nesting limit.
+        limit: usize,
+        /// Where: a byte offset or a line and column.
+        at: String,
+    },
 
     /// The decoded request (records, attributes, points…) would take more
     /// than [`crate::Limits::max_decoded_bytes`] of memory. Checked while
     /// decoding, so many tiny elements cannot blow up memory.
     #[error("request decodes to more than {limit} bytes of records and attributes")]
-    DecodedTooLarge { limit: usize },
+    DecodedTooLarge {
+        /// The limit it passed.
+        limit: usize,
+    },
 
     /// The request's Arrow columns (all files, all chunks) would need more
     /// than [`crate::Limits::max_output_bytes`]: values repeated on every row
     /// (resource attributes, schema URLs) multiply with the row count.
     #[error("the {table} rows of this request would take more than {limit} bytes of columns")]
-    OutputTooLarge { table: &'static str, limit: usize },
+    OutputTooLarge {
+        /// The table whose rows passed it.
+        table: &'static str,
+        /// The limit it passed.
+        limit: usize,
+    },
 
     /// The request's rows span more UTC hours (files) than
     /// [`crate::Limits::max_objects`].
     #[error(
         "request would write {count} files (one per table and hour), over the limit of {limit}"
     )]
-    TooManyObjects { count: usize, limit: usize },
+    TooManyObjects {
+        /// Files the request would write.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
 
     /// A call to the object store failed (R2 down, a missing binding, an
     /// I/O error of the local folder, or an injected fault). Nothing is
     /// acknowledged: the request answers 503 and the retry writes the same keys.
     #[error("object store {op} of {key:?} failed: {reason}")]
     Store {
+        /// The store operation (`put`, `list`, …).
         op: &'static str,
+        /// The key (or prefix) it was called with.
         key: String,
+        /// The store's own message.
         reason: String,
     },
 

@@ -21,12 +21,19 @@ pub const SCHEMA_VERSION: &str = "1";
 /// One output table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
+    /// `otel_logs`.
     Logs,
+    /// `otel_traces`.
     Traces,
+    /// `otel_metrics_gauge`.
     Gauge,
+    /// `otel_metrics_sum`.
     Sum,
+    /// `otel_metrics_histogram`.
     Histogram,
+    /// `otel_metrics_exponential_histogram`.
     ExponentialHistogram,
+    /// `otel_metrics_summary`.
     Summary,
 }
 

@@ -30,7 +30,7 @@ fn whole(body: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infall
 }
 
 fn send<S: Store>(head: &Head<'_>, body: &[u8], store: &S, config: &Config) -> (Reply, LogLine) {
-    block_on(http::handle(head, whole(body), store, config))
+    block_on(http::handle(head, || whole(body), store, config))
 }
 
 /// The objects a clean run of `body` stores.
@@ -105,7 +105,7 @@ fn limited(max_body: usize) -> Config {
 fn a_streamed_body_is_cut_at_the_limit() {
     let pulled = Cell::new(0);
     let store = Memory::new();
-    let body = counted(100, 300, &pulled);
+    let body = || counted(100, 300, &pulled);
     let (reply, _) = block_on(http::handle(
         &export("/v1/logs"),
         body,
@@ -118,7 +118,7 @@ fn a_streamed_body_is_cut_at_the_limit() {
 
     // Exactly at the limit is accepted (and then fails as protobuf, not size).
     let pulled = Cell::new(0);
-    let body = counted(1, 1000, &pulled);
+    let body = || counted(1, 1000, &pulled);
     let (reply, _) = block_on(http::handle(
         &export("/v1/logs"),
         body,
@@ -136,9 +136,14 @@ fn a_declared_length_over_the_limit_is_413_unread() {
         content_length: Some("1001"),
         ..export("/v1/logs")
     };
-    let body = counted(1, 10, &pulled);
+    let opened = Cell::new(false);
+    let body = || {
+        opened.set(true);
+        counted(1, 10, &pulled)
+    };
     let (reply, _) = block_on(http::handle(&head, body, &Memory::new(), &limited(1000)));
     assert_eq!(reply.status, 413);
+    assert!(!opened.get(), "the body was opened");
     assert_eq!(pulled.get(), 0);
 }
 
@@ -221,7 +226,7 @@ fn body_free_checks_answer_without_reading_the_body() {
         let pulled = Cell::new(0);
         let (reply, log) = block_on(http::handle(
             &head,
-            counted(1, 10, &pulled),
+            || counted(1, 10, &pulled),
             &Memory::new(),
             &config,
         ));

@@ -34,11 +34,17 @@ use crate::store::Store;
 /// received (`None` when absent).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Head<'a> {
+    /// The request method (`POST`, `GET`…).
     pub method: &'a str,
+    /// The URL path, without the query.
     pub path: &'a str,
+    /// `Content-Type`.
     pub content_type: Option<&'a str>,
+    /// `Content-Encoding`.
     pub content_encoding: Option<&'a str>,
+    /// `Content-Length`, unparsed (a bad value counts as absent).
     pub content_length: Option<&'a str>,
+    /// `Authorization`.
     pub authorization: Option<&'a str>,
 }
 
@@ -78,15 +84,23 @@ impl Default for Config {
 /// truncated excerpt of a header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogLine {
+    /// `logs`, `traces` or `metrics`; empty for other routes.
     pub signal: &'static str,
+    /// The HTTP status answered.
     pub status: u16,
+    /// Rows written.
     pub records: usize,
+    /// Items rejected (OTLP partial success).
     pub rejected: usize,
+    /// Files written.
     pub objects: usize,
+    /// Body bytes as received.
     pub bytes_in: usize,
+    /// Parquet bytes written.
     pub bytes_out: usize,
     /// Filled by the edge, which has the clock.
     pub duration_ms: u64,
+    /// Why the request failed, when it did.
     pub error: Option<String>,
 }
 
@@ -109,19 +123,23 @@ impl LogLine {
     }
 }
 
-/// Handles one request: checks it, reads `body` under the size cap,
+/// Handles one request: checks it, reads the body under the size cap,
 /// converts it, puts every object into `store`, and answers. 2xx only when
 /// every put succeeded; a failed put is 503 with `Retry-After`, and the
-/// retry writes the same keys. `body` is not polled before every check that
-/// needs no body has passed.
-pub async fn handle<S, B, E>(
+/// retry writes the same keys.
+///
+/// `body` opens the body stream; it is called only once every check that
+/// needs no body has passed, so a request refused early leaves its body
+/// untouched (the platform can then discard it).
+pub async fn handle<S, F, B, E>(
     head: &Head<'_>,
-    body: B,
+    body: F,
     store: &S,
     config: &Config,
 ) -> (Reply, LogLine)
 where
     S: Store,
+    F: FnOnce() -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
     E: Display,
 {
@@ -131,15 +149,16 @@ where
     (reply, log)
 }
 
-async fn respond<S, B, E>(
+async fn respond<S, F, B, E>(
     head: &Head<'_>,
-    body: B,
+    body: F,
     store: &S,
     config: &Config,
     log: &mut LogLine,
 ) -> Reply
 where
     S: Store,
+    F: FnOnce() -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
     E: Display,
 {
@@ -186,7 +205,7 @@ where
     if let Some(size) = declared.filter(|s| *s > limit) {
         return error_reply(&Error::BodyTooLarge { size, limit }, encoding);
     }
-    let bytes = match read_body(body, limit, declared).await {
+    let bytes = match read_body(body(), limit, declared).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return failure(413, "request body is over the size limit", encoding)

@@ -14,6 +14,7 @@ pub enum Route {
     Export(Signal),
     /// A known path with the wrong method; carries the allowed method.
     MethodNotAllowed(&'static str),
+    /// Any other path.
     NotFound,
 }
 

@@ -12,8 +12,11 @@ use crate::pipeline::{Output, Signal};
 /// An HTTP response to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: u16,
+    /// The `Content-Type` of `body`.
     pub content_type: &'static str,
+    /// The encoded OTLP response or `google.rpc.Status`.
     pub body: Vec<u8>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u32>,

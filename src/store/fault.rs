@@ -16,14 +16,23 @@ use crate::error::Result;
 /// A store operation, as counted and matched by the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
+    /// [`Store::list`].
     List,
+    /// [`Store::get`].
     Get,
+    /// [`Store::head`].
     Head,
+    /// [`Store::put`].
     Put,
+    /// [`Store::create_multipart`].
     CreateMultipart,
+    /// [`Store::upload_part`].
     UploadPart,
+    /// [`Store::complete_multipart`].
     CompleteMultipart,
+    /// [`Store::abort_multipart`].
     AbortMultipart,
+    /// [`Store::delete`].
     Delete,
 }
 
@@ -56,7 +65,12 @@ pub enum When {
     /// Every call on this key (for a delete: when it is among the keys).
     Key(String),
     /// This fraction of calls, drawn from a generator seeded by the rule.
-    Fraction { fraction: f64, seed: u64 },
+    Fraction {
+        /// From 0 (none) to 1 (every call).
+        fraction: f64,
+        /// Seeds the draw: the same seed fails the same calls.
+        seed: u64,
+    },
     /// Every call.
     Always,
 }

@@ -58,9 +58,17 @@ pub struct Listing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
     /// `length` bytes from `offset` (fewer at the end of the object).
-    Slice { offset: u64, length: u64 },
+    Slice {
+        /// First byte.
+        offset: u64,
+        /// Bytes wanted.
+        length: u64,
+    },
     /// The last `length` bytes (a Parquet footer first).
-    Suffix { length: u64 },
+    Suffix {
+        /// Bytes wanted.
+        length: u64,
+    },
 }
 
 impl Range {
