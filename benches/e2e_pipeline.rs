@@ -21,30 +21,7 @@ use prost::Message;
 const N: usize = 10_000;
 
 fn bodies() -> Vec<(Signal, Encoding, Vec<u8>)> {
-    let st = fixtures::json::Style::default();
-    let logs = fixtures::logs(N, 1);
-    let traces = fixtures::traces(N, 2);
-    let metrics = fixtures::metrics(N, 3);
-    vec![
-        (Signal::Logs, Encoding::Protobuf, logs.encode_to_vec()),
-        (
-            Signal::Logs,
-            Encoding::Json,
-            fixtures::json::logs(&logs, st).into_bytes(),
-        ),
-        (Signal::Traces, Encoding::Protobuf, traces.encode_to_vec()),
-        (
-            Signal::Traces,
-            Encoding::Json,
-            fixtures::json::traces(&traces, st).into_bytes(),
-        ),
-        (Signal::Metrics, Encoding::Protobuf, metrics.encode_to_vec()),
-        (
-            Signal::Metrics,
-            Encoding::Json,
-            fixtures::json::metrics(&metrics, st).into_bytes(),
-        ),
-    ]
+    fixtures::stages::requests(N)
 }
 
 /// The OpenTelemetry Collector's default batch size: the request a Worker

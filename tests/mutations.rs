@@ -12,36 +12,10 @@ use common::fixtures;
 use otlp2r2::{process, Encoding, Error, Options, Request, Signal};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use prost::Message;
 
 /// Small valid bodies: (signal, encoding, bytes).
 fn seeds() -> Vec<(Signal, Encoding, Vec<u8>)> {
-    let st = fixtures::json::Style::default();
-    let (logs, traces, metrics) = (
-        fixtures::logs(3, 1),
-        fixtures::traces(3, 2),
-        fixtures::metrics(5, 3),
-    );
-    vec![
-        (Signal::Logs, Encoding::Protobuf, logs.encode_to_vec()),
-        (
-            Signal::Logs,
-            Encoding::Json,
-            fixtures::json::logs(&logs, st).into_bytes(),
-        ),
-        (Signal::Traces, Encoding::Protobuf, traces.encode_to_vec()),
-        (
-            Signal::Traces,
-            Encoding::Json,
-            fixtures::json::traces(&traces, st).into_bytes(),
-        ),
-        (Signal::Metrics, Encoding::Protobuf, metrics.encode_to_vec()),
-        (
-            Signal::Metrics,
-            Encoding::Json,
-            fixtures::json::metrics(&metrics, st).into_bytes(),
-        ),
-    ]
+    fixtures::stages::requests(3)
 }
 
 /// One edit of a body; positions are taken modulo the body's length.

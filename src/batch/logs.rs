@@ -9,9 +9,10 @@ use arrow_array::RecordBatch;
 use arrow_schema::TimeUnit;
 
 use super::columns::{self, *};
+use super::rows::ItemRow;
 use super::{Context, Row};
 use crate::error::Result;
-use crate::model::{LogRecord, LogsRequest, ResourceGroup, ScopeGroup};
+use crate::model::{LogRecord, LogsRequest};
 use crate::schema::Table;
 
 /// The time a log record is filed under: its time, else its observed time.
@@ -29,36 +30,30 @@ pub fn rows(req: &LogsRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
 }
 
 /// What a row of `otel_logs` is read from.
-pub(crate) struct LogRow<'x> {
-    ctx: &'x Context<'x>,
-    row: &'x Row,
-    group: &'x ResourceGroup<'x, LogRecord<'x>>,
-    scope: &'x ScopeGroup<'x, LogRecord<'x>>,
-    rec: &'x LogRecord<'x>,
-}
+pub(crate) type LogRow<'x> = ItemRow<'x, LogRecord<'x>>;
 
 columns! {
     /// The `otel_logs` columns, in the exporter's order.
     pub(crate) mod table for<'x> LogRow<'x> as |x| {
         Timestamp: Time => x.row.time,
-        TraceId: TraceHex => &x.rec.trace_id,
-        SpanId: SpanHex => &x.rec.span_id,
-        TraceFlags: U8 => x.rec.flags as u8,
-        SeverityText: Text => &x.rec.severity_text,
-        SeverityNumber: U8 => x.rec.severity_number.clamp(0, 255) as u8,
+        TraceId: TraceHex => &x.item.trace_id,
+        SpanId: SpanHex => &x.item.span_id,
+        TraceFlags: U8 => x.item.flags as u8,
+        SeverityText: Text => &x.item.severity_text,
+        SeverityNumber: U8 => x.item.severity_number.clamp(0, 255) as u8,
         ServiceName: Text => x.ctx.service(x.row),
-        Body: AnyText => &x.rec.body,
+        Body: AnyText => &x.item.body,
         ResourceSchemaUrl: Text => &x.group.schema_url,
         ResourceAttributes: SharedAttrs => x.ctx.resource_attrs(x.row),
         ScopeSchemaUrl: Text => &x.scope.schema_url,
         ScopeName: Text => &x.scope.scope.name,
         ScopeVersion: Text => &x.scope.scope.version,
         ScopeAttributes: SharedAttrs => x.ctx.scope_attrs(x.row),
-        LogAttributes: Attrs => &x.rec.attributes,
-        EventName: Text => &x.rec.event_name,
-        ObservedTimestamp: Time => x.rec.observed_time_unix_nano,
-        Flags: U32 => x.rec.flags,
-        DroppedAttributesCount: U32 => x.rec.dropped_attributes_count,
+        LogAttributes: Attrs => &x.item.attributes,
+        EventName: Text => &x.item.event_name,
+        ObservedTimestamp: Time => x.item.observed_time_unix_nano,
+        Flags: U32 => x.item.flags,
+        DroppedAttributesCount: U32 => x.item.dropped_attributes_count,
     }
 }
 
@@ -69,18 +64,7 @@ pub fn build(
     rows: &[Row],
     unit: TimeUnit,
 ) -> Result<RecordBatch> {
-    let rows = rows.iter().map(|row| {
-        let group = &req[row.resource as usize];
-        let scope = &group.scopes[row.scope as usize];
-        let rec = &scope.items[row.item as usize];
-        LogRow {
-            ctx,
-            row,
-            group,
-            scope,
-            rec,
-        }
-    });
+    let rows = super::rows::item_rows_of(req, ctx, rows);
     columns::build::<table::Set>(Table::Logs, ctx, unit, rows)
 }
 
@@ -88,7 +72,7 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::batch::testing::check_row;
-    use crate::model::{AnyValue, KeyValue, LogRecord, Resource, Scope};
+    use crate::model::{AnyValue, KeyValue, LogRecord, Resource, ResourceGroup, Scope, ScopeGroup};
 
     fn kv(k: &str, v: &str) -> KeyValue<'static> {
         KeyValue {

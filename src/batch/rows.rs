@@ -10,7 +10,7 @@
 
 use super::Context;
 use crate::key;
-use crate::model::Request;
+use crate::model::{Request, ResourceGroup, ScopeGroup};
 
 /// A row of a table: indexes into the request plus its sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +109,35 @@ pub fn ranks(names: &[&str]) -> Vec<u32> {
         .iter()
         .map(|n| sorted.binary_search(n).unwrap_or(0) as u32)
         .collect()
+}
+
+/// What a row of a table of items (log records, spans) is read from: the
+/// item with its scope and resource group, and the request's shared values.
+pub(crate) struct ItemRow<'x, T> {
+    pub(crate) ctx: &'x Context<'x>,
+    pub(crate) row: &'x Row,
+    pub(crate) group: &'x ResourceGroup<'x, T>,
+    pub(crate) scope: &'x ScopeGroup<'x, T>,
+    pub(crate) item: &'x T,
+}
+
+/// The [`ItemRow`]s of `rows` (indexes into `req`), in their order.
+pub(crate) fn item_rows_of<'x, T>(
+    req: &'x Request<'x, T>,
+    ctx: &'x Context<'x>,
+    rows: &'x [Row],
+) -> impl ExactSizeIterator<Item = ItemRow<'x, T>> + Clone {
+    rows.iter().map(move |row| {
+        let group = &req[row.resource as usize];
+        let scope = &group.scopes[row.scope as usize];
+        ItemRow {
+            ctx,
+            row,
+            group,
+            scope,
+            item: &scope.items[row.item as usize],
+        }
+    })
 }
 
 #[cfg(test)]

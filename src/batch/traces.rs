@@ -10,9 +10,10 @@ use arrow_array::RecordBatch;
 use arrow_schema::TimeUnit;
 
 use super::columns::{self, *};
+use super::rows::ItemRow;
 use super::{Context, Row};
 use crate::error::Result;
-use crate::model::{Event, Link, ResourceGroup, ScopeGroup, Span, TracesRequest};
+use crate::model::{Event, Link, Span, TracesRequest};
 use crate::schema::Table;
 
 /// `SpanKind` as pdata's `SpanKind.String()` renders it; "" for unknown values.
@@ -44,40 +45,34 @@ pub fn rows(req: &TracesRequest<'_>, ctx: &Context<'_>) -> Vec<Row> {
 }
 
 /// What a row of `otel_traces` is read from.
-pub(crate) struct SpanRow<'x> {
-    ctx: &'x Context<'x>,
-    row: &'x Row,
-    group: &'x ResourceGroup<'x, Span<'x>>,
-    scope: &'x ScopeGroup<'x, Span<'x>>,
-    span: &'x Span<'x>,
-}
+pub(crate) type SpanRow<'x> = ItemRow<'x, Span<'x>>;
 
 columns! {
     /// The `otel_traces` columns, in the exporter's order.
     pub(crate) mod table for<'x> SpanRow<'x> as |x| {
         Timestamp: Time => x.row.time,
-        TraceId: TraceHex => &x.span.trace_id,
-        SpanId: SpanHex => &x.span.span_id,
-        ParentSpanId: SpanHex => &x.span.parent_span_id,
-        TraceState: Text => &x.span.trace_state,
-        SpanName: Text => &x.span.name,
-        SpanKind: Text => span_kind(x.span.kind),
+        TraceId: TraceHex => &x.item.trace_id,
+        SpanId: SpanHex => &x.item.span_id,
+        ParentSpanId: SpanHex => &x.item.parent_span_id,
+        TraceState: Text => &x.item.trace_state,
+        SpanName: Text => &x.item.name,
+        SpanKind: Text => span_kind(x.item.kind),
         ServiceName: Text => x.ctx.service(x.row),
         ResourceAttributes: SharedAttrs => x.ctx.resource_attrs(x.row),
         ScopeName: Text => &x.scope.scope.name,
         ScopeVersion: Text => &x.scope.scope.version,
-        SpanAttributes: Attrs => &x.span.attributes,
-        Duration: U64 => x.span.end_time_unix_nano.saturating_sub(x.span.start_time_unix_nano),
-        StatusCode: Text => status_code(x.span.status_code),
-        StatusMessage: Text => &x.span.status_message,
-        Events: Structs<events::Set> => &x.span.events,
-        Links: Structs<links::Set> => &x.span.links,
+        SpanAttributes: Attrs => &x.item.attributes,
+        Duration: U64 => x.item.end_time_unix_nano.saturating_sub(x.item.start_time_unix_nano),
+        StatusCode: Text => status_code(x.item.status_code),
+        StatusMessage: Text => &x.item.status_message,
+        Events: Structs<events::Set> => &x.item.events,
+        Links: Structs<links::Set> => &x.item.links,
         ResourceSchemaUrl: Text => &x.group.schema_url,
         ScopeSchemaUrl: Text => &x.scope.schema_url,
-        Flags: U32 => x.span.flags,
-        DroppedAttributesCount: U32 => x.span.dropped_attributes_count,
-        DroppedEventsCount: U32 => x.span.dropped_events_count,
-        DroppedLinksCount: U32 => x.span.dropped_links_count,
+        Flags: U32 => x.item.flags,
+        DroppedAttributesCount: U32 => x.item.dropped_attributes_count,
+        DroppedEventsCount: U32 => x.item.dropped_events_count,
+        DroppedLinksCount: U32 => x.item.dropped_links_count,
     }
 }
 
@@ -107,18 +102,7 @@ pub fn build(
     rows: &[Row],
     unit: TimeUnit,
 ) -> Result<RecordBatch> {
-    let rows = rows.iter().map(|row| {
-        let group = &req[row.resource as usize];
-        let scope = &group.scopes[row.scope as usize];
-        let span = &scope.items[row.item as usize];
-        SpanRow {
-            ctx,
-            row,
-            group,
-            scope,
-            span,
-        }
-    });
+    let rows = super::rows::item_rows_of(req, ctx, rows);
     columns::build::<table::Set>(Table::Traces, ctx, unit, rows)
 }
 
@@ -126,7 +110,7 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::batch::testing::check_row;
-    use crate::model::{AnyValue, KeyValue, Resource, Scope};
+    use crate::model::{AnyValue, KeyValue, Resource, ResourceGroup, Scope, ScopeGroup};
 
     fn kv(k: &str, v: &str) -> KeyValue<'static> {
         KeyValue {
