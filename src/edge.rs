@@ -8,11 +8,15 @@
 
 use worker::{console_log, event, Context, Date, Env, Request, Response, Result};
 
+use crate::http::admission::Admission;
 use crate::http::{self, Config, Head, Reply};
 use crate::store::r2::R2;
 
 /// The R2 binding name, declared in `wrangler.toml`.
 pub const BUCKET_BINDING: &str = "OTLP_BUCKET";
+
+/// The memory budget shared by the requests this isolate serves at once.
+static ADMISSION: Admission = Admission::new();
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -41,7 +45,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
     // Opened only when the handler reads it; no body at all is an empty body.
     let body = || futures_util::StreamExt::flatten(futures_util::stream::iter(req.stream().ok()));
-    let (reply, mut log) = http::handle(&head, body, &R2::new(bucket), &config).await;
+    let (reply, mut log) = http::handle(&head, body, &R2::new(bucket), &config, &ADMISSION).await;
     log.duration_ms = Date::now().as_millis().saturating_sub(started);
     console_log!("{}", log.to_json());
     respond(reply)

@@ -192,13 +192,27 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
         limits.max_body_bytes,
         limits.max_inflated_bytes,
     )?;
-    let hash = key::request_hash(req.signal.name(), &body);
-    let model = decode(req.signal, req.encoding, &body, limits)?;
+    process_inflated(req.signal, req.encoding, &body, req.body.len(), opts)
+}
+
+/// [`process`] after the body was inflated (or checked, when plain) by
+/// [`body::prepare`]: the request handler inflates first to charge the
+/// inflated size to its memory budget. `bytes_in` is the body as received.
+pub fn process_inflated(
+    signal: Signal,
+    encoding: Encoding,
+    body: &[u8],
+    bytes_in: usize,
+    opts: &Options,
+) -> Result<Output> {
+    let limits = &opts.limits;
+    let hash = key::request_hash(signal.name(), body);
+    let model = decode(signal, encoding, body, limits)?;
     let plan = plan(&model, limits)?;
     let mut out = Output {
         rejected: plan.rejected,
         rejected_message: plan.rejected_message.clone(),
-        bytes_in: req.body.len(),
+        bytes_in,
         ..Default::default()
     };
     for file in plan.files() {

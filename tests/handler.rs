@@ -7,6 +7,7 @@ use std::convert::Infallible;
 
 use futures_executor::block_on;
 use futures_util::stream;
+use otlp2r2::http::admission::{self, Admission};
 use otlp2r2::http::{self, Config, Head, LogLine, Reply, RETRY_AFTER_SECONDS};
 use otlp2r2::store::fault::{Faulty, Op, Rule, When};
 use otlp2r2::store::memory::Memory;
@@ -30,7 +31,13 @@ fn whole(body: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infall
 }
 
 fn send<S: Store>(head: &Head<'_>, body: &[u8], store: &S, config: &Config) -> (Reply, LogLine) {
-    block_on(http::handle(head, || whole(body), store, config))
+    block_on(http::handle(
+        head,
+        || whole(body),
+        store,
+        config,
+        &Admission::new(),
+    ))
 }
 
 /// The objects a clean run of `body` stores.
@@ -111,6 +118,7 @@ fn a_streamed_body_is_cut_at_the_limit() {
         body,
         &store,
         &limited(1000),
+        &Admission::new(),
     ));
     assert_eq!(reply.status, 413);
     assert_eq!(pulled.get(), 4, "300 × 4 is the first total past 1000");
@@ -124,6 +132,7 @@ fn a_streamed_body_is_cut_at_the_limit() {
         body,
         &store,
         &limited(1000),
+        &Admission::new(),
     ));
     assert_eq!(reply.status, 400);
 }
@@ -141,7 +150,13 @@ fn a_declared_length_over_the_limit_is_413_unread() {
         opened.set(true);
         counted(1, 10, &pulled)
     };
-    let (reply, _) = block_on(http::handle(&head, body, &Memory::new(), &limited(1000)));
+    let (reply, _) = block_on(http::handle(
+        &head,
+        body,
+        &Memory::new(),
+        &limited(1000),
+        &Admission::new(),
+    ));
     assert_eq!(reply.status, 413);
     assert!(!opened.get(), "the body was opened");
     assert_eq!(pulled.get(), 0);
@@ -229,6 +244,7 @@ fn body_free_checks_answer_without_reading_the_body() {
             || counted(1, 10, &pulled),
             &Memory::new(),
             &config,
+            &Admission::new(),
         ));
         assert_eq!(reply.status, status, "{head:?}");
         assert_eq!(pulled.get(), 0, "{head:?} read the body");
@@ -269,4 +285,113 @@ fn the_log_line_has_its_fields() {
     let (reply, log) = send(&head, b"\xff\xff\xff", &store, &config);
     assert_eq!(reply.status, 400);
     assert!(log.error.unwrap().contains("malformed protobuf"));
+}
+
+/// A request that does not fit the isolate's memory budget is a 503 with
+/// Retry-After before its body is opened, when its declared length says so,
+/// or as soon as its streamed chunks pass the budget; nothing is stored, the
+/// budget is released, and the same request is accepted once it fits.
+#[test]
+fn requests_over_the_memory_budget_are_503_and_release_it() {
+    let store = Memory::new();
+    let admission = Admission::new();
+    let budget = admission::FIXED_COST + admission::cost(LOGS.len()) - 1;
+    let config = Config {
+        inflight_bytes: budget,
+        ..Config::default()
+    };
+    // Another request in flight holds part of the budget.
+    let other = admission.admit(0, budget).unwrap();
+
+    // Declared length over what is left: refused unopened.
+    let length = LOGS.len().to_string();
+    let declared = Head {
+        content_length: Some(&length),
+        ..export("/v1/logs")
+    };
+    let opened = Cell::new(false);
+    let body = || {
+        opened.set(true);
+        whole(LOGS)
+    };
+    let (reply, log) = block_on(http::handle(&declared, body, &store, &config, &admission));
+    assert_eq!(
+        (reply.status, reply.retry_after),
+        (503, Some(RETRY_AFTER_SECONDS))
+    );
+    assert!(!opened.get());
+    assert!(log.error.unwrap().starts_with("busy"));
+
+    // No declared length: refused when the chunks pass the budget.
+    let pulled = Cell::new(0);
+    let chunks = || counted(LOGS.len() / 1000 + 1, 1000, &pulled);
+    let (reply, _) = block_on(http::handle(
+        &export("/v1/logs"),
+        chunks,
+        &store,
+        &config,
+        &admission,
+    ));
+    assert_eq!(reply.status, 503);
+    assert!(pulled.get() < LOGS.len() / 1000, "stopped before the end");
+    assert_eq!(
+        admission.in_use(),
+        other.charged(),
+        "the refused requests hold nothing"
+    );
+    assert!(store.keys().is_empty());
+
+    // Once the other request is done, the same request fits alone.
+    drop(other);
+    let (reply, _) = block_on(http::handle(
+        &declared,
+        || whole(LOGS),
+        &store,
+        &config,
+        &admission,
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(admission.in_use(), 0);
+}
+
+/// A gzip body is charged again once inflated: a small compressed body that
+/// inflates past what the budget has left (with another request in flight)
+/// is a 503, not a 413 or a 200.
+#[test]
+fn gzip_bodies_are_charged_their_inflated_size() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(LOGS).unwrap();
+    let gz = gz.finish().unwrap();
+    let admission = Admission::new();
+    let budget = 2 * admission::FIXED_COST + admission::cost(LOGS.len());
+    let config = Config {
+        inflight_bytes: budget,
+        ..Config::default()
+    };
+    // Not alone: another request holds its fixed cost.
+    let other = admission.admit(0, budget).unwrap();
+    let head = Head {
+        content_encoding: Some("gzip"),
+        ..export("/v1/logs")
+    };
+    let (reply, _) = block_on(http::handle(
+        &head,
+        || whole(&gz),
+        &Memory::new(),
+        &config,
+        &admission,
+    ));
+    assert_eq!(reply.status, 503);
+    assert_eq!(admission.in_use(), other.charged());
+    drop(other);
+    let roomy = Config::default();
+    let (reply, _) = block_on(http::handle(
+        &head,
+        || whole(&gz),
+        &Memory::new(),
+        &roomy,
+        &admission,
+    ));
+    assert_eq!(reply.status, 200);
 }

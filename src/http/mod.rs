@@ -3,8 +3,10 @@
 //!
 //! [`handle`] holds the whole policy of the HTTP edge, in the order it is
 //! applied: route → bearer token → configuration → content type and encoding
-//! → declared `Content-Length` → the body, read under the size cap →
-//! [`crate::process`] → every object put into the [`Store`] → the OTLP reply.
+//! → declared `Content-Length` → admission (the isolate's memory budget,
+//! [`admission`]) → the body, read under the size cap and charged as it
+//! arrives → inflated and charged again → [`crate::pipeline`] → every object
+//! put into the [`Store`] → the OTLP reply.
 //! Each check that needs no body comes before the body is read. It is generic
 //! over the store and the body stream, so the Worker (`edge.rs`, with R2) and
 //! the native tests (with [`crate::store::memory::Memory`]) run the same code.
@@ -12,6 +14,7 @@
 //! No I/O of its own beyond the store and the body; no clock (the edge times
 //! the request and fills [`LogLine::duration_ms`]).
 
+pub mod admission;
 mod policy;
 mod reply;
 
@@ -29,6 +32,7 @@ use crate::body::{self, Encoding};
 use crate::error::Error;
 use crate::pipeline::{self, Options, Signal};
 use crate::store::Store;
+use admission::{cost, Admission, Permit, DEFAULT_INFLIGHT_BYTES};
 
 /// The request line and the headers the handler reads. Header values are as
 /// received (`None` when absent).
@@ -57,24 +61,42 @@ pub struct Config {
     pub token: Option<String>,
     /// The pipeline options, or what is wrong with the vars.
     pub options: Result<Options, String>,
+    /// The isolate-wide memory budget of requests in flight
+    /// (`MAX_INFLIGHT_BYTES`, default [`DEFAULT_INFLIGHT_BYTES`]).
+    pub inflight_bytes: usize,
 }
 
 impl Config {
     /// Reads the configuration: `var` looks up a Worker var by name.
     pub fn from_vars(token: Option<String>, var: impl Fn(&str) -> Option<String>) -> Config {
+        let inflight = match var("MAX_INFLIGHT_BYTES") {
+            None => Ok(DEFAULT_INFLIGHT_BYTES),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("MAX_INFLIGHT_BYTES={v:?} is not a positive number")),
+        };
+        let (options, inflight_bytes) = match (options_from_vars(var), inflight) {
+            (Ok(o), Ok(n)) => (Ok(o), n),
+            (Err(e), _) | (_, Err(e)) => (Err(e), DEFAULT_INFLIGHT_BYTES),
+        };
         Config {
             token,
-            options: options_from_vars(var),
+            options,
+            inflight_bytes,
         }
     }
 }
 
 impl Default for Config {
-    /// No token, default options.
+    /// No token, default options and budget.
     fn default() -> Self {
         Config {
             token: None,
             options: Ok(Options::default()),
+            inflight_bytes: DEFAULT_INFLIGHT_BYTES,
         }
     }
 }
@@ -136,6 +158,7 @@ pub async fn handle<S, F, B, E>(
     body: F,
     store: &S,
     config: &Config,
+    admission: &Admission,
 ) -> (Reply, LogLine)
 where
     S: Store,
@@ -144,7 +167,7 @@ where
     E: Display,
 {
     let mut log = LogLine::default();
-    let reply = respond(head, body, store, config, &mut log).await;
+    let reply = respond(head, body, store, config, admission, &mut log).await;
     log.status = reply.status;
     (reply, log)
 }
@@ -154,6 +177,7 @@ async fn respond<S, F, B, E>(
     body: F,
     store: &S,
     config: &Config,
+    admission: &Admission,
     log: &mut LogLine,
 ) -> Reply
 where
@@ -205,11 +229,17 @@ where
     if let Some(size) = declared.filter(|s| *s > limit) {
         return error_reply(&Error::BodyTooLarge { size, limit }, encoding);
     }
-    let bytes = match read_body(body(), limit, declared).await {
+    // Admitted on what the request declares; charged again as it arrives.
+    let Some(mut permit) = admission.admit(cost(declared.unwrap_or(0)), config.inflight_bytes)
+    else {
+        return busy(log, admission, encoding);
+    };
+    let bytes = match read_body(body(), limit, declared, &mut permit).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return failure(413, "request body is over the size limit", encoding)
         }
+        Err(BodyError::Busy) => return busy(log, admission, encoding),
         Err(BodyError::Unreadable(e)) => {
             log.error = Some(format!("reading the body failed: {e}"));
             return failure(400, "could not read the request body", encoding);
@@ -217,14 +247,28 @@ where
     };
     log.bytes_in = bytes.len();
 
-    let request = pipeline::Request {
-        signal,
-        encoding,
+    let limits = &opts.limits;
+    let output = body::prepare(
+        &bytes,
         gzip,
-        body: &bytes,
-    };
-    let output = match pipeline::process(&request, opts) {
-        Ok(o) => o,
+        limits.max_body_bytes,
+        limits.max_inflated_bytes,
+    )
+    .and_then(|inflated| {
+        // A gzip body holds its compressed and inflated bytes at once.
+        let held = if gzip {
+            bytes.len() + inflated.len()
+        } else {
+            bytes.len()
+        };
+        if !permit.grow_to(cost(held)) {
+            return Ok(None);
+        }
+        pipeline::process_inflated(signal, encoding, &inflated, bytes.len(), opts).map(Some)
+    });
+    let output = match output {
+        Ok(Some(o)) => o,
+        Ok(None) => return busy(log, admission, encoding),
         Err(e) => {
             log.error = Some(e.to_string());
             return error_reply(&e, encoding);
@@ -247,8 +291,18 @@ where
     reply
 }
 
+/// The 503 of a request that does not fit the isolate's memory budget now.
+fn busy(log: &mut LogLine, admission: &Admission, encoding: Encoding) -> Reply {
+    log.error = Some(format!(
+        "busy: {} bytes of the memory budget are in use",
+        admission.in_use()
+    ));
+    failure(503, "too many requests in flight; retry later", encoding)
+}
+
 enum BodyError {
     TooLarge,
+    Busy,
     Unreadable(String),
 }
 
@@ -259,6 +313,7 @@ async fn read_body<B, E>(
     mut body: B,
     limit: usize,
     declared: Option<usize>,
+    permit: &mut Permit<'_>,
 ) -> Result<Vec<u8>, BodyError>
 where
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
@@ -270,6 +325,9 @@ where
         let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
         if out.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge);
+        }
+        if !permit.grow_to(cost(out.len() + chunk.len())) {
+            return Err(BodyError::Busy);
         }
         if out.is_empty() && out.capacity() < chunk.len() {
             // The whole body in one chunk (the common case): no copy.
