@@ -45,10 +45,43 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
     // Opened only when the handler reads it; no body at all is an empty body.
     let body = || futures_util::StreamExt::flatten(futures_util::stream::iter(req.stream().ok()));
-    let (reply, mut log) = http::handle(&head, body, &R2::new(bucket), &config, &ADMISSION).await;
+    let store = R2::new(bucket);
+    #[cfg(feature = "fault-injection")]
+    let store = faults::wrap(store, &env);
+    let (reply, mut log) = http::handle(&head, body, &store, &config, &ADMISSION).await;
     log.duration_ms = Date::now().as_millis().saturating_sub(started);
+    log.memory_bytes = core::arch::wasm32::memory_size(0) * 65536;
     console_log!("{}", log.to_json());
     respond(reply)
+}
+
+/// The `fault-injection` test build: R2 behind a failure switch shared by
+/// the isolate's requests, with the rules its vars ask for.
+#[cfg(feature = "fault-injection")]
+mod faults {
+    use std::sync::{Arc, OnceLock};
+
+    use worker::Env;
+
+    use crate::store::fault::{rules_from_vars, Faulty, Op, Rule, Switch, When};
+    use crate::store::r2::R2;
+
+    static SWITCH: OnceLock<Arc<Switch>> = OnceLock::new();
+
+    /// `store` failing by the isolate's switch (made on first use).
+    pub fn wrap(store: R2, env: &Env) -> Faulty<R2> {
+        let switch = SWITCH.get_or_init(|| {
+            let switch = Switch::default();
+            let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+            // A bad rule var fails every put, which the load test sees at once.
+            match rules_from_vars(var) {
+                Ok(rules) => rules.into_iter().for_each(|r| switch.fail(r)),
+                Err(_) => switch.fail(Rule::new(Op::Put, When::Always)),
+            }
+            Arc::new(switch)
+        });
+        Faulty::with_switch(store, Arc::clone(switch))
+    }
 }
 
 fn respond(reply: Reply) -> Result<Response> {

@@ -122,6 +122,9 @@ pub struct LogLine {
     pub bytes_out: usize,
     /// Filled by the edge, which has the clock.
     pub duration_ms: u64,
+    /// The Worker's wasm linear memory after the request (it only grows, so
+    /// this is the isolate's peak so far); filled by the edge, 0 natively.
+    pub memory_bytes: usize,
     /// Why the request failed, when it did.
     pub error: Option<String>,
 }
@@ -139,6 +142,7 @@ impl LogLine {
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "duration_ms": self.duration_ms,
+            "memory_bytes": self.memory_bytes,
             "error": self.error,
         })
         .to_string()

@@ -8,7 +8,7 @@
 //! store first and fail on the way back, as when a reply is lost after the
 //! write happened. Calls are counted per operation whether they fail or not.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{failed, Listing, Meta, Part, PutMode, Range, Store};
 use crate::error::Result;
@@ -104,15 +104,16 @@ impl Rule {
     }
 }
 
-/// A store whose calls fail by [`Rule`]s.
-#[derive(Debug)]
-pub struct Faulty<S> {
-    inner: S,
-    state: Mutex<Switch>,
+/// The rules and call counts: one switch can be shared by many [`Faulty`]
+/// stores (the Worker makes a store per request, and its faults count
+/// across requests).
+#[derive(Debug, Default)]
+pub struct Switch {
+    state: Mutex<SwitchState>,
 }
 
 #[derive(Debug, Default)]
-struct Switch {
+struct SwitchState {
     rules: Vec<(Rule, u64)>,
     calls: [u64; Op::COUNT],
     failures: u64,
@@ -127,27 +128,14 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<S> Faulty<S> {
-    /// `inner` with no rules: every call goes through.
-    pub fn new(inner: S) -> Self {
-        Faulty {
-            inner,
-            state: Mutex::new(Switch::default()),
-        }
-    }
-
-    /// The wrapped store (to inspect it, or to use it without faults).
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    fn switch(&self) -> std::sync::MutexGuard<'_, Switch> {
+impl Switch {
+    fn state(&self) -> std::sync::MutexGuard<'_, SwitchState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds a rule. `Nth` counts from now.
     pub fn fail(&self, rule: Rule) {
-        let mut s = self.switch();
+        let mut s = self.state();
         let base = s.calls[rule.op as usize];
         let seed = match rule.when {
             When::Fraction { seed, .. } => seed,
@@ -158,22 +146,22 @@ impl<S> Faulty<S> {
 
     /// Removes every rule: calls go through again.
     pub fn heal(&self) {
-        self.switch().rules.clear();
+        self.state().rules.clear();
     }
 
     /// Calls made of `op` so far, failed or not.
     pub fn calls(&self, op: Op) -> u64 {
-        self.switch().calls[op as usize]
+        self.state().calls[op as usize]
     }
 
     /// Calls failed by a rule so far.
     pub fn failures(&self) -> u64 {
-        self.switch().failures
+        self.state().failures
     }
 
     /// Counts a call and decides whether it fails: `Some(after)` if it does.
     fn decide(&self, op: Op, keys: &[&str]) -> Option<bool> {
-        let mut s = self.switch();
+        let mut s = self.state();
         s.calls[op as usize] += 1;
         let n = s.calls[op as usize];
         let mut verdict = None;
@@ -197,6 +185,90 @@ impl<S> Faulty<S> {
         }
         verdict
     }
+}
+
+/// A store whose calls fail by the [`Rule`]s of its [`Switch`].
+#[derive(Debug)]
+pub struct Faulty<S> {
+    inner: S,
+    switch: Arc<Switch>,
+}
+
+impl<S> Faulty<S> {
+    /// `inner` with a switch of its own and no rules: every call goes through.
+    pub fn new(inner: S) -> Self {
+        Faulty::with_switch(inner, Arc::default())
+    }
+
+    /// `inner` failing by a shared `switch`.
+    pub fn with_switch(inner: S, switch: Arc<Switch>) -> Self {
+        Faulty { inner, switch }
+    }
+
+    /// The wrapped store (to inspect it, or to use it without faults).
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The switch (see [`Switch::fail`], [`Switch::heal`], [`Switch::calls`]).
+    pub fn switch(&self) -> &Switch {
+        &self.switch
+    }
+
+    /// Adds a rule: see [`Switch::fail`].
+    pub fn fail(&self, rule: Rule) {
+        self.switch.fail(rule)
+    }
+
+    /// Removes every rule: see [`Switch::heal`].
+    pub fn heal(&self) {
+        self.switch.heal()
+    }
+
+    /// Calls made of `op` so far: see [`Switch::calls`].
+    pub fn calls(&self, op: Op) -> u64 {
+        self.switch.calls(op)
+    }
+
+    /// Calls failed so far: see [`Switch::failures`].
+    pub fn failures(&self) -> u64 {
+        self.switch.failures()
+    }
+
+    fn decide(&self, op: Op, keys: &[&str]) -> Option<bool> {
+        self.switch.decide(op, keys)
+    }
+}
+
+/// The rules a deployment asks for through its vars (the Worker's
+/// `fault-injection` test build): `FAULT_PUT_EVERY` = N fails every Nth put,
+/// `FAULT_PUT_FRACTION` = f fails that fraction of puts (drawn with
+/// `FAULT_SEED`, default 1). Unset vars add no rule; a bad value is an error
+/// naming the var.
+pub fn rules_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Vec<Rule>, String> {
+    let mut rules = Vec::new();
+    if let Some(v) = var("FAULT_PUT_EVERY") {
+        let n = v.trim().parse::<u64>().ok().filter(|n| *n > 0);
+        let n = n.ok_or_else(|| format!("FAULT_PUT_EVERY={v:?} is not a positive number"))?;
+        rules.push(Rule::new(Op::Put, When::Every(n)));
+    }
+    if let Some(v) = var("FAULT_PUT_FRACTION") {
+        let f = v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| (0.0..=1.0).contains(f));
+        let fraction = f.ok_or_else(|| format!("FAULT_PUT_FRACTION={v:?} is not in 0..=1"))?;
+        let seed = match var("FAULT_SEED") {
+            None => 1,
+            Some(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| format!("FAULT_SEED={s:?} is not a number"))?,
+        };
+        rules.push(Rule::new(Op::Put, When::Fraction { fraction, seed }));
+    }
+    Ok(rules)
 }
 
 fn injected(op: Op, key: &str) -> crate::Error {
@@ -317,6 +389,38 @@ mod tests {
         );
         assert_eq!(s.calls(Op::Put), 9);
         assert_eq!(s.failures(), 5);
+    }
+
+    #[test]
+    fn a_shared_switch_counts_across_stores() {
+        let switch = Arc::new(Switch::default());
+        switch.fail(Rule::new(Op::Put, When::Every(2)));
+        let a = Faulty::with_switch(Memory::new(), Arc::clone(&switch));
+        let b = Faulty::with_switch(Memory::new(), Arc::clone(&switch));
+        assert_eq!(
+            (put(&a, "x"), put(&b, "x"), put(&a, "y")),
+            (true, false, true)
+        );
+        assert_eq!((switch.calls(Op::Put), switch.failures()), (3, 1));
+    }
+
+    #[test]
+    fn vars_make_rules() {
+        let vars = |k: &str| match k {
+            "FAULT_PUT_EVERY" => Some("7".to_string()),
+            "FAULT_PUT_FRACTION" => Some("0.25".to_string()),
+            _ => None,
+        };
+        let rules = rules_from_vars(vars).unwrap();
+        assert_eq!(rules[0], Rule::new(Op::Put, When::Every(7)));
+        let draw = When::Fraction {
+            fraction: 0.25,
+            seed: 1,
+        };
+        assert_eq!(rules[1], Rule::new(Op::Put, draw));
+        assert!(rules_from_vars(|_| None).unwrap().is_empty());
+        let bad = rules_from_vars(|k| (k == "FAULT_PUT_FRACTION").then(|| "2".to_string()));
+        assert!(bad.unwrap_err().contains("FAULT_PUT_FRACTION"));
     }
 
     #[test]
