@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev serve test test-rust test-e2e rust-tools wasm-tools node-tools py-tools \
+.PHONY: help dev serve test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
         build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
@@ -69,6 +69,14 @@ build-worker: wasm-tools node-tools ## build the Worker (build/) with local, pin
 	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
 		$(CARGO_BIN)/worker-build --release --no-opt
 
+# The fault-injection test build (never deployed): R2 puts fail as its [vars]
+# ask (FAULT_PUT_EVERY, FAULT_PUT_FRACTION). The load test runs it.
+FAULTS_OUT := target/worker-faults
+build-worker-faults: wasm-tools node-tools ## the fault-injection test build of the Worker (target/worker-faults/)
+	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
+		$(CARGO_BIN)/worker-build --release --no-opt --out-dir $(FAULTS_OUT) --features fault-injection
+
 size: ## gzipped size of the Worker's wasm
 	@[ -f $(WASM) ] || $(MAKE) -s build-worker
 	@echo "wasm: $$(wc -c < $(WASM)) bytes raw, $$(gzip -9 -c $(WASM) | wc -c) bytes gzipped (budget $(WASM_GZ_BUDGET))"
@@ -99,8 +107,15 @@ test-rust: rust-tools py-tools ## fmt, clippy -D warnings, cargo test (unit, int
 	cargo clippy --all-targets -- -D warnings
 	OTLP2R2_PYTHON=$(PY) cargo test -- --include-ignored
 
-test-e2e: build-worker size-check py-tools node-tools ## the Worker under wrangler dev, fed by the OTel SDK
+test-e2e: build-worker size-check build-worker-faults py-tools node-tools ## the Worker under wrangler dev, fed by the OTel SDK (incl. a 15 s load test)
 	cd tests/e2e && $(PY) -m pytest -q -p no:cacheprovider .
+
+LOADTEST_SECONDS ?= 60
+LOADTEST_SENDERS ?= 8
+LOADTEST_FAULT_FRACTION ?= 0.1
+loadtest: build-worker build-worker-faults py-tools node-tools ## concurrent senders vs wrangler dev with failing puts; every acknowledged row stored once (LOADTEST_SECONDS=60 LOADTEST_SENDERS=8)
+	cd tests/e2e && LOADTEST_SECONDS=$(LOADTEST_SECONDS) LOADTEST_SENDERS=$(LOADTEST_SENDERS) \
+		LOADTEST_FAULT_FRACTION=$(LOADTEST_FAULT_FRACTION) $(PY) -m pytest -q -s -p no:cacheprovider test_load.py
 
 test: test-rust test-e2e ## everything CI runs
 
