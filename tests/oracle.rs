@@ -7,9 +7,9 @@
 //! Runs on the sample files in `tests/data/`, the fixture generator, both
 //! OTLP/JSON styles, and property-generated requests of all three signals.
 
-mod common;
 #[path = "oracle/check.rs"]
 mod check;
+mod common;
 #[path = "oracle/expect.rs"]
 mod expect;
 #[path = "oracle/gen.rs"]
@@ -27,13 +27,27 @@ use proptest::prelude::*;
 use prost::Message;
 
 const STYLES: [Style; 2] = [
-    Style { int64_as_numbers: false, enum_names: false },
-    Style { int64_as_numbers: true, enum_names: true },
+    Style {
+        int64_as_numbers: false,
+        enum_names: false,
+    },
+    Style {
+        int64_as_numbers: true,
+        enum_names: true,
+    },
 ];
 
 fn run(signal: Signal, encoding: Encoding, body: &[u8], opts: &Options) -> Output {
-    process(&Request { signal, encoding, gzip: false, body }, opts)
-        .unwrap_or_else(|e| panic!("{signal:?} {encoding:?}: {e}"))
+    process(
+        &Request {
+            signal,
+            encoding,
+            gzip: false,
+            body,
+        },
+        opts,
+    )
+    .unwrap_or_else(|e| panic!("{signal:?} {encoding:?}: {e}"))
 }
 
 fn ns() -> Options {
@@ -88,14 +102,24 @@ fn sample(name: &str) -> Vec<u8> {
 fn samples_match_the_oracle() {
     let pb = sample("logs.pb");
     let req = ExportLogsServiceRequest::decode(pb.as_slice()).unwrap();
-    check::check(&run(Signal::Logs, Encoding::Protobuf, &pb, &ns()), &expect::logs(&req, 1));
+    check::check(
+        &run(Signal::Logs, Encoding::Protobuf, &pb, &ns()),
+        &expect::logs(&req, 1),
+    );
     let pb = sample("traces.pb");
     let req = ExportTraceServiceRequest::decode(pb.as_slice()).unwrap();
-    check::check(&run(Signal::Traces, Encoding::Protobuf, &pb, &ns()), &expect::traces(&req, 1));
+    check::check(
+        &run(Signal::Traces, Encoding::Protobuf, &pb, &ns()),
+        &expect::traces(&req, 1),
+    );
     let pb = sample("metrics.pb");
     let req = ExportMetricsServiceRequest::decode(pb.as_slice()).unwrap();
     let out = run(Signal::Metrics, Encoding::Protobuf, &pb, &ns());
-    assert_eq!(out.objects.len(), 5, "the sample fills all five metric tables");
+    assert_eq!(
+        out.objects.len(),
+        5,
+        "the sample fills all five metric tables"
+    );
     check::check(&out, &expect::metrics(&req, 1));
     let js = sample("logs.json");
     check::check(
@@ -109,11 +133,13 @@ fn samples_match_the_oracle() {
 /// both JSON styles.
 #[test]
 fn fixtures_match_the_oracle() {
+    let mut cells = 0;
     for (n, seed) in [(1, 1), (37, 2), (1500, 3)] {
-        logs_all(&fixtures::logs(n, seed));
-        traces_all(&fixtures::traces(n, seed));
-        metrics_all(&fixtures::metrics(n, seed));
+        cells += logs_all(&fixtures::logs(n, seed));
+        cells += traces_all(&fixtures::traces(n, seed));
+        cells += metrics_all(&fixtures::metrics(n, seed));
     }
+    eprintln!("fixtures: {cells} cells compared");
 }
 
 /// Timestamps in microseconds (`Options::timestamp_unit`): every time
@@ -126,12 +152,22 @@ fn microsecond_files_match_the_oracle() {
     };
     let req = fixtures::traces(200, 9);
     check::check(
-        &run(Signal::Traces, Encoding::Protobuf, &req.encode_to_vec(), &opts),
+        &run(
+            Signal::Traces,
+            Encoding::Protobuf,
+            &req.encode_to_vec(),
+            &opts,
+        ),
         &expect::traces(&req, 1000),
     );
     let req = fixtures::metrics(200, 9);
     check::check(
-        &run(Signal::Metrics, Encoding::Protobuf, &req.encode_to_vec(), &opts),
+        &run(
+            Signal::Metrics,
+            Encoding::Protobuf,
+            &req.encode_to_vec(),
+            &opts,
+        ),
         &expect::metrics(&req, 1000),
     );
 }
@@ -159,4 +195,87 @@ proptest! {
     fn metrics_match_the_oracle(req in gen::metrics()) {
         metrics_all(&req);
     }
+}
+
+/// A value nested in `depth` containers, alternating arrays and key-value
+/// lists, with a non-string leaf at the bottom.
+fn nested(depth: usize) -> opentelemetry_proto::tonic::common::v1::AnyValue {
+    use opentelemetry_proto::tonic::common::v1::{
+        any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+    };
+    let mut v = AnyValue {
+        value: Some(Value::DoubleValue(-1.5e-7)),
+    };
+    for i in 0..depth {
+        v = AnyValue {
+            value: Some(if i % 2 == 0 {
+                Value::ArrayValue(ArrayValue {
+                    values: vec![
+                        v,
+                        AnyValue {
+                            value: Some(Value::BytesValue(vec![])),
+                        },
+                    ],
+                })
+            } else {
+                Value::KvlistValue(KeyValueList {
+                    values: vec![
+                        KeyValue {
+                            key: "z\u{2028}".into(),
+                            value: Some(v),
+                        },
+                        KeyValue {
+                            key: "a<&>".into(),
+                            value: None,
+                        },
+                    ],
+                })
+            }),
+        };
+    }
+    v
+}
+
+/// `AnyValue`s at the nesting limit (16 containers, docs: deeper is
+/// `TooDeep`) in a log body and in attributes of every signal: rendered as
+/// the oracle's Go JSON, in protobuf and both JSON styles.
+#[test]
+fn deepest_accepted_values_match_the_oracle() {
+    let kv = |v| opentelemetry_proto::tonic::common::v1::KeyValue {
+        key: "deep".into(),
+        value: Some(v),
+    };
+    let mut logs = fixtures::logs(3, 20);
+    let rec = &mut logs.resource_logs[0].scope_logs[0].log_records[0];
+    rec.body = Some(nested(16));
+    rec.attributes.push(kv(nested(15)));
+    logs_all(&logs);
+    // One more level is refused: the test sits exactly at the limit.
+    let mut deeper = logs.clone();
+    deeper.resource_logs[0].scope_logs[0].log_records[0].body = Some(nested(17));
+    let body = deeper.encode_to_vec();
+    let req = Request {
+        signal: Signal::Logs,
+        encoding: Encoding::Protobuf,
+        gzip: false,
+        body: &body,
+    };
+    assert!(matches!(
+        process(&req, &ns()),
+        Err(otlp2r2::Error::TooDeep { .. })
+    ));
+    let mut traces = fixtures::traces(3, 21);
+    traces.resource_spans[0].scope_spans[0].spans[0]
+        .attributes
+        .push(kv(nested(16)));
+    traces_all(&traces);
+    let mut metrics = fixtures::metrics(5, 22);
+    if let Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Gauge(g)) =
+        &mut metrics.resource_metrics[0].scope_metrics[0].metrics[0].data
+    {
+        g.data_points[0].attributes.push(kv(nested(16)));
+    } else {
+        panic!("the first fixture metric is a gauge");
+    }
+    metrics_all(&metrics);
 }

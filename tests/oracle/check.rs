@@ -42,7 +42,10 @@ fn cell(a: &dyn Array, i: usize) -> Cell {
         }
         DataType::Map(_, _) => {
             let e = a.as_map().value(i);
-            let (k, v) = (e.column(0).as_string::<i32>(), e.column(1).as_string::<i32>());
+            let (k, v) = (
+                e.column(0).as_string::<i32>(),
+                e.column(1).as_string::<i32>(),
+            );
             Cell::Map(
                 (0..e.len())
                     .map(|j| (k.value(j).to_string(), v.value(j).to_string()))
@@ -70,13 +73,26 @@ fn cell(a: &dyn Array, i: usize) -> Cell {
 /// Days since 1970-01-01 as a civil date, counted year by year and month by
 /// month (slow and obvious; the crate uses Hinnant's closed form).
 fn civil(mut days: u64) -> (u64, u64, u64) {
-    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let mut y = 1970;
     while days >= if leap(y) { 366 } else { 365 } {
         days -= if leap(y) { 366 } else { 365 };
         y += 1;
     }
-    let lens = [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let lens = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let mut m = 0;
     while days >= lens[m] {
         days -= lens[m];
@@ -105,8 +121,13 @@ pub fn check(out: &Output, exp: &Expected) -> usize {
     let mut rows: Vec<&Row> = exp.rows.iter().collect();
     rows.sort_by(|a, b| {
         let t = |r: &Row| TABLES.iter().position(|t| *t == r.table).unwrap();
-        (t(a), a.time / HOUR, &a.service, &a.metric, a.time)
-            .cmp(&(t(b), b.time / HOUR, &b.service, &b.metric, b.time))
+        (t(a), a.time / HOUR, &a.service, &a.metric, a.time).cmp(&(
+            t(b),
+            b.time / HOUR,
+            &b.service,
+            &b.metric,
+            b.time,
+        ))
     });
     let mut files: Vec<Vec<&Row>> = Vec::new();
     for r in rows {
@@ -118,22 +139,36 @@ pub fn check(out: &Output, exp: &Expected) -> usize {
     assert_eq!(out.records, exp.rows.len(), "records");
     assert_eq!(out.rejected, exp.rejected, "rejected metrics");
     let keys: Vec<&str> = out.objects.iter().map(|o| o.key.as_str()).collect();
-    assert_eq!(out.objects.len(), files.len(), "one file per table and hour: {keys:?}");
+    assert_eq!(
+        out.objects.len(),
+        files.len(),
+        "one file per table and hour: {keys:?}"
+    );
     let hash = out.objects.first().map(|o| &o.key[o.key.len() - 24..]);
     let mut cells = 0;
     for (o, want) in out.objects.iter().zip(&files) {
         let first = want.iter().map(|r| r.time).min().unwrap();
         let prefix = key_prefix(want[0].table, first);
-        assert!(o.key.starts_with(&prefix), "key {} should start {prefix}", o.key);
+        assert!(
+            o.key.starts_with(&prefix),
+            "key {} should start {prefix}",
+            o.key
+        );
         let tail = &o.key[prefix.len()..];
         assert!(
             tail.len() == 24
                 && tail.ends_with(".parquet")
-                && tail[..16].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                && tail[..16]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
             "key {} should end in 16 hex digits and .parquet",
             o.key
         );
-        assert_eq!(Some(&o.key[o.key.len() - 24..]), hash, "one request hash per request");
+        assert_eq!(
+            Some(&o.key[o.key.len() - 24..]),
+            hash,
+            "one request hash per request"
+        );
         assert_eq!(o.table.name(), want[0].table, "{}", o.key);
         assert_eq!(o.rows, want.len(), "{}", o.key);
         let batch: RecordBatch = crate::common::read_parquet(&o.data);

@@ -10,8 +10,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    Exemplar,
+    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point, Exemplar,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -119,7 +118,10 @@ pub fn logs(req: &ExportLogsServiceRequest, unit: i64) -> Expected {
                     ("SpanId", s(&hex_id(&l.span_id))),
                     ("TraceFlags", Cell::UInt(u64::from(l.flags & 0xff))),
                     ("SeverityText", s(&l.severity_text)),
-                    ("SeverityNumber", Cell::UInt(l.severity_number.clamp(0, 255) as u64)),
+                    (
+                        "SeverityNumber",
+                        Cell::UInt(l.severity_number.clamp(0, 255) as u64),
+                    ),
                     ("ServiceName", s(&svc)),
                     ("Body", s(&text(l.body.as_ref()))),
                     ("ResourceSchemaUrl", s(&rl.schema_url)),
@@ -132,7 +134,10 @@ pub fn logs(req: &ExportLogsServiceRequest, unit: i64) -> Expected {
                     ("EventName", s(&l.event_name)),
                     ("ObservedTimestamp", ts(l.observed_time_unix_nano, unit)),
                     ("Flags", Cell::UInt(l.flags.into())),
-                    ("DroppedAttributesCount", Cell::UInt(l.dropped_attributes_count.into())),
+                    (
+                        "DroppedAttributesCount",
+                        Cell::UInt(l.dropped_attributes_count.into()),
+                    ),
                 ];
                 rows.push(Row {
                     table: "otel_logs",
@@ -215,7 +220,10 @@ pub fn traces(req: &ExportTraceServiceRequest, unit: i64) -> Expected {
                     ("SpanAttributes", map(&sp.attributes)),
                     (
                         "Duration",
-                        Cell::UInt(sp.end_time_unix_nano.saturating_sub(sp.start_time_unix_nano)),
+                        Cell::UInt(
+                            sp.end_time_unix_nano
+                                .saturating_sub(sp.start_time_unix_nano),
+                        ),
                     ),
                     ("StatusCode", s(status_code(status.code))),
                     ("StatusMessage", s(&status.message)),
@@ -224,9 +232,18 @@ pub fn traces(req: &ExportTraceServiceRequest, unit: i64) -> Expected {
                     ("ResourceSchemaUrl", s(&rs.schema_url)),
                     ("ScopeSchemaUrl", s(&ss.schema_url)),
                     ("Flags", Cell::UInt(sp.flags.into())),
-                    ("DroppedAttributesCount", Cell::UInt(sp.dropped_attributes_count.into())),
-                    ("DroppedEventsCount", Cell::UInt(sp.dropped_events_count.into())),
-                    ("DroppedLinksCount", Cell::UInt(sp.dropped_links_count.into())),
+                    (
+                        "DroppedAttributesCount",
+                        Cell::UInt(sp.dropped_attributes_count.into()),
+                    ),
+                    (
+                        "DroppedEventsCount",
+                        Cell::UInt(sp.dropped_events_count.into()),
+                    ),
+                    (
+                        "DroppedLinksCount",
+                        Cell::UInt(sp.dropped_links_count.into()),
+                    ),
                 ];
                 rows.push(Row {
                     table: "otel_traces",
@@ -291,7 +308,10 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                         ("ScopeName", s(&sc.name)),
                         ("ScopeVersion", s(&sc.version)),
                         ("ScopeAttributes", map(&sc.attributes)),
-                        ("ScopeDroppedAttrCount", Cell::UInt(sc.dropped_attributes_count.into())),
+                        (
+                            "ScopeDroppedAttrCount",
+                            Cell::UInt(sc.dropped_attributes_count.into()),
+                        ),
                         ("ScopeSchemaUrl", s(&sm.schema_url)),
                         ("ServiceName", s(&svc)),
                         ("MetricName", s(&m.name)),
@@ -316,7 +336,8 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                     None => {}
                     Some(Data::Gauge(g)) => {
                         for p in &g.data_points {
-                            let mut c = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                            let mut c =
+                                common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
                             c.push(("Value", Cell::Float(number(&p.value))));
                             c.push(("Flags", Cell::UInt(p.flags.into())));
                             c.push(("Exemplars", exemplars(&p.exemplars, unit)));
@@ -326,11 +347,15 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                     }
                     Some(Data::Sum(x)) => {
                         for p in &x.data_points {
-                            let mut c = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                            let mut c =
+                                common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
                             c.push(("Value", Cell::Float(number(&p.value))));
                             c.push(("Flags", Cell::UInt(p.flags.into())));
                             c.push(("Exemplars", exemplars(&p.exemplars, unit)));
-                            c.push(("AggregationTemporality", Cell::Int(x.aggregation_temporality.into())));
+                            c.push((
+                                "AggregationTemporality",
+                                Cell::Int(x.aggregation_temporality.into()),
+                            ));
                             c.push(("IsMonotonic", Cell::Bool(x.is_monotonic)));
                             push("otel_metrics_sum", p.time_unix_nano, c);
                             n += 1;
@@ -338,23 +363,33 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                     }
                     Some(Data::Histogram(h)) => {
                         for p in &h.data_points {
-                            let mut c = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                            let mut c =
+                                common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
                             c.push(("Count", Cell::UInt(p.count)));
                             c.push(("Sum", Cell::Float(p.sum.unwrap_or(0.0))));
-                            c.push(("BucketCounts", Cell::List(p.bucket_counts.iter().map(|b| Cell::UInt(*b)).collect())));
+                            c.push((
+                                "BucketCounts",
+                                Cell::List(
+                                    p.bucket_counts.iter().map(|b| Cell::UInt(*b)).collect(),
+                                ),
+                            ));
                             c.push(("ExplicitBounds", floats(&p.explicit_bounds)));
                             c.push(("Exemplars", exemplars(&p.exemplars, unit)));
                             c.push(("Flags", Cell::UInt(p.flags.into())));
                             c.push(("Min", Cell::Float(p.min.unwrap_or(0.0))));
                             c.push(("Max", Cell::Float(p.max.unwrap_or(0.0))));
-                            c.push(("AggregationTemporality", Cell::Int(h.aggregation_temporality.into())));
+                            c.push((
+                                "AggregationTemporality",
+                                Cell::Int(h.aggregation_temporality.into()),
+                            ));
                             push("otel_metrics_histogram", p.time_unix_nano, c);
                             n += 1;
                         }
                     }
                     Some(Data::ExponentialHistogram(h)) => {
                         for p in &h.data_points {
-                            let mut c = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                            let mut c =
+                                common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
                             let (po, pc) = buckets(&p.positive);
                             let (no, nc) = buckets(&p.negative);
                             c.push(("Count", Cell::UInt(p.count)));
@@ -369,7 +404,10 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                             c.push(("Flags", Cell::UInt(p.flags.into())));
                             c.push(("Min", Cell::Float(p.min.unwrap_or(0.0))));
                             c.push(("Max", Cell::Float(p.max.unwrap_or(0.0))));
-                            c.push(("AggregationTemporality", Cell::Int(h.aggregation_temporality.into())));
+                            c.push((
+                                "AggregationTemporality",
+                                Cell::Int(h.aggregation_temporality.into()),
+                            ));
                             c.push(("ZeroThreshold", Cell::Float(p.zero_threshold)));
                             push("otel_metrics_exponential_histogram", p.time_unix_nano, c);
                             n += 1;
@@ -377,7 +415,8 @@ pub fn metrics(req: &ExportMetricsServiceRequest, unit: i64) -> Expected {
                     }
                     Some(Data::Summary(x)) => {
                         for p in &x.data_points {
-                            let mut c = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+                            let mut c =
+                                common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano);
                             let q = p
                                 .quantile_values
                                 .iter()

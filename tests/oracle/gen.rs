@@ -36,6 +36,7 @@ pub fn text() -> BoxedStrategy<String> {
     .boxed()
 }
 
+#[allow(clippy::excessive_precision)] // an exact binary value (a tie), written out
 pub fn double() -> BoxedStrategy<f64> {
     prop_oneof![
         4 => any::<f64>(),
@@ -98,7 +99,11 @@ fn key() -> BoxedStrategy<String> {
 
 fn attrs_at(depth: u32) -> BoxedStrategy<Vec<KeyValue>> {
     vec((key(), of(any_value(depth))), 0..4)
-        .prop_map(|v| v.into_iter().map(|(key, value)| KeyValue { key, value }).collect())
+        .prop_map(|v| {
+            v.into_iter()
+                .map(|(key, value)| KeyValue { key, value })
+                .collect()
+        })
         .boxed()
 }
 
@@ -119,111 +124,195 @@ fn resource() -> BoxedStrategy<Option<Resource>> {
     (svc, attributes(), any::<bool>(), any::<u32>())
         .prop_map(|(svc, mut attributes, twice, dropped)| {
             if let Some(v) = svc {
-                let kv = |v| KeyValue { key: "service.name".into(), value: Some(AnyValue { value: Some(v) }) };
+                let kv = |v| KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue { value: Some(v) }),
+                };
                 if twice {
                     // A repeated key: ServiceName is the first one.
                     attributes.push(kv(Value::StringValue("zz-second".into())));
                 }
                 attributes.insert(0, kv(v));
             }
-            Some(Resource { attributes, dropped_attributes_count: dropped, entity_refs: vec![] })
+            Some(Resource {
+                attributes,
+                dropped_attributes_count: dropped,
+                entity_refs: vec![],
+            })
         })
         .boxed()
 }
 
 fn scope() -> BoxedStrategy<Option<InstrumentationScope>> {
-    of((text(), text(), attributes(), any::<u32>()).prop_map(|(name, version, attributes, d)| {
-        InstrumentationScope { name, version, attributes, dropped_attributes_count: d % 4 }
-    }))
+    of(
+        (text(), text(), attributes(), any::<u32>()).prop_map(|(name, version, attributes, d)| {
+            InstrumentationScope {
+                name,
+                version,
+                attributes,
+                dropped_attributes_count: d % 4,
+            }
+        }),
+    )
     .boxed()
 }
 
 fn log_record() -> impl Strategy<Value = LogRecord> {
     (
-        (time(), time(), prop_oneof![0..25i32, any::<i32>()], text(), of(any_value(4))),
-        (attributes(), any::<u32>(), any::<u32>(), id(16), id(8), text()),
+        (
+            time(),
+            time(),
+            prop_oneof![0..25i32, any::<i32>()],
+            text(),
+            of(any_value(4)),
+        ),
+        (
+            attributes(),
+            any::<u32>(),
+            any::<u32>(),
+            id(16),
+            id(8),
+            text(),
+        ),
     )
-        .prop_map(|((t, o, sev, severity_text, body), (attributes, dropped, flags, trace_id, span_id, event_name))| {
-            LogRecord {
-                time_unix_nano: t,
-                observed_time_unix_nano: o,
-                severity_number: sev,
-                severity_text,
-                body,
-                attributes,
-                dropped_attributes_count: dropped,
-                flags,
-                trace_id,
-                span_id,
-                event_name,
-            }
-        })
+        .prop_map(
+            |(
+                (t, o, sev, severity_text, body),
+                (attributes, dropped, flags, trace_id, span_id, event_name),
+            )| {
+                LogRecord {
+                    time_unix_nano: t,
+                    observed_time_unix_nano: o,
+                    severity_number: sev,
+                    severity_text,
+                    body,
+                    attributes,
+                    dropped_attributes_count: dropped,
+                    flags,
+                    trace_id,
+                    span_id,
+                    event_name,
+                }
+            },
+        )
 }
 
 pub fn logs() -> impl Strategy<Value = ExportLogsServiceRequest> {
-    vec((resource(), text(), vec((scope(), text(), vec(log_record(), 0..5)), 0..3)), 0..3)
-        .prop_map(|groups| ExportLogsServiceRequest {
-            resource_logs: groups
-                .into_iter()
-                .map(|(resource, schema_url, scopes)| ResourceLogs {
-                    resource,
-                    scope_logs: scopes
-                        .into_iter()
-                        .map(|(scope, schema_url, log_records)| ScopeLogs { scope, log_records, schema_url })
-                        .collect(),
-                    schema_url,
-                })
-                .collect(),
-        })
+    vec(
+        (
+            resource(),
+            text(),
+            vec((scope(), text(), vec(log_record(), 0..5)), 0..3),
+        ),
+        0..3,
+    )
+    .prop_map(|groups| ExportLogsServiceRequest {
+        resource_logs: groups
+            .into_iter()
+            .map(|(resource, schema_url, scopes)| ResourceLogs {
+                resource,
+                scope_logs: scopes
+                    .into_iter()
+                    .map(|(scope, schema_url, log_records)| ScopeLogs {
+                        scope,
+                        log_records,
+                        schema_url,
+                    })
+                    .collect(),
+                schema_url,
+            })
+            .collect(),
+    })
 }
 
 fn span() -> impl Strategy<Value = Span> {
-    let event = (time(), text(), attributes(), any::<u32>()).prop_map(|(t, name, attributes, d)| {
-        span::Event { time_unix_nano: t, name, attributes, dropped_attributes_count: d }
-    });
-    let link = (id(16), id(8), text(), attributes(), any::<u32>()).prop_map(|(trace_id, span_id, trace_state, attributes, flags)| {
-        span::Link { trace_id, span_id, trace_state, attributes, dropped_attributes_count: 0, flags }
-    });
-    (
-        (id(16), id(8), id(8), text(), any::<u32>(), text(), -1..7i32),
-        (time(), prop_oneof![time(), Just(0u64)], attributes(), vec(event, 0..3), vec(link, 0..3)),
-        (of((text(), -1..4i32)), any::<u32>(), any::<u32>(), any::<u32>()),
-    )
-        .prop_map(|((trace_id, span_id, parent, trace_state, flags, name, kind), (start, end, attributes, events, links), (status, d1, d2, d3))| Span {
+    let event =
+        (time(), text(), attributes(), any::<u32>()).prop_map(|(t, name, attributes, d)| {
+            span::Event {
+                time_unix_nano: t,
+                name,
+                attributes,
+                dropped_attributes_count: d,
+            }
+        });
+    let link = (id(16), id(8), text(), attributes(), any::<u32>()).prop_map(
+        |(trace_id, span_id, trace_state, attributes, flags)| span::Link {
             trace_id,
             span_id,
             trace_state,
-            parent_span_id: parent,
-            flags,
-            name,
-            kind,
-            start_time_unix_nano: start,
-            end_time_unix_nano: end,
             attributes,
-            dropped_attributes_count: d1,
-            events,
-            dropped_events_count: d2,
-            links,
-            dropped_links_count: d3,
-            status: status.map(|(message, code)| Status { message, code }),
-        })
+            dropped_attributes_count: 0,
+            flags,
+        },
+    );
+    (
+        (id(16), id(8), id(8), text(), any::<u32>(), text(), -1..7i32),
+        (
+            time(),
+            prop_oneof![time(), Just(0u64)],
+            attributes(),
+            vec(event, 0..3),
+            vec(link, 0..3),
+        ),
+        (
+            of((text(), -1..4i32)),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (trace_id, span_id, parent, trace_state, flags, name, kind),
+                (start, end, attributes, events, links),
+                (status, d1, d2, d3),
+            )| Span {
+                trace_id,
+                span_id,
+                trace_state,
+                parent_span_id: parent,
+                flags,
+                name,
+                kind,
+                start_time_unix_nano: start,
+                end_time_unix_nano: end,
+                attributes,
+                dropped_attributes_count: d1,
+                events,
+                dropped_events_count: d2,
+                links,
+                dropped_links_count: d3,
+                status: status.map(|(message, code)| Status { message, code }),
+            },
+        )
 }
 
 pub fn traces() -> impl Strategy<Value = ExportTraceServiceRequest> {
-    vec((resource(), text(), vec((scope(), text(), vec(span(), 0..4)), 0..3)), 0..3)
-        .prop_map(|groups| ExportTraceServiceRequest {
-            resource_spans: groups
-                .into_iter()
-                .map(|(resource, schema_url, scopes)| ResourceSpans {
-                    resource,
-                    scope_spans: scopes
-                        .into_iter()
-                        .map(|(scope, schema_url, spans)| ScopeSpans { scope, spans, schema_url })
-                        .collect(),
-                    schema_url,
-                })
-                .collect(),
-        })
+    vec(
+        (
+            resource(),
+            text(),
+            vec((scope(), text(), vec(span(), 0..4)), 0..3),
+        ),
+        0..3,
+    )
+    .prop_map(|groups| ExportTraceServiceRequest {
+        resource_spans: groups
+            .into_iter()
+            .map(|(resource, schema_url, scopes)| ResourceSpans {
+                resource,
+                scope_spans: scopes
+                    .into_iter()
+                    .map(|(scope, schema_url, spans)| ScopeSpans {
+                        scope,
+                        spans,
+                        schema_url,
+                    })
+                    .collect(),
+                schema_url,
+            })
+            .collect(),
+    })
 }
 
 fn exemplars() -> BoxedStrategy<Vec<Exemplar>> {
@@ -235,9 +324,15 @@ fn exemplars() -> BoxedStrategy<Vec<Exemplar>> {
     vec((attributes(), time(), value, id(8), id(16)), 0..3)
         .prop_map(|v| {
             v.into_iter()
-                .map(|(filtered_attributes, time_unix_nano, value, span_id, trace_id)| Exemplar {
-                    filtered_attributes, time_unix_nano, value, span_id, trace_id,
-                })
+                .map(
+                    |(filtered_attributes, time_unix_nano, value, span_id, trace_id)| Exemplar {
+                        filtered_attributes,
+                        time_unix_nano,
+                        value,
+                        span_id,
+                        trace_id,
+                    },
+                )
                 .collect()
         })
         .boxed()
@@ -249,11 +344,24 @@ fn number_point() -> impl Strategy<Value = NumberDataPoint> {
         3 => double().prop_map(|d| Some(number_data_point::Value::AsDouble(d))),
         3 => int().prop_map(|i| Some(number_data_point::Value::AsInt(i))),
     ];
-    (attributes(), time(), time(), value, exemplars(), any::<u32>()).prop_map(
-        |(attributes, start, time, value, exemplars, flags)| NumberDataPoint {
-            attributes, start_time_unix_nano: start, time_unix_nano: time, value, exemplars, flags,
-        },
+    (
+        attributes(),
+        time(),
+        time(),
+        value,
+        exemplars(),
+        any::<u32>(),
     )
+        .prop_map(
+            |(attributes, start, time, value, exemplars, flags)| NumberDataPoint {
+                attributes,
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                value,
+                exemplars,
+                flags,
+            },
+        )
 }
 
 fn u64s() -> BoxedStrategy<Vec<u64>> {
@@ -263,37 +371,114 @@ fn u64s() -> BoxedStrategy<Vec<u64>> {
 fn histogram_point() -> impl Strategy<Value = HistogramDataPoint> {
     (
         (attributes(), time(), time(), any::<u64>(), of(double())),
-        (u64s(), vec(double(), 0..4), exemplars(), any::<u32>(), of(double()), of(double())),
+        (
+            u64s(),
+            vec(double(), 0..4),
+            exemplars(),
+            any::<u32>(),
+            of(double()),
+            of(double()),
+        ),
     )
-        .prop_map(|((attributes, start, time, count, sum), (bucket_counts, explicit_bounds, exemplars, flags, min, max))| {
-            HistogramDataPoint {
-                attributes, start_time_unix_nano: start, time_unix_nano: time, count, sum,
-                bucket_counts, explicit_bounds, exemplars, flags, min, max,
-            }
-        })
+        .prop_map(
+            |(
+                (attributes, start, time, count, sum),
+                (bucket_counts, explicit_bounds, exemplars, flags, min, max),
+            )| {
+                HistogramDataPoint {
+                    attributes,
+                    start_time_unix_nano: start,
+                    time_unix_nano: time,
+                    count,
+                    sum,
+                    bucket_counts,
+                    explicit_bounds,
+                    exemplars,
+                    flags,
+                    min,
+                    max,
+                }
+            },
+        )
 }
 
 fn exp_point() -> impl Strategy<Value = ExponentialHistogramDataPoint> {
-    let buckets = of((any::<i32>(), u64s()).prop_map(|(offset, bucket_counts)| Buckets { offset, bucket_counts }));
+    let buckets = of(
+        (any::<i32>(), u64s()).prop_map(|(offset, bucket_counts)| Buckets {
+            offset,
+            bucket_counts,
+        }),
+    );
     (
-        (attributes(), time(), time(), any::<u64>(), of(double()), -10..21i32, any::<u64>()),
-        (buckets.clone(), buckets, any::<u32>(), exemplars(), of(double()), of(double()), double()),
+        (
+            attributes(),
+            time(),
+            time(),
+            any::<u64>(),
+            of(double()),
+            -10..21i32,
+            any::<u64>(),
+        ),
+        (
+            buckets.clone(),
+            buckets,
+            any::<u32>(),
+            exemplars(),
+            of(double()),
+            of(double()),
+            double(),
+        ),
     )
-        .prop_map(|((attributes, start, time, count, sum, scale, zero_count), (positive, negative, flags, exemplars, min, max, zero_threshold))| {
-            ExponentialHistogramDataPoint {
-                attributes, start_time_unix_nano: start, time_unix_nano: time, count, sum, scale,
-                zero_count, positive, negative, flags, exemplars, min, max, zero_threshold,
-            }
-        })
+        .prop_map(
+            |(
+                (attributes, start, time, count, sum, scale, zero_count),
+                (positive, negative, flags, exemplars, min, max, zero_threshold),
+            )| {
+                ExponentialHistogramDataPoint {
+                    attributes,
+                    start_time_unix_nano: start,
+                    time_unix_nano: time,
+                    count,
+                    sum,
+                    scale,
+                    zero_count,
+                    positive,
+                    negative,
+                    flags,
+                    exemplars,
+                    min,
+                    max,
+                    zero_threshold,
+                }
+            },
+        )
 }
 
 fn summary_point() -> impl Strategy<Value = SummaryDataPoint> {
-    let q = vec((double(), double()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value }), 0..3);
-    (attributes(), time(), time(), any::<u64>(), double(), q, any::<u32>()).prop_map(
-        |(attributes, start, time, count, sum, quantile_values, flags)| SummaryDataPoint {
-            attributes, start_time_unix_nano: start, time_unix_nano: time, count, sum, quantile_values, flags,
-        },
+    let q = vec(
+        (double(), double()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value }),
+        0..3,
+    );
+    (
+        attributes(),
+        time(),
+        time(),
+        any::<u64>(),
+        double(),
+        q,
+        any::<u32>(),
     )
+        .prop_map(
+            |(attributes, start, time, count, sum, quantile_values, flags)| SummaryDataPoint {
+                attributes,
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                count,
+                sum,
+                quantile_values,
+                flags,
+            },
+        )
 }
 
 fn data() -> BoxedStrategy<Option<Data>> {
@@ -316,24 +501,45 @@ fn data() -> BoxedStrategy<Option<Data>> {
 }
 
 fn metric() -> impl Strategy<Value = Metric> {
-    (prop_oneof![text(), Just("m".to_string())], text(), text(), data()).prop_map(|(name, description, unit, data)| Metric {
-        name, description, unit, metadata: vec![], data,
-    })
+    (
+        prop_oneof![text(), Just("m".to_string())],
+        text(),
+        text(),
+        data(),
+    )
+        .prop_map(|(name, description, unit, data)| Metric {
+            name,
+            description,
+            unit,
+            metadata: vec![],
+            data,
+        })
 }
 
 pub fn metrics() -> impl Strategy<Value = ExportMetricsServiceRequest> {
-    vec((resource(), text(), vec((scope(), text(), vec(metric(), 0..4)), 0..3)), 0..3)
-        .prop_map(|groups| ExportMetricsServiceRequest {
-            resource_metrics: groups
-                .into_iter()
-                .map(|(resource, schema_url, scopes)| ResourceMetrics {
-                    resource,
-                    scope_metrics: scopes
-                        .into_iter()
-                        .map(|(scope, schema_url, metrics)| ScopeMetrics { scope, metrics, schema_url })
-                        .collect(),
-                    schema_url,
-                })
-                .collect(),
-        })
+    vec(
+        (
+            resource(),
+            text(),
+            vec((scope(), text(), vec(metric(), 0..4)), 0..3),
+        ),
+        0..3,
+    )
+    .prop_map(|groups| ExportMetricsServiceRequest {
+        resource_metrics: groups
+            .into_iter()
+            .map(|(resource, schema_url, scopes)| ResourceMetrics {
+                resource,
+                scope_metrics: scopes
+                    .into_iter()
+                    .map(|(scope, schema_url, metrics)| ScopeMetrics {
+                        scope,
+                        metrics,
+                        schema_url,
+                    })
+                    .collect(),
+                schema_url,
+            })
+            .collect(),
+    })
 }
