@@ -172,8 +172,16 @@ fn microsecond_files_match_the_oracle() {
     );
 }
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // 96 cases per signal; PROPTEST_CASES=N runs N.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Arbitrary logs, in protobuf and both JSON styles: every cell, the
     /// row order, the files and keys match the oracle.
