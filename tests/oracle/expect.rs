@@ -1,8 +1,8 @@
 //! The oracle's model: each table's expected rows, computed from the prost
 //! request alone by the rules of docs/schema.md, one function per signal.
 //! Rows come out in request order with their sort key; `check` orders and
-//! partitions them. Uses nothing from `otlp2r2` but nothing is needed: the
-//! values are written here from the spec.
+//! partitions them. Uses nothing from `otlp2r2`: every value is written
+//! here from the spec.
 
 use super::render::{attrs, hex_id, text};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
