@@ -6,8 +6,9 @@
 //! below 1e-6 or from 1e21: `1e-7`, `1e+21`), bytes as padded standard
 //! base64, arrays and key-value lists as compact JSON with sorted keys.
 //!
-//! Deliberate differences, documented in `docs/schema.md`: a NaN or infinite
-//! double renders as `NaN`, `+Inf`, `-Inf` (pdata writes an error text).
+//! Difference, documented in `docs/schema.md`: an infinite double renders
+//! as `+Inf`, `-Inf` (pdata wrote an error text before April 2026, and
+//! `Infinity`, `-Infinity` since); NaN is `NaN` in both.
 //!
 //! Each renderer has a matching `*_bound` giving an upper bound of its output
 //! length, used to pre-size builders before any byte is written.
@@ -177,6 +178,9 @@ fn json(v: &AnyValue<'_>, out: &mut Vec<u8>) -> Result<(), NonFinite> {
             }
             double(*d, out);
         }
+        // pdata's `ByteSlice.AsRaw()` of an empty slice is a nil []byte,
+        // which encoding/json writes as null.
+        AnyValue::Bytes(b) if b.is_empty() => out.extend_from_slice(b"null"),
         AnyValue::Bytes(b) => {
             out.push(b'"');
             base64_into(b, out);
@@ -220,7 +224,7 @@ fn json_bound(v: &AnyValue<'_>) -> usize {
     match v {
         AnyValue::Empty => 4,
         AnyValue::Str(s) => json_str_bound(s),
-        AnyValue::Bytes(b) => base64_len(b.len()) + 2,
+        AnyValue::Bytes(b) => (base64_len(b.len()) + 2).max(4),
         AnyValue::Array(items) => 2 + items.iter().map(|i| json_bound(i) + 1).sum::<usize>(),
         AnyValue::KvList(kvs) => {
             2 + kvs
@@ -413,5 +417,11 @@ mod tests {
         let s = AnyValue::Array(vec![AnyValue::Str("a\"b\n<&>\u{2028}\u{1}".into())]);
         assert_eq!(t(s), r#"["a\"b\n<&>\u2028\u0001"]"#);
         assert_eq!(t(AnyValue::Array(vec![AnyValue::Double(f64::NAN)])), "");
+        // Empty bytes: "" alone, null inside a container (a nil []byte in Go).
+        assert_eq!(t(AnyValue::Bytes(Cow::Borrowed(b""))), "");
+        assert_eq!(
+            t(AnyValue::Array(vec![AnyValue::Bytes(Cow::Borrowed(b""))])),
+            "[null]"
+        );
     }
 }
