@@ -311,7 +311,10 @@ fn content_negotiation_errors() {
 #[test]
 fn json_errors_say_their_position_once() {
     let mut seen = 0;
-    for c in corpus().into_iter().filter(|c| c.encoding == Encoding::Json) {
+    for c in corpus()
+        .into_iter()
+        .filter(|c| c.encoding == Encoding::Json)
+    {
         let req = Request {
             signal: c.signal,
             encoding: c.encoding,
@@ -380,7 +383,9 @@ fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
         log(&format!(r#""timeUnixNano":"{m}""#)),
         log(&format!(r#""timeUnixNano":{n}.5"#)),
         log(&format!(r#""timeUnixNano":-{n}"#)),
-        log(&format!(r#""observedTimeUnixNano":true,"severityText":{n}"#)),
+        log(&format!(
+            r#""observedTimeUnixNano":true,"severityText":{n}"#
+        )),
         log(&format!(r#""severityNumber":"{m}""#)),
         log(&format!(r#""severityNumber":{n}"#)),
         log(&format!(r#""severityText":{n}"#)),
@@ -406,7 +411,7 @@ fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
         log(&format!(r#""body":{{"intValue":{n}.25}}"#)),
         log(&format!(r#""body":{{"intValue":"{n}{n}{n}"}}"#)),
         log(&format!(r#""body":{{"doubleValue":"{m}"}}"#)),
-        log(&format!(r#""body":{{"doubleValue":true}}"#)),
+        log(r#""body":{"doubleValue":true}"#),
         log(&format!(r#""body":{{"bytesValue":"{m}!"}}"#)),
         log(&format!(r#""body":{{"bytesValue":{n}}}"#)),
         log(&format!(r#""body":{{"arrayValue":"{m}"}}"#)),
@@ -432,25 +437,48 @@ fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
         span(&format!(r#""events":[{{"name":{{"a":"{m}"}}}}]"#)),
         span(&format!(r#""events":[{{"timeUnixNano":"{m}"}}]"#)),
         span(&format!(r#""links":[{{"traceId":"{m}"}}]"#)),
-        span(&format!(r#""links":[{{"spanId":"{}"}}]"#, pad(SHORT, 16, 'x'))),
+        span(&format!(
+            r#""links":[{{"spanId":"{}"}}]"#,
+            pad(SHORT, 16, 'x')
+        )),
         span(&format!(r#""links":"{m}""#)),
         span(&format!(r#""traceState":["{m}"]"#)),
     ];
     let metrics_json = vec![
         metric(&format!(r#""name":{n}"#)),
         metric(&format!(r#""gauge":"{m}""#)),
-        metric(&format!(r#""gauge":{{"dataPoints":[{{"asDouble":"{m}"}}]}}"#)),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"asDouble":"{m}"}}]}}"#
+        )),
         metric(&format!(r#""gauge":{{"dataPoints":[{{"asInt":"{m}"}}]}}"#)),
-        metric(&format!(r#""gauge":{{"dataPoints":[{{"exemplars":[{{"spanId":"{}"}}]}}]}}"#, pad(SHORT, 16, 'q'))),
-        metric(&format!(r#""gauge":{{"dataPoints":[{{"exemplars":[{{"traceId":"{}="}}]}}]}}"#, pad(SHORT, 23, '-'))),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"exemplars":[{{"spanId":"{}"}}]}}]}}"#,
+            pad(SHORT, 16, 'q')
+        )),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"exemplars":[{{"traceId":"{}="}}]}}]}}"#,
+            pad(SHORT, 23, '-')
+        )),
         metric(&format!(r#""sum":{{"aggregationTemporality":"{m}"}}"#)),
         metric(&format!(r#""sum":{{"isMonotonic":"{m}"}}"#)),
-        metric(&format!(r#""histogram":{{"dataPoints":[{{"bucketCounts":["{m}"]}}]}}"#)),
-        metric(&format!(r#""histogram":{{"dataPoints":[{{"explicitBounds":"{m}"}}]}}"#)),
-        metric(&format!(r#""histogram":{{"dataPoints":[{{"count":"{m}"}}]}}"#)),
-        metric(&format!(r#""exponentialHistogram":{{"dataPoints":[{{"scale":"{m}"}}]}}"#)),
-        metric(&format!(r#""exponentialHistogram":{{"dataPoints":[{{"positive":{{"offset":"{m}"}}}}]}}"#)),
-        metric(&format!(r#""summary":{{"dataPoints":[{{"quantileValues":[{{"quantile":"{m}"}}]}}]}}"#)),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"bucketCounts":["{m}"]}}]}}"#
+        )),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"explicitBounds":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"count":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""exponentialHistogram":{{"dataPoints":[{{"scale":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""exponentialHistogram":{{"dataPoints":[{{"positive":{{"offset":"{m}"}}}}]}}"#
+        )),
+        metric(&format!(
+            r#""summary":{{"dataPoints":[{{"quantileValues":[{{"quantile":"{m}"}}]}}]}}"#
+        )),
         metric(&format!(r#""summary":{{"dataPoints":[{{"sum":"{m}"}}]}}"#)),
     ];
     let mut out = Vec::new();
@@ -460,7 +488,13 @@ fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
         (Signal::Metrics, metrics_json),
     ] {
         for (i, b) in bodies.into_iter().enumerate() {
-            out.push((format!("{} JSON {i}", signal.name()), signal, Json, false, b.into_bytes()));
+            out.push((
+                format!("{} JSON {i}", signal.name()),
+                signal,
+                Json,
+                false,
+                b.into_bytes(),
+            ));
         }
     }
     // Protobuf: the marker inside fields that fail (LogRecord fields).
@@ -474,23 +508,41 @@ fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
     let mut bad_utf8 = mb.to_vec();
     bad_utf8.push(0xff);
     let records: Vec<Vec<u8>> = vec![
-        field(0x1a, &bad_utf8),                  // severity_text: invalid UTF-8
-        field(0x4a, mb),                         // trace_id of 18 bytes
-        field(0x52, &mb[..12]),                  // span_id of 12 bytes
-        field(0x0a, mb),                         // time_unix_nano (fixed64) as bytes
+        field(0x1a, &bad_utf8),                       // severity_text: invalid UTF-8
+        field(0x4a, mb),                              // trace_id of 18 bytes
+        field(0x52, &mb[..12]),                       // span_id of 12 bytes
+        field(0x0a, mb),                              // time_unix_nano (fixed64) as bytes
         [field(0x1a, mb), vec![0x1a, 0x7f]].concat(), // a string running past the end
-        [field(0x7a, mb), vec![0xff]].concat(),  // an unknown field, then garbage
-        field(0x2a, &field(0x0a, &bad_utf8)),    // body string_value: invalid UTF-8
+        [field(0x7a, mb), vec![0xff]].concat(),       // an unknown field, then garbage
+        field(0x2a, &field(0x0a, &bad_utf8)),         // body string_value: invalid UTF-8
     ];
     for (i, r) in records.iter().enumerate() {
-        out.push((format!("logs protobuf {i}"), Signal::Logs, Protobuf, false, log_body(r)));
+        out.push((
+            format!("logs protobuf {i}"),
+            Signal::Logs,
+            Protobuf,
+            false,
+            log_body(r),
+        ));
     }
     // Gzip: the marker as a body that is not gzip, and inside a corrupt stream.
-    out.push(("gzip: not gzip".into(), Signal::Logs, Protobuf, true, mb.repeat(4)));
+    out.push((
+        "gzip: not gzip".into(),
+        Signal::Logs,
+        Protobuf,
+        true,
+        mb.repeat(4),
+    ));
     let mut corrupt = gz(&mb.repeat(100));
     let mid = corrupt.len() / 2;
     corrupt[10..mid].copy_from_slice(&mb.repeat(mid)[..mid - 10]);
-    out.push(("gzip: corrupt".into(), Signal::Logs, Protobuf, true, corrupt));
+    out.push((
+        "gzip: corrupt".into(),
+        Signal::Logs,
+        Protobuf,
+        true,
+        corrupt,
+    ));
     out
 }
 
@@ -551,7 +603,10 @@ fn no_error_or_log_line_carries_payload_text() {
             }
         }
         if !(400..500).contains(&reply.status) || log.error.is_none() {
-            failures.push(format!("{name}: status {} error {:?}", reply.status, log.error));
+            failures.push(format!(
+                "{name}: status {} error {:?}",
+                reply.status, log.error
+            ));
         }
         if !store.keys().is_empty() {
             failures.push(format!("{name}: stored {:?}", store.keys()));
@@ -578,7 +633,11 @@ fn no_error_or_log_line_carries_payload_text() {
         &config,
     ));
     assert_eq!(reply.status, 401);
-    assert!(!log.to_json().contains("SECRET_MARKER"), "{}", log.to_json());
+    assert!(
+        !log.to_json().contains("SECRET_MARKER"),
+        "{}",
+        log.to_json()
+    );
 }
 
 // ---- every limit stops the work it bounds ------------------------------------
@@ -603,7 +662,16 @@ fn the_body_limit_comes_before_inflating() {
         ..Options::default()
     };
     let (res, peak) = peak_of(|| process(&req, &opts).map(|_| ()));
-    assert!(matches!(res, Err(Error::BodyTooLarge { size: 101, limit: 100 })), "{res:?}");
+    assert!(
+        matches!(
+            res,
+            Err(Error::BodyTooLarge {
+                size: 101,
+                limit: 100
+            })
+        ),
+        "{res:?}"
+    );
     println!("body limit: refused after allocating {peak} bytes");
     assert!(peak < 1024, "allocated {peak} bytes");
 }
@@ -633,7 +701,10 @@ fn the_inflated_limit_stops_inflating() {
         peak_of(|| process(&req, &opts).map(|_| ()))
     };
     let (res, peak) = run(1 << 20);
-    assert!(matches!(res, Err(Error::InflatedTooLarge { limit: 1048576 })), "{res:?}");
+    assert!(
+        matches!(res, Err(Error::InflatedTooLarge { limit: 1048576 })),
+        "{res:?}"
+    );
     println!("inflated limit (1 MiB): refused after allocating {peak} bytes");
     assert!(peak < (1 << 20) + (256 << 10), "allocated {peak} bytes");
     let (res, _) = run(128 << 20);
@@ -719,7 +790,13 @@ fn the_output_limit_comes_before_building() {
     let unit = arrow_schema::TimeUnit::Nanosecond;
     let (first, peak) = peak_of(|| planned.batches(file, unit).next().map(|b| b.map(|_| ())));
     assert!(
-        matches!(first, Some(Err(Error::OutputTooLarge { table: "otel_logs", .. }))),
+        matches!(
+            first,
+            Some(Err(Error::OutputTooLarge {
+                table: "otel_logs",
+                ..
+            }))
+        ),
         "{first:?}"
     );
     println!("output limit (1 MiB): refused after allocating {peak} bytes");
@@ -759,7 +836,11 @@ fn the_object_limit_comes_before_building() {
     };
     let model = decode(Signal::Logs, Encoding::Protobuf, &body, &limits).unwrap();
     let (res, peak) = peak_of(|| plan(&model, &limits).map(|p| p.files().len()));
-    assert!(matches!(res, Err(Error::TooManyObjects { count: 3, limit: 2 })), "{:?}", res.err());
+    assert!(
+        matches!(res, Err(Error::TooManyObjects { count: 3, limit: 2 })),
+        "{:?}",
+        res.err()
+    );
     println!("object limit: refused after allocating {peak} bytes");
     assert!(peak < 16 << 10, "allocated {peak} bytes");
     let three = Limits {

@@ -41,8 +41,8 @@ mod value;
 mod visit;
 
 use fields::{field, pair};
-use scalar::{Key, S};
 use quiet::any;
+use scalar::{Key, S};
 use visit::{list, obj, skip, Ctx, JsonObject, List};
 
 /// Decodes an OTLP/JSON `ExportLogsServiceRequest`.

@@ -207,7 +207,10 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            assert!(!text.contains(".deserialize_"), "{path:?} calls deserialize_*");
+            assert!(
+                !text.contains(".deserialize_"),
+                "{path:?} calls deserialize_*"
+            );
             checked += 1;
         }
         assert!(checked >= 8, "only {checked} files under {dir:?}");

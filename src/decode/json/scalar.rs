@@ -308,9 +308,9 @@ impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
                 match N::NAMES.iter().position(|n| *n == v) {
                     Some(i) => Ok(i as i32),
-                    None => v.parse::<i32>().map_err(|_| {
-                        E::custom(format_args!("unknown enum name for {}", N::ENUM))
-                    }),
+                    None => v
+                        .parse::<i32>()
+                        .map_err(|_| E::custom(format_args!("unknown enum name for {}", N::ENUM))),
                 }
             }
             fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
@@ -573,7 +573,9 @@ mod tests {
             assert!(e.contains("invalid 8-byte id"), "{v}: {e}");
         }
         // Not strings at all.
-        assert!(id::<8>("12").unwrap_err().contains("invalid type: integer,"));
+        assert!(id::<8>("12")
+            .unwrap_err()
+            .contains("invalid type: integer,"));
     }
 
     /// A bad id's message names its size and where it is, not its value.
