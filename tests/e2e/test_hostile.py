@@ -99,7 +99,7 @@ def corpus():
          "deeper than 16"),
         # lengths
         ("length varint 2^64 - 1", "/v1/logs", b"\x0a" + near_2_64, PB, 400, "runs past the end"),
-        ("varint of 11 bytes", "/v1/logs", b"\x08" + b"\xff" * 10 + b"\x01", PB, 400, "protobuf"),
+        ("length varint of 11 bytes", "/v1/logs", b"\x0a" + b"\xff" * 10 + b"\x01", PB, 400, "varint"),
         ("string declared 2^62 bytes", "/v1/logs", logs_pb(b"\x1a" + varint(1 << 62) + b"abc"), PB, 400,
          "runs past the end"),
         ("record declared 2^31 bytes", "/v1/traces", field(1, field(2, b"\x12" + varint(1 << 31))), PB, 400,
