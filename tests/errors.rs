@@ -1,11 +1,89 @@
 //! The malformed-input corpus: every kind of bad request yields its typed
-//! error with a message saying what and where. Never a panic, never output.
+//! error with a message saying what and where (the position once), never
+//! the payload. Never a panic, never output. Then the limits: each is shown
+//! to stop the work it bounds, by what the refused call allocated (a
+//! per-thread counting allocator) and by a broken tail it never reached.
 
 mod common;
 
 use common::fixtures;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+
+use futures_executor::block_on;
+use otlp2r2::http::{self, Config, Head};
+use otlp2r2::pipeline::{decode, plan};
+use otlp2r2::store::memory::Memory;
 use otlp2r2::{process, Encoding, Error, Limits, Options, Request, Signal};
 use prost::Message;
+
+/// The system allocator, counting each thread's live bytes and their peak,
+/// so that a test can tell how much one call allocated (the test harness
+/// runs tests on several threads; each counts its own).
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // `try_with`: nothing to count once the thread's locals are gone.
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged and only adds bookkeeping in thread-locals that do not allocate
+// (const-initialised `Cell`s without destructors).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`, and the caller's contract for `realloc`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` and returns its result with the most bytes it had allocated at
+/// once, on this thread, beyond what was live before it.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(base));
+    let out = f();
+    let peak = PEAK.with(Cell::get);
+    (out, (peak - base).max(0) as usize)
+}
 
 fn gz(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
@@ -161,10 +239,11 @@ fn corpus() -> Vec<Case> {
         case("invalid JSON", Json, b"{\"resourceLogs\": [".to_vec(), |e| matches!(e, Error::Json { .. }), "line 1"),
         case("not an object", Json, b"[1,2]".to_vec(), |e| matches!(e, Error::Json { .. }), "export request object"),
         case("wrong JSON type", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":true}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "integer (u64)"),
-        case("bad hex id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"zz00000000000000"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid id \"zz00000000000000\""),
-        case("odd hex id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"abc"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "32 hex digits"),
+        case("bad hex id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"zz00000000000000"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid 8-byte id: expected 16 hex digits or 12 base64"),
+        case("odd hex id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"abc"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid 16-byte id: expected 32 hex digits"),
+        case("bad base64 id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"!!!!!!!!!!!!!!!!!!!!!!!!"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid 16-byte id"),
         case("bad base64", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"bytesValue":"!!"}}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid base64"),
-        case("unknown enum name", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":"LOUD"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "unknown enum name \"LOUD\""),
+        case("unknown enum name", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":"LOUD"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "unknown enum name for SeverityNumber"),
         case("int out of range", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"flags":"99999999999"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "not a valid u32"),
         case("invalid UTF-8 in JSON", Json, b"{\"resourceLogs\":[{\"schemaUrl\":\"\xff\"}]}".to_vec(), |e| matches!(e, Error::Json { .. }), "line 1"),
         case("deep JSON value", Json, format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{deep_json}}}]}}]}}]}}"#).into_bytes(), |e| matches!(e, Error::TooDeep { .. }), "deeper than 16"),
@@ -224,4 +303,549 @@ fn content_negotiation_errors() {
         otlp2r2::body::is_gzip(Some("zstd")),
         Err(Error::UnsupportedContentEncoding(_))
     ));
+}
+
+/// Every JSON error message says its position once ("… at line L column C"),
+/// not twice as when serde_json's own suffix was kept; the line and column
+/// are those of the typed error.
+#[test]
+fn json_errors_say_their_position_once() {
+    let mut seen = 0;
+    for c in corpus()
+        .into_iter()
+        .filter(|c| c.encoding == Encoding::Json)
+    {
+        let req = Request {
+            signal: c.signal,
+            encoding: c.encoding,
+            gzip: c.gzip,
+            body: &c.body,
+        };
+        let opts = Options {
+            limits: c.limits,
+            ..Options::default()
+        };
+        let e = process(&req, &opts).unwrap_err();
+        let msg = e.to_string();
+        if let Error::Json { line, column, .. } = &e {
+            assert!(
+                msg.ends_with(&format!(" at line {line} column {column}")),
+                "{}: {msg}",
+                c.name
+            );
+            seen += 1;
+        }
+        assert!(msg.matches("line").count() <= 1, "{}: {msg}", c.name);
+        assert!(msg.matches("column").count() <= 1, "{}: {msg}", c.name);
+    }
+    assert!(seen >= 8, "only {seen} JSON cases");
+}
+
+const MARKER: &str = "SECRET_MARKER_7f3a";
+/// Short enough for an id field (hex and base64 ids are 11 to 32 long).
+const SHORT: &str = "Zq9Xk";
+/// For numeric places.
+const NUMBER: &str = "31415926535";
+
+/// Requests carrying the markers in wrong places: (name, signal, encoding,
+/// gzip, body).
+fn marked() -> Vec<(String, Signal, Encoding, bool, Vec<u8>)> {
+    use Encoding::{Json, Protobuf};
+    let m = MARKER;
+    let n = NUMBER;
+    let pad = |s: &str, len: usize, with: char| {
+        let mut v = s.to_string();
+        while v.len() < len {
+            v.push(with);
+        }
+        v
+    };
+    let log = |record: &str| {
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{{record}}}]}}]}}]}}"#)
+    };
+    let span = |fields: &str| {
+        format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{{fields}}}]}}]}}]}}"#)
+    };
+    let metric = |fields: &str| {
+        format!(r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{{fields}}}]}}]}}]}}"#)
+    };
+    let logs_json = vec![
+        format!(r#""{m}""#),
+        format!(r#"{{"resourceLogs":"{m}"}}"#),
+        format!(r#"{{"resourceLogs":[{{"resource":"{m}"}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"resource":{{"attributes":"{m}"}}}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"schemaUrl":["{m}"]}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"schemaUrl":{n}}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"scope":{{"name":{{"{m}":"{m}"}}}}}}]}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":"{m}"}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":"{m}"}}]}}]}}"#),
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":["{m}"]}}]}}]}}"#),
+        log(&format!(r#""timeUnixNano":"{m}""#)),
+        log(&format!(r#""timeUnixNano":{n}.5"#)),
+        log(&format!(r#""timeUnixNano":-{n}"#)),
+        log(&format!(
+            r#""observedTimeUnixNano":true,"severityText":{n}"#
+        )),
+        log(&format!(r#""severityNumber":"{m}""#)),
+        log(&format!(r#""severityNumber":{n}"#)),
+        log(&format!(r#""severityText":{n}"#)),
+        log(&format!(r#""flags":"{m}""#)),
+        log(&format!(r#""flags":{n}"#)),
+        log(&format!(r#""droppedAttributesCount":"{m}""#)),
+        log(&format!(r#""eventName":["{m}"]"#)),
+        log(&format!(r#""traceId":"{m}""#)),
+        log(&format!(r#""traceId":"{}""#, pad(m, 32, '0'))),
+        log(&format!(r#""traceId":"{}""#, pad(m, 24, 'A'))),
+        log(&format!(r#""traceId":"{}""#, pad(m, 22, 'A'))),
+        log(&format!(r#""spanId":"{}""#, pad(SHORT, 16, '0'))),
+        log(&format!(r#""spanId":"{}!""#, pad(SHORT, 11, 'A'))),
+        log(&format!(r#""spanId":"{}""#, pad(SHORT, 11, '_'))),
+        log(&format!(r#""spanId":{n}"#)),
+        log(&format!(r#""attributes":"{m}""#)),
+        log(&format!(r#""attributes":[{{"key":"k","value":"{m}"}}]"#)),
+        log(&format!(r#""attributes":[{{"key":["{m}"]}}]"#)),
+        log(&format!(r#""body":"{m}""#)),
+        log(&format!(r#""body":{{"stringValue":{n}}}"#)),
+        log(&format!(r#""body":{{"boolValue":"{m}"}}"#)),
+        log(&format!(r#""body":{{"intValue":"{m}"}}"#)),
+        log(&format!(r#""body":{{"intValue":{n}.25}}"#)),
+        log(&format!(r#""body":{{"intValue":"{n}{n}{n}"}}"#)),
+        log(&format!(r#""body":{{"doubleValue":"{m}"}}"#)),
+        log(r#""body":{"doubleValue":true}"#),
+        log(&format!(r#""body":{{"bytesValue":"{m}!"}}"#)),
+        log(&format!(r#""body":{{"bytesValue":{n}}}"#)),
+        log(&format!(r#""body":{{"arrayValue":"{m}"}}"#)),
+        log(&format!(r#""body":{{"arrayValue":{{"values":["{m}"]}}}}"#)),
+        log(&format!(r#""body":{{"kvlistValue":{{"values":"{m}"}}}}"#)),
+        log(&format!(r#""body":{{"kvlistValue":{{"values":[{n}]}}}}"#)),
+        // Broken JSON right after a marker.
+        log(&format!(r#""severityText":"{m}\q""#)),
+        log(&format!(r#""severityText":"{m}"#)),
+        log(&format!(r#""severityText":{m}"#)),
+        log(&format!("\"severityText\":\"{m}\u{1}\"")),
+        format!(r#"{{"{m}":1}} {m}"#),
+        format!(r#"{{"{m}":{m}}}"#),
+    ];
+    let traces_json = vec![
+        span(&format!(r#""kind":"{m}""#)),
+        span(&format!(r#""kind":{n}"#)),
+        span(&format!(r#""status":{{"code":"{m}"}}"#)),
+        span(&format!(r#""status":{{"message":{n}}}"#)),
+        span(&format!(r#""status":"{m}""#)),
+        span(&format!(r#""parentSpanId":"{}""#, pad(SHORT, 12, '!'))),
+        span(&format!(r#""startTimeUnixNano":"{m}""#)),
+        span(&format!(r#""events":[{{"name":{{"a":"{m}"}}}}]"#)),
+        span(&format!(r#""events":[{{"timeUnixNano":"{m}"}}]"#)),
+        span(&format!(r#""links":[{{"traceId":"{m}"}}]"#)),
+        span(&format!(
+            r#""links":[{{"spanId":"{}"}}]"#,
+            pad(SHORT, 16, 'x')
+        )),
+        span(&format!(r#""links":"{m}""#)),
+        span(&format!(r#""traceState":["{m}"]"#)),
+    ];
+    let metrics_json = vec![
+        metric(&format!(r#""name":{n}"#)),
+        metric(&format!(r#""gauge":"{m}""#)),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"asDouble":"{m}"}}]}}"#
+        )),
+        metric(&format!(r#""gauge":{{"dataPoints":[{{"asInt":"{m}"}}]}}"#)),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"exemplars":[{{"spanId":"{}"}}]}}]}}"#,
+            pad(SHORT, 16, 'q')
+        )),
+        metric(&format!(
+            r#""gauge":{{"dataPoints":[{{"exemplars":[{{"traceId":"{}="}}]}}]}}"#,
+            pad(SHORT, 23, '-')
+        )),
+        metric(&format!(r#""sum":{{"aggregationTemporality":"{m}"}}"#)),
+        metric(&format!(r#""sum":{{"isMonotonic":"{m}"}}"#)),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"bucketCounts":["{m}"]}}]}}"#
+        )),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"explicitBounds":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""histogram":{{"dataPoints":[{{"count":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""exponentialHistogram":{{"dataPoints":[{{"scale":"{m}"}}]}}"#
+        )),
+        metric(&format!(
+            r#""exponentialHistogram":{{"dataPoints":[{{"positive":{{"offset":"{m}"}}}}]}}"#
+        )),
+        metric(&format!(
+            r#""summary":{{"dataPoints":[{{"quantileValues":[{{"quantile":"{m}"}}]}}]}}"#
+        )),
+        metric(&format!(r#""summary":{{"dataPoints":[{{"sum":"{m}"}}]}}"#)),
+    ];
+    let mut out = Vec::new();
+    for (signal, bodies) in [
+        (Signal::Logs, logs_json),
+        (Signal::Traces, traces_json),
+        (Signal::Metrics, metrics_json),
+    ] {
+        for (i, b) in bodies.into_iter().enumerate() {
+            out.push((
+                format!("{} JSON {i}", signal.name()),
+                signal,
+                Json,
+                false,
+                b.into_bytes(),
+            ));
+        }
+    }
+    // Protobuf: the marker inside fields that fail (LogRecord fields).
+    let mb = MARKER.as_bytes();
+    let field = |tag: u8, payload: &[u8]| {
+        let mut v = vec![tag];
+        varint(payload.len(), &mut v);
+        v.extend_from_slice(payload);
+        v
+    };
+    let mut bad_utf8 = mb.to_vec();
+    bad_utf8.push(0xff);
+    let records: Vec<Vec<u8>> = vec![
+        field(0x1a, &bad_utf8),                       // severity_text: invalid UTF-8
+        field(0x4a, mb),                              // trace_id of 18 bytes
+        field(0x52, &mb[..12]),                       // span_id of 12 bytes
+        field(0x0a, mb),                              // time_unix_nano (fixed64) as bytes
+        [field(0x1a, mb), vec![0x1a, 0x7f]].concat(), // a string running past the end
+        [field(0x7a, mb), vec![0xff]].concat(),       // an unknown field, then garbage
+        field(0x2a, &field(0x0a, &bad_utf8)),         // body string_value: invalid UTF-8
+    ];
+    for (i, r) in records.iter().enumerate() {
+        out.push((
+            format!("logs protobuf {i}"),
+            Signal::Logs,
+            Protobuf,
+            false,
+            log_body(r),
+        ));
+    }
+    // Gzip: the marker as a body that is not gzip, and inside a corrupt stream.
+    out.push((
+        "gzip: not gzip".into(),
+        Signal::Logs,
+        Protobuf,
+        true,
+        mb.repeat(4),
+    ));
+    let mut corrupt = gz(&mb.repeat(100));
+    let mid = corrupt.len() / 2;
+    corrupt[10..mid].copy_from_slice(&mb.repeat(mid)[..mid - 10]);
+    out.push((
+        "gzip: corrupt".into(),
+        Signal::Logs,
+        Protobuf,
+        true,
+        corrupt,
+    ));
+    out
+}
+
+/// Payloads with a marker string (or a marker number) in many wrong places
+/// — wrong JSON types, unknown enum names, bad hex and base64 ids, invalid
+/// base64, broken JSON, bad protobuf fields, corrupt gzip — are all refused,
+/// and neither the error message nor the handler's log line (nor the reply)
+/// contains the marker; nothing is stored. With the marker as the bearer
+/// token, a bad request's log line does not carry it either.
+#[test]
+fn no_error_or_log_line_carries_payload_text() {
+    let markers = [MARKER, SHORT, NUMBER];
+    let mut failures = Vec::new();
+    let cases = marked();
+    assert!(cases.len() > 80, "{}", cases.len());
+    for (name, signal, encoding, gzip, body) in &cases {
+        let req = Request {
+            signal: *signal,
+            encoding: *encoding,
+            gzip: *gzip,
+            body,
+        };
+        let msg = match process(&req, &Options::default()) {
+            Ok(_) => {
+                failures.push(format!("{name}: accepted"));
+                continue;
+            }
+            Err(e) => e.to_string(),
+        };
+        let head = Head {
+            method: "POST",
+            path: match signal {
+                Signal::Logs => "/v1/logs",
+                Signal::Traces => "/v1/traces",
+                Signal::Metrics => "/v1/metrics",
+            },
+            content_type: Some(encoding.content_type()),
+            content_encoding: gzip.then_some("gzip"),
+            authorization: Some("Bearer SECRET_MARKER_7f3a"),
+            ..Head::default()
+        };
+        let config = Config {
+            token: Some(MARKER.into()),
+            ..Config::default()
+        };
+        let store = Memory::new();
+        let (reply, log) = block_on(http::handle(
+            &head,
+            || futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
+            &store,
+            &config,
+        ));
+        let line = log.to_json();
+        let said = String::from_utf8_lossy(&reply.body).into_owned();
+        for text in [&msg, &line, &said] {
+            if let Some(found) = markers.iter().find(|m| text.contains(**m)) {
+                failures.push(format!("{name}: {found:?} in {text}"));
+            }
+        }
+        if !(400..500).contains(&reply.status) || log.error.is_none() {
+            failures.push(format!(
+                "{name}: status {} error {:?}",
+                reply.status, log.error
+            ));
+        }
+        if !store.keys().is_empty() {
+            failures.push(format!("{name}: stored {:?}", store.keys()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // A wrong token is not logged either.
+    let head = Head {
+        method: "POST",
+        path: "/v1/logs",
+        content_type: Some("application/json"),
+        authorization: Some("Bearer SECRET_MARKER_7f3b"),
+        ..Head::default()
+    };
+    let config = Config {
+        token: Some(MARKER.into()),
+        ..Config::default()
+    };
+    let (reply, log) = block_on(http::handle(
+        &head,
+        || futures_util::stream::iter([Ok::<_, Infallible>(b"{}".to_vec())]),
+        &Memory::new(),
+        &config,
+    ));
+    assert_eq!(reply.status, 401);
+    assert!(
+        !log.to_json().contains("SECRET_MARKER"),
+        "{}",
+        log.to_json()
+    );
+}
+
+// ---- every limit stops the work it bounds ------------------------------------
+
+/// The body limit is checked before inflating: an over-limit "gzip" body
+/// that is not gzip at all is refused for its size, not as bad gzip (which
+/// the inflater would have said), and the call allocates next to nothing.
+#[test]
+fn the_body_limit_comes_before_inflating() {
+    let body = vec![b'x'; 101];
+    let req = Request {
+        signal: Signal::Logs,
+        encoding: Encoding::Protobuf,
+        gzip: true,
+        body: &body,
+    };
+    let opts = Options {
+        limits: Limits {
+            max_body_bytes: 100,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let (res, peak) = peak_of(|| process(&req, &opts).map(|_| ()));
+    assert!(
+        matches!(
+            res,
+            Err(Error::BodyTooLarge {
+                size: 101,
+                limit: 100
+            })
+        ),
+        "{res:?}"
+    );
+    println!("body limit: refused after allocating {peak} bytes");
+    assert!(peak < 1024, "allocated {peak} bytes");
+}
+
+/// The inflated limit stops the inflater: a 64 MiB bomb whose stream is
+/// broken near its end is refused as too large with a 1 MiB limit (the
+/// inflater never reached the break, which a full inflate reports as bad
+/// gzip), and the refused call never held much more than the limit.
+#[test]
+fn the_inflated_limit_stops_inflating() {
+    let mut bomb = gz(&vec![0u8; 64 << 20]);
+    bomb.truncate(bomb.len() - 16);
+    let run = |limit: usize| {
+        let opts = Options {
+            limits: Limits {
+                max_inflated_bytes: limit,
+                ..Limits::default()
+            },
+            ..Options::default()
+        };
+        let req = Request {
+            signal: Signal::Logs,
+            encoding: Encoding::Protobuf,
+            gzip: true,
+            body: &bomb,
+        };
+        peak_of(|| process(&req, &opts).map(|_| ()))
+    };
+    let (res, peak) = run(1 << 20);
+    assert!(
+        matches!(res, Err(Error::InflatedTooLarge { limit: 1048576 })),
+        "{res:?}"
+    );
+    println!("inflated limit (1 MiB): refused after allocating {peak} bytes");
+    assert!(peak < (1 << 20) + (256 << 10), "allocated {peak} bytes");
+    let (res, _) = run(128 << 20);
+    assert!(matches!(res, Err(Error::Gzip(_))), "{res:?}");
+}
+
+/// The decoded limit stops the decoders: 100,000 tiny records followed by
+/// a broken tail are refused as too large (the decoder never reached the
+/// tail, which an unlimited decode reports), in protobuf and in JSON, and
+/// the refused decode held at most a small multiple of the limit.
+#[test]
+fn the_decoded_limit_stops_decoding() {
+    let mut pb: Vec<u8> = Vec::new();
+    for _ in 0..100_000 {
+        pb.extend([0x12, 0x00]); // an empty LogRecord
+    }
+    pb.extend([0x12, 0x7f]); // a record running past the end
+    let mut scope = vec![0x12];
+    varint(pb.len(), &mut scope);
+    scope.extend(&pb);
+    let mut body_pb = vec![0x0a];
+    varint(scope.len(), &mut body_pb);
+    body_pb.extend(&scope);
+    let records = vec!["{}"; 100_000].join(",");
+    let body_json =
+        format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{records},{{"x":]}}]}}]}}"#)
+            .into_bytes();
+    let limit = 200_000;
+    for (encoding, body) in [(Encoding::Protobuf, &body_pb), (Encoding::Json, &body_json)] {
+        let small = Limits {
+            max_decoded_bytes: limit,
+            ..Limits::default()
+        };
+        let (res, peak) = peak_of(|| decode(Signal::Logs, encoding, body, &small).map(|_| ()));
+        assert!(
+            matches!(res, Err(Error::DecodedTooLarge { limit: 200_000 })),
+            "{encoding:?}: {res:?}"
+        );
+        println!("decoded limit ({limit}), {encoding:?}: refused after allocating {peak} bytes");
+        assert!(peak <= 3 * limit, "{encoding:?}: allocated {peak} bytes");
+        let res = decode(Signal::Logs, encoding, body, &Limits::UNLIMITED).map(|_| ());
+        assert!(
+            matches!(res, Err(Error::Protobuf { .. } | Error::Json { .. })),
+            "{encoding:?}: {res:?}"
+        );
+    }
+}
+
+/// A request of 2,000 records sharing a 4 KiB resource attribute: about
+/// 8 MB of columns, from a 4 KiB body.
+fn wide_request() -> Vec<u8> {
+    use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    let mut req = fixtures::logs(0, 0);
+    req.resource_logs.push(ResourceLogs {
+        resource: Some(Resource {
+            attributes: vec![fixtures::kv("blob", fixtures::s(&"x".repeat(4096)))],
+            ..Default::default()
+        }),
+        scope_logs: vec![ScopeLogs {
+            log_records: vec![Default::default(); 2000],
+            ..Default::default()
+        }],
+        schema_url: String::new(),
+    });
+    req.encode_to_vec()
+}
+
+/// The output limit is checked before building: with a 1 MiB limit the
+/// first batch of the wide request is refused before any of its ~8 MB of
+/// columns is allocated, while building it without the limit does allocate
+/// them (so the counter does see the work when it happens).
+#[test]
+fn the_output_limit_comes_before_building() {
+    let body = wide_request();
+    let limits = Limits {
+        max_output_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let model = decode(Signal::Logs, Encoding::Protobuf, &body, &limits).unwrap();
+    let planned = plan(&model, &limits).unwrap();
+    let file = &planned.files()[0];
+    let unit = arrow_schema::TimeUnit::Nanosecond;
+    let (first, peak) = peak_of(|| planned.batches(file, unit).next().map(|b| b.map(|_| ())));
+    assert!(
+        matches!(
+            first,
+            Some(Err(Error::OutputTooLarge {
+                table: "otel_logs",
+                ..
+            }))
+        ),
+        "{first:?}"
+    );
+    println!("output limit (1 MiB): refused after allocating {peak} bytes");
+    assert!(peak < 64 << 10, "allocated {peak} bytes before refusing");
+
+    let planned = plan(&model, &Limits::UNLIMITED).unwrap();
+    let file = &planned.files()[0];
+    let (built, peak) = peak_of(|| planned.batches(file, unit).next().map(|b| b.map(|_| ())));
+    assert!(matches!(built, Some(Ok(()))), "{built:?}");
+    println!("output unlimited: building the batch allocated {peak} bytes");
+    assert!(peak > 8_000_000, "building allocated only {peak} bytes");
+}
+
+/// The object limit is checked before building: a request over it is
+/// refused by `plan`, the stage before any file is built, with little
+/// allocated; one file fewer in the limit than needed is enough.
+#[test]
+fn the_object_limit_comes_before_building() {
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let mut req = fixtures::logs(0, 0);
+    req.resource_logs.push(ResourceLogs {
+        scope_logs: vec![ScopeLogs {
+            log_records: (0..3u64)
+                .map(|h| LogRecord {
+                    time_unix_nano: fixtures::T0 + h * 3_600_000_000_000,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let body = req.encode_to_vec();
+    let limits = Limits {
+        max_objects: 2,
+        ..Limits::default()
+    };
+    let model = decode(Signal::Logs, Encoding::Protobuf, &body, &limits).unwrap();
+    let (res, peak) = peak_of(|| plan(&model, &limits).map(|p| p.files().len()));
+    assert!(
+        matches!(res, Err(Error::TooManyObjects { count: 3, limit: 2 })),
+        "{:?}",
+        res.err()
+    );
+    println!("object limit: refused after allocating {peak} bytes");
+    assert!(peak < 16 << 10, "allocated {peak} bytes");
+    let three = Limits {
+        max_objects: 3,
+        ..limits
+    };
+    assert_eq!(plan(&model, &three).map(|p| p.files().len()).ok(), Some(3));
 }

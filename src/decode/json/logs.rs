@@ -4,7 +4,7 @@
 use serde::de::MapAccess;
 
 use super::fields::field;
-use super::scalar::{Enum, Hex, SeverityNames, S, U32, U64};
+use super::scalar::{Enum, Id, SeverityNames, S, U32, U64};
 use super::value::{attrs, AnySeed};
 use super::visit::{skip, Ctx, JsonObject};
 use crate::model::LogRecord;
@@ -32,8 +32,8 @@ impl<'de> JsonObject<'de> for LogRecord<'de> {
                 self.dropped_attributes_count = map.next_value::<U32>()?.0
             }
             "flags" => self.flags = map.next_value::<U32>()?.0,
-            field!(trace_id) => self.trace_id = map.next_value::<Hex<16>>()?.0,
-            field!(span_id) => self.span_id = map.next_value::<Hex<8>>()?.0,
+            field!(trace_id) => self.trace_id = map.next_value::<Id<16>>()?.0,
+            field!(span_id) => self.span_id = map.next_value::<Id<8>>()?.0,
             field!(event_name) => self.event_name = map.next_value::<S>()?.0,
             _ => skip(map)?,
         }

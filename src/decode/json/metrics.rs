@@ -6,7 +6,7 @@
 use serde::de::MapAccess;
 
 use super::fields::field;
-use super::scalar::{nums, Bool, Enum, Hex, TemporalityNames, F64, I32, I64, S, U32, U64};
+use super::scalar::{nums, Bool, Enum, Id, TemporalityNames, F64, I32, I64, S, U32, U64};
 use super::value::attrs;
 use super::visit::{list, obj, skip, Ctx, JsonObject};
 use crate::model::*;
@@ -244,8 +244,8 @@ impl<'de> JsonObject<'de> for Exemplar<'de> {
             field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
             field!(as_double) => self.value = Number::Double(map.next_value::<F64>()?.0),
             field!(as_int) => self.value = Number::Int(map.next_value::<I64>()?.0),
-            field!(span_id) => self.span_id = map.next_value::<Hex<8>>()?.0,
-            field!(trace_id) => self.trace_id = map.next_value::<Hex<16>>()?.0,
+            field!(span_id) => self.span_id = map.next_value::<Id<8>>()?.0,
+            field!(trace_id) => self.trace_id = map.next_value::<Id<16>>()?.0,
             _ => skip(map)?,
         }
         Ok(())

@@ -3,7 +3,10 @@
 //! The OTLP/JSON encoding is the proto3 JSON mapping with OTLP's own rules:
 //! - field names in lowerCamelCase (the original snake_case is accepted too;
 //!   the pairs are in `fields`);
-//! - trace and span ids as hex strings (any case), empty for absent;
+//! - trace and span ids as hex strings (any case), empty for absent; ids
+//!   in standard base64 (the generic proto3 mapping of `bytes`, which some
+//!   producers use) are accepted too, told apart from hex by length alone
+//!   (`scalar::Id`);
 //! - 64-bit integers as strings or numbers, other integers as either too;
 //! - enums as integers or by their names (`"SPAN_KIND_SERVER"`, tables in
 //!   [`crate::model`]);
@@ -14,7 +17,7 @@
 //! Objects are walked by small hand-written visitors (`visit`) so that
 //! strings borrow from the body where they have no escapes, and so that
 //! `AnyValue` nesting (`value`) is bounded ([`super::MAX_DEPTH`]) with a
-//! typed error. The scalar rules are in `scalar`; the messages in
+//! typed error, and so that no error message quotes the payload (`quiet`). The scalar rules are in `scalar`; the messages in
 //! `logs`, `traces` and `metrics`. This module holds the entry points
 //! and the `Resource*` → `Scope*` envelope the three signals share.
 
@@ -31,12 +34,14 @@ use crate::model::*;
 mod fields;
 mod logs;
 mod metrics;
+mod quiet;
 mod scalar;
 mod traces;
 mod value;
 mod visit;
 
 use fields::{field, pair};
+use quiet::any;
 use scalar::{Key, S};
 use visit::{list, obj, skip, Ctx, JsonObject, List};
 
@@ -113,13 +118,24 @@ fn decode<'a, T: JsonObject<'a>>(
                 }
             } else {
                 Error::Json {
-                    what: e.to_string(),
+                    what: without_position(&e),
                     line: e.line(),
                     column: e.column(),
                 }
             }
         })?;
     Ok(out)
+}
+
+/// serde_json's message without the " at line L column C" its `Display`
+/// appends: [`Error::Json`] says the position itself, once.
+fn without_position(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&suffix) {
+        Some(what) => what.to_owned(),
+        None => full,
+    }
 }
 
 // ---- the envelope -----------------------------------------------------------
@@ -134,7 +150,7 @@ struct TopSeed<'c, T> {
 impl<'de, T: JsonObject<'de>> DeserializeSeed<'de> for TopSeed<'_, T> {
     type Value = Request<'de, T>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
+        any(d, self)
     }
 }
 
@@ -177,7 +193,7 @@ impl<'de, T: JsonObject<'de>> DeserializeSeed<'de> for GroupSeed<'_, T> {
     type Value = ResourceGroup<'de, T>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         self.ctx.charge::<Self::Value, D::Error>()?;
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
@@ -228,7 +244,7 @@ impl<'de, T: JsonObject<'de>> DeserializeSeed<'de> for ScopeSeed<'_, T> {
     type Value = ScopeGroup<'de, T>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         self.ctx.charge::<Self::Value, D::Error>()?;
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 

@@ -1,10 +1,13 @@
 //! OTLP/JSON scalars: each wrapper reads one JSON scalar as OTLP/JSON
 //! allows it (integers as numbers or strings, doubles with `"NaN"` and the
-//! infinities, enums by number or proto name, hex ids, base64 bytes), and
-//! all accept `null` as the default value.
+//! infinities, enums by number or proto name, ids in hex or base64, base64
+//! bytes), and all accept `null` as the default value.
 //!
-//! Nothing here knows which field it reads; errors name the value, not the
-//! field (serde_json adds the position).
+//! Nothing here knows which field it reads, and no error quotes the value it
+//! read (it could be anything the sender put there, a secret included):
+//! messages name the type expected and serde_json adds the position. Every
+//! wrapper deserializes through [`super::quiet::any`], which keeps serde's
+//! own "invalid type" messages free of the value too.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,6 +16,7 @@ use std::marker::PhantomData;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::quiet::any;
 use super::visit::Ctx;
 use crate::model::{
     AGGREGATION_TEMPORALITY_NAMES, SEVERITY_NUMBER_NAMES, SPAN_KIND_NAMES, STATUS_CODE_NAMES,
@@ -46,13 +50,13 @@ impl<'de> Visitor<'de> for CowStrVisitor {
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(CowStrVisitor).map(Key)
+        any(d, CowStrVisitor).map(Key)
     }
 }
 
 impl<'de> de::Deserialize<'de> for S<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(CowStrVisitor).map(S)
+        any(d, CowStrVisitor).map(S)
     }
 }
 
@@ -71,12 +75,12 @@ macro_rules! json_int {
                     }
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
                         <$t>::try_from(v).map_err(|_| {
-                            E::custom(format_args!("{v} is out of range for {}", stringify!($t)))
+                            E::custom(concat!("the value is out of range for ", stringify!($t)))
                         })
                     }
                     fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
                         <$t>::try_from(v).map_err(|_| {
-                            E::custom(format_args!("{v} is out of range for {}", stringify!($t)))
+                            E::custom(concat!("the value is out of range for ", stringify!($t)))
                         })
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
@@ -91,8 +95,8 @@ macro_rules! json_int {
                         {
                             Ok(i as $t)
                         } else {
-                            Err(E::custom(format_args!(
-                                "{v} is not a valid {}",
+                            Err(E::custom(concat!(
+                                "the value is not a valid ",
                                 stringify!($t)
                             )))
                         }
@@ -102,8 +106,8 @@ macro_rules! json_int {
                             Ok(n) => Ok(n),
                             Err(_) => match v.parse::<f64>() {
                                 Ok(f) => self.visit_f64(f),
-                                Err(_) => Err(E::custom(format_args!(
-                                    "{v:?} is not a valid {}",
+                                Err(_) => Err(E::custom(concat!(
+                                    "the string is not a valid ",
                                     stringify!($t)
                                 ))),
                             },
@@ -113,7 +117,7 @@ macro_rules! json_int {
                         Ok(0)
                     }
                 }
-                d.deserialize_any(V).map($name)
+                any(d, V).map($name)
             }
         }
     };
@@ -153,14 +157,14 @@ impl<'de> de::Deserialize<'de> for F64 {
                         .parse::<f64>()
                         .ok()
                         .filter(|f| f.is_finite())
-                        .ok_or_else(|| E::custom(format_args!("{v:?} is not a valid double"))),
+                        .ok_or_else(|| E::custom("the string is not a valid double")),
                 }
             }
             fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
                 Ok(0.0)
             }
         }
-        d.deserialize_any(V).map(F64)
+        any(d, V).map(F64)
     }
 }
 
@@ -182,7 +186,7 @@ impl<'de> de::Deserialize<'de> for Bool {
                 Ok(false)
             }
         }
-        d.deserialize_any(V).map(Bool)
+        any(d, V).map(Bool)
     }
 }
 
@@ -225,7 +229,7 @@ impl NumElem for F64 {
 impl<'de, T: NumElem> DeserializeSeed<'de> for Nums<'_, T> {
     type Value = Vec<T::Out>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
@@ -253,104 +257,174 @@ pub(super) struct Enum<N>(pub(super) i32, PhantomData<N>);
 
 /// The proto names of one enum, indexed by value.
 pub(super) trait EnumNames {
+    /// The enum's proto name, for error messages.
+    const ENUM: &'static str;
     const NAMES: &'static [&'static str];
 }
 /// `SeverityNumber`.
 pub(super) struct SeverityNames;
 impl EnumNames for SeverityNames {
+    const ENUM: &'static str = "SeverityNumber";
     const NAMES: &'static [&'static str] = SEVERITY_NUMBER_NAMES;
 }
 /// `Span.SpanKind`.
 pub(super) struct SpanKindNames;
 impl EnumNames for SpanKindNames {
+    const ENUM: &'static str = "Span.SpanKind";
     const NAMES: &'static [&'static str] = SPAN_KIND_NAMES;
 }
 /// `Status.StatusCode`.
 pub(super) struct StatusCodeNames;
 impl EnumNames for StatusCodeNames {
+    const ENUM: &'static str = "Status.StatusCode";
     const NAMES: &'static [&'static str] = STATUS_CODE_NAMES;
 }
 /// `AggregationTemporality`.
 pub(super) struct TemporalityNames;
 impl EnumNames for TemporalityNames {
+    const ENUM: &'static str = "AggregationTemporality";
     const NAMES: &'static [&'static str] = AGGREGATION_TEMPORALITY_NAMES;
 }
 
 impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<N>(PhantomData<N>);
+        impl<N: EnumNames> V<N> {
+            fn out_of_range<E: de::Error>() -> E {
+                E::custom(format_args!("{} value out of the int32 range", N::ENUM))
+            }
+        }
         impl<'de, N: EnumNames> Visitor<'de> for V<N> {
             type Value = i32;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an enum value as an integer or its name")
+                write!(f, "a {} as an integer or its name", N::ENUM)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
-                i32::try_from(v)
-                    .map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
+                i32::try_from(v).map_err(|_| Self::out_of_range())
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
-                i32::try_from(v)
-                    .map_err(|_| E::custom(format_args!("enum value {v} is out of range")))
+                i32::try_from(v).map_err(|_| Self::out_of_range())
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
                 match N::NAMES.iter().position(|n| *n == v) {
                     Some(i) => Ok(i as i32),
                     None => v
                         .parse::<i32>()
-                        .map_err(|_| E::custom(format_args!("unknown enum name {v:?}"))),
+                        .map_err(|_| E::custom(format_args!("unknown enum name for {}", N::ENUM))),
                 }
             }
             fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
                 Ok(0)
             }
         }
-        d.deserialize_any(V::<N>(PhantomData))
-            .map(|v| Enum(v, PhantomData))
+        any(d, V::<N>(PhantomData)).map(|v| Enum(v, PhantomData))
     }
 }
 
-/// A trace or span id as hex (any case); empty or `null` is absent (zeros).
-pub(super) struct Hex<const N: usize>(pub(super) [u8; N]);
+/// A trace or span id of `N` bytes; empty or `null` is absent (zeros).
+///
+/// OTLP/JSON writes ids in hex (any case accepted here); producers that use
+/// the generic proto3 JSON mapping write them in base64, as any `bytes`
+/// field. Both are accepted, told apart by the length alone: `2N` characters
+/// are hex, [`b64_len`] (padded with `=`) or [`b64_len_unpadded`] characters
+/// are standard-alphabet base64. Hex digits are base64 characters too, so a
+/// string is never tried as one and then as the other: for 16-byte ids that
+/// is 32 (hex) against 24 or 22 (base64); for 8-byte ids 16 against 12 or
+/// 11. The base64 must be canonical (unused trailing bits zero), so each id
+/// has one spelling per form. The URL-safe alphabet is not accepted for ids.
+pub(super) struct Id<const N: usize>(pub(super) [u8; N]);
 
-impl<'de, const N: usize> de::Deserialize<'de> for Hex<N> {
+/// Characters of `n` bytes in padded base64.
+pub(super) const fn b64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Characters of `n` bytes in base64 without padding.
+pub(super) const fn b64_len_unpadded(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+impl<const N: usize> Id<N> {
+    /// The three lengths differ, so the length alone decides the form (and
+    /// the decoded ids fit [`Id::from_base64`]'s buffer).
+    const LENGTHS_DIFFER: () = assert!(
+        2 * N != b64_len(N) && 2 * N != b64_len_unpadded(N) && N <= 18 && N > 0,
+        "hex and base64 ids of this size are not told apart by length"
+    );
+
+    /// Reads `v` as hex or base64 by its length; `None` when it is neither.
+    fn parse(v: &str) -> Option<[u8; N]> {
+        let () = Self::LENGTHS_DIFFER;
+        match v.len() {
+            l if l == 2 * N => Self::from_hex(v.as_bytes()),
+            l if l == b64_len(N) || l == b64_len_unpadded(N) => Self::from_base64(v),
+            _ => None,
+        }
+    }
+
+    fn from_hex(v: &[u8]) -> Option<[u8; N]> {
+        let mut id = [0u8; N];
+        for (out, pair) in id.iter_mut().zip(v.chunks_exact(2)) {
+            *out = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+        }
+        Some(id)
+    }
+
+    fn from_base64(v: &str) -> Option<[u8; N]> {
+        use base64::engine::{general_purpose as gp, DecodePaddingMode, GeneralPurpose};
+        // Padding optional; trailing bits must be zero (the default).
+        const STD: GeneralPurpose = GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            gp::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
+        );
+        // 24 characters decode to at most 18 bytes; a wrong count of
+        // padding or data characters shows as a wrong decoded length.
+        let mut buf = [0u8; 18];
+        let n = STD.decode_slice(v, &mut buf).ok()?;
+        (n == N).then(|| {
+            let mut id = [0u8; N];
+            id.copy_from_slice(&buf[..N]);
+            id
+        })
+    }
+}
+
+impl<'de, const N: usize> de::Deserialize<'de> for Id<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<const N: usize>;
         impl<'de, const N: usize> Visitor<'de> for V<N> {
             type Value = [u8; N];
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "an id of {} hex digits", N * 2)
+                write!(
+                    f,
+                    "a {N}-byte id as {} hex digits or {} base64 characters",
+                    N * 2,
+                    b64_len(N)
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<[u8; N], E> {
-                let mut id = [0u8; N];
                 if v.is_empty() {
-                    return Ok(id);
+                    return Ok([0u8; N]);
                 }
-                let bad = || {
+                Id::<N>::parse(v).ok_or_else(|| {
                     E::custom(format_args!(
-                        "invalid id {:?}: expected {} hex digits",
-                        Excerpt(v),
-                        N * 2
+                        "invalid {N}-byte id: expected {} hex digits or {} base64 characters \
+                         ({} without padding)",
+                        N * 2,
+                        b64_len(N),
+                        b64_len_unpadded(N)
                     ))
-                };
-                if v.len() != N * 2 {
-                    return Err(bad());
-                }
-                for (i, pair) in v.as_bytes().chunks_exact(2).enumerate() {
-                    let hi = hex_digit(pair[0]).ok_or_else(bad)?;
-                    let lo = hex_digit(pair[1]).ok_or_else(bad)?;
-                    id[i] = (hi << 4) | lo;
-                }
-                Ok(id)
+                })
             }
             fn visit_unit<E: de::Error>(self) -> Result<[u8; N], E> {
                 Ok([0u8; N])
             }
         }
-        d.deserialize_any(V::<N>).map(Hex)
+        any(d, V::<N>).map(Id)
     }
 }
 
-pub(super) fn hex_digit(c: u8) -> Option<u8> {
+fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
@@ -378,44 +452,142 @@ impl<'de> de::Deserialize<'de> for B64 {
                     GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
                 const URL: GeneralPurpose =
                     GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
-                STD.decode(v)
-                    .or_else(|_| URL.decode(v))
-                    .map_err(|e| E::custom(format_args!("invalid base64 {:?}: {e}", Excerpt(v))))
+                // The decoder's own message names the offending byte; say
+                // only that the string is not base64 (serde_json adds where).
+                STD.decode(v).or_else(|_| URL.decode(v)).map_err(|_| {
+                    E::custom("invalid base64 in a bytes value (standard or URL-safe alphabet)")
+                })
             }
             fn visit_unit<E: de::Error>(self) -> Result<Vec<u8>, E> {
                 Ok(Vec::new())
             }
         }
-        d.deserialize_any(V).map(B64)
-    }
-}
-
-/// At most 40 characters of user input, for error messages.
-pub(super) struct Excerpt<'a>(&'a str);
-
-impl fmt::Debug for Excerpt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.0.char_indices().nth(40) {
-            Some((i, _)) => write!(f, "{:?}…", &self.0[..i]),
-            None => write!(f, "{:?}", self.0),
-        }
+        any(d, V).map(B64)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::decode::json::tests::big;
     use crate::decode::json::traces;
     use crate::error::Error;
 
+    /// Reads `v` (a JSON value) as an id of `N` bytes.
+    fn id<const N: usize>(v: &str) -> Result<[u8; N], String> {
+        serde_json::from_str::<Id<N>>(v)
+            .map(|i| i.0)
+            .map_err(|e| e.to_string())
+    }
+
+    const TRACE: [u8; 16] = [
+        0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6,
+        0x0c,
+    ];
+    const SPAN: [u8; 8] = [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74];
+
+    /// Hex (either case) and base64 (padded or not) of the same id read as
+    /// the same bytes; the base64 strings are computed here by the base64
+    /// crate's standard engine, not written by hand.
     #[test]
-    fn bad_ids_name_the_value_and_position() {
+    fn ids_read_as_hex_or_base64_by_length() {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+        assert_eq!((b64_len(16), b64_len_unpadded(16)), (24, 22));
+        assert_eq!((b64_len(8), b64_len_unpadded(8)), (12, 11));
+        let t = TRACE;
+        assert_eq!(id::<16>(r#""5b8efff798038103d269b633813fc60c""#), Ok(t));
+        assert_eq!(id::<16>(r#""5B8EFFF798038103D269B633813FC60C""#), Ok(t));
+        let padded = STANDARD.encode(t);
+        let bare = STANDARD_NO_PAD.encode(t);
+        assert_eq!((padded.len(), bare.len()), (24, 22));
+        assert_eq!(id::<16>(&format!("{padded:?}")), Ok(t));
+        assert_eq!(id::<16>(&format!("{bare:?}")), Ok(t));
+        let s = SPAN;
+        assert_eq!(id::<8>(r#""eee19b7ec3c1b174""#), Ok(s));
+        let (padded, bare) = (STANDARD.encode(s), STANDARD_NO_PAD.encode(s));
+        assert_eq!((padded.len(), bare.len()), (12, 11));
+        assert_eq!(id::<8>(&format!("{padded:?}")), Ok(s));
+        assert_eq!(id::<8>(&format!("{bare:?}")), Ok(s));
+        assert_eq!(id::<8>(r#""""#), Ok([0; 8]));
+        assert_eq!(id::<8>("null"), Ok([0; 8]));
+    }
+
+    /// A hex id whose digits are all base64 characters (every hex id is)
+    /// is read as hex, never as base64: 32 characters of digits decode as
+    /// 16 hex bytes, while as base64 they would be 24 different bytes.
+    #[test]
+    fn a_hex_id_is_never_read_as_base64() {
+        let hex = "01234567890123456789012345678901";
+        let want: Vec<u8> = (0..16)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(id::<16>(&format!("{hex:?}")).unwrap().to_vec(), want);
+        // And 16 hex digits for a span id likewise.
+        assert_eq!(
+            id::<8>(r#""0000000000000001""#),
+            Ok([0, 0, 0, 0, 0, 0, 0, 1])
+        );
+    }
+
+    /// Everything else is refused: other lengths (one off each accepted
+    /// one), non-hex at the hex length, non-base64 or a wrong padding at the
+    /// base64 lengths, the URL-safe alphabet, non-canonical trailing bits.
+    #[test]
+    fn ids_of_other_forms_are_refused() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let padded = STANDARD.encode(TRACE);
+        let refused16 = [
+            "0".repeat(31),
+            "0".repeat(33),
+            "0".repeat(23),
+            "0".repeat(21),
+            "0".repeat(25),
+            format!("{}g", "0".repeat(31)),
+            format!("{}!!", "A".repeat(22)),
+            // 22 data characters then "==" is 24 long but decodes to 16…
+            // only with canonical bits; 24 data characters are 18 bytes.
+            "A".repeat(24),
+            format!("{}=", &padded[..22]),
+            // A '=' where data belongs.
+            format!("{}=A", &padded[..22]),
+            // '-' and '_' (URL-safe) instead of '+' and '/'.
+            URL_SAFE.encode([0xfb; 16]),
+            // Non-zero unused bits in the last character (…A== is canonical).
+            format!("{}B==", &"A".repeat(21)),
+        ];
+        for v in &refused16 {
+            let e = id::<16>(&format!("{v:?}")).unwrap_err();
+            assert!(e.contains("invalid 16-byte id"), "{v}: {e}");
+            assert!(e.contains("32 hex digits or 24 base64"), "{v}: {e}");
+        }
+        assert!(STANDARD.encode([0xfb; 16]).contains('+'));
+        for v in [
+            "0".repeat(15),
+            "0".repeat(17),
+            "0".repeat(10),
+            "A".repeat(12),
+            format!("{}==", "A".repeat(10)),
+            format!("{}B=", "A".repeat(10)),
+        ] {
+            let e = id::<8>(&format!("{v:?}")).unwrap_err();
+            assert!(e.contains("invalid 8-byte id"), "{v}: {e}");
+        }
+        // Not strings at all.
+        assert!(id::<8>("12")
+            .unwrap_err()
+            .contains("invalid type: integer,"));
+    }
+
+    /// A bad id's message names its size and where it is, not its value.
+    #[test]
+    fn bad_ids_name_the_size_and_position_not_the_value() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#;
         let e = traces(body, &big()).unwrap_err();
-        let Error::Json { what, line, .. } = &e else {
+        let Error::Json { what, line, column } = &e else {
             panic!("{e}")
         };
-        assert!(what.contains("invalid id \"xyz\""), "{what}");
-        assert_eq!(*line, 1);
+        assert!(what.starts_with("invalid 16-byte id"), "{what}");
+        assert!(!what.contains("xyz"), "{what}");
+        assert_eq!((*line, *column), (1, 59));
     }
 }

@@ -5,7 +5,7 @@
 use serde::de::MapAccess;
 
 use super::fields::field;
-use super::scalar::{Enum, Hex, SpanKindNames, StatusCodeNames, S, U32, U64};
+use super::scalar::{Enum, Id, SpanKindNames, StatusCodeNames, S, U32, U64};
 use super::value::attrs;
 use super::visit::{list, obj, skip, Ctx, JsonObject};
 use crate::model::{Event, Link, Span, Str};
@@ -19,10 +19,10 @@ impl<'de> JsonObject<'de> for Span<'de> {
         ctx: &Ctx<'_>,
     ) -> Result<(), A::Error> {
         match key {
-            field!(trace_id) => self.trace_id = map.next_value::<Hex<16>>()?.0,
-            field!(span_id) => self.span_id = map.next_value::<Hex<8>>()?.0,
+            field!(trace_id) => self.trace_id = map.next_value::<Id<16>>()?.0,
+            field!(span_id) => self.span_id = map.next_value::<Id<8>>()?.0,
             field!(trace_state) => self.trace_state = map.next_value::<S>()?.0,
-            field!(parent_span_id) => self.parent_span_id = map.next_value::<Hex<8>>()?.0,
+            field!(parent_span_id) => self.parent_span_id = map.next_value::<Id<8>>()?.0,
             "flags" => self.flags = map.next_value::<U32>()?.0,
             "name" => self.name = map.next_value::<S>()?.0,
             "kind" => self.kind = map.next_value::<Enum<SpanKindNames>>()?.0,
@@ -101,8 +101,8 @@ impl<'de> JsonObject<'de> for Link<'de> {
         ctx: &Ctx<'_>,
     ) -> Result<(), A::Error> {
         match key {
-            field!(trace_id) => self.trace_id = map.next_value::<Hex<16>>()?.0,
-            field!(span_id) => self.span_id = map.next_value::<Hex<8>>()?.0,
+            field!(trace_id) => self.trace_id = map.next_value::<Id<16>>()?.0,
+            field!(span_id) => self.span_id = map.next_value::<Id<8>>()?.0,
             field!(trace_state) => self.trace_state = map.next_value::<S>()?.0,
             "attributes" => self.attributes = attrs(map, ctx)?,
             field!(dropped_attributes_count) => {

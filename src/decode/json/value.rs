@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::fields::field;
+use super::quiet::any;
 use super::scalar::{Bool, Key, B64, F64, I64, S, U32};
 use super::visit::{skip, Ctx, JsonObject, List};
 use crate::decode::MAX_DEPTH;
@@ -79,7 +80,7 @@ impl<'de> DeserializeSeed<'de> for KvSeed<'_> {
     type Value = KeyValue<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         self.ctx.charge::<Self::Value, D::Error>()?;
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
@@ -126,7 +127,7 @@ impl<'de> DeserializeSeed<'de> for AnySeed<'_> {
             )));
         }
         self.ctx.charge::<Self::Value, D::Error>()?;
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
@@ -179,7 +180,7 @@ pub(super) struct ValuesSeed<S> {
 impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for ValuesSeed<S> {
     type Value = Vec<S::Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 

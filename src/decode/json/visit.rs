@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::quiet::any;
 use super::scalar::Key;
 use crate::decode::Budget;
 
@@ -64,7 +65,7 @@ impl<'de, T: JsonObject<'de>> DeserializeSeed<'de> for Obj<'_, T> {
     type Value = T;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
         self.ctx.charge::<T, D::Error>()?;
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
@@ -91,7 +92,7 @@ pub(super) struct List<S>(pub(super) S);
 impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for List<S> {
     type Value = Vec<S::Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+        any(d, self)
     }
 }
 
