@@ -347,3 +347,122 @@ impl ChunkReader for RangeReader {
         self.slice(start, Some(length))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compact::merge::tests::{files, read};
+    use crate::pipeline::Signal;
+    use crate::write::FileWriter;
+
+    /// A request file's footer: its table, version, schema and rows, read
+    /// from a suffix that first falls short.
+    #[test]
+    fn footer_of_a_request_file() {
+        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
+            for (table, data) in files(signal, &[20], 5) {
+                let size = data.len() as u64;
+                let tail = &data[data.len() - 4..];
+                assert!(matches!(
+                    Footer::parse(tail, size).unwrap(),
+                    FooterOrNeed::Need(FOOTER_TAIL_BYTES)
+                ));
+                let FooterOrNeed::Need(n) = Footer::parse(&data[data.len() - 8..], size).unwrap()
+                else {
+                    panic!("a footer in 8 bytes")
+                };
+                let FooterOrNeed::Footer(f) =
+                    Footer::parse(&data[(size - n) as usize..], size).unwrap()
+                else {
+                    panic!("{n} bytes were not enough")
+                };
+                assert_eq!(f.table(), table);
+                assert_eq!(f.schema_version(), crate::schema::SCHEMA_VERSION);
+                assert_eq!(f.schema(), &table.schema(TimeUnit::Nanosecond));
+                assert_eq!(f.time_unit(), Some(TimeUnit::Nanosecond));
+                assert_eq!(f.row_groups(), 1);
+                let g = f.row_group(0).unwrap();
+                assert_eq!(g.start, 4);
+                assert_eq!(g.rows, f.rows());
+                assert!(g.start + g.len < size - n);
+                assert_eq!(f.row_group(1), None);
+                // The whole file as the suffix works too.
+                assert!(matches!(
+                    Footer::parse(&data, size).unwrap(),
+                    FooterOrNeed::Footer(_)
+                ));
+            }
+        }
+    }
+
+    /// A file of several row groups: each is read from its own byte range
+    /// (and from the whole file), and together they are the rows written.
+    #[test]
+    fn row_groups_from_their_ranges() {
+        let (_, data) = files(Signal::Logs, &[50], 8).remove(0);
+        let (_, batches) = read(&data, 1000);
+        let all = &batches[0];
+        let mut w = FileWriter::new(Table::Logs, all.schema_ref(), 0).unwrap();
+        for at in (0..50).step_by(7) {
+            w.write(&all.slice(at, 7.min(50 - at))).unwrap();
+            if at % 14 == 7 {
+                w.flush_row_group().unwrap();
+            }
+        }
+        let file = w.finish().unwrap();
+        let (footer, back) = read(&file, 3);
+        assert_eq!(footer.row_groups(), 4);
+        assert_eq!(footer.rows(), 50);
+        let back = arrow_select::concat::concat_batches(all.schema_ref(), &back).unwrap();
+        assert_eq!(&back, all);
+        let mut end = 4;
+        for g in 0..footer.row_groups() {
+            let r = footer.row_group(g).unwrap();
+            assert_eq!(r.start, end, "row groups are back to back");
+            end = r.start + r.len;
+            let whole = Bytes::from(file.clone());
+            let rows: usize = footer
+                .decode_row_group(g, 0, whole, 1000)
+                .unwrap()
+                .map(|b| b.unwrap().num_rows())
+                .sum();
+            assert_eq!(rows as u64, r.rows);
+            // A range short of the row group's is refused.
+            let short = Bytes::copy_from_slice(&file[r.start as usize..(end - 1) as usize]);
+            assert!(footer.decode_row_group(g, r.start, short, 10).is_err());
+        }
+        assert!(footer.decode_row_group(4, 0, Bytes::new(), 10).is_err());
+    }
+
+    /// Files that are not ours, or not Parquet, are errors, not panics.
+    #[test]
+    fn bad_files_are_errors() {
+        let is_parquet_error = |r: Result<FooterOrNeed>| matches!(r, Err(Error::Parquet(_)));
+        assert!(is_parquet_error(Footer::parse(b"PAR1", 4)));
+        assert!(is_parquet_error(Footer::parse(&[0; 64], 64)));
+        assert!(is_parquet_error(Footer::parse(&[0; 64], 32)));
+        let (_, data) = files(Signal::Logs, &[5], 1).remove(0);
+        let size = data.len() as u64;
+        // A footer longer than the file.
+        let mut bad = data.clone();
+        let n = bad.len();
+        bad[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(is_parquet_error(Footer::parse(&bad, size)));
+        // A corrupt footer.
+        let mut bad = data.clone();
+        let len = u32::from_le_bytes(bad[n - 8..n - 4].try_into().unwrap()) as usize;
+        for b in &mut bad[n - 8 - len..n - 8] {
+            *b = 0xff;
+        }
+        assert!(is_parquet_error(Footer::parse(&bad, size)));
+        // Parquet without our keys.
+        let (_, batches) = read(&data, 100);
+        let mut plain = Vec::new();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(&mut plain, batches[0].schema(), None).unwrap();
+        w.write(&batches[0]).unwrap();
+        w.close().unwrap();
+        let size = plain.len() as u64;
+        assert!(is_parquet_error(Footer::parse(&plain, size)));
+    }
+}
