@@ -48,6 +48,11 @@ pub const FOOTER_TAIL_BYTES: u64 = 8;
 /// table). A larger footer costs a second ranged get.
 pub const DEFAULT_SUFFIX_BYTES: u64 = 64 << 10;
 
+/// The largest footer [`Footer::parse`] accepts: 16 MiB (a file this
+/// crate writes has a few KiB per row group). A longer one is refused
+/// rather than fetched and decoded.
+pub const MAX_FOOTER_BYTES: u64 = 16 << 20;
+
 /// The Parquet magic, at both ends of a file.
 const MAGIC: &[u8; 4] = b"PAR1";
 
@@ -96,8 +101,9 @@ impl Footer {
     /// [`FOOTER_TAIL_BYTES`] included).
     ///
     /// Errors ([`Error::Parquet`]) when the file is not Parquet, when its
-    /// footer lacks this crate's keys or names an unknown table, or when a
-    /// column chunk lies outside the file's data.
+    /// footer is over [`MAX_FOOTER_BYTES`], when its footer lacks this
+    /// crate's keys or names an unknown table, or when a column chunk lies
+    /// outside the file's data.
     pub fn parse(suffix: &[u8], file_size: u64) -> Result<FooterOrNeed> {
         let min = MAGIC.len() as u64 + FOOTER_TAIL_BYTES;
         if file_size < min {
@@ -118,6 +124,11 @@ impl Footer {
         }
         let len = u64::from(u32::from_le_bytes([len[0], len[1], len[2], len[3]]));
         let need = len + FOOTER_TAIL_BYTES;
+        if need > MAX_FOOTER_BYTES {
+            return Err(bad(format!(
+                "a Parquet footer of {len} bytes, over the {MAX_FOOTER_BYTES}-byte limit"
+            )));
+        }
         if need + MAGIC.len() as u64 > file_size {
             return Err(bad(format!(
                 "corrupt Parquet: a footer of {len} bytes in a {file_size}-byte file"
