@@ -26,6 +26,7 @@
 #[doc(hidden)]
 pub mod batch;
 pub mod body;
+pub mod compact;
 #[doc(hidden)]
 pub mod decode;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]

@@ -4,7 +4,8 @@
 //! [`dictionary_pays`]), page-level statistics where they prune (see
 //! [`statistics_pay`]), the table's sort order declared as Parquet sorting
 //! columns, and key-value metadata naming the table and the schema version.
-//! One row group per file: a file holds one request's rows for one hour.
+//! One row group per request file (a file holds one request's rows for one
+//! hour); compaction writes several, and drains the bytes as it goes.
 //!
 //! The string leaves (top-level `Utf8` columns and the keys and values of the
 //! top-level attribute maps) are most of the values and are encoded by
@@ -231,22 +232,40 @@ impl Chunk {
 /// One Parquet file written batch by batch: each batch is encoded into the
 /// file's pages as it arrives and can then be dropped, so a file of many
 /// rows never holds all its Arrow columns at once.
+///
+/// A file is one row group unless [`FileWriter::flush_row_group`] closes
+/// one and starts the next (compaction writes row groups of a fixed number
+/// of rows). The bytes of closed row groups stay in the writer until
+/// [`FileWriter::take_written`] drains them (to upload them as the parts
+/// of a multipart upload); [`FileWriter::finish`] returns the rest.
 pub struct FileWriter {
     file: SerializedFileWriter<Vec<u8>>,
     schema: SchemaRef,
+    options: WriteOptions,
+    /// Makes the parquet crate's column writers of each row group.
+    factory: ArrowRowGroupWriterFactory,
+    /// The open row group's column writers.
     columns: Vec<ColumnWriter>,
     bufs: PageBuffers,
+    /// Rows written to the open row group.
+    group_rows: usize,
+    /// Row groups closed so far.
+    groups: usize,
 }
 
 impl FileWriter {
-    /// Starts a file of `rows` rows (one row group) with `schema`, with the
-    /// default [`WriteOptions`].
+    /// Starts a file of about `rows` rows with `schema`, with the default
+    /// [`WriteOptions`].
+    ///
+    /// `rows` is a sizing hint, not a promise: it need not be exact (a
+    /// compactor does not know its output's row count in advance), and the
+    /// bytes written do not depend on it.
     pub fn new(table: Table, schema: &SchemaRef, rows: usize) -> Result<Self> {
         Self::with_options(table, schema, rows, WriteOptions::default())
     }
 
-    /// Starts a file of `rows` rows (one row group) with `schema`, its pages
-    /// and dictionaries within `options`.
+    /// Starts a file of about `rows` rows (a hint, as in [`FileWriter::new`])
+    /// with `schema`, its pages and dictionaries within `options`.
     pub fn with_options(
         table: Table,
         schema: &SchemaRef,
@@ -260,22 +279,36 @@ impl FileWriter {
         let descr = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(schema)?;
-        let props = Arc::new(props);
-        let file =
-            SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), Arc::clone(&props))?;
-        let mut arrow_writers = ArrowRowGroupWriterFactory::new(&file, Arc::clone(schema))
-            .create_column_writers(0)?
-            .into_iter();
-        let mut leaves = descr.columns().iter();
-        let mut columns = Vec::with_capacity(schema.fields().len());
-        for field in schema.fields() {
+        let file = SerializedFileWriter::new(Vec::new(), descr.root_schema_ptr(), Arc::new(props))?;
+        let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(schema));
+        let mut writer = FileWriter {
+            file,
+            schema: Arc::clone(schema),
+            options,
+            factory,
+            columns: Vec::new(),
+            bufs: PageBuffers::default(),
+            group_rows: 0,
+            groups: 0,
+        };
+        writer.columns = writer.new_columns()?;
+        Ok(writer)
+    }
+
+    /// The column writers of the next row group (`self.groups`).
+    fn new_columns(&self) -> Result<Vec<ColumnWriter>> {
+        let props = self.file.properties();
+        let mut arrow_writers = self.factory.create_column_writers(self.groups)?.into_iter();
+        let mut leaves = self.file.schema_descr().columns().iter();
+        let mut columns = Vec::with_capacity(self.schema.fields().len());
+        for field in self.schema.fields() {
             let n = leaf_count(field.data_type());
             let descrs: Vec<_> = leaves.by_ref().take(n).cloned().collect();
             let writers: Vec<_> = arrow_writers.by_ref().take(n).collect();
             let strings = |d: &parquet::schema::types::ColumnDescPtr| {
                 let statistics = props.statistics_enabled(d.path()) != EnabledStatistics::None;
                 let dictionary = dictionary_pays(d.path().parts());
-                StringColumn::new(d.clone(), dictionary, statistics, &options)
+                StringColumn::new(d.clone(), dictionary, statistics, &self.options)
             };
             columns.push(match descrs.as_slice() {
                 [d] if by_strings(field) => ColumnWriter::Text(Box::new(strings(d))),
@@ -285,16 +318,12 @@ impl FileWriter {
                 _ => ColumnWriter::Arrow(writers),
             });
         }
-        Ok(FileWriter {
-            file,
-            schema: Arc::clone(schema),
-            columns,
-            bufs: PageBuffers::default(),
-        })
+        Ok(columns)
     }
 
-    /// Encodes one more batch of rows, which must have the file's schema
-    /// (an internal error otherwise: batches come from `batch`).
+    /// Encodes one more batch of rows into the open row group. The batch
+    /// must have the file's schema (an internal error otherwise: batches
+    /// come from `batch`, or from the merge, which builds them with it).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.schema_ref() != &self.schema {
             return Err(internal("a batch does not have its file's schema"));
@@ -322,49 +351,118 @@ impl FileWriter {
                 }
             }
         }
+        self.group_rows += batch.num_rows();
         Ok(())
     }
 
-    /// Closes the row group, writes the footer and returns the file's bytes.
+    /// Rows written to the open row group so far (0 right after
+    /// [`FileWriter::flush_row_group`]).
+    pub fn row_group_rows(&self) -> usize {
+        self.group_rows
+    }
+
+    /// Row groups closed so far (the open one not counted).
+    pub fn row_groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Closes the open row group: its column chunks are encoded and
+    /// appended to the file's bytes (see [`FileWriter::take_written`]), and
+    /// the next batches go to a new row group. Does nothing when the open
+    /// row group holds no row. Costs one row group's encoded bytes in
+    /// memory until they are drained.
+    pub fn flush_row_group(&mut self) -> Result<()> {
+        if self.group_rows == 0 {
+            return Ok(());
+        }
+        self.groups += 1;
+        let next = self.new_columns()?;
+        let columns = std::mem::replace(&mut self.columns, next);
+        self.group_rows = 0;
+        close_row_group(&mut self.file, columns, &mut self.bufs, 0)
+    }
+
+    /// Bytes of the file written so far: the closed row groups (drained by
+    /// [`FileWriter::take_written`] or not) and the leading magic. The open
+    /// row group's pages and the footer are not counted until they are
+    /// written.
+    pub fn bytes_written(&self) -> u64 {
+        self.file.bytes_written() as u64
+    }
+
+    /// Drains the bytes written so far (everything [`FileWriter::bytes_written`]
+    /// counts and no earlier call took), so that a caller can upload them and
+    /// drop them. The concatenation of every `take_written` and the bytes
+    /// [`FileWriter::finish`] returns is the file, byte for byte the same as
+    /// without draining.
+    pub fn take_written(&mut self) -> Result<Vec<u8>> {
+        // The parquet crate buffers writes: flush them into the Vec first.
+        // Its offsets count bytes written, not the Vec's length, so taking
+        // the Vec's bytes does not change what the footer says.
+        self.file
+            .flush()
+            .map_err(parquet::errors::ParquetError::from)?;
+        Ok(std::mem::take(self.file.inner_mut()))
+    }
+
+    /// Closes the open row group (unless it is empty and an earlier one was
+    /// closed), writes the footer and returns the file's bytes not yet
+    /// taken by [`FileWriter::take_written`] (the whole file if none were).
     pub fn finish(self) -> Result<Vec<u8>> {
         let FileWriter {
             mut file,
             columns,
             mut bufs,
+            group_rows,
+            groups,
             ..
         } = self;
-        // Every column chunk is encoded in memory first, so the file's
-        // buffer is allocated once, at its size.
-        let mut chunks = Vec::new();
-        for writer in columns {
-            match writer {
-                ColumnWriter::Text(c) => chunks.push(Chunk::Strings(c.finish(&mut bufs)?)),
-                ColumnWriter::Map(leaves) => {
-                    let (keys, values) = *leaves;
-                    chunks.push(Chunk::Strings(keys.finish(&mut bufs)?));
-                    chunks.push(Chunk::Strings(values.finish(&mut bufs)?));
-                }
-                ColumnWriter::Arrow(writers) => {
-                    for w in writers {
-                        chunks.push(Chunk::Arrow(w.close()?));
-                    }
-                }
-            }
+        if group_rows > 0 || groups == 0 {
+            // The footer: schema, column metadata and page indexes.
+            let footer = 8192 + 256 * file.schema_descr().num_columns();
+            close_row_group(&mut file, columns, &mut bufs, footer)?;
         }
-        let data: i64 = chunks.iter().map(Chunk::size).sum();
-        // The footer: schema, column metadata and page indexes.
-        let footer = 8192 + 256 * chunks.len();
-        file.inner_mut().reserve_exact(data as usize + footer);
-        let mut group = file.next_row_group()?;
-        for chunk in chunks {
-            match chunk {
-                Chunk::Strings((data, close)) => group.append_column(&data, close)?,
-                Chunk::Arrow(c) => c.append_to_row_group(&mut group)?,
-            }
-        }
-        group.close()?;
         Ok(file.into_inner()?)
     }
+}
+
+/// Encodes the column chunks of `columns` and appends them to `file` as one
+/// row group, reserving room for them and `more` bytes after them.
+fn close_row_group(
+    file: &mut SerializedFileWriter<Vec<u8>>,
+    columns: Vec<ColumnWriter>,
+    bufs: &mut PageBuffers,
+    more: usize,
+) -> Result<()> {
+    // Every column chunk is encoded in memory first, so the file's
+    // buffer grows once, to its size.
+    let mut chunks = Vec::new();
+    for writer in columns {
+        match writer {
+            ColumnWriter::Text(c) => chunks.push(Chunk::Strings(c.finish(bufs)?)),
+            ColumnWriter::Map(leaves) => {
+                let (keys, values) = *leaves;
+                chunks.push(Chunk::Strings(keys.finish(bufs)?));
+                chunks.push(Chunk::Strings(values.finish(bufs)?));
+            }
+            ColumnWriter::Arrow(writers) => {
+                for w in writers {
+                    chunks.push(Chunk::Arrow(w.close()?));
+                }
+            }
+        }
+    }
+    let data: i64 = chunks.iter().map(Chunk::size).sum();
+    file.inner_mut().reserve_exact(data as usize + more);
+    let mut group = file.next_row_group()?;
+    for chunk in chunks {
+        match chunk {
+            Chunk::Strings((data, close)) => group.append_column(&data, close)?,
+            Chunk::Arrow(c) => c.append_to_row_group(&mut group)?,
+        }
+    }
+    group.close()?;
+    Ok(())
 }
 
 /// `a` as a `Utf8` array, or an internal error.
@@ -411,4 +509,107 @@ pub fn parquet(table: Table, batch: &RecordBatch) -> Result<Vec<u8>> {
     let mut w = FileWriter::new(table, &batch.schema(), batch.num_rows())?;
     w.write(batch)?;
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{self, Limits, Signal};
+    use arrow_schema::TimeUnit;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// The logs fixture's rows, as the pipeline builds them.
+    fn logs() -> RecordBatch {
+        let body = include_bytes!("../../tests/data/logs.pb");
+        let model = pipeline::decode(
+            Signal::Logs,
+            crate::Encoding::Protobuf,
+            body,
+            &Limits::UNLIMITED,
+        )
+        .unwrap();
+        let plan = pipeline::plan(&model, &Limits::UNLIMITED).unwrap();
+        let mut all = plan.all_batches(TimeUnit::Nanosecond).unwrap();
+        let (_, batches) = all.remove(0);
+        arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    /// Writes `batch` in row groups of `group` rows (fed in batches of
+    /// `chunk` rows), draining after each group when `drain`: the file's
+    /// bytes (drained parts then the rest) and the drained parts' sizes.
+    fn write_groups(batch: &RecordBatch, group: usize, chunk: usize, drain: bool) -> Vec<u8> {
+        let mut w = FileWriter::new(Table::Logs, &batch.schema(), 1).unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let n = chunk
+                .min(batch.num_rows() - at)
+                .min(group - w.row_group_rows());
+            w.write(&batch.slice(at, n)).unwrap();
+            at += n;
+            if w.row_group_rows() == group {
+                w.flush_row_group().unwrap();
+                if drain {
+                    let before = out.len() as u64;
+                    out.extend(w.take_written().unwrap());
+                    assert_eq!(out.len() as u64, w.bytes_written(), "{before}");
+                }
+            }
+        }
+        out.extend(w.finish().unwrap());
+        out
+    }
+
+    /// Several row groups, drained or not, make the same file; it reads
+    /// back as the rows written, in row groups of the size asked for.
+    #[test]
+    fn row_groups_drained_make_the_same_file() {
+        let batch = logs();
+        let n = batch.num_rows();
+        assert!(n > 10, "{n}");
+        for group in [1, 3, 7, n - 1, n, n + 5] {
+            for chunk in [1, 2, 100] {
+                let whole = write_groups(&batch, group, chunk, false);
+                let drained = write_groups(&batch, group, chunk, true);
+                assert!(whole == drained, "group {group} chunk {chunk}");
+                let reader =
+                    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(whole)).unwrap();
+                let groups = reader.metadata().num_row_groups();
+                assert_eq!(groups, n.div_ceil(group), "group {group}");
+                for g in 0..groups {
+                    let rows = reader.metadata().row_group(g).num_rows() as usize;
+                    assert_eq!(rows, group.min(n - g * group));
+                }
+                let back: Vec<RecordBatch> = reader
+                    .with_batch_size(n)
+                    .build()
+                    .unwrap()
+                    .map(|b| b.unwrap())
+                    .collect();
+                let back = arrow_select::concat::concat_batches(&back[0].schema(), &back).unwrap();
+                assert_eq!(back.num_rows(), n);
+                for c in 0..batch.num_columns() {
+                    assert_eq!(back.column(c), batch.column(c), "group {group} column {c}");
+                }
+            }
+        }
+    }
+
+    /// One row group written with flush_row_group at the end, or with the
+    /// sizing hint off, is byte for byte the file the pipeline writes.
+    #[test]
+    fn one_row_group_is_the_pipeline_file() {
+        let batch = logs();
+        let want = parquet(Table::Logs, &batch).unwrap();
+        let mut w = FileWriter::new(Table::Logs, &batch.schema(), 1).unwrap();
+        w.write(&batch).unwrap();
+        assert!(w.finish().unwrap() == want);
+        let mut w = FileWriter::new(Table::Logs, &batch.schema(), 10 * batch.num_rows()).unwrap();
+        w.write(&batch).unwrap();
+        w.flush_row_group().unwrap();
+        w.flush_row_group().unwrap();
+        let mut got = w.take_written().unwrap();
+        got.extend(w.finish().unwrap());
+        assert!(got == want);
+    }
 }

@@ -1,0 +1,398 @@
+//! The streaming k-way merge of sorted inputs into sorted output batches.
+//!
+//! Each input is a sequence of Arrow batches of one table, already sorted
+//! by the table's sort key ([`Table::sort_columns`]): `ServiceName` then
+//! `Timestamp` for logs and traces, `ServiceName`, `MetricName` then
+//! `TimeUnix` for metrics; strings compared byte by byte, timestamps as
+//! `i64`. That is the order the ingest pipeline writes a request's file in
+//! (`batch::sort_rows`: the ranks of service and metric names follow byte
+//! order, and a file is one hour, so the hour adds nothing), so a merged
+//! file is sorted as a request's file is. Equal keys keep the order of
+//! their inputs, then their order within an input: the merge is stable.
+//!
+//! [`Merger`] is a state machine with no I/O: [`Merger::step`] either asks
+//! for the next batch of an input ([`Step::Need`], answered with
+//! [`Merger::feed`]), or returns the next output batch ([`Step::Batch`]),
+//! or says the merge is over ([`Step::Done`]). The caller reads the inputs
+//! (see [`super::read`]) and writes the output (`write::FileWriter`).
+//!
+//! Memory: one batch per input, plus the output batch being built. The
+//! output is built column by column with `arrow_select::interleave` from
+//! `(input, row)` pairs, with no per-row object or allocation; a run of
+//! rows from a single input is a zero-copy slice of its batch. An output
+//! batch is emitted early when an input's batch runs out, so that the pairs
+//! only ever point into batches still held. Choosing the next row costs a
+//! few key compares in a binary heap of the inputs (O(log k) for k inputs).
+//!
+//! It does not check that inputs are sorted: an unsorted input gives an
+//! unsorted output, never a panic.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
+};
+use arrow_array::{Array, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_buffer::ScalarBuffer;
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+
+use crate::error::{Error, Result};
+use crate::schema::Table;
+
+/// What the merge wants next, from [`Merger::step`].
+#[derive(Debug)]
+pub enum Step {
+    /// Give the next batch of this input (its index) to [`Merger::feed`]:
+    /// `Some(batch)`, or `None` once the input has no more.
+    Need(usize),
+    /// The next output batch: between 1 and `out_rows` rows, in sort
+    /// order, with the merge's schema.
+    Batch(RecordBatch),
+    /// Every input is exhausted and every row was output.
+    Done,
+}
+
+/// No position: an input that no row of the output being built comes from.
+const NONE: u32 = u32::MAX;
+
+/// An input's current batch, its sort-key columns and the next row.
+struct Cursor {
+    /// `None` before the first batch, while a new one is awaited, and once
+    /// the input is exhausted.
+    batch: Option<RecordBatch>,
+    service: StringArray,
+    /// Metrics tables only.
+    metric: Option<StringArray>,
+    time: ScalarBuffer<i64>,
+    /// The next row to output.
+    row: usize,
+    /// Rows of `batch`.
+    len: usize,
+}
+
+impl Cursor {
+    /// A cursor with no batch.
+    fn empty() -> Self {
+        Cursor {
+            batch: None,
+            service: StringArray::from(Vec::<&str>::new()),
+            metric: None,
+            time: ScalarBuffer::from(Vec::<i64>::new()),
+            row: 0,
+            len: 0,
+        }
+    }
+}
+
+/// Where the sort-key columns are in the merge's schema.
+#[derive(Debug, Clone, Copy)]
+struct KeyColumns {
+    service: usize,
+    metric: Option<usize>,
+    time: usize,
+}
+
+/// A k-way merge of sorted inputs: see the module documentation.
+pub struct Merger {
+    schema: SchemaRef,
+    out_rows: usize,
+    key: KeyColumns,
+    cursors: Vec<Cursor>,
+    /// Inputs with a row to output, as a binary min-heap by
+    /// [`Merger::less`].
+    heap: Vec<u32>,
+    /// Inputs whose next batch is awaited, the next to ask for last.
+    need: Vec<u32>,
+    /// The output being built: (position in `order`, row).
+    out: Vec<(usize, usize)>,
+    /// The inputs the output being built takes rows from, by position.
+    order: Vec<u32>,
+    /// Each input's position in `order`, or [`NONE`].
+    pos: Vec<u32>,
+    /// Rows output so far.
+    rows_out: u64,
+}
+
+impl Merger {
+    /// A merge of `inputs` inputs of `table`, whose batches have `schema`
+    /// (the output's too), into output batches of at most `out_rows` rows
+    /// (0 is taken as 1). The first steps ask for each input's first batch,
+    /// input 0 first.
+    ///
+    /// An internal error when `schema` lacks the table's sort columns or
+    /// they have other types (`Utf8`, `Timestamp`), or when there are more
+    /// than `u32::MAX - 1` inputs.
+    pub fn new(table: Table, schema: SchemaRef, inputs: usize, out_rows: usize) -> Result<Self> {
+        if inputs >= NONE as usize {
+            return Err(Error::Internal("too many merge inputs"));
+        }
+        let column = |name: &str, text: bool| {
+            let i = schema
+                .index_of(name)
+                .map_err(|_| Error::Internal("a sort column is not in the merge's schema"))?;
+            match (schema.field(i).data_type(), text) {
+                (DataType::Utf8, true) | (DataType::Timestamp(..), false) => Ok(i),
+                _ => Err(Error::Internal("a sort column has an unexpected type")),
+            }
+        };
+        let key = match table.sort_columns() {
+            [service, time] => KeyColumns {
+                service: column(service, true)?,
+                metric: None,
+                time: column(time, false)?,
+            },
+            [service, metric, time] => KeyColumns {
+                service: column(service, true)?,
+                metric: Some(column(metric, true)?),
+                time: column(time, false)?,
+            },
+            _ => return Err(Error::Internal("a table's sort key is not 2 or 3 columns")),
+        };
+        Ok(Merger {
+            schema,
+            out_rows: out_rows.max(1),
+            key,
+            cursors: (0..inputs).map(|_| Cursor::empty()).collect(),
+            heap: Vec::with_capacity(inputs),
+            need: (0..inputs as u32).rev().collect(),
+            out: Vec::with_capacity(out_rows.max(1)),
+            order: Vec::new(),
+            pos: vec![NONE; inputs],
+            rows_out: 0,
+        })
+    }
+
+    /// The schema of every batch in and out.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows output so far, in all batches returned by [`Merger::step`].
+    pub fn rows_out(&self) -> u64 {
+        self.rows_out
+    }
+
+    /// Gives input `input` its next batch (`None`: it has no more). Only
+    /// the input [`Step::Need`] asked for may be fed, once: anything else
+    /// is an internal error, and so is a batch whose columns do not have
+    /// the merge's schema's types. An empty batch is taken and the same
+    /// input is asked for again.
+    pub fn feed(&mut self, input: usize, batch: Option<RecordBatch>) -> Result<()> {
+        if self.need.last().map(|&i| i as usize) != Some(input) {
+            return Err(Error::Internal(
+                "a merge input was fed without being asked for",
+            ));
+        }
+        let Some(batch) = batch else {
+            self.need.pop();
+            self.cursors[input] = Cursor::empty();
+            return Ok(());
+        };
+        let fields = self.schema.fields();
+        if batch.num_columns() != fields.len()
+            || fields
+                .iter()
+                .zip(batch.columns())
+                .any(|(f, c)| f.data_type() != c.data_type())
+        {
+            return Err(Error::Internal(
+                "a merge input does not have the merge's schema",
+            ));
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let text = |i: usize| {
+            let a = batch.column(i).as_string_opt::<i32>();
+            a.cloned()
+                .ok_or(Error::Internal("a merge input's sort column is not Utf8"))
+        };
+        self.cursors[input] = Cursor {
+            service: text(self.key.service)?,
+            metric: self.key.metric.map(text).transpose()?,
+            time: times(batch.column(self.key.time).as_ref())
+                .ok_or(Error::Internal("a merge input's time is not a timestamp"))?,
+            row: 0,
+            len: batch.num_rows(),
+            batch: Some(batch),
+        };
+        self.need.pop();
+        self.heap.push(input as u32);
+        let last = self.heap.len() - 1;
+        self.sift_up(last);
+        Ok(())
+    }
+
+    /// Advances the merge: asks for a batch, returns an output batch, or
+    /// says it is done (and keeps saying so).
+    pub fn step(&mut self) -> Result<Step> {
+        if let Some(&input) = self.need.last() {
+            return Ok(Step::Need(input as usize));
+        }
+        while self.out.len() < self.out_rows {
+            let Some(&top) = self.heap.first() else {
+                break;
+            };
+            let t = top as usize;
+            let mut p = self.pos[t];
+            if p == NONE {
+                p = self.order.len() as u32;
+                self.pos[t] = p;
+                self.order.push(top);
+            }
+            let cursor = &mut self.cursors[t];
+            self.out.push((p as usize, cursor.row));
+            cursor.row += 1;
+            if cursor.row == cursor.len {
+                // Its batch is done: output what points into it, then ask.
+                self.pop();
+                self.need.push(top);
+                break;
+            }
+            self.sift_down(0);
+        }
+        if self.out.is_empty() {
+            return Ok(Step::Done);
+        }
+        let batch = self.emit()?;
+        // A batch awaited is no longer pointed into: drop it now.
+        for &i in &self.need {
+            self.cursors[i as usize] = Cursor::empty();
+        }
+        Ok(Step::Batch(batch))
+    }
+
+    /// The output batch of the rows in `out`, which is then cleared.
+    fn emit(&mut self) -> Result<RecordBatch> {
+        let rows = self.out.len();
+        let batch = |i: u32| {
+            self.cursors[i as usize]
+                .batch
+                .as_ref()
+                .ok_or(Error::Internal("a merge output row has no batch"))
+        };
+        let columns = if let [only] = self.order[..] {
+            // A run of one input's rows, consecutive: a slice of its batch.
+            let start = self.out[0].1;
+            debug_assert!(self
+                .out
+                .iter()
+                .enumerate()
+                .all(|(k, &(_, r))| r == start + k));
+            batch(only)?.slice(start, rows).columns().to_vec()
+        } else {
+            let inputs = self
+                .order
+                .iter()
+                .map(|&i| batch(i))
+                .collect::<Result<Vec<_>>>()?;
+            let mut arrays: Vec<&dyn Array> = Vec::with_capacity(inputs.len());
+            (0..self.schema.fields().len())
+                .map(|c| {
+                    arrays.clear();
+                    arrays.extend(inputs.iter().map(|b| b.column(c).as_ref()));
+                    arrow_select::interleave::interleave(&arrays, &self.out)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
+        for &i in &self.order {
+            self.pos[i as usize] = NONE;
+        }
+        self.order.clear();
+        self.out.clear();
+        self.rows_out += rows as u64;
+        Ok(out)
+    }
+
+    /// Whether input `a`'s next row comes before input `b`'s: by the sort
+    /// key, then by input.
+    #[inline]
+    fn less(&self, a: u32, b: u32) -> bool {
+        let (x, y) = (&self.cursors[a as usize], &self.cursors[b as usize]);
+        let order = x
+            .service
+            .value(x.row)
+            .as_bytes()
+            .cmp(y.service.value(y.row).as_bytes())
+            .then_with(|| match (&x.metric, &y.metric) {
+                (Some(mx), Some(my)) => mx.value(x.row).as_bytes().cmp(my.value(y.row).as_bytes()),
+                _ => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| x.time[x.row].cmp(&y.time[y.row]))
+            .then(a.cmp(&b));
+        order.is_lt()
+    }
+
+    /// Removes the heap's top.
+    fn pop(&mut self) {
+        let last = self.heap.len() - 1;
+        self.heap.swap(0, last);
+        self.heap.pop();
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+    }
+
+    /// Moves the heap entry at `i` down to its place.
+    #[inline]
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let left = 2 * i + 1;
+            if left >= n {
+                return;
+            }
+            let right = left + 1;
+            let child = if right < n && self.less(self.heap[right], self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            if !self.less(self.heap[child], self.heap[i]) {
+                return;
+            }
+            self.heap.swap(i, child);
+            i = child;
+        }
+    }
+
+    /// Moves the heap entry at `i` up to its place.
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if !self.less(self.heap[i], self.heap[parent]) {
+                return;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
+    }
+}
+
+/// The values of a timestamp column of any unit, as `i64`.
+fn times(a: &dyn Array) -> Option<ScalarBuffer<i64>> {
+    Some(match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => a
+            .as_primitive_opt::<TimestampSecondType>()?
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a
+            .as_primitive_opt::<TimestampMillisecondType>()?
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => a
+            .as_primitive_opt::<TimestampMicrosecondType>()?
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => a
+            .as_primitive_opt::<TimestampNanosecondType>()?
+            .values()
+            .clone(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

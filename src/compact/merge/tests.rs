@@ -1,0 +1,445 @@
+//! Tests of the merge, and the fixtures the compaction tests share: random
+//! OTLP/JSON requests of every signal turned into files by the pipeline,
+//! read back through `compact::read`, merged, and checked against a stable
+//! sort of all their rows.
+
+use super::*;
+use crate::batch::testing::cell;
+use crate::compact::read::{Footer, FooterOrNeed};
+use crate::pipeline::{Limits, Options, Request, Signal};
+use arrow_array::cast::AsArray;
+use bytes::Bytes;
+use proptest::prelude::*;
+
+/// 2024-05-01T12:00:00Z in Unix nanoseconds: every row lies in its hour.
+const HOUR: u64 = 1_714_564_800_000_000_000;
+/// Service names whose byte order differs from a case-blind or
+/// locale order.
+const SERVICES: &[&str] = &["b", "a", "B", "ab", "é", ""];
+const METRICS: &[&str] = &["m", "M", "m.a", "z"];
+
+/// A small deterministic generator (xorshift64).
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// A row time in the hour: often one of a few values (so keys tie),
+/// sometimes any nanosecond.
+fn time(rng: &mut Rng) -> u64 {
+    if rng.below(3) == 0 {
+        HOUR + rng.below(3_000_000_000_000) as u64
+    } else {
+        HOUR + rng.below(4) as u64 * 1_000_000_000 + rng.below(3) as u64
+    }
+}
+
+fn resource(rng: &mut Rng) -> String {
+    let service = SERVICES[rng.below(SERVICES.len())];
+    format!(r#"{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{service}"}}}}]}}"#)
+}
+
+fn id(file: usize, row: usize) -> String {
+    format!(r#"[{{"key":"id","value":{{"stringValue":"f{file}r{row}"}}}}]"#)
+}
+
+/// An OTLP/JSON request of `signal` with `rows` records (spans, or
+/// data points spread over the five metric types), each of a random
+/// service (and metric name) and time, each tagged with a unique id.
+pub(crate) fn request(signal: Signal, file: usize, rows: usize, rng: &mut Rng) -> String {
+    let mut parts = Vec::new();
+    for row in 0..rows {
+        let (res, t, id) = (resource(rng), time(rng), id(file, row));
+        parts.push(match signal {
+            Signal::Logs => format!(
+                r#"{{"resource":{res},"scopeLogs":[{{"logRecords":[{{"timeUnixNano":"{t}","body":{{"stringValue":"f{file}r{row}"}},"attributes":{id}}}]}}]}}"#
+            ),
+            Signal::Traces => format!(
+                r#"{{"resource":{res},"scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:016x}","name":"s","startTimeUnixNano":"{t}","endTimeUnixNano":"{t}","attributes":{id}}}]}}]}}"#,
+                file * 1000 + row + 1,
+                row + 1
+            ),
+            Signal::Metrics => {
+                let name = METRICS[rng.below(METRICS.len())];
+                let point = format!(r#""timeUnixNano":"{t}","attributes":{id}"#);
+                let data = match rng.below(5) {
+                    0 => format!(r#""gauge":{{"dataPoints":[{{{point},"asDouble":1.5}}]}}"#),
+                    1 => format!(
+                        r#""sum":{{"dataPoints":[{{{point},"asInt":"7"}}],"aggregationTemporality":2,"isMonotonic":true}}"#
+                    ),
+                    2 => format!(
+                        r#""histogram":{{"dataPoints":[{{{point},"count":"2","sum":3.0,"bucketCounts":["1","1"],"explicitBounds":[1.0]}}],"aggregationTemporality":2}}"#
+                    ),
+                    3 => format!(
+                        r#""exponentialHistogram":{{"dataPoints":[{{{point},"count":"2","sum":3.0,"scale":1,"zeroCount":"0","positive":{{"offset":1,"bucketCounts":["1","1"]}}}}],"aggregationTemporality":1}}"#
+                    ),
+                    _ => format!(
+                        r#""summary":{{"dataPoints":[{{{point},"count":"2","sum":3.0,"quantileValues":[{{"quantile":0.5,"value":1.0}}]}}]}}"#
+                    ),
+                };
+                format!(
+                    r#"{{"resource":{res},"scopeMetrics":[{{"metrics":[{{"name":"{name}",{data}}}]}}]}}"#
+                )
+            }
+        });
+    }
+    let top = match signal {
+        Signal::Logs => "resourceLogs",
+        Signal::Traces => "resourceSpans",
+        Signal::Metrics => "resourceMetrics",
+    };
+    format!(r#"{{"{top}":[{}]}}"#, parts.join(","))
+}
+
+/// The pipeline's files of `sizes.len()` random requests of `signal`
+/// (request `i` of `sizes[i]` rows), by table, in request order.
+pub(crate) fn files(signal: Signal, sizes: &[usize], seed: u64) -> Vec<(Table, Vec<u8>)> {
+    let mut rng = Rng(seed | 1);
+    let opts = Options {
+        limits: Limits::UNLIMITED,
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    for (file, &rows) in sizes.iter().enumerate() {
+        let body = request(signal, file, rows, &mut rng);
+        let req = Request {
+            signal,
+            encoding: crate::Encoding::Json,
+            gzip: false,
+            body: body.as_bytes(),
+        };
+        let output = crate::process(&req, &opts).unwrap();
+        out.extend(output.objects.into_iter().map(|o| (o.table, o.data)));
+    }
+    out
+}
+
+/// A file's batches of at most `rows` rows, read through its footer
+/// (from a short suffix first) and its row groups' byte ranges.
+pub(crate) fn read(file: &[u8], rows: usize) -> (Footer, Vec<RecordBatch>) {
+    let size = file.len() as u64;
+    let mut suffix = 16.min(size);
+    let footer = loop {
+        match Footer::parse(&file[(size - suffix) as usize..], size).unwrap() {
+            FooterOrNeed::Footer(f) => break f,
+            FooterOrNeed::Need(n) => {
+                assert!(n > suffix && n <= size, "{n} {suffix}");
+                suffix = n;
+            }
+        }
+    };
+    let file = Bytes::copy_from_slice(file);
+    let mut batches = Vec::new();
+    for g in 0..footer.row_groups() {
+        let r = footer.row_group(g).unwrap();
+        let range = file.slice(r.start as usize..(r.start + r.len) as usize);
+        let decoded = footer.decode_row_group(g, r.start, range, rows).unwrap();
+        batches.extend(decoded.map(|b| b.unwrap()));
+    }
+    assert!(batches.iter().all(|b| b.num_rows() <= rows.max(1)));
+    (*footer, batches)
+}
+
+/// Every cell of row `i`, as text.
+fn row_text(b: &RecordBatch, i: usize) -> String {
+    let cells: Vec<String> = b.columns().iter().map(|c| cell(c.as_ref(), i)).collect();
+    cells.join("|")
+}
+
+/// Row `i`'s sort key, read independently of the merge.
+fn key(table: Table, b: &RecordBatch, i: usize) -> (Vec<u8>, Vec<u8>, i64) {
+    let text = |name: &str| {
+        let a = b.column_by_name(name).unwrap().as_string::<i32>();
+        a.value(i).as_bytes().to_vec()
+    };
+    let metric = match table {
+        Table::Logs | Table::Traces => Vec::new(),
+        _ => text("MetricName"),
+    };
+    let name = table.sort_columns().last().unwrap();
+    let t = b.column_by_name(name).unwrap();
+    (text("ServiceName"), metric, times(t.as_ref()).unwrap()[i])
+}
+
+/// Merges `inputs` in output batches of at most `out_rows` rows,
+/// checking each batch's size and schema.
+pub(crate) fn merge(
+    table: Table,
+    schema: &SchemaRef,
+    inputs: Vec<Vec<RecordBatch>>,
+    out_rows: usize,
+) -> Vec<RecordBatch> {
+    let mut m = Merger::new(table, schema.clone(), inputs.len(), out_rows).unwrap();
+    let mut inputs: Vec<_> = inputs.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    loop {
+        match m.step().unwrap() {
+            Step::Need(i) => m.feed(i, inputs[i].next()).unwrap(),
+            Step::Batch(b) => {
+                assert!(b.num_rows() >= 1 && b.num_rows() <= out_rows.max(1));
+                assert_eq!(b.schema_ref(), schema);
+                out.push(b);
+            }
+            Step::Done => break,
+        }
+    }
+    assert!(matches!(m.step().unwrap(), Step::Done));
+    assert_eq!(
+        m.rows_out(),
+        out.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+    );
+    out
+}
+
+/// Checks that `out` holds exactly the rows of `inputs` in the order a
+/// stable sort of their concatenation by the table's key gives:
+/// the same multiset, sorted, ties in input then row order.
+fn check(table: Table, inputs: &[Vec<RecordBatch>], out: &[RecordBatch]) {
+    let rows = |batches: &[RecordBatch]| -> Vec<_> {
+        batches
+            .iter()
+            .flat_map(|b| (0..b.num_rows()).map(move |i| (key(table, b, i), row_text(b, i))))
+            .collect()
+    };
+    let mut want: Vec<_> = inputs.iter().flat_map(|i| rows(i)).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    let got = rows(out);
+    assert_eq!(got.len(), want.len(), "{table:?}");
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.1, w.1, "{table:?} row {k}");
+    }
+}
+
+/// The pipeline's files of random requests, grouped by table, each
+/// read in batches of `batch_rows` with an empty batch between them
+/// when `empties`.
+fn inputs(
+    signal: Signal,
+    sizes: &[usize],
+    seed: u64,
+    batch_rows: usize,
+    empties: bool,
+) -> Vec<(Table, SchemaRef, Vec<Vec<RecordBatch>>)> {
+    let mut by_table: Vec<(Table, SchemaRef, Vec<Vec<RecordBatch>>)> = Vec::new();
+    for (table, data) in files(signal, sizes, seed) {
+        let (footer, batches) = read(&data, batch_rows);
+        assert_eq!(footer.table(), table);
+        let schema = footer.schema().clone();
+        let batches = if empties {
+            let empty = RecordBatch::new_empty(schema.clone());
+            let mut v = vec![empty.clone()];
+            for b in batches {
+                v.push(b);
+                v.push(empty.clone());
+            }
+            v
+        } else {
+            batches
+        };
+        match by_table.iter_mut().find(|(t, ..)| *t == table) {
+            Some((_, _, inputs)) => inputs.push(batches),
+            None => by_table.push((table, schema, vec![batches])),
+        }
+    }
+    by_table
+}
+
+fn signals() -> [Signal; 3] {
+    [Signal::Logs, Signal::Traces, Signal::Metrics]
+}
+
+/// Every table, a sweep of input batch sizes and output batch sizes:
+/// the merged rows are the inputs' rows, sorted, ties stable.
+#[test]
+fn merges_every_table_at_every_batch_size() {
+    let sizes = [40, 1, 25, 60, 7];
+    let mut tables = Vec::new();
+    for signal in signals() {
+        for batch_rows in [1, 3, 100] {
+            for (table, schema, inputs) in inputs(signal, &sizes, 7, batch_rows, false) {
+                for out_rows in [1, 3, 100] {
+                    let out = merge(table, &schema, inputs.clone(), out_rows);
+                    check(table, &inputs, &out);
+                }
+                tables.push(table);
+            }
+        }
+    }
+    for t in Table::ALL {
+        assert!(tables.contains(&t), "{t:?} not covered");
+    }
+}
+
+/// The merged batches go through the file writer as they come (row
+/// groups of 16 rows) and read back as they were.
+#[test]
+fn merged_batches_write_and_read_back() {
+    for signal in signals() {
+        for (table, schema, inputs) in inputs(signal, &[30, 20, 25], 21, 8, false) {
+            assert_eq!(schema, table.schema(TimeUnit::Nanosecond));
+            let out = merge(table, &schema, inputs, 5);
+            let mut w = crate::write::FileWriter::new(table, &schema, 0).unwrap();
+            let mut file = Vec::new();
+            for b in &out {
+                w.write(b).unwrap();
+                if w.row_group_rows() >= 16 {
+                    w.flush_row_group().unwrap();
+                    file.extend(w.take_written().unwrap());
+                }
+            }
+            file.extend(w.finish().unwrap());
+            let (footer, back) = read(&file, 1000);
+            let groups = footer.row_groups();
+            for g in 0..groups - 1 {
+                let rows = footer.row_group(g).unwrap().rows;
+                assert!((16..=20).contains(&rows), "{table:?} {rows}");
+            }
+            let concat =
+                |b: &[RecordBatch]| arrow_select::concat::concat_batches(&schema, b).unwrap();
+            assert_eq!(concat(&back), concat(&out), "{table:?}");
+        }
+    }
+}
+
+/// Empty batches anywhere in an input (first, between, last) are
+/// skipped.
+#[test]
+fn empty_batches_are_skipped() {
+    for signal in signals() {
+        for (table, schema, inputs) in inputs(signal, &[9, 12, 5], 3, 4, true) {
+            let out = merge(table, &schema, inputs.clone(), 5);
+            check(table, &inputs, &out);
+        }
+    }
+}
+
+/// One input comes out as it went in, in zero-copy slices when the
+/// output batch is no larger than the input's.
+#[test]
+fn one_input_comes_out_unchanged() {
+    for (table, schema, inputs) in inputs(Signal::Logs, &[50], 11, 10, false) {
+        let out = merge(table, &schema, inputs.clone(), 100);
+        assert_eq!(out, inputs[0], "{table:?}");
+    }
+}
+
+/// Rows of equal keys come out in input order, then row order.
+#[test]
+fn ties_keep_input_then_row_order() {
+    let record =
+        |id: &str| format!(r#"{{"timeUnixNano":"{HOUR}","body":{{"stringValue":"{id}"}}}}"#);
+    let logs = |ids: &[&str]| {
+        let records: Vec<String> = ids.iter().map(|id| record(id)).collect();
+        let body = format!(
+            r#"{{"resourceLogs":[{{"resource":{{}},"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
+            records.join(",")
+        );
+        let req = Request {
+            signal: Signal::Logs,
+            encoding: crate::Encoding::Json,
+            gzip: false,
+            body: body.as_bytes(),
+        };
+        let out = crate::process(&req, &Options::default()).unwrap();
+        read(&out.objects[0].data, 2).1
+    };
+    let inputs = vec![logs(&["c", "a"]), logs(&["b"]), logs(&["e", "d", "f"])];
+    let schema = inputs[0][0].schema();
+    for out_rows in [1, 2, 4] {
+        let out = merge(Table::Logs, &schema, inputs.clone(), out_rows);
+        let all = arrow_select::concat::concat_batches(&schema, &out).unwrap();
+        let body = all.column_by_name("Body").unwrap();
+        let bodies: Vec<String> = (0..all.num_rows()).map(|i| cell(body, i)).collect();
+        assert_eq!(bodies, ["c", "a", "b", "e", "d", "f"], "{out_rows}");
+    }
+}
+
+/// Microsecond files merge the same way (ties between rows whose
+/// nanoseconds differ but microseconds do not keep input order).
+#[test]
+fn microsecond_files_merge() {
+    let opts = Options {
+        limits: Limits::UNLIMITED,
+        timestamp_unit: TimeUnit::Microsecond,
+    };
+    let mut rng = Rng(99);
+    let mut inputs = Vec::new();
+    for file in 0..4 {
+        let body = request(Signal::Logs, file, 30, &mut rng);
+        let req = Request {
+            signal: Signal::Logs,
+            encoding: crate::Encoding::Json,
+            gzip: false,
+            body: body.as_bytes(),
+        };
+        let out = crate::process(&req, &opts).unwrap();
+        inputs.push(read(&out.objects[0].data, 7).1);
+    }
+    let schema = Table::Logs.schema(TimeUnit::Microsecond);
+    assert_eq!(inputs[0][0].schema(), schema);
+    let out = merge(Table::Logs, &schema, inputs.clone(), 10);
+    // Keys and bodies (ids) only: the test rendering is for nanoseconds.
+    let rows = |batches: &[RecordBatch]| -> Vec<_> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let body = b.column_by_name("Body").unwrap().clone();
+                (0..b.num_rows()).map(move |i| (key(Table::Logs, b, i), cell(&body, i)))
+            })
+            .collect()
+    };
+    let mut want: Vec<_> = inputs.iter().flat_map(|i| rows(i)).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(rows(&out), want);
+}
+
+/// No input, and inputs that are all empty: done at once.
+#[test]
+fn no_rows_is_done() {
+    let schema = Table::Gauge.schema(TimeUnit::Nanosecond);
+    assert!(merge(Table::Gauge, &schema, vec![], 3).is_empty());
+    let empty = RecordBatch::new_empty(schema.clone());
+    assert!(merge(Table::Gauge, &schema, vec![vec![], vec![empty]], 3).is_empty());
+}
+
+/// Feeding an input that was not asked for, or a batch of another
+/// schema, is an error, never a panic.
+#[test]
+fn misuse_is_an_error() {
+    let schema = Table::Logs.schema(TimeUnit::Nanosecond);
+    let mut m = Merger::new(Table::Logs, schema.clone(), 2, 10).unwrap();
+    assert!(matches!(m.step().unwrap(), Step::Need(0)));
+    assert!(m.feed(1, None).is_err());
+    let other = RecordBatch::new_empty(Table::Logs.schema(TimeUnit::Microsecond));
+    assert!(m.feed(0, Some(other)).is_err());
+    assert!(
+        Merger::new(Table::Gauge, schema, 1, 1).is_err(),
+        "no MetricName"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random inputs of a random signal, random batch sizes: the
+    /// merge is a stable sort of the concatenation.
+    #[test]
+    fn merge_is_a_stable_sort(
+        signal in 0..3usize,
+        sizes in proptest::collection::vec(1..30usize, 1..7),
+        seed in any::<u64>(),
+        batch_rows in 1..20usize,
+        out_rows in 1..50usize,
+    ) {
+        for (table, schema, inputs) in inputs(signals()[signal], &sizes, seed, batch_rows, false) {
+            let out = merge(table, &schema, inputs.clone(), out_rows);
+            check(table, &inputs, &out);
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Reading a compaction input a row group at a time, from byte ranges.
+//!
+//! A stored file is never fetched whole once it is large: the caller gets
+//! its last bytes with a ranged get and hands them to [`Footer::parse`],
+//! which either decodes the footer or says how many bytes from the end it
+//! needs ([`FooterOrNeed::Need`]). The [`Footer`] then tells, for each row
+//! group, the byte range that holds all its column chunks
+//! ([`Footer::row_group`]); the caller gets that range and
+//! [`Footer::decode_row_group`] decodes it into Arrow batches of at most a
+//! given number of rows, one at a time, with the exact Arrow types the file
+//! was written with (from its embedded `ARROW:schema`).
+//!
+//! The footer must carry this crate's keys (`otlp2r2.schema_version`,
+//! `otlp2r2.table`, see [`crate::write::SCHEMA_VERSION_KEY`]): a file
+//! without them, or that is not Parquet, or whose column chunks lie outside
+//! the file, is refused with [`Error::Parquet`] and a message, before any
+//! page is read.
+//!
+//! Pure: no I/O, no async, no threads (it builds for wasm32). It does not
+//! decide which files to merge (same table, schema version and timestamp
+//! unit: the caller compares [`Footer::table`], [`Footer::schema_version`]
+//! and [`Footer::schema`]) and does not read page indexes or statistics.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
+use bytes::{Buf, Bytes};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::reader::{ChunkReader, Length};
+
+use crate::error::{Error, Result};
+use crate::schema::Table;
+use crate::write::{SCHEMA_VERSION_KEY, TABLE_KEY};
+
+/// The bytes at the end of every Parquet file after its footer metadata:
+/// the metadata's length (4 bytes) and the magic `PAR1`.
+pub const FOOTER_TAIL_BYTES: u64 = 8;
+
+/// A good first guess of the suffix to get for [`Footer::parse`]: 64 KiB,
+/// which holds the footer of every file this crate writes of up to a few
+/// hundred row groups (a row group's metadata is about 4 KiB for the widest
+/// table). A larger footer costs a second ranged get.
+pub const DEFAULT_SUFFIX_BYTES: u64 = 64 << 10;
+
+/// The largest footer [`Footer::parse`] accepts: 16 MiB (a file this
+/// crate writes has a few KiB per row group). A longer one is refused
+/// rather than fetched and decoded.
+pub const MAX_FOOTER_BYTES: u64 = 16 << 20;
+
+/// The Parquet magic, at both ends of a file.
+const MAGIC: &[u8; 4] = b"PAR1";
+
+/// What [`Footer::parse`] made of a file's suffix.
+#[derive(Debug)]
+pub enum FooterOrNeed {
+    /// The suffix held the whole footer.
+    Footer(Box<Footer>),
+    /// The footer is longer than the suffix: get this many bytes from the
+    /// end of the file (at most the file's size) and parse again.
+    Need(u64),
+}
+
+/// Where one row group lies in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowGroupRange {
+    /// Offset in the file of its first column chunk.
+    pub start: u64,
+    /// Bytes from `start` to the end of its last column chunk.
+    pub len: u64,
+    /// Rows in the row group.
+    pub rows: u64,
+}
+
+/// A decoded footer of a file this crate wrote: its table, schema version,
+/// Arrow schema and where each row group lies.
+#[derive(Debug, Clone)]
+pub struct Footer {
+    arrow: ArrowReaderMetadata,
+    /// The file's Arrow schema without its key-value metadata.
+    schema: SchemaRef,
+    table: Table,
+    schema_version: String,
+    groups: Vec<RowGroupRange>,
+}
+
+/// A parquet error for a bad input file.
+fn bad(what: String) -> Error {
+    Error::Parquet(ParquetError::General(what))
+}
+
+impl Footer {
+    /// Decodes the footer from `suffix`, the last `suffix.len()` bytes of a
+    /// file of `file_size` bytes; or says how many bytes from the end it
+    /// needs when `suffix` is shorter than the footer (fewer than
+    /// [`FOOTER_TAIL_BYTES`] included).
+    ///
+    /// Errors ([`Error::Parquet`]) when the file is not Parquet, when its
+    /// footer is over [`MAX_FOOTER_BYTES`], when its footer lacks this
+    /// crate's keys or names an unknown table, or when a column chunk lies
+    /// outside the file's data.
+    pub fn parse(suffix: &[u8], file_size: u64) -> Result<FooterOrNeed> {
+        let min = MAGIC.len() as u64 + FOOTER_TAIL_BYTES;
+        if file_size < min {
+            return Err(bad(format!("not Parquet: a file of {file_size} bytes")));
+        }
+        if suffix.len() as u64 > file_size {
+            return Err(bad(format!(
+                "a suffix of {} bytes of a {file_size}-byte file",
+                suffix.len()
+            )));
+        }
+        let Some(tail) = suffix.len().checked_sub(FOOTER_TAIL_BYTES as usize) else {
+            return Ok(FooterOrNeed::Need(FOOTER_TAIL_BYTES));
+        };
+        let (len, magic) = suffix[tail..].split_at(4);
+        if magic != MAGIC {
+            return Err(bad("not Parquet: no PAR1 at the end".to_string()));
+        }
+        let len = u64::from(u32::from_le_bytes([len[0], len[1], len[2], len[3]]));
+        let need = len + FOOTER_TAIL_BYTES;
+        if need > MAX_FOOTER_BYTES {
+            return Err(bad(format!(
+                "a Parquet footer of {len} bytes, over the {MAX_FOOTER_BYTES}-byte limit"
+            )));
+        }
+        if need + MAGIC.len() as u64 > file_size {
+            return Err(bad(format!(
+                "corrupt Parquet: a footer of {len} bytes in a {file_size}-byte file"
+            )));
+        }
+        if (suffix.len() as u64) < need {
+            return Ok(FooterOrNeed::Need(need));
+        }
+        let metadata = ParquetMetaDataReader::decode_metadata(&suffix[tail - len as usize..tail])?;
+        // Column chunks must lie between the leading magic and the footer:
+        // the parquet crate's reader asserts their offsets are not negative.
+        let data_end = file_size - need;
+        let mut groups = Vec::with_capacity(metadata.num_row_groups());
+        for (i, group) in metadata.row_groups().iter().enumerate() {
+            let mut range: Option<(u64, u64)> = None;
+            for column in group.columns() {
+                let start = column
+                    .dictionary_page_offset()
+                    .unwrap_or(column.data_page_offset());
+                let size = column.compressed_size();
+                let (Ok(start), Ok(size)) = (u64::try_from(start), u64::try_from(size)) else {
+                    return Err(bad(format!(
+                        "corrupt Parquet: row group {i} has a negative offset"
+                    )));
+                };
+                let end = start.checked_add(size).filter(|&e| e <= data_end);
+                let Some(end) = end.filter(|_| start >= MAGIC.len() as u64) else {
+                    return Err(bad(format!(
+                        "corrupt Parquet: row group {i} lies outside the file's data"
+                    )));
+                };
+                range = Some(range.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+            }
+            let (start, end) = range.unwrap_or((MAGIC.len() as u64, MAGIC.len() as u64));
+            let rows = u64::try_from(group.num_rows())
+                .map_err(|_| bad(format!("corrupt Parquet: row group {i} has negative rows")))?;
+            groups.push(RowGroupRange {
+                start,
+                len: end - start,
+                rows,
+            });
+        }
+        let keys = metadata.file_metadata().key_value_metadata();
+        let value = |key: &str| {
+            keys.into_iter()
+                .flatten()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+        };
+        let (Some(schema_version), Some(name)) = (value(SCHEMA_VERSION_KEY), value(TABLE_KEY))
+        else {
+            return Err(bad(format!(
+                "not an otlp2r2 file: no {SCHEMA_VERSION_KEY} and {TABLE_KEY} in its footer"
+            )));
+        };
+        let Some(table) = Table::ALL.into_iter().find(|t| t.name() == name) else {
+            return Err(bad(format!("not an otlp2r2 file: unknown table {name:?}")));
+        };
+        let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())?;
+        let schema = Arc::new(Schema::new(arrow.schema().fields().clone()));
+        Ok(FooterOrNeed::Footer(Box::new(Footer {
+            arrow,
+            schema,
+            table,
+            schema_version,
+            groups,
+        })))
+    }
+
+    /// The file's table (`otlp2r2.table`).
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    /// The file's schema version (`otlp2r2.schema_version`).
+    pub fn schema_version(&self) -> &str {
+        &self.schema_version
+    }
+
+    /// The file's Arrow schema, without key-value metadata: equal to
+    /// `table.schema(unit)` for a file this crate wrote with that unit and
+    /// the current schema version. The batches of
+    /// [`Footer::decode_row_group`] have it.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The unit of the file's timestamp columns (that of its first one;
+    /// every table has one).
+    pub fn time_unit(&self) -> Option<TimeUnit> {
+        self.schema
+            .fields()
+            .iter()
+            .find_map(|f| match f.data_type() {
+                DataType::Timestamp(unit, _) => Some(*unit),
+                _ => None,
+            })
+    }
+
+    /// Rows in the file (the sum over its row groups).
+    pub fn rows(&self) -> u64 {
+        self.groups.iter().map(|g| g.rows).sum()
+    }
+
+    /// Row groups in the file.
+    pub fn row_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Where row group `index` lies (`None` past the last one).
+    pub fn row_group(&self, index: usize) -> Option<RowGroupRange> {
+        self.groups.get(index).copied()
+    }
+
+    /// The parquet crate's decoded metadata (no page indexes).
+    pub fn metadata(&self) -> &ParquetMetaData {
+        self.arrow.metadata()
+    }
+
+    /// Decodes row group `index` from `bytes`, the bytes of its range
+    /// ([`Footer::row_group`]; a larger range that holds it also works when
+    /// `start` says where `bytes` begins in the file). Returns the row
+    /// group's batches, of at most `batch_rows` rows each (0 is taken as
+    /// 1), decoded one at a time as the iterator is advanced: the row
+    /// group's compressed bytes plus one page and one batch of each column
+    /// are in memory.
+    pub fn decode_row_group(
+        &self,
+        index: usize,
+        start: u64,
+        bytes: Bytes,
+        batch_rows: usize,
+    ) -> Result<RowGroupBatches> {
+        let Some(range) = self.row_group(index) else {
+            return Err(bad(format!(
+                "row group {index} of a file of {}",
+                self.groups.len()
+            )));
+        };
+        let end = start + bytes.len() as u64;
+        if range.start < start || range.start + range.len > end {
+            return Err(bad(format!(
+                "row group {index} lies at {}..{}, not in the {start}..{end} given",
+                range.start,
+                range.start + range.len
+            )));
+        }
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            RangeReader { start, bytes },
+            self.arrow.clone(),
+        )
+        .with_row_groups(vec![index])
+        .with_batch_size(batch_rows.max(1))
+        .build()?;
+        Ok(RowGroupBatches {
+            reader,
+            schema: Arc::clone(&self.schema),
+            index,
+        })
+    }
+}
+
+/// The batches of one row group, decoded as they are asked for: see
+/// [`Footer::decode_row_group`]. Each has [`Footer::schema`].
+pub struct RowGroupBatches {
+    reader: ParquetRecordBatchReader,
+    schema: SchemaRef,
+    index: usize,
+}
+
+impl Iterator for RowGroupBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(
+            batch
+                .and_then(|b| b.with_schema(Arc::clone(&self.schema)))
+                .map_err(|e| bad(format!("row group {}: {e}", self.index))),
+        )
+    }
+}
+
+/// Bytes of a file from `start` on, read by the parquet crate at file
+/// offsets.
+struct RangeReader {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl RangeReader {
+    /// `length` bytes (`None`: all) from file offset `at`.
+    fn slice(&self, at: u64, length: Option<usize>) -> parquet::errors::Result<Bytes> {
+        let from = at
+            .checked_sub(self.start)
+            .and_then(|f| usize::try_from(f).ok())
+            .filter(|&f| f <= self.bytes.len());
+        let to = from.and_then(|f| match length {
+            None => Some(self.bytes.len()),
+            Some(n) => f.checked_add(n).filter(|&t| t <= self.bytes.len()),
+        });
+        match (from, to) {
+            (Some(f), Some(t)) => Ok(self.bytes.slice(f..t)),
+            _ => Err(ParquetError::General(format!(
+                "read at {at} of {length:?} bytes outside the range {}..{} fetched",
+                self.start,
+                self.start + self.bytes.len() as u64
+            ))),
+        }
+    }
+}
+
+impl Length for RangeReader {
+    fn len(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+}
+
+impl ChunkReader for RangeReader {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(self.slice(start, None)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.slice(start, Some(length))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compact::merge::tests::{files, read};
+    use crate::pipeline::Signal;
+    use crate::write::FileWriter;
+
+    /// A request file's footer: its table, version, schema and rows, read
+    /// from a suffix that first falls short.
+    #[test]
+    fn footer_of_a_request_file() {
+        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
+            for (table, data) in files(signal, &[20], 5) {
+                let size = data.len() as u64;
+                let tail = &data[data.len() - 4..];
+                assert!(matches!(
+                    Footer::parse(tail, size).unwrap(),
+                    FooterOrNeed::Need(FOOTER_TAIL_BYTES)
+                ));
+                let FooterOrNeed::Need(n) = Footer::parse(&data[data.len() - 8..], size).unwrap()
+                else {
+                    panic!("a footer in 8 bytes")
+                };
+                let FooterOrNeed::Footer(f) =
+                    Footer::parse(&data[(size - n) as usize..], size).unwrap()
+                else {
+                    panic!("{n} bytes were not enough")
+                };
+                assert_eq!(f.table(), table);
+                assert_eq!(f.schema_version(), crate::schema::SCHEMA_VERSION);
+                assert_eq!(f.schema(), &table.schema(TimeUnit::Nanosecond));
+                assert_eq!(f.time_unit(), Some(TimeUnit::Nanosecond));
+                assert_eq!(f.row_groups(), 1);
+                let g = f.row_group(0).unwrap();
+                assert_eq!(g.start, 4);
+                assert_eq!(g.rows, f.rows());
+                assert!(g.start + g.len < size - n);
+                assert_eq!(f.row_group(1), None);
+                // The whole file as the suffix works too.
+                assert!(matches!(
+                    Footer::parse(&data, size).unwrap(),
+                    FooterOrNeed::Footer(_)
+                ));
+            }
+        }
+    }
+
+    /// A file of several row groups: each is read from its own byte range
+    /// (and from the whole file), and together they are the rows written.
+    #[test]
+    fn row_groups_from_their_ranges() {
+        let (_, data) = files(Signal::Logs, &[50], 8).remove(0);
+        let (_, batches) = read(&data, 1000);
+        let all = &batches[0];
+        let mut w = FileWriter::new(Table::Logs, all.schema_ref(), 0).unwrap();
+        for at in (0..50).step_by(7) {
+            w.write(&all.slice(at, 7.min(50 - at))).unwrap();
+            if at % 14 == 7 {
+                w.flush_row_group().unwrap();
+            }
+        }
+        let file = w.finish().unwrap();
+        let (footer, back) = read(&file, 3);
+        assert_eq!(footer.row_groups(), 4);
+        assert_eq!(footer.rows(), 50);
+        let back = arrow_select::concat::concat_batches(all.schema_ref(), &back).unwrap();
+        assert_eq!(&back, all);
+        let mut end = 4;
+        for g in 0..footer.row_groups() {
+            let r = footer.row_group(g).unwrap();
+            assert_eq!(r.start, end, "row groups are back to back");
+            end = r.start + r.len;
+            let whole = Bytes::from(file.clone());
+            let rows: usize = footer
+                .decode_row_group(g, 0, whole, 1000)
+                .unwrap()
+                .map(|b| b.unwrap().num_rows())
+                .sum();
+            assert_eq!(rows as u64, r.rows);
+            // A range short of the row group's is refused.
+            let short = Bytes::copy_from_slice(&file[r.start as usize..(end - 1) as usize]);
+            assert!(footer.decode_row_group(g, r.start, short, 10).is_err());
+        }
+        assert!(footer.decode_row_group(4, 0, Bytes::new(), 10).is_err());
+    }
+
+    /// Files that are not ours, or not Parquet, are errors, not panics.
+    #[test]
+    fn bad_files_are_errors() {
+        let is_parquet_error = |r: Result<FooterOrNeed>| matches!(r, Err(Error::Parquet(_)));
+        assert!(is_parquet_error(Footer::parse(b"PAR1", 4)));
+        assert!(is_parquet_error(Footer::parse(&[0; 64], 64)));
+        assert!(is_parquet_error(Footer::parse(&[0; 64], 32)));
+        let (_, data) = files(Signal::Logs, &[5], 1).remove(0);
+        let size = data.len() as u64;
+        // A footer longer than the file.
+        let mut bad = data.clone();
+        let n = bad.len();
+        bad[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(is_parquet_error(Footer::parse(&bad, size)));
+        // A corrupt footer.
+        let mut bad = data.clone();
+        let len = u32::from_le_bytes(bad[n - 8..n - 4].try_into().unwrap()) as usize;
+        for b in &mut bad[n - 8 - len..n - 8] {
+            *b = 0xff;
+        }
+        assert!(is_parquet_error(Footer::parse(&bad, size)));
+        // Parquet without our keys.
+        let (_, batches) = read(&data, 100);
+        let mut plain = Vec::new();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(&mut plain, batches[0].schema(), None).unwrap();
+        w.write(&batches[0]).unwrap();
+        w.close().unwrap();
+        let size = plain.len() as u64;
+        assert!(is_parquet_error(Footer::parse(&plain, size)));
+    }
+}
