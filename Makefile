@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev serve test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
+.PHONY: help dev serve compact-local query test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
         build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
@@ -87,7 +87,14 @@ size-check: size ## fail when the gzipped wasm is over budget
 
 serve: node-tools ## run the built Worker: wrangler dev on PORT with local R2 state in STATE
 	WRANGLER_SEND_METRICS=false $(NODE_BIN)/wrangler dev --config $(ROOT)/wrangler.toml \
-		--ip 127.0.0.1 --port $(PORT) --persist-to $(STATE)
+		--ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
+
+compact-local: ## with make dev running (same PORT and STATE): run the Cron Trigger and wait until the queue has compacted every eligible partition
+	python3 scripts/compact_local.py $(PORT) $(STATE)
+
+query: py-tools ## DuckDB over the files that make local-objects exported into ./out (SQL="...")
+	$(PY) -c "import duckdb,sys; print(duckdb.sql(sys.argv[1]))" \
+		"$${SQL:-SELECT ServiceName, count(*) AS n FROM read_parquet('out/otel_logs/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY n DESC}"
 
 dev: build-worker ## build, then run the Worker locally (PORT=8787 STATE=.wrangler/state)
 	@$(MAKE) -s serve PORT=$(PORT) STATE=$(STATE)

@@ -70,6 +70,63 @@ pub fn object_key(table: Table, first_nanos: u64, hash: u128) -> String {
     )
 }
 
+/// The folder of `table`'s files of `hour` (from [`hour_of`]):
+/// `<table>/date=YYYY-MM-DD/hour=HH/`.
+pub fn partition_prefix(table: Table, hour: u64) -> String {
+    let (y, m, d, hh) = date_hour(hour);
+    format!("{}/date={y:04}-{m:02}-{d:02}/hour={hh:02}/", table.name())
+}
+
+/// The table and hour of a table file's key, or `None` for any other key
+/// (the compactor's own objects, stray files).
+pub fn parse_partition(key: &str) -> Option<(Table, u64)> {
+    let mut parts = key.split('/');
+    let table = Table::from_name(parts.next()?)?;
+    let date = parts.next()?.strip_prefix("date=")?;
+    let hour: u64 = parts.next()?.strip_prefix("hour=")?.parse().ok()?;
+    let name = parts.next()?;
+    if parts.next().is_some() || !name.ends_with(".parquet") || hour > 23 {
+        return None;
+    }
+    let mut ymd = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let days = days_from_civil(y, m, d)?;
+    let hour = u64::try_from(days).ok()? * 24 + hour;
+    // Only keys this module writes: the round trip must give the same folder.
+    key.starts_with(&partition_prefix(table, hour))
+        .then_some((table, hour))
+}
+
+/// The key of the `n`th file that compaction writes from the inputs whose
+/// hash is `inputs`, the earliest of them named `first` (the file name of
+/// the first input in key order, whose leading timestamp it keeps):
+/// `<partition>/<first-timestamp>-c<inputs-hash>-<n>.parquet`. Deterministic,
+/// so a rerun overwrites its own output; it sorts with the hour's files.
+pub fn compacted_key(table: Table, hour: u64, first: &str, inputs: u128, n: usize) -> String {
+    let stamp = first.split('-').next().unwrap_or("");
+    format!(
+        "{}{stamp}-c{:016x}-{n:03}.parquet",
+        partition_prefix(table, hour),
+        (inputs >> 64) as u64
+    )
+}
+
+/// (year, month, day) → days since 1970-01-01; `None` for a date that does
+/// not exist (Howard Hinnant's `days_from_civil`, checked by round trip).
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (civil_from_days(days) == (y, m as u32, d as u32)).then_some(days)
+}
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -119,6 +176,38 @@ mod tests {
         assert_eq!(date_hour(hour_of(clamp(u64::MAX))), (2262, 4, 11, 23));
         assert!(object_key(Table::Logs, clamp(u64::MAX), 0)
             .starts_with("otel_logs/date=2262-04-11/hour=23/22620411T234716.854775807Z-"));
+    }
+
+    #[test]
+    fn partitions_parse_back_from_keys() {
+        let t = 1_700_000_000_000_000_123;
+        let k = object_key(Table::Gauge, t, 7);
+        assert_eq!(parse_partition(&k), Some((Table::Gauge, hour_of(t))));
+        assert!(k.starts_with(&partition_prefix(Table::Gauge, hour_of(t))));
+        let c = compacted_key(
+            Table::Gauge,
+            hour_of(t),
+            "20231114T221320.000000123Z-00ab.parquet",
+            5 << 64,
+            2,
+        );
+        assert_eq!(c, "otel_metrics_gauge/date=2023-11-14/hour=22/20231114T221320.000000123Z-c0000000000000005-002.parquet");
+        assert_eq!(parse_partition(&c), Some((Table::Gauge, hour_of(t))));
+        for bad in [
+            "_compaction/lease/otel_logs/x",
+            "otel_nope/date=2023-11-14/hour=22/a.parquet",
+            "otel_logs/date=2023-02-30/hour=22/a.parquet",
+            "otel_logs/date=2023-11-14/hour=24/a.parquet",
+            "otel_logs/date=2023-11-14/hour=2/a.parquet",
+            "otel_logs/date=2023-11-14/hour=22/a.json",
+            "otel_logs/date=2023-11-14/hour=22/x/a.parquet",
+        ] {
+            assert_eq!(parse_partition(bad), None, "{bad}");
+        }
+        for days in [0, 11_016, 106_751, 59, 60] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m as i64, d as i64), Some(days));
+        }
     }
 
     #[test]

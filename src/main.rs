@@ -1,9 +1,11 @@
-//! The native CLI: `otlp2r2 convert` runs the Worker's pipeline on a file.
+//! The native CLI, a thin edge like the Worker over the local-folder store:
 //!
-//! It writes exactly the objects the Worker would put, through the
-//! local-folder store under `--out DIR` (keys become relative paths), and
-//! prints a one-line summary. It is a thin edge like the Worker: all logic is
-//! in [`otlp2r2::process`] and [`otlp2r2::store`].
+//! - `otlp2r2 convert` runs the Worker's pipeline on a file and writes
+//!   exactly the objects the Worker would put under `--out DIR` (keys become
+//!   relative paths), then prints a one-line summary;
+//! - `otlp2r2 compact DIR` compacts a folder laid out like the bucket with
+//!   the Worker's code ([`otlp2r2::compact`]): the same eligibility, protocol
+//!   and outputs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,12 +15,21 @@ use otlp2r2::{process, Encoding, Options, Request, Signal};
 
 const USAGE: &str = "\
 usage: otlp2r2 convert --signal logs|traces|metrics [--json] [--gzip] [--micros] INPUT --out DIR
+       otlp2r2 compact DIR [--now SECS] [--grace SECS] [--target-bytes N] [--row-group-rows N] [--dry-run]
 
+convert:
   --signal S   the OTLP signal in INPUT
   --json       INPUT is OTLP/JSON (default: protobuf)
   --gzip       INPUT is gzip-compressed
   --micros     write microsecond timestamps instead of nanoseconds
-  --out DIR    where to write the objects (created if missing)";
+  --out DIR    where to write the objects (created if missing)
+
+compact: merge each closed hour's small files of DIR (laid out as `convert` writes)
+  --now SECS           the clock, in Unix seconds (default: now)
+  --grace SECS         wait after an hour closes (default 900)
+  --target-bytes N     close an output file at this size (default 134217728)
+  --row-group-rows N   rows per row group (default 131072)
+  --dry-run            list the partitions it would compact, change nothing";
 
 fn main() -> ExitCode {
     match run() {
@@ -38,6 +49,7 @@ fn run() -> Result<(), String> {
     }
     match args.subcommand().map_err(|e| e.to_string())?.as_deref() {
         Some("convert") => {}
+        Some("compact") => return compact(args),
         _ => return Err(format!("expected a command\n{USAGE}")),
     }
     let signal: String = args
@@ -90,6 +102,91 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
         "{records} records, {rejected} rejected, {files} files, {bytes_in} bytes in, {bytes_out} bytes out"
+    );
+    Ok(())
+}
+
+fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
+    use otlp2r2::compact::{self, Settings};
+    let usage = |e: pico_args::Error| format!("{e}\n{USAGE}");
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let now: u64 = args
+        .opt_value_from_str("--now")
+        .map_err(usage)?
+        .unwrap_or(clock);
+    let d = Settings::default();
+    let settings = Settings {
+        grace_secs: args
+            .opt_value_from_str("--grace")
+            .map_err(usage)?
+            .unwrap_or(d.grace_secs),
+        target_bytes: args
+            .opt_value_from_str("--target-bytes")
+            .map_err(usage)?
+            .unwrap_or(d.target_bytes),
+        row_group_rows: args
+            .opt_value_from_str("--row-group-rows")
+            .map_err(usage)?
+            .unwrap_or(d.row_group_rows),
+        ..d
+    };
+    if settings.target_bytes == 0 || settings.row_group_rows == 0 {
+        return Err(format!(
+            "--target-bytes and --row-group-rows must be positive\n{USAGE}"
+        ));
+    }
+    let dry_run = args.contains("--dry-run");
+    let dir: PathBuf = args
+        .free_from_str()
+        .map_err(|e| format!("DIR: {e}\n{USAGE}"))?;
+    let rest = args.finish();
+    if !rest.is_empty() {
+        return Err(format!("unexpected arguments {rest:?}\n{USAGE}"));
+    }
+    if !dir.is_dir() {
+        return Err(format!("{}: not a folder", dir.display()));
+    }
+    let store = Dir::new(&dir);
+    let fail = |e: otlp2r2::Error| format!("{}: {e}", dir.display());
+    if dry_run {
+        let partitions = futures_executor::block_on(compact::find_eligible(&store, now, &settings))
+            .map_err(fail)?;
+        for p in &partitions {
+            println!("would compact {}", p.prefix());
+        }
+        println!("{} partitions eligible", partitions.len());
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let owner = format!("cli-{}-{clock}", std::process::id());
+    let progress = |p: &compact::Partition, r: &compact::Report| {
+        // Progress only for runs long enough to want it.
+        if started.elapsed().as_secs() >= 2 {
+            eprintln!(
+                "{}: {} files, {} rows → {} files",
+                p.prefix(),
+                r.inputs,
+                r.rows,
+                r.outputs
+            );
+        }
+    };
+    let total = futures_executor::block_on(compact::compact_all(
+        &store, now, &settings, &owner, progress,
+    ))
+    .map_err(fail)?;
+    println!(
+        "{} files ({} rows, {} bytes) compacted into {} files ({} bytes); {} late retries deleted, {} crashed runs recovered, {:.1} s",
+        total.inputs,
+        total.rows,
+        total.bytes_in,
+        total.outputs,
+        total.bytes_out,
+        total.late_deleted,
+        total.recovered,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -49,6 +49,11 @@ impl Table {
         Table::Summary,
     ];
 
+    /// The table whose [`Table::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     /// The ClickHouse exporter's default table name, also the object prefix.
     pub fn name(self) -> &'static str {
         match self {

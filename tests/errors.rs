@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 
 use futures_executor::block_on;
+use otlp2r2::http::admission::Admission;
 use otlp2r2::http::{self, Config, Head};
 use otlp2r2::pipeline::{decode, plan};
 use otlp2r2::store::memory::Memory;
@@ -594,6 +595,7 @@ fn no_error_or_log_line_carries_payload_text() {
             || futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
             &store,
             &config,
+            &Admission::new(),
         ));
         let line = log.to_json();
         let said = String::from_utf8_lossy(&reply.body).into_owned();
@@ -631,6 +633,7 @@ fn no_error_or_log_line_carries_payload_text() {
         || futures_util::stream::iter([Ok::<_, Infallible>(b"{}".to_vec())]),
         &Memory::new(),
         &config,
+        &Admission::new(),
     ));
     assert_eq!(reply.status, 401);
     assert!(

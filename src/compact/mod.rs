@@ -1,10 +1,58 @@
-//! Compaction: each closed hour's small files merged into large files
-//! sorted by the table's key.
+//! Compaction: each closed hour's small files of a table merged into large
+//! files sorted by the table's key, exactly once, in bounded memory.
 //!
-//! `read` reads an input file a row group at a time from byte ranges;
-//! `merge` is the streaming k-way merge of sorted inputs. Both are pure (no
-//! I/O, no async); the caller reads the store and writes the output through
-//! `write::FileWriter`.
+//! | module | does |
+//! |---|---|
+//! | [`plan`] | partitions (table × UTC hour) and the eligibility rule (pure) |
+//! | [`read`] | an input file's footer and one row group at a time, from byte ranges (pure) |
+//! | [`merge`] | the streaming k-way merge of sorted inputs into sorted batches (pure) |
+//! | [`protocol`] | leases, intents and tombstones: the records of exactly-once (pure) |
+//! | `run` | the driver: [`find_eligible`] and [`run`], the only code here that talks to a [`crate::store::Store`] |
+//! | `settings` | [`Settings`]: target size, row groups, grace, tombstone time |
+//!
+//! The Worker runs [`find_eligible`] on its Cron Trigger and sends one
+//! queue message per partition; its queue consumer runs [`run`] per
+//! message. The CLI's `compact` runs both in one process over the folder
+//! store ([`compact_all`]).
 
 pub mod merge;
+pub mod plan;
+pub mod protocol;
 pub mod read;
+mod run;
+mod settings;
+
+pub use plan::Partition;
+pub use run::{find_eligible, run, Report};
+pub use settings::*;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Every eligible partition at `now`, compacted one after the other (the
+/// CLI's job; the Worker spreads them over queue messages instead).
+pub async fn compact_all<S: Store>(
+    store: &S,
+    now: u64,
+    settings: &Settings,
+    owner: &str,
+    mut progress: impl FnMut(&Partition, &Report),
+) -> Result<Report> {
+    let mut total = Report {
+        leased: true,
+        ..Report::default()
+    };
+    for p in find_eligible(store, now, settings).await? {
+        let r = run(store, p, now, settings, owner).await?;
+        progress(&p, &r);
+        total.leased &= r.leased;
+        total.inputs += r.inputs;
+        total.outputs += r.outputs;
+        total.rows += r.rows;
+        total.bytes_in += r.bytes_in;
+        total.bytes_out += r.bytes_out;
+        total.late_deleted += r.late_deleted;
+        total.recovered += r.recovered;
+    }
+    Ok(total)
+}

@@ -5,8 +5,12 @@
 //! configuration from the Worker's vars and secrets, runs [`http::handle`],
 //! prints its log line with the duration, and turns the [`http::Reply`] into
 //! a response. All policy lives in [`crate::http`], tested natively.
+//! `compact.rs` is the same kind of glue for the Cron Trigger and the queue
+//! consumer of compaction.
 
 use worker::{console_log, event, Context, Date, Env, Request, Response, Result};
+
+mod compact;
 
 use crate::http::admission::Admission;
 use crate::http::{self, Config, Head, Reply};

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Runs compaction on the local Worker that `make dev` serves (`make compact-local`).
+
+usage: compact_local.py PORT STATE_DIR [TIMEOUT_SECONDS]
+
+Calls wrangler's scheduled-test endpoint (`/__scheduled`, served because `make dev` starts
+wrangler with `--test-scheduled`), which runs the Worker's Cron Trigger: it sends one queue
+message per eligible partition, and miniflare's queue delivers them to the Worker's consumer.
+Then it waits until the queue has drained: no lease or intent is left under `_compaction/` and
+the bucket has not changed for three seconds. Prints what the bucket holds before and after.
+"""
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import local_r2_export  # noqa: E402
+
+
+def snapshot(state: Path):
+    return {k: len(v) for k, v in local_r2_export.objects(state, "otlp2r2")}
+
+
+def tables(snap):
+    return sum(1 for k in snap if k.startswith("otel_"))
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    port, state = int(sys.argv[1]), Path(sys.argv[2])
+    timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 300
+    before = snapshot(state)
+    url = f"http://127.0.0.1:{port}/__scheduled?cron=*/15+*+*+*+*"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        if r.status != 200:
+            sys.exit(f"{url}: HTTP {r.status}")
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while time.time() < deadline:
+        snap = snapshot(state)
+        busy = any(k.startswith(("_compaction/lease/", "_compaction/intent/")) for k in snap)
+        if snap != last:
+            last, since = snap, time.time()
+        elif not busy and time.time() - since >= 3:
+            print(f"compacted: {tables(before)} table files before, {tables(snap)} after")
+            return
+        time.sleep(0.5)
+    sys.exit(f"compaction did not settle within {timeout:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

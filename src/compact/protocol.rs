@@ -1,0 +1,194 @@
+//! The compaction protocol's records and where they live: leases, intents
+//! and tombstones, all under `_compaction/` (outside the table prefixes, so
+//! readers that glob `otel_*` never see them). JSON, so an operator can read
+//! them. No I/O here: [`super::run`] reads and writes them through the store.
+//!
+//! | object | key | meaning |
+//! |---|---|---|
+//! | lease | `_compaction/lease/<table>/<hour>` | one compactor owns the partition until `expires` (create-only; an expired lease is taken over by compare-and-swap) |
+//! | intent | `_compaction/intent/<table>/<hour>/<inputs-hash>.json` | a run in progress: its inputs (key, etag, size, rows), its outputs (key, multipart upload id) and its state |
+//! | tombstone | `_compaction/done/<table>/<hour>/<done-at>-<inputs-hash>.json` | a finished run's input keys, kept [`super::Settings::tombstone_secs`]: a file that comes back under one of them is a late retry of rows already compacted |
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::Partition;
+
+/// The prefix of every object of the protocol.
+pub const ROOT: &str = "_compaction/";
+
+/// The partition's lease key.
+pub fn lease_key(p: &Partition) -> String {
+    format!("{ROOT}lease/{}", p.id())
+}
+
+/// The prefix of the partition's intents.
+pub fn intent_prefix(p: &Partition) -> String {
+    format!("{ROOT}intent/{}/", p.id())
+}
+
+/// The key of the intent of a run over inputs hashing to `hash`.
+pub fn intent_key(p: &Partition, hash: u128) -> String {
+    format!("{}{hash:032x}.json", intent_prefix(p))
+}
+
+/// The prefix of every tombstone.
+pub fn tombstone_root() -> String {
+    format!("{ROOT}done/")
+}
+
+/// The prefix of the partition's tombstones.
+pub fn tombstone_prefix(p: &Partition) -> String {
+    format!("{ROOT}done/{}/", p.id())
+}
+
+/// The key of the tombstone of a run over inputs hashing to `hash`, done at
+/// `done_at` (Unix seconds, zero-padded so keys sort by time).
+pub fn tombstone_key(p: &Partition, done_at: u64, hash: u128) -> String {
+    format!("{}{done_at:012}-{hash:032x}.json", tombstone_prefix(p))
+}
+
+/// The partition and finishing time of a tombstone key.
+pub fn parse_tombstone(key: &str) -> Option<(Partition, u64)> {
+    let rest = key.strip_prefix(ROOT)?.strip_prefix("done/")?;
+    let (id, name) = rest.rsplit_once('/')?;
+    let done_at = name.split('-').next()?.parse().ok()?;
+    Some((Partition::from_id(id)?, done_at))
+}
+
+/// The partition of an intent key.
+pub fn parse_intent(key: &str) -> Option<Partition> {
+    let rest = key.strip_prefix(ROOT)?.strip_prefix("intent/")?;
+    Partition::from_id(rest.rsplit_once('/')?.0)
+}
+
+/// Who holds a partition, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The holder's name (random per run).
+    pub owner: String,
+    /// Unix seconds after which another compactor may take the lease.
+    pub expires: u64,
+}
+
+/// How far a run got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Outputs are being written; the inputs are the truth. Recovery aborts
+    /// the uploads and deletes whatever outputs were completed.
+    Writing,
+    /// Every output is complete and verified; the outputs are the truth.
+    /// Recovery writes the tombstone and deletes the inputs.
+    Committed,
+}
+
+/// One input file of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    /// Its key.
+    pub key: String,
+    /// Its etag when the run read it.
+    pub etag: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its rows, from its footer.
+    pub rows: u64,
+}
+
+/// One output file of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    /// Its key (deterministic from the inputs).
+    pub key: String,
+    /// The multipart upload writing it, if it is written in parts.
+    pub upload_id: Option<String>,
+}
+
+/// A run's record of what it does, written before its first output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The partition's id.
+    pub partition: String,
+    /// How far the run got.
+    pub state: State,
+    /// The inputs, in key order.
+    pub inputs: Vec<Input>,
+    /// The outputs started so far, in order.
+    pub outputs: Vec<Output>,
+}
+
+impl Intent {
+    /// Rows in all inputs: what the outputs must hold.
+    pub fn rows(&self) -> u64 {
+        self.inputs.iter().map(|i| i.rows).sum()
+    }
+}
+
+/// A finished run's input keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// Keys of the files the run merged and deleted.
+    pub inputs: Vec<String>,
+}
+
+/// The hash naming a run: its inputs' keys and etags, in key order.
+pub fn inputs_hash(inputs: &[Input]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for i in inputs {
+        h.update(i.key.as_bytes());
+        h.update(&[0]);
+        h.update(i.etag.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest128()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Table;
+
+    #[test]
+    fn keys_parse_back_and_stay_outside_the_tables() {
+        let p = Partition {
+            table: Table::Traces,
+            hour: 9,
+        };
+        let t = tombstone_key(&p, 1_700_000_000, 42);
+        assert_eq!(parse_tombstone(&t), Some((p, 1_700_000_000)));
+        assert_eq!(parse_intent(&intent_key(&p, 7)), Some(p));
+        for k in [lease_key(&p), intent_key(&p, 7), t] {
+            assert!(k.starts_with(ROOT) && !k.starts_with("otel_"));
+            assert_eq!(crate::key::parse_partition(&k), None);
+        }
+    }
+
+    #[test]
+    fn intents_round_trip_as_json_and_hash_their_inputs() {
+        let input = |k: &str, e: &str| Input {
+            key: k.into(),
+            etag: e.into(),
+            size: 10,
+            rows: 3,
+        };
+        let intent = Intent {
+            partition: "otel_logs/1".into(),
+            state: State::Writing,
+            inputs: vec![input("a", "1"), input("b", "2")],
+            outputs: vec![Output {
+                key: "c".into(),
+                upload_id: Some("u".into()),
+            }],
+        };
+        let json = serde_json::to_string(&intent).unwrap();
+        assert!(json.contains("\"writing\""));
+        assert_eq!(serde_json::from_str::<Intent>(&json).unwrap(), intent);
+        assert_eq!(intent.rows(), 6);
+        let other = [input("a", "1"), input("b", "3")];
+        assert_ne!(
+            inputs_hash(&intent.inputs),
+            inputs_hash(&other),
+            "etags count"
+        );
+    }
+}

@@ -1,0 +1,550 @@
+//! The compaction driver: the one async place of compaction that talks to a
+//! [`Store`]. [`find_eligible`] lists the bucket and picks the eligible partitions;
+//! [`run`] compacts one partition under its lease, following the protocol of
+//! [`super::protocol`]:
+//!
+//! 1. take the lease (create-only; an expired one by compare-and-swap);
+//! 2. recover what a crashed run left (an intent still `writing`: abort its
+//!    uploads, delete its completed outputs; `committed`: finish it);
+//! 3. delete late retries (files whose key a tombstone lists) and expire old
+//!    tombstones;
+//! 4. read the small files' footers, group them by schema (only files of the
+//!    same schema version and timestamp unit merge), and for each group of
+//!    two or more: record the intent, merge row group by row group into
+//!    outputs rolled at the target size (multipart parts as they fill),
+//!    commit, verify the outputs' rows, write the tombstone, delete the
+//!    inputs, drop the intent;
+//! 5. release the lease.
+//!
+//! A crash anywhere loses no row (the inputs stay until the outputs are
+//! committed and verified) and leaves no row twice after the next run.
+
+use std::collections::BTreeSet;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use super::merge::{Merger, Step};
+use super::plan::{self, Partition};
+use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
+use super::read::{Footer, FooterOrNeed, RowGroupBatches};
+use super::Settings;
+use crate::error::{Error, Result};
+use crate::store::{self, Meta, Part, PutMode, Range, Store};
+use crate::write::FileWriter;
+
+/// Bytes read from a file's end to find its footer; longer footers cost a
+/// second read.
+const FOOTER_GUESS: u64 = 64 << 10;
+
+/// Rows per merged batch fed to the writer.
+const MERGE_ROWS: usize = 8192;
+
+/// What one partition's run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// False when another compactor holds the partition's lease.
+    pub leased: bool,
+    /// Input files merged.
+    pub inputs: usize,
+    /// Output files written.
+    pub outputs: usize,
+    /// Rows merged.
+    pub rows: u64,
+    /// Bytes of the inputs.
+    pub bytes_in: u64,
+    /// Bytes of the outputs.
+    pub bytes_out: u64,
+    /// Late retries deleted (files of rows already compacted).
+    pub late_deleted: usize,
+    /// Intents of crashed runs completed or rolled back.
+    pub recovered: usize,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    // Plain structs of strings and numbers: serialising cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| store::failed("get", key, format!("not a record of the protocol: {e}")))
+}
+
+/// The partitions worth a run at `now` (Unix seconds): see
+/// [`plan::eligible`]. Lists the table files, the intents and the
+/// tombstones; reads the tombstones of partitions that have files.
+pub async fn find_eligible<S: Store>(
+    store: &S,
+    now: u64,
+    settings: &Settings,
+) -> Result<Vec<Partition>> {
+    let files = plan::group(store::list_all(store, "otel_").await?);
+    let intents = store::list_all(store, &format!("{}intent/", protocol::ROOT)).await?;
+    let pending: BTreeSet<Partition> = intents
+        .iter()
+        .filter_map(|m| protocol::parse_intent(&m.key))
+        .collect();
+    let mut tombstoned = BTreeSet::new();
+    for m in store::list_all(store, &protocol::tombstone_root()).await? {
+        let Some((p, _)) = protocol::parse_tombstone(&m.key) else {
+            continue;
+        };
+        if files.contains_key(&p) {
+            tombstoned.extend(read_tombstone(store, &m.key).await?);
+        }
+    }
+    let mut out: Vec<Partition> = files
+        .iter()
+        .filter(|(p, f)| plan::eligible(p, f, now, settings, &tombstoned, pending.contains(p)))
+        .map(|(p, _)| *p)
+        .collect();
+    out.extend(pending.iter().filter(|p| !files.contains_key(p)));
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+async fn read_tombstone<S: Store>(store: &S, key: &str) -> Result<Vec<String>> {
+    match store.get(key, None).await? {
+        Some(b) => Ok(parse::<Tombstone>(key, &b)?.inputs),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Compacts `partition` at `now` as `owner` (a name unique to this run).
+pub async fn run<S: Store>(
+    store: &S,
+    partition: Partition,
+    now: u64,
+    settings: &Settings,
+    owner: &str,
+) -> Result<Report> {
+    let mut report = Report::default();
+    let Some(_) = take_lease(store, &partition, now, settings, owner).await? else {
+        return Ok(report);
+    };
+    report.leased = true;
+    let result = compact(store, partition, now, settings, &mut report).await;
+    // The lease goes whatever happened; an expired lease is taken over anyway.
+    let released = store.delete(&[protocol::lease_key(&partition)]).await;
+    result.and(released).map(|()| report)
+}
+
+async fn take_lease<S: Store>(
+    store: &S,
+    p: &Partition,
+    now: u64,
+    settings: &Settings,
+    owner: &str,
+) -> Result<Option<String>> {
+    let key = protocol::lease_key(p);
+    let lease = json(&Lease {
+        owner: owner.to_string(),
+        expires: now.saturating_add(settings.lease_secs),
+    });
+    if let Some(m) = store.put(&key, lease.clone(), PutMode::Create).await? {
+        return Ok(Some(m.etag));
+    }
+    // Held: take it only if it expired, and only if nobody else just did.
+    let Some(head) = store.head(&key).await? else {
+        return Ok(None);
+    };
+    let Some(current) = store.get(&key, None).await? else {
+        return Ok(None);
+    };
+    let held: Lease = parse(&key, &current)?;
+    if held.expires > now {
+        return Ok(None);
+    }
+    Ok(store
+        .put(&key, lease, PutMode::IfMatch(head.etag))
+        .await?
+        .map(|m| m.etag))
+}
+
+async fn compact<S: Store>(
+    store: &S,
+    p: Partition,
+    now: u64,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<()> {
+    // 2. Finish or undo what a crashed run left.
+    for m in store::list_all(store, &protocol::intent_prefix(&p)).await? {
+        if let Some(bytes) = store.get(&m.key, None).await? {
+            let intent: Intent = parse(&m.key, &bytes)?;
+            recover(store, &p, &m.key, intent, now).await?;
+            report.recovered += 1;
+        }
+    }
+    // 3. Late retries, and tombstones past their time.
+    let mut tombstoned = BTreeSet::new();
+    for m in store::list_all(store, &protocol::tombstone_prefix(&p)).await? {
+        match protocol::parse_tombstone(&m.key) {
+            Some((_, done)) if done.saturating_add(settings.tombstone_secs) < now => {
+                store.delete(std::slice::from_ref(&m.key)).await?;
+            }
+            _ => tombstoned.extend(read_tombstone(store, &m.key).await?),
+        }
+    }
+    let files = store::list_all(store, &p.prefix()).await?;
+    let (late, files): (Vec<Meta>, Vec<Meta>) =
+        files.into_iter().partition(|m| tombstoned.contains(&m.key));
+    if !late.is_empty() {
+        let keys: Vec<String> = late.iter().map(|m| m.key.clone()).collect();
+        store.delete(&keys).await?;
+        report.late_deleted += keys.len();
+    }
+    // 4. The small files, grouped by schema.
+    // Only files of the same schema version and Arrow schema (so the same
+    // timestamp unit) merge; each kind is compacted on its own.
+    let mut groups: Vec<Kind> = Vec::new();
+    for m in files
+        .into_iter()
+        .filter(|m| m.size < settings.small_bytes())
+    {
+        let Some(file) = read_footer(store, &m).await? else {
+            continue;
+        };
+        let same = |(v, s, _): &&mut Kind| v == file.schema_version() && s == file.schema();
+        match groups.iter_mut().find(same) {
+            Some((_, _, g)) => g.push((m, file)),
+            None => groups.push((
+                file.schema_version().to_string(),
+                file.schema().clone(),
+                vec![(m, file)],
+            )),
+        }
+    }
+    for (_, schema, group) in groups.into_iter().filter(|(_, _, g)| g.len() >= 2) {
+        merge_group(store, &p, schema, group, now, settings, report).await?;
+    }
+    Ok(())
+}
+
+/// Reads a file's footer (its last bytes, then more if the footer is
+/// longer); `None` when the file went away meanwhile.
+async fn read_footer<S: Store>(store: &S, m: &Meta) -> Result<Option<Footer>> {
+    let mut length = FOOTER_GUESS.min(m.size);
+    for _ in 0..2 {
+        let Some(tail) = store.get(&m.key, Some(Range::Suffix { length })).await? else {
+            return Ok(None);
+        };
+        match Footer::parse(&tail, m.size)? {
+            FooterOrNeed::Footer(f) => return Ok(Some(*f)),
+            FooterOrNeed::Need(n) => length = n.min(m.size),
+        }
+    }
+    Err(Error::Internal("a footer longer than it says"))
+}
+
+async fn recover<S: Store>(
+    store: &S,
+    p: &Partition,
+    key: &str,
+    intent: Intent,
+    now: u64,
+) -> Result<()> {
+    match intent.state {
+        State::Writing => {
+            for o in &intent.outputs {
+                if let Some(id) = &o.upload_id {
+                    store.abort_multipart(&o.key, id).await?;
+                }
+            }
+            let outputs: Vec<String> = intent.outputs.iter().map(|o| o.key.clone()).collect();
+            store.delete(&outputs).await?;
+        }
+        State::Committed => finish(store, p, &intent, now).await?,
+    }
+    store.delete(&[key.to_string()]).await
+}
+
+/// After the commit: the tombstone first (so a late retry is recognised
+/// from now on), then the inputs go.
+async fn finish<S: Store>(store: &S, p: &Partition, intent: &Intent, now: u64) -> Result<()> {
+    let hash = protocol::inputs_hash(&intent.inputs);
+    let tomb = Tombstone {
+        inputs: intent.inputs.iter().map(|i| i.key.clone()).collect(),
+    };
+    store
+        .put(
+            &protocol::tombstone_key(p, now, hash),
+            json(&tomb),
+            PutMode::Overwrite,
+        )
+        .await?;
+    store.delete(&tomb.inputs).await
+}
+
+/// Files of one schema version and Arrow schema: the ones that merge.
+type Kind = (String, SchemaRef, Vec<(Meta, Footer)>);
+
+/// One output file being written.
+struct Out {
+    key: String,
+    writer: FileWriter,
+    upload: Option<(String, Vec<Part>)>,
+    /// Written bytes not yet uploaded.
+    pending: Vec<u8>,
+    group_rows: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn merge_group<S: Store>(
+    store: &S,
+    p: &Partition,
+    schema: SchemaRef,
+    mut files: Vec<(Meta, Footer)>,
+    now: u64,
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<()> {
+    files.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|(m, f)| Input {
+            key: m.key.clone(),
+            etag: m.etag.clone(),
+            size: m.size,
+            rows: f.rows(),
+        })
+        .collect();
+    let hash = protocol::inputs_hash(&inputs);
+    let intent_key = protocol::intent_key(p, hash);
+    let first_name = inputs[0].key.rsplit('/').next().unwrap_or("").to_string();
+    let mut intent = Intent {
+        partition: p.id(),
+        state: State::Writing,
+        inputs,
+        outputs: Vec::new(),
+    };
+    let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
+
+    // The merge: each input read one row group at a time.
+    let mut sources: Vec<Source> = files.into_iter().map(|(m, f)| Source::new(m, f)).collect();
+    // Output batches never straddle a row group.
+    let out_rows = MERGE_ROWS.min(settings.row_group_rows.max(1));
+    let mut merger = Merger::new(p.table, schema.clone(), sources.len(), out_rows)?;
+    let mut out: Option<Out> = None;
+    let mut done_rows = 0u64;
+    loop {
+        match merger.step()? {
+            Step::Need(i) => {
+                let batch = sources[i].next(store).await?;
+                merger.feed(i, batch)?;
+            }
+            Step::Batch(batch) => {
+                if out.is_none() {
+                    let n = intent.outputs.len();
+                    let key = crate::key::compacted_key(p.table, p.hour, &first_name, hash, n);
+                    intent.outputs.push(Output {
+                        key: key.clone(),
+                        upload_id: None,
+                    });
+                    intent_etag =
+                        put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
+                            .await?;
+                    out = Some(Out {
+                        key,
+                        writer: FileWriter::new(p.table, &schema, settings.row_group_rows)?,
+                        upload: None,
+                        pending: Vec::new(),
+                        group_rows: 0,
+                    });
+                }
+                let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
+                o.writer.write(&batch)?;
+                o.group_rows += batch.num_rows();
+                done_rows += batch.num_rows() as u64;
+                if o.group_rows >= settings.row_group_rows {
+                    o.writer.flush_row_group()?;
+                    o.group_rows = 0;
+                    o.pending.extend(o.writer.take_written()?);
+                    upload_full_parts(
+                        store,
+                        o,
+                        &mut intent,
+                        &intent_key,
+                        &mut intent_etag,
+                        settings,
+                    )
+                    .await?;
+                }
+                if o.writer.bytes_written() >= settings.target_bytes {
+                    let o = out.take().ok_or(Error::Internal("no output file"))?;
+                    report.bytes_out += close(store, o).await?;
+                    report.outputs += 1;
+                }
+            }
+            Step::Done => break,
+        }
+    }
+    if let Some(o) = out.take() {
+        report.bytes_out += close(store, o).await?;
+        report.outputs += 1;
+    }
+    // Commit, then verify the outputs hold every input row.
+    intent.state = State::Committed;
+    let rows = intent.rows();
+    let written = verify(store, &intent).await?;
+    if written != rows || done_rows != rows {
+        return Err(Error::Internal(
+            "compacted outputs do not hold their inputs' rows",
+        ));
+    }
+    put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag)).await?;
+    finish(store, p, &intent, now).await?;
+    store.delete(&[intent_key]).await?;
+    report.inputs += intent.inputs.len();
+    report.rows += rows;
+    report.bytes_in += intent.inputs.iter().map(|i| i.size).sum::<u64>();
+    Ok(())
+}
+
+async fn put_intent<S: Store>(
+    store: &S,
+    key: &str,
+    intent: &Intent,
+    mode: PutMode,
+) -> Result<String> {
+    match store.put(key, json(intent), mode).await? {
+        Some(m) => Ok(m.etag),
+        None => Err(store::failed(
+            "put",
+            key,
+            "the intent changed under this run (another compactor?)",
+        )),
+    }
+}
+
+/// Uploads every whole part of `o.pending`, starting the multipart upload
+/// (and recording it in the intent) on the first.
+async fn upload_full_parts<S: Store>(
+    store: &S,
+    o: &mut Out,
+    intent: &mut Intent,
+    intent_key: &str,
+    intent_etag: &mut String,
+    settings: &Settings,
+) -> Result<()> {
+    while o.pending.len() >= settings.part_bytes {
+        if o.upload.is_none() {
+            let id = store.create_multipart(&o.key).await?;
+            if let Some(rec) = intent.outputs.iter_mut().find(|r| r.key == o.key) {
+                rec.upload_id = Some(id.clone());
+            }
+            let recorded = put_intent(
+                store,
+                intent_key,
+                intent,
+                PutMode::IfMatch(intent_etag.clone()),
+            )
+            .await;
+            match recorded {
+                Ok(etag) => *intent_etag = etag,
+                Err(e) => {
+                    // Unrecorded, recovery could not abort it: abort it now.
+                    // (A crash right here leaves an upload without an object,
+                    // which R2's lifecycle rule aborts after 7 days.)
+                    let _ = store.abort_multipart(&o.key, &id).await;
+                    return Err(e);
+                }
+            }
+            o.upload = Some((id, Vec::new()));
+        }
+        let rest = o.pending.split_off(settings.part_bytes);
+        let part = std::mem::replace(&mut o.pending, rest);
+        let (id, parts) = o.upload.as_mut().ok_or(Error::Internal("no upload"))?;
+        let number =
+            u16::try_from(parts.len() + 1).map_err(|_| Error::Internal("too many parts"))?;
+        parts.push(store.upload_part(&o.key, id, number, part).await?);
+    }
+    Ok(())
+}
+
+/// Finishes an output: its last bytes as one put, or as the last part.
+async fn close<S: Store>(store: &S, mut o: Out) -> Result<u64> {
+    o.pending.extend(o.writer.finish()?);
+    match o.upload {
+        None => {
+            let size = o.pending.len() as u64;
+            store.put(&o.key, o.pending, PutMode::Overwrite).await?;
+            Ok(size)
+        }
+        Some((id, mut parts)) => {
+            if !o.pending.is_empty() {
+                let number = u16::try_from(parts.len() + 1)
+                    .map_err(|_| Error::Internal("too many parts"))?;
+                parts.push(store.upload_part(&o.key, &id, number, o.pending).await?);
+            }
+            Ok(store.complete_multipart(&o.key, &id, parts).await?.size)
+        }
+    }
+}
+
+/// Rows in the outputs, read from their footers.
+async fn verify<S: Store>(store: &S, intent: &Intent) -> Result<u64> {
+    let mut rows = 0;
+    for o in &intent.outputs {
+        let head = store
+            .head(&o.key)
+            .await?
+            .ok_or_else(|| store::failed("head", &o.key, "a committed output is missing"))?;
+        let file = read_footer(store, &head)
+            .await?
+            .ok_or_else(|| store::failed("get", &o.key, "a committed output is missing"))?;
+        rows += file.rows();
+    }
+    Ok(rows)
+}
+
+/// One input, read one row group at a time through ranged gets.
+struct Source {
+    meta: Meta,
+    file: Footer,
+    next_group: usize,
+    batches: Option<RowGroupBatches>,
+}
+
+impl Source {
+    fn new(meta: Meta, file: Footer) -> Self {
+        Source {
+            meta,
+            file,
+            next_group: 0,
+            batches: None,
+        }
+    }
+
+    /// The input's next batch, `None` at its end.
+    async fn next<S: Store>(&mut self, store: &S) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(b) = self.batches.as_mut().and_then(Iterator::next) {
+                return b.map(Some);
+            }
+            let Some(range) = self.file.row_group(self.next_group) else {
+                return Ok(None);
+            };
+            let slice = Range::Slice {
+                offset: range.start,
+                length: range.len,
+            };
+            let bytes = store
+                .get(&self.meta.key, Some(slice))
+                .await?
+                .ok_or_else(|| {
+                    store::failed("get", &self.meta.key, "an input went away during its run")
+                })?;
+            let batches = self.file.decode_row_group(
+                self.next_group,
+                range.start,
+                bytes.into(),
+                MERGE_ROWS,
+            )?;
+            self.batches = Some(batches);
+            self.next_group += 1;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The Worker's compaction glue (wasm32 only): the Cron Trigger plans, the
+//! queue consumer compacts, one partition per message.
+//!
+//! `#[event(scheduled)]` lists the eligible partitions
+//! ([`compact::find_eligible`]) and sends one message per partition to the
+//! queue bound as `COMPACT_QUEUE`; `#[event(queue)]` runs [`compact::run`]
+//! for each message. Queues deliver at least once and Cloudflare runs as
+//! many consumers as the queue needs: the lease and the intent make a second
+//! delivery harmless. A failed run is retried by the queue; a handler never
+//! returns an error (workers-rs would abort the isolate). One JSON log line
+//! per planning and per partition.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use worker::{
+    console_log, event, Context, Date, Env, MessageBatch, MessageExt, ScheduleContext,
+    ScheduledEvent,
+};
+
+use super::BUCKET_BINDING;
+use crate::compact::{self, Partition, Settings};
+use crate::store::r2::R2;
+
+/// The queue binding compaction messages go through (`wrangler.toml`).
+pub const QUEUE_BINDING: &str = "COMPACT_QUEUE";
+
+/// Queues take at most 100 messages per batch send.
+const SEND_BATCH: usize = 100;
+
+fn settings(env: &Env) -> Result<Settings, String> {
+    Settings::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+}
+
+fn bucket(env: &Env) -> R2 {
+    R2::new(
+        env.bucket(BUCKET_BINDING)
+            .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}")),
+    )
+}
+
+fn log(fields: serde_json::Value) {
+    console_log!("{fields}");
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    console_error_panic_hook::set_once();
+    let started = Date::now().as_millis();
+    let planned = async {
+        let settings = settings(&env)?;
+        let partitions = compact::find_eligible(&bucket(&env), started / 1000, &settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        let queue = env.queue(QUEUE_BINDING).map_err(|e| e.to_string())?;
+        let ids: Vec<String> = partitions.iter().map(Partition::id).collect();
+        for chunk in ids.chunks(SEND_BATCH) {
+            queue
+                .send_batch(chunk.to_vec())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<usize, String>(ids.len())
+    };
+    let result = planned.await;
+    log(serde_json::json!({
+        "msg": "otlp2r2 compaction plan",
+        "partitions": result.as_ref().ok(),
+        "duration_ms": Date::now().as_millis().saturating_sub(started),
+        "error": result.err(),
+    }));
+}
+
+/// Distinguishes the runs of one isolate; the time distinguishes isolates.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
+    console_error_panic_hook::set_once();
+    let messages = match batch.messages() {
+        Ok(m) => m,
+        Err(e) => {
+            log(serde_json::json!({"msg": "otlp2r2 compaction", "error": e.to_string()}));
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    let store = bucket(&env);
+    for message in messages {
+        let started = Date::now().as_millis();
+        let owner = format!("{started}-{}", RUNS.fetch_add(1, Ordering::Relaxed));
+        let Some(partition) = Partition::from_id(message.body()) else {
+            // Not ours to retry: a message no run can act on.
+            log(serde_json::json!({"msg": "otlp2r2 compaction", "error": "not a partition id"}));
+            message.ack();
+            continue;
+        };
+        let result = match settings(&env) {
+            Ok(s) => compact::run(&store, partition, started / 1000, &s, &owner)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let mut line = serde_json::json!({
+            "msg": "otlp2r2 compaction",
+            "partition": partition.id(),
+            "duration_ms": Date::now().as_millis().saturating_sub(started),
+        });
+        match &result {
+            Ok(r) => {
+                line["leased"] = r.leased.into();
+                line["inputs"] = r.inputs.into();
+                line["outputs"] = r.outputs.into();
+                line["rows"] = r.rows.into();
+                line["bytes_in"] = r.bytes_in.into();
+                line["bytes_out"] = r.bytes_out.into();
+                line["late_deleted"] = r.late_deleted.into();
+                line["recovered"] = r.recovered.into();
+                message.ack();
+            }
+            Err(e) => {
+                line["error"] = e.clone().into();
+                message.retry();
+            }
+        }
+        log(line);
+    }
+    Ok(())
+}

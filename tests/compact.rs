@@ -1,0 +1,420 @@
+//! Compaction over the in-memory store, end to end through the pipeline:
+//! requests of every table are ingested as the Worker stores them, then
+//! compacted. Checked: the multiset of rows is unchanged, each output is
+//! sorted by its table's key, outputs respect the target size, inputs are
+//! gone; a crash (or a failed store call) at every step of the protocol is
+//! finished by the next run with no row lost or left twice; a late retry of
+//! a compacted request is not merged twice.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::RecordBatch;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{DataType, TimeUnit};
+use common::fixtures;
+use futures_executor::block_on;
+use otlp2r2::compact::{self, Partition, Settings};
+use otlp2r2::store::fault::{Faulty, Op, Rule, When};
+use otlp2r2::store::memory::Memory;
+use otlp2r2::store::{self, Store};
+use otlp2r2::{process, Encoding, Options, Request, Signal, Table};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use proptest::prelude::*;
+use prost::Message;
+
+/// A clock well after every fixture hour closed (fixtures are in 2023).
+const NOW: u64 = 1_900_000_000;
+
+fn settings() -> Settings {
+    Settings {
+        // Small, so that outputs roll and go in parts with a few thousand rows.
+        target_bytes: 256 << 10,
+        row_group_rows: 1000,
+        part_bytes: 64 << 10,
+        ..Settings::default()
+    }
+}
+
+fn memory() -> Memory {
+    Memory::new().with_min_part_bytes(64 << 10)
+}
+
+/// Ingests one request as the Worker does: process, then put every object.
+fn ingest<S: Store>(store: &S, signal: Signal, body: &[u8], micros: bool) {
+    let mut opts = Options::default();
+    if micros {
+        opts.timestamp_unit = TimeUnit::Microsecond;
+    }
+    let req = Request {
+        signal,
+        encoding: Encoding::Protobuf,
+        gzip: false,
+        body,
+    };
+    let out = process(&req, &opts).unwrap();
+    let objects = out.objects.into_iter().map(|o| (o.key, o.data));
+    block_on(store::put_all(store, objects)).unwrap();
+}
+
+/// A logs request moved by `hours`, so requests land in several partitions.
+fn logs_at(n: usize, seed: u64, hours: u64) -> Vec<u8> {
+    let mut req = fixtures::logs(n, seed);
+    for r in req
+        .resource_logs
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_logs)
+        .flat_map(|s| &mut s.log_records)
+    {
+        r.time_unix_nano += hours * 3_600_000_000_000;
+        r.observed_time_unix_nano += hours * 3_600_000_000_000;
+    }
+    req.encode_to_vec()
+}
+
+fn read_all(data: &[u8]) -> Vec<RecordBatch> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(data))
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.map(Result::unwrap).collect()
+}
+
+/// `t` with every timestamp's time zone dropped, nested ones included.
+fn no_zone(t: &DataType) -> DataType {
+    use std::sync::Arc;
+    match t {
+        DataType::Timestamp(u, _) => DataType::Timestamp(*u, None),
+        DataType::List(f) => DataType::List(Arc::new(
+            f.as_ref().clone().with_data_type(no_zone(f.data_type())),
+        )),
+        DataType::Struct(fs) => DataType::Struct(
+            fs.iter()
+                .map(|f| f.as_ref().clone().with_data_type(no_zone(f.data_type())))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Every row of every table file, as text, sorted: the multiset of rows.
+fn rows(store: &Memory) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, data) in store.snapshot() {
+        let Some((table, _)) = otlp2r2::key::parse_partition(&key) else {
+            continue;
+        };
+        for batch in read_all(&data) {
+            let opts = FormatOptions::default();
+            // Timestamps without their zone (the formatter cannot parse "UTC").
+            let naive: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| arrow_cast::cast(c, &no_zone(c.data_type())).unwrap())
+                .collect();
+            let cols: Vec<ArrayFormatter> = naive
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+                .collect();
+            for i in 0..batch.num_rows() {
+                let row: Vec<String> = cols.iter().map(|c| c.value(i).to_string()).collect();
+                out.entry(table.name().to_string())
+                    .or_default()
+                    .push(row.join("\u{1}"));
+            }
+        }
+    }
+    out.values_mut().for_each(|v| v.sort());
+    out
+}
+
+/// The sort key of each row of a file: (service, metric name, time).
+fn keys(table: Table, batch: &RecordBatch) -> Vec<(String, String, i64)> {
+    let text = |name: &str| {
+        batch
+            .column_by_name(name)
+            .map(|c| c.as_string::<i32>().clone())
+    };
+    let service = text("ServiceName").unwrap();
+    let metric = text("MetricName");
+    let time_col = if table == Table::Logs || table == Table::Traces {
+        "Timestamp"
+    } else {
+        "TimeUnix"
+    };
+    let time = arrow_cast::cast(batch.column_by_name(time_col).unwrap(), &DataType::Int64).unwrap();
+    let time = time.as_primitive::<arrow_array::types::Int64Type>();
+    (0..batch.num_rows())
+        .map(|i| {
+            let m = metric
+                .as_ref()
+                .map_or(String::new(), |m| m.value(i).to_string());
+            (service.value(i).to_string(), m, time.value(i))
+        })
+        .collect()
+}
+
+/// Every table file is sorted by its key, and no compacted file is larger
+/// than the target by more than one row group's worth.
+fn check_outputs(store: &Memory, s: &Settings) {
+    for (key, data) in store.snapshot() {
+        let Some((table, _)) = otlp2r2::key::parse_partition(&key) else {
+            continue;
+        };
+        let all: Vec<_> = read_all(&data)
+            .iter()
+            .flat_map(|b| keys(table, b))
+            .collect();
+        assert!(all.windows(2).all(|w| w[0] <= w[1]), "{key} is not sorted");
+        if key.contains("-c") {
+            assert!(
+                (data.len() as u64) < s.target_bytes * 3,
+                "{key} is {} bytes",
+                data.len()
+            );
+        }
+    }
+}
+
+fn table_files(store: &Memory) -> Vec<String> {
+    store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("otel_"))
+        .collect()
+}
+
+/// Many small requests of every table, two hours, two timestamp units.
+fn ingest_mix<S: Store>(store: &S, seed: u64, requests: usize) {
+    for i in 0..requests as u64 {
+        let s = seed * 100 + i;
+        ingest(
+            store,
+            Signal::Logs,
+            &logs_at(20 + (s % 50) as usize, s, i % 2),
+            false,
+        );
+        ingest(
+            store,
+            Signal::Traces,
+            &fixtures::traces(10 + (s % 30) as usize, s).encode_to_vec(),
+            false,
+        );
+        ingest(
+            store,
+            Signal::Metrics,
+            &fixtures::metrics(5 + (s % 20) as usize, s).encode_to_vec(),
+            i % 5 == 4,
+        );
+    }
+}
+
+fn compact_all<S: Store>(store: &S, s: &Settings) -> compact::Report {
+    block_on(compact::compact_all(store, NOW, s, "test", |_, _| {})).unwrap()
+}
+
+/// Compacting keeps every row, sorts every output, and leaves one file per
+/// partition and schema where there were many.
+#[test]
+fn compaction_keeps_every_row_and_sorts_each_output() {
+    let store = memory();
+    ingest_mix(&store, 1, 12);
+    let before = rows(&store);
+    let files_before = table_files(&store).len();
+    let s = settings();
+    let report = compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    check_outputs(&store, &s);
+    let files_after = table_files(&store);
+    assert!(
+        files_after.len() < files_before / 3,
+        "{files_before} → {}",
+        files_after.len()
+    );
+    assert!(report.inputs > 0 && report.outputs > 0);
+    assert!(store
+        .keys()
+        .iter()
+        .all(|k| !k.starts_with("_compaction/intent/")));
+    assert!(store
+        .keys()
+        .iter()
+        .all(|k| !k.starts_with("_compaction/lease/")));
+    assert!(store.open_uploads().is_empty());
+    // A second run finds nothing more to do.
+    let again = compact_all(&store, &s);
+    assert_eq!(again.inputs, 0);
+    assert_eq!(rows(&store), before);
+}
+
+/// Hours that have not closed (plus the grace) are left alone.
+#[test]
+fn open_hours_are_not_compacted() {
+    let store = memory();
+    ingest_mix(&store, 2, 3);
+    let files = table_files(&store);
+    let hour = files
+        .iter()
+        .filter_map(|k| otlp2r2::key::parse_partition(k))
+        .map(|(_, h)| h)
+        .min()
+        .unwrap();
+    let early = (hour + 1) * 3600 + settings().grace_secs - 1;
+    let r = block_on(compact::compact_all(
+        &store,
+        early,
+        &settings(),
+        "t",
+        |_, _| {},
+    ))
+    .unwrap();
+    assert_eq!(r.inputs, 0);
+    assert!(table_files(&store)
+        .iter()
+        .filter(|k| k.contains("-c"))
+        .all(|k| { otlp2r2::key::parse_partition(k).unwrap().1 != hour }));
+}
+
+/// A late retry: a request is written, compacted, then written again (its
+/// exporter retried): after the next run every row is there once.
+#[test]
+fn a_late_retry_is_not_merged_twice() {
+    let store = memory();
+    let body = logs_at(40, 7, 0);
+    ingest(&store, Signal::Logs, &body, false);
+    ingest(&store, Signal::Logs, &logs_at(30, 8, 0), false);
+    let s = settings();
+    compact_all(&store, &s);
+    let once = rows(&store);
+    ingest(&store, Signal::Logs, &body, false);
+    assert_ne!(rows(&store), once, "the retry brought the rows back");
+    let r = compact_all(&store, &s);
+    assert_eq!(r.late_deleted, 1);
+    assert_eq!(rows(&store), once);
+}
+
+/// Late data that is not a retry (new rows for a compacted hour) is merged
+/// with the hour's earlier output.
+#[test]
+fn late_data_joins_the_hours_output() {
+    let store = memory();
+    ingest(&store, Signal::Logs, &logs_at(40, 7, 0), false);
+    ingest(&store, Signal::Logs, &logs_at(30, 8, 0), false);
+    let s = settings();
+    compact_all(&store, &s);
+    ingest(&store, Signal::Logs, &logs_at(25, 9, 0), false);
+    let before = rows(&store);
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    assert_eq!(table_files(&store).len(), 1);
+}
+
+/// Every store call of a run fails in turn (before or after it takes
+/// effect): that run fails, the next one finishes the job, and no row is
+/// lost or left twice.
+#[test]
+fn a_failure_at_any_step_is_finished_by_the_next_run() {
+    let s = Settings {
+        target_bytes: 24 << 10,
+        part_bytes: 4 << 10,
+        row_group_rows: 40,
+        ..settings()
+    };
+    let base = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
+    ingest_mix(&base, 3, 4);
+    let before = rows(base.inner());
+    // Count the calls of one clean run on a copy.
+    let probe = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
+    ingest_mix(&probe, 3, 4);
+    let calls_before: Vec<u64> = OPS.iter().map(|op| probe.calls(*op)).collect();
+    compact_all(&probe, &s);
+    let expected = rows(probe.inner());
+    assert_eq!(expected, before);
+    let parts = probe.calls(Op::UploadPart) - calls_before[5];
+    assert!(
+        parts >= 2,
+        "the run wrote no multipart output ({parts} parts)"
+    );
+    let mut tried = 0;
+    for (i, op) in OPS.iter().enumerate() {
+        let n = probe.calls(*op) - calls_before[i];
+        for nth in 1..=n {
+            for after in [false, true] {
+                let store = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
+                ingest_mix(&store, 3, 4);
+                let rule = Rule::new(*op, When::Nth(nth));
+                store.fail(if after { rule.after() } else { rule });
+                let failed = block_on(compact::compact_all(&store, NOW, &s, "a", |_, _| {}));
+                store.heal();
+                // The next run completes or undoes the crashed one.
+                compact_all(&store, &s);
+                compact_all(&store, &s);
+                assert_eq!(
+                    rows(store.inner()),
+                    expected,
+                    "{op:?} #{nth} (after: {after}) failed: {failed:?}"
+                );
+                // An upload whose creation reply was lost has an id nobody
+                // learnt: it holds no object, and R2's lifecycle aborts it
+                // (after 7 days by default). Any other is aborted.
+                let unknowable = *op == Op::CreateMultipart && after;
+                let open = store.inner().open_uploads().len();
+                assert!(
+                    open == 0 || (unknowable && open == 1),
+                    "{op:?} #{nth}: {open} open uploads"
+                );
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 20, "only {tried} failure points");
+}
+
+const OPS: [Op; 9] = [
+    Op::List,
+    Op::Get,
+    Op::Head,
+    Op::Put,
+    Op::CreateMultipart,
+    Op::UploadPart,
+    Op::CompleteMultipart,
+    Op::AbortMultipart,
+    Op::Delete,
+];
+
+/// A lease held by another compactor keeps this run out until it expires.
+#[test]
+fn a_held_lease_keeps_a_second_compactor_out() {
+    let store = memory();
+    ingest(&store, Signal::Logs, &logs_at(40, 7, 0), false);
+    ingest(&store, Signal::Logs, &logs_at(30, 8, 0), false);
+    let p = block_on(compact::find_eligible(&store, NOW, &settings())).unwrap()[0];
+    let lease = otlp2r2::compact::protocol::lease_key(&p);
+    let held = serde_json::json!({"owner": "other", "expires": NOW + 60}).to_string();
+    block_on(store.put(&lease, held.into_bytes(), store::PutMode::Overwrite)).unwrap();
+    let r = block_on(compact::run(&store, p, NOW, &settings(), "me")).unwrap();
+    assert!(!r.leased);
+    assert_eq!(table_files(&store).len(), 2);
+    let r = block_on(compact::run(&store, p, NOW + 61, &settings(), "me")).unwrap();
+    assert!(r.leased && r.inputs == 2);
+    let _ = Partition::from_id(&p.id());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Random mixes of small files of every table: compaction keeps the
+    /// multiset of rows and sorts every output, at random output sizes.
+    #[test]
+    fn random_mixes_keep_their_rows(seed in 10..1000u64, requests in 2..6usize, target_kib in 16..512u64) {
+        let store = Memory::new().with_min_part_bytes(8 << 10);
+        ingest_mix(&store, seed, requests);
+        let before = rows(&store);
+        let s = Settings { target_bytes: target_kib << 10, part_bytes: 8 << 10, row_group_rows: 500, ..Settings::default() };
+        compact_all(&store, &s);
+        prop_assert_eq!(rows(&store), before);
+        check_outputs(&store, &s);
+    }
+}
