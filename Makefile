@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev serve compact-local query test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
+.PHONY: help dev serve compact-local query bench-compact test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
         build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
@@ -135,6 +135,11 @@ bench: ## the end-to-end Criterion bench (10k records, protobuf and JSON)
 
 bench-peers: ## this crate vs otlp2records 0.11 on the same bytes
 	cargo bench --bench peers
+
+bench-compact: py-tools ## compaction of one partition of many small files (Criterion), then DuckDB doing the same job on the same files
+	rm -rf target/compact-bench
+	OTLP2R2_COMPACT_DUMP=$(ROOT)/target/compact-bench cargo bench --bench compact
+	$(PY) scripts/bench_compact_peer.py target/compact-bench
 
 bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 	cargo bench --bench peers --features dhat-heap -- --dhat
