@@ -216,6 +216,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_DIR := tests/fuzz
 FUZZ_SEEDS := $(ROOT)/$(FUZZ_DIR)/seeds
+# Its own target dir even when CARGO_TARGET_DIR is set: the sancov build must
+# not share artifacts with the ordinary one.
+FUZZ_TARGET_DIR := $(ROOT)/$(FUZZ_DIR)/target
 
 fuzz-tools: ## cargo-fuzz at its pinned version
 	$(call cargo_tool,cargo-fuzz,cargo-fuzz,$(CARGO_FUZZ_VERSION))
@@ -233,7 +236,7 @@ define fuzz_run # $(1) seconds per target
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_DIR)/corpus/$$t && \
 		echo "== fuzz $$t for $(1) s" && \
-		cargo +stable fuzz run --fuzz-dir $(FUZZ_DIR) -s none $$t $(FUZZ_DIR)/corpus/$$t $(FUZZ_SEEDS)/$$t -- \
+		CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo +stable fuzz run --fuzz-dir $(FUZZ_DIR) -s none $$t $(FUZZ_DIR)/corpus/$$t $(FUZZ_SEEDS)/$$t -- \
 			-max_total_time=$(1) -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 || exit 1; \
 	done
 endef
