@@ -148,13 +148,30 @@ fn saved_fuzz_finds_replay_clean() {
     }
 }
 
-/// Not a check: writes the fixture requests as seed corpora into the
-/// directory `$OTLP2R2_FUZZ_SEEDS` (`make fuzz-seeds`).
+/// Writes the fixture requests as seed corpora into `$OTLP2R2_FUZZ_SEEDS`
+/// (`make fuzz-seeds`), or into a scratch directory when it is unset (as
+/// under `cargo test -- --include-ignored`). Guarantees every target gets
+/// seeds. Ignored so that a plain `cargo test` writes no files.
 #[test]
 #[ignore]
 fn write_fuzz_seeds() {
-    let dir = std::env::var_os("OTLP2R2_FUZZ_SEEDS").expect("set OTLP2R2_FUZZ_SEEDS");
+    let (dir, scratch) = match std::env::var_os("OTLP2R2_FUZZ_SEEDS") {
+        Some(dir) => (PathBuf::from(dir), false),
+        None => (
+            std::env::temp_dir().join(format!("otlp2r2-fuzz-seeds-{}", std::process::id())),
+            true,
+        ),
+    };
     for (name, signal, encoding, gzip, body) in fixture_requests() {
-        fuzz::write_seeds(Path::new(&dir), &name, signal, encoding, gzip, &body).unwrap();
+        fuzz::write_seeds(&dir, &name, signal, encoding, gzip, &body).unwrap();
+    }
+    for target in fuzz::TARGETS {
+        let files = std::fs::read_dir(dir.join(target))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert!(files > 0, "no seeds for {target} in {}", dir.display());
+    }
+    if scratch {
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
