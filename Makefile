@@ -124,7 +124,7 @@ loadtest: build-worker build-worker-faults py-tools node-tools ## concurrent sen
 	cd tests/e2e && LOADTEST_SECONDS=$(LOADTEST_SECONDS) LOADTEST_SENDERS=$(LOADTEST_SENDERS) \
 		LOADTEST_FAULT_FRACTION=$(LOADTEST_FAULT_FRACTION) $(PY) -m pytest -q -s -p no:cacheprovider test_load.py
 
-test: test-rust test-e2e ## everything CI runs
+test: test-rust fuzz-short test-e2e ## everything CI runs
 
 fmt: ## format the code
 	cargo fmt
@@ -207,6 +207,50 @@ profile-all: bench bench-stages bench-peers bench-dhat bench-wasm bloat ## every
 
 perf-audit: ## run the measurements and write findings.json (PERF_AUDIT_ARGS=--quick for a short run)
 	python3 scripts/perf_audit.py $(PERF_AUDIT_ARGS)
+
+# ---- fuzzing --------------------------------------------------------------------
+# Coverage-guided fuzzing with cargo-fuzz (libFuzzer) on *stable* Rust: `-s none`
+# builds without a sanitizer (stable refuses -Zsanitizer=address) and with the
+# stable-only sancov flags. The fuzz crate is tests/fuzz (its own workspace and
+# Cargo.lock); its build and the corpora live in tests/fuzz/target and
+# tests/fuzz/corpus (git-ignored). docs/reliability/fuzzing.md has the details.
+CARGO_FUZZ_VERSION := 0.13.2
+.PHONY: fuzz-tools fuzz-seeds fuzz fuzz-short
+FUZZ_TARGETS := proto json gzip process
+FUZZ_SECONDS ?= 300
+FUZZ_SHORT_SECONDS ?= 30
+FUZZ_DIR := tests/fuzz
+FUZZ_SEEDS := $(ROOT)/$(FUZZ_DIR)/seeds
+# Its own target dir even when CARGO_TARGET_DIR is set: the sancov build must
+# not share artifacts with the ordinary one.
+FUZZ_TARGET_DIR := $(ROOT)/$(FUZZ_DIR)/target
+
+fuzz-tools: ## cargo-fuzz at its pinned version
+	$(call cargo_tool,cargo-fuzz,cargo-fuzz,$(CARGO_FUZZ_VERSION))
+
+# Deterministic seeds: the fixtures, tests/data and the malformed-request corpus
+# of tests/errors.rs, written by two #[ignore]d tests into $(FUZZ_SEEDS)/<target>.
+fuzz-seeds: ## the seed corpora (tests/fuzz/seeds/<target>)
+	rm -rf $(FUZZ_SEEDS)
+	OTLP2R2_FUZZ_SEEDS=$(FUZZ_SEEDS) cargo test --test fuzz_regressions --test errors -- --ignored write_fuzz_seeds
+
+# One run per target: libFuzzer exits non-zero on a crash (the input is kept in
+# tests/fuzz/artifacts/<target>/), which fails make. New corpus entries go to
+# tests/fuzz/corpus/<target>; the seeds are read, never written.
+define fuzz_run # $(1) seconds per target
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t && \
+		echo "== fuzz $$t for $(1) s" && \
+		CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo +stable fuzz run --fuzz-dir $(FUZZ_DIR) -s none $$t $(FUZZ_DIR)/corpus/$$t $(FUZZ_SEEDS)/$$t -- \
+			-max_total_time=$(1) -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 || exit 1; \
+	done
+endef
+
+fuzz: fuzz-tools fuzz-seeds ## every fuzz target for FUZZ_SECONDS (300) each
+	$(call fuzz_run,$(FUZZ_SECONDS))
+
+fuzz-short: fuzz-tools fuzz-seeds ## every fuzz target for FUZZ_SHORT_SECONDS (30) each (part of make test)
+	$(call fuzz_run,$(FUZZ_SHORT_SECONDS))
 
 clean: ## remove build output and local state
 	cargo clean

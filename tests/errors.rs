@@ -6,6 +6,11 @@
 
 mod common;
 
+// The fuzz targets' seed writer (tests/fuzz/src/lib.rs), for `write_fuzz_seeds`.
+#[path = "fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod fuzz;
+
 use common::fixtures;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -851,4 +856,36 @@ fn the_object_limit_comes_before_building() {
         ..limits
     };
     assert_eq!(plan(&model, &three).map(|p| p.files().len()).ok(), Some(3));
+}
+
+/// Writes this file's corpora (`corpus` and `marked`) as fuzz seeds into
+/// `$OTLP2R2_FUZZ_SEEDS` (`make fuzz-seeds`; bodies over 64 KiB are
+/// skipped), or into a scratch directory when it is unset. Guarantees the
+/// corpora give `process` seeds. Ignored so that a plain `cargo test` writes
+/// no files.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let (dir, scratch) = match std::env::var_os("OTLP2R2_FUZZ_SEEDS") {
+        Some(dir) => (std::path::PathBuf::from(dir), false),
+        None => (
+            std::env::temp_dir().join(format!("otlp2r2-error-seeds-{}", std::process::id())),
+            true,
+        ),
+    };
+    for c in corpus() {
+        let name = format!("error-{}", c.name);
+        fuzz::write_seeds(&dir, &name, c.signal, c.encoding, c.gzip, &c.body).unwrap();
+    }
+    for (i, (name, signal, encoding, gzip, body)) in marked().into_iter().enumerate() {
+        let name = format!("marked-{i:03}-{name}");
+        fuzz::write_seeds(&dir, &name, signal, encoding, gzip, &body).unwrap();
+    }
+    let seeds = std::fs::read_dir(dir.join("process"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(seeds > 0, "the corpora gave no process seeds");
+    if scratch {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
