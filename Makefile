@@ -213,7 +213,7 @@ perf-audit: ## run the measurements and write findings.json (PERF_AUDIT_ARGS=--q
 # builds without a sanitizer (stable refuses -Zsanitizer=address) and with the
 # stable-only sancov flags. The fuzz crate is tests/fuzz (its own workspace and
 # Cargo.lock); its build and the corpora live in tests/fuzz/target and
-# tests/fuzz/corpus (git-ignored). docs/reliability/fuzzing.md has the details.
+# tests/fuzz/corpus (git-ignored). docs/reliability.md, "Coverage-guided fuzzing" has the details.
 CARGO_FUZZ_VERSION := 0.13.2
 .PHONY: fuzz-tools fuzz-seeds fuzz fuzz-short
 FUZZ_TARGETS := proto json gzip process

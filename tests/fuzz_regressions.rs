@@ -5,7 +5,7 @@
 //! replay runs exactly what the fuzzer ran. `write_fuzz_seeds` (ignored)
 //! writes the seed corpora for `make fuzz-seeds`.
 //!
-//! It does not fuzz: libFuzzer needs its own build (see docs/reliability/fuzzing.md).
+//! It does not fuzz: libFuzzer needs its own build (see docs/reliability.md, "Coverage-guided fuzzing").
 
 mod common;
 
