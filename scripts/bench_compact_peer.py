@@ -10,7 +10,6 @@ memory (max RSS, which includes the Python interpreter and DuckDB's library: com
 an empty run, printed first) is its own. Prints the median of three runs' wall time and input MB/s.
 """
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -18,25 +17,26 @@ import time
 from pathlib import Path
 
 RUN = r"""
-import duckdb, json, sys, time
+import duckdb, json, resource, sys, time
 src, dst, threads, order = sys.argv[1:5]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 if threads != "default":
     con.execute(f"SET threads = {threads}")
 t = time.perf_counter()
 if src != "-":
     con.execute(f"COPY (SELECT * FROM read_parquet('{src}/*.parquet') ORDER BY {order}) TO '{dst}' "
                 "(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 131072)")
-print(json.dumps({"seconds": time.perf_counter() - t}))
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
 def run(src, dst, threads, order):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run([sys.executable, "-c", RUN, src, dst, threads, order],
                          capture_output=True, text=True, check=True).stdout
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, the largest child so far
-    return json.loads(out)["seconds"], max(rss, before)
+    report = json.loads(out.strip().splitlines()[-1])
+    return report["seconds"], report["rss_kib"]
 
 
 def main():
