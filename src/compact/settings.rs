@@ -51,7 +51,7 @@ impl Default for Settings {
 impl Settings {
     /// Files below this size (80 % of the target) are worth merging.
     pub fn small_bytes(&self) -> u64 {
-        self.target_bytes / 5 * 4
+        self.target_bytes.saturating_mul(4) / 5
     }
 
     /// Reads the settings from Worker vars (`COMPACT_TARGET_BYTES`,
