@@ -249,8 +249,12 @@ async fn recover<S: Store>(
     match intent.state {
         State::Writing => {
             for o in &intent.outputs {
-                if let Some(id) = &o.upload_id {
-                    store.abort_multipart(&o.key, id).await?;
+                // A completed upload is an object (deleted below); aborting
+                // it would be an error on R2.
+                if let Some(id) = o.upload_id.as_ref() {
+                    if store.head(&o.key).await?.is_none() {
+                        store.abort_multipart(&o.key, id).await?;
+                    }
                 }
             }
             let outputs: Vec<String> = intent.outputs.iter().map(|o| o.key.clone()).collect();

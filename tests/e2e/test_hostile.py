@@ -15,7 +15,25 @@ import time
 import zlib
 
 import pytest
-from conftest import parquet, query
+from conftest import Worker, local_config, parquet, query
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_root):
+    """A Worker of this module's own: its bucket must hold only what these requests wrote."""
+    w = Worker(tmp_root, config=local_config(tmp_root, "hostile"))
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="module")
+def stack_worker(tmp_root):
+    """Another Worker for the lying Content-Lengths: they leave wrangler dev's local HTTP stack
+    (not the Worker) in a state where a later streamed body can see "Network connection lost",
+    so they do not share a process with the other cases."""
+    w = Worker(tmp_root, config=local_config(tmp_root, "hostile-stack"))
+    yield w
+    w.stop()
 from test_worker import rpc_status
 
 GIB = 1 << 30
@@ -284,33 +302,33 @@ def lying_length(worker, request, close_write=True):
     return status, answers
 
 
-def test_declared_length_over_the_limit_with_a_small_body(worker):
+def test_declared_length_over_the_limit_with_a_small_body(stack_worker):
     """Content-Length says 100 MiB, 10 bytes follow and the connection stays open: the Worker
     answers 413 at once, before reading (it logs no body bytes)."""
-    lines = len(log_lines(worker))
-    status, answers = lying_length(worker, head("/v1/logs", 100 * MIB) + b"\x00" * 10, close_write=False)
+    lines = len(log_lines(stack_worker))
+    status, answers = lying_length(stack_worker, head("/v1/logs", 100 * MIB) + b"\x00" * 10, close_write=False)
     assert answers == [413], answers
-    assert log_lines(worker)[lines]["bytes_in"] == 0
+    assert log_lines(stack_worker)[lines]["bytes_in"] == 0
 
 
-def test_declared_length_larger_than_the_body(worker):
+def test_declared_length_larger_than_the_body(stack_worker):
     """Content-Length says 1,000, 10 bytes follow, then the client stops sending: the Worker
     answers 400 (the body could not be read)."""
-    status, answers = lying_length(worker, head("/v1/logs", 1000) + b"\x0a\x05" + b"x" * 8)
+    status, answers = lying_length(stack_worker, head("/v1/logs", 1000) + b"\x0a\x05" + b"x" * 8)
     assert answers == [400], answers
 
 
-def test_declared_length_smaller_than_the_body(worker):
+def test_declared_length_smaller_than_the_body(stack_worker):
     """Content-Length says 10, 1,000 bytes follow: the Worker sees the 10 bytes, a truncated
     message (400); the rest is not a request of the Worker's."""
-    status, answers = lying_length(worker, head("/v1/logs", 10) + logs_pb(field(3, b"x" * 990)))
+    status, answers = lying_length(stack_worker, head("/v1/logs", 10) + logs_pb(field(3, b"x" * 990)))
     assert status == 400 and answers == [400], (status, answers)
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "1e3", "99999999999999999999999"])
-def test_unparsable_content_length(worker, value):
+def test_unparsable_content_length(stack_worker, value):
     """A Content-Length that is not a length: refused by the stack or by the Worker, never stored."""
-    lying_length(worker, head("/v1/logs", value) + b"\x00" * 10)
+    lying_length(stack_worker, head("/v1/logs", value) + b"\x00" * 10)
 
 
 def test_chunked_body_past_the_limit(worker):

@@ -131,6 +131,14 @@ def sender(url, n, deadline, tally, rng):
 
 
 @pytest.fixture(scope="module")
+def worker(tmp_root):
+    """The release build, of this module's own (the other modules count their rows)."""
+    w = Worker(tmp_root, config=local_config(tmp_root, "load-release"))
+    yield w
+    w.stop()
+
+
+@pytest.fixture(scope="module")
 def faulty_worker(tmp_root):
     if not FAULTS_BUILD.exists():
         pytest.fail("run `make build-worker-faults` first (make test and make loadtest do)")
