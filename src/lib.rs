@@ -39,6 +39,7 @@ pub mod model;
 pub mod pipeline;
 pub mod schema;
 pub mod store;
+pub mod vars;
 #[doc(hidden)]
 pub mod write;
 

@@ -59,23 +59,14 @@ impl Settings {
     /// `COMPACT_TOMBSTONE_SECS`); unset vars keep their defaults, a bad
     /// value is an error naming the var.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let num = |name: &str, default: u64| -> Result<u64, String> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0 || name.ends_with("GRACE_SECS"))
-                    .ok_or_else(|| format!("{name}={v:?} is not a positive number")),
-            }
-        };
+        use crate::vars::{count, positive};
         let d = Settings::default();
         Ok(Settings {
-            target_bytes: num("COMPACT_TARGET_BYTES", d.target_bytes)?,
-            row_group_rows: num("COMPACT_ROW_GROUP_ROWS", d.row_group_rows as u64)? as usize,
-            grace_secs: num("COMPACT_GRACE_SECS", d.grace_secs)?,
-            tombstone_secs: num("COMPACT_TOMBSTONE_SECS", d.tombstone_secs)?,
+            target_bytes: count(&var, "COMPACT_TARGET_BYTES", d.target_bytes, 1)?,
+            row_group_rows: positive(&var, "COMPACT_ROW_GROUP_ROWS", d.row_group_rows)?,
+            // No grace at all is a valid choice (tests, backfills).
+            grace_secs: count(&var, "COMPACT_GRACE_SECS", d.grace_secs, 0)?,
+            tombstone_secs: count(&var, "COMPACT_TOMBSTONE_SECS", d.tombstone_secs, 1)?,
             ..d
         })
     }

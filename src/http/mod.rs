@@ -22,7 +22,7 @@ use std::fmt::Display;
 
 use futures_util::{Stream, StreamExt};
 
-pub use policy::{authorized, options_from_vars, positive_var, route, Route};
+pub use policy::{authorized, options_from_vars, route, Route};
 pub use reply::{
     error_reply, failure, health, reply_encoding, status_of, storage_failed, success, Reply,
     RETRY_AFTER_SECONDS,
@@ -69,7 +69,7 @@ pub struct Config {
 impl Config {
     /// Reads the configuration: `var` looks up a Worker var by name.
     pub fn from_vars(token: Option<String>, var: impl Fn(&str) -> Option<String>) -> Config {
-        let inflight = positive_var(&var, "MAX_INFLIGHT_BYTES", DEFAULT_INFLIGHT_BYTES);
+        let inflight = crate::vars::positive(&var, "MAX_INFLIGHT_BYTES", DEFAULT_INFLIGHT_BYTES);
         let (options, inflight_bytes) = match (options_from_vars(var), inflight) {
             (Ok(o), Ok(n)) => (Ok(o), n),
             (Err(e), _) | (_, Err(e)) => (Err(e), DEFAULT_INFLIGHT_BYTES),

@@ -62,31 +62,13 @@ pub fn authorized(token: Option<&str>, authorization: Option<&str>) -> bool {
     bool::from(given.as_bytes().ct_eq(token.as_bytes()))
 }
 
-/// A var holding a positive count: `default` when unset, an error naming
-/// the var when it is not a positive number.
-pub fn positive_var(
-    var: impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: usize,
-) -> Result<usize, String> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("{name}={v:?} is not a positive number")),
-    }
-}
-
 /// Builds [`Options`] from Worker vars (`MAX_BODY_BYTES`,
 /// `MAX_INFLATED_BYTES`, `MAX_DECODED_BYTES`, `MAX_OUTPUT_BYTES`,
 /// `MAX_OBJECTS`, `TIMESTAMP_UNIT` = `ns`|`us`);
 /// unset vars keep their defaults. A bad value is an error naming the var.
 pub fn options_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Options, String> {
     let mut opts = Options::default();
-    let size = |name: &str, default: usize| positive_var(&var, name, default);
+    let size = |name: &str, default: usize| crate::vars::positive(&var, name, default);
     let d = Limits::default();
     opts.limits = Limits {
         max_body_bytes: size("MAX_BODY_BYTES", d.max_body_bytes)?,

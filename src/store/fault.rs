@@ -247,9 +247,8 @@ impl<S> Faulty<S> {
 /// naming the var.
 pub fn rules_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Vec<Rule>, String> {
     let mut rules = Vec::new();
-    if let Some(v) = var("FAULT_PUT_EVERY") {
-        let n = v.trim().parse::<u64>().ok().filter(|n| *n > 0);
-        let n = n.ok_or_else(|| format!("FAULT_PUT_EVERY={v:?} is not a positive number"))?;
+    if var("FAULT_PUT_EVERY").is_some() {
+        let n = crate::vars::count(&var, "FAULT_PUT_EVERY", 0, 1)?;
         rules.push(Rule::new(Op::Put, When::Every(n)));
     }
     if let Some(v) = var("FAULT_PUT_FRACTION") {
@@ -259,13 +258,7 @@ pub fn rules_from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Vec<Rule>
             .ok()
             .filter(|f| (0.0..=1.0).contains(f));
         let fraction = f.ok_or_else(|| format!("FAULT_PUT_FRACTION={v:?} is not in 0..=1"))?;
-        let seed = match var("FAULT_SEED") {
-            None => 1,
-            Some(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("FAULT_SEED={s:?} is not a number"))?,
-        };
+        let seed = crate::vars::count(&var, "FAULT_SEED", 1, 0)?;
         rules.push(Rule::new(Op::Put, When::Fraction { fraction, seed }));
     }
     Ok(rules)
