@@ -45,14 +45,7 @@ pub async fn compact_all<S: Store>(
     for p in find_eligible(store, now, settings).await? {
         let r = run(store, p, now, settings, owner).await?;
         progress(&p, &r);
-        total.leased &= r.leased;
-        total.inputs += r.inputs;
-        total.outputs += r.outputs;
-        total.rows += r.rows;
-        total.bytes_in += r.bytes_in;
-        total.bytes_out += r.bytes_out;
-        total.late_deleted += r.late_deleted;
-        total.recovered += r.recovered;
+        total += &r;
     }
     Ok(total)
 }

@@ -40,8 +40,8 @@ const FOOTER_GUESS: u64 = 64 << 10;
 /// Rows per merged batch fed to the writer.
 const MERGE_ROWS: usize = 8192;
 
-/// What one partition's run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one partition's run did (also the fields of its log line).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// False when another compactor holds the partition's lease.
     pub leased: bool,
@@ -59,6 +59,20 @@ pub struct Report {
     pub late_deleted: usize,
     /// Intents of crashed runs completed or rolled back.
     pub recovered: usize,
+}
+
+impl std::ops::AddAssign<&Report> for Report {
+    /// Sums two reports; `leased` holds when both do.
+    fn add_assign(&mut self, r: &Report) {
+        self.leased &= r.leased;
+        self.inputs += r.inputs;
+        self.outputs += r.outputs;
+        self.rows += r.rows;
+        self.bytes_in += r.bytes_in;
+        self.bytes_out += r.bytes_out;
+        self.late_deleted += r.late_deleted;
+        self.recovered += r.recovered;
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {

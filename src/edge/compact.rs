@@ -107,14 +107,11 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
         });
         match &result {
             Ok(r) => {
-                line["leased"] = r.leased.into();
-                line["inputs"] = r.inputs.into();
-                line["outputs"] = r.outputs.into();
-                line["rows"] = r.rows.into();
-                line["bytes_in"] = r.bytes_in.into();
-                line["bytes_out"] = r.bytes_out.into();
-                line["late_deleted"] = r.late_deleted.into();
-                line["recovered"] = r.recovered.into();
+                if let (Some(line), Ok(serde_json::Value::Object(fields))) =
+                    (line.as_object_mut(), serde_json::to_value(r))
+                {
+                    line.extend(fields);
+                }
                 message.ack();
             }
             Err(e) => {

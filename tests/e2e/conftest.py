@@ -128,6 +128,18 @@ def local_config(tmp: Path, name: str, without_bucket=False) -> Path:
     return path
 
 
+def own_worker(name, doc):
+    """A module-scoped fixture: a Worker of the module's own, for tests whose bucket (or whose
+    effect on wrangler dev) must not mix with other modules'."""
+    @pytest.fixture(scope="module")
+    def fixture(tmp_root):
+        w = Worker(tmp_root, config=local_config(tmp_root, name))
+        yield w
+        w.stop()
+    fixture.__doc__ = doc
+    return fixture
+
+
 @pytest.fixture(scope="session")
 def worker(tmp_root):
     w = Worker(tmp_root, config=local_config(tmp_root, "main"))

@@ -15,25 +15,13 @@ import time
 import zlib
 
 import pytest
-from conftest import Worker, local_config, parquet, query
+from conftest import own_worker, parquet, query
 
-
-@pytest.fixture(scope="module")
-def worker(tmp_root):
-    """A Worker of this module's own: its bucket must hold only what these requests wrote."""
-    w = Worker(tmp_root, config=local_config(tmp_root, "hostile"))
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
-def stack_worker(tmp_root):
-    """Another Worker for the lying Content-Lengths: they leave wrangler dev's local HTTP stack
-    (not the Worker) in a state where a later streamed body can see "Network connection lost",
-    so they do not share a process with the other cases."""
-    w = Worker(tmp_root, config=local_config(tmp_root, "hostile-stack"))
-    yield w
-    w.stop()
+worker = own_worker("hostile", "Its bucket must hold only what these requests wrote.")
+stack_worker = own_worker(
+    "hostile-stack",
+    "For the lying Content-Lengths: they leave wrangler dev's local HTTP stack (not the Worker) "
+    "in a state where a later streamed body can see 'Network connection lost'.")
 from test_worker import rpc_status
 
 GIB = 1 << 30

@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Worker, local_config, parquet, query
+from conftest import ROOT, Worker, local_config, own_worker, parquet, query
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as ls
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as ms
@@ -130,12 +130,7 @@ def sender(url, n, deadline, tally, rng):
         j += 1
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_root):
-    """The release build, of this module's own (the other modules count their rows)."""
-    w = Worker(tmp_root, config=local_config(tmp_root, "load-release"))
-    yield w
-    w.stop()
+worker = own_worker("load-release", "The release build; the other modules count their rows.")
 
 
 @pytest.fixture(scope="module")
