@@ -24,7 +24,8 @@ pub const FIXED_COST: usize = 1 << 20;
 
 /// Memory a request peaks at per byte of inflated body (decoded model,
 /// Arrow chunk, Parquet pages and file, the body itself): 4, rounded up from
-/// the measured 3.7–4.1.
+/// the 3.7–4.1 measured on 2026-11-21 (docs/performance.md, "Peak memory";
+/// not re-measured since).
 pub const COST_PER_BYTE: usize = 4;
 
 /// Default isolate-wide budget: 96 MiB of the isolate's 128 MB, leaving the
