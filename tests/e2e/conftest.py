@@ -7,6 +7,7 @@ outside that temporary directory.
 import gzip
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,15 +28,47 @@ import local_r2_export  # noqa: E402  (the same reader `make local-objects` uses
 
 
 def free_port() -> int:
+    """A loopback port that is free now, chosen below the kernel's ephemeral range.
+
+    Port 0 would hand out an ephemeral port, which any outgoing connection on the machine (the
+    load test opens many) may take before wrangler binds it; CI once failed that way."""
+    low = 20000
+    try:
+        low = min(low, int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]) - 4000)
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(200):
+        port = random.randrange(max(low - 8000, 10000), max(low, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class PortClash(RuntimeError):
+    """wrangler dev could not bind a port it was given."""
 
 
 class Worker:
     """A `wrangler dev` process and helpers to talk to it and read its bucket."""
 
     def __init__(self, tmp: Path, extra_args=(), config: Path = ROOT / "wrangler.toml"):
+        # A port can still be taken between choosing it and wrangler binding it: try again on
+        # another port then, and only then.
+        for attempt in range(3):
+            try:
+                self._start(tmp, extra_args, config)
+                return
+            except PortClash:
+                if attempt == 2:
+                    raise
+
+    def _start(self, tmp: Path, extra_args, config: Path):
         self.port = free_port()
         self.state = tmp / f"state-{self.port}"
         self.log = open(tmp / f"wrangler-{self.port}.log", "w")
@@ -56,7 +89,10 @@ class Worker:
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
                 self.stop()
-                raise RuntimeError(f"wrangler dev did not start:\n{(tmp / f'wrangler-{self.port}.log').read_text()[-3000:]}")
+                log = (tmp / f"wrangler-{self.port}.log").read_text()
+                if "Address already in use" in log:
+                    raise PortClash(log[-3000:])
+                raise RuntimeError(f"wrangler dev did not start:\n{log[-3000:]}")
             time.sleep(0.3)
 
     @property
