@@ -597,7 +597,7 @@ fn no_error_or_log_line_carries_payload_text() {
         let store = Memory::new();
         let (reply, log) = block_on(http::handle(
             &head,
-            || futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
+            |_| futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
             &store,
             &config,
             &Admission::new(),
@@ -635,7 +635,7 @@ fn no_error_or_log_line_carries_payload_text() {
     };
     let (reply, log) = block_on(http::handle(
         &head,
-        || futures_util::stream::iter([Ok::<_, Infallible>(b"{}".to_vec())]),
+        |_| futures_util::stream::iter([Ok::<_, Infallible>(b"{}".to_vec())]),
         &Memory::new(),
         &config,
         &Admission::new(),

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use futures_executor::block_on;
 use futures_util::stream;
 use otlp2r2::http::admission::{self, Admission};
-use otlp2r2::http::{self, Config, Head, LogLine, Reply, RETRY_AFTER_SECONDS};
+use otlp2r2::http::{self, BodyRead, Config, Head, LogLine, Reply, RETRY_AFTER_SECONDS};
 use otlp2r2::store::fault::{Faulty, Op, Rule, When};
 use otlp2r2::store::memory::Memory;
 use otlp2r2::store::Store;
@@ -33,7 +33,7 @@ fn whole(body: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infall
 fn send<S: Store>(head: &Head<'_>, body: &[u8], store: &S, config: &Config) -> (Reply, LogLine) {
     block_on(http::handle(
         head,
-        || whole(body),
+        |_| whole(body),
         store,
         config,
         &Admission::new(),
@@ -112,7 +112,7 @@ fn limited(max_body: usize) -> Config {
 fn a_streamed_body_is_cut_at_the_limit() {
     let pulled = Cell::new(0);
     let store = Memory::new();
-    let body = || counted(100, 300, &pulled);
+    let body = |_| counted(100, 300, &pulled);
     let (reply, _) = block_on(http::handle(
         &export("/v1/logs"),
         body,
@@ -126,7 +126,7 @@ fn a_streamed_body_is_cut_at_the_limit() {
 
     // Exactly at the limit is accepted (and then fails as protobuf, not size).
     let pulled = Cell::new(0);
-    let body = || counted(1, 1000, &pulled);
+    let body = |_| counted(1, 1000, &pulled);
     let (reply, _) = block_on(http::handle(
         &export("/v1/logs"),
         body,
@@ -135,6 +135,60 @@ fn a_streamed_body_is_cut_at_the_limit() {
         &Admission::new(),
     ));
     assert_eq!(reply.status, 400);
+}
+
+/// A body of declared length within the limit may be read whole (the Worker
+/// then makes one copy instead of streaming); without a declared length it
+/// is streamed. Either way the handler checks what actually arrives: a
+/// platform that delivered more than it declared would still get 413.
+#[test]
+fn a_declared_length_reads_whole_and_what_arrives_is_still_checked() {
+    let length = LOGS.len().to_string();
+    let declared = Head {
+        content_length: Some(&length),
+        ..export("/v1/logs")
+    };
+    let asked = Cell::new(None);
+    let open = |how| {
+        asked.set(Some(how));
+        whole(LOGS)
+    };
+    let (reply, _) = block_on(http::handle(
+        &declared,
+        open,
+        &Memory::new(),
+        &Config::default(),
+        &Admission::new(),
+    ));
+    assert_eq!((reply.status, asked.get()), (200, Some(BodyRead::Whole)));
+
+    let open = |how| {
+        asked.set(Some(how));
+        whole(LOGS)
+    };
+    let (reply, _) = block_on(http::handle(
+        &export("/v1/logs"),
+        open,
+        &Memory::new(),
+        &Config::default(),
+        &Admission::new(),
+    ));
+    assert_eq!((reply.status, asked.get()), (200, Some(BodyRead::Streamed)));
+
+    let small = Head {
+        content_length: Some("900"),
+        ..export("/v1/logs")
+    };
+    let store = Memory::new();
+    let (reply, _) = block_on(http::handle(
+        &small,
+        |_| whole(&[0u8; 1001]),
+        &store,
+        &limited(1000),
+        &Admission::new(),
+    ));
+    assert_eq!(reply.status, 413);
+    assert!(store.keys().is_empty());
 }
 
 /// A declared Content-Length over the limit is 413 before the body is read.
@@ -146,7 +200,7 @@ fn a_declared_length_over_the_limit_is_413_unread() {
         ..export("/v1/logs")
     };
     let opened = Cell::new(false);
-    let body = || {
+    let body = |_| {
         opened.set(true);
         counted(1, 10, &pulled)
     };
@@ -241,7 +295,7 @@ fn body_free_checks_answer_without_reading_the_body() {
         let pulled = Cell::new(0);
         let (reply, log) = block_on(http::handle(
             &head,
-            || counted(1, 10, &pulled),
+            |_| counted(1, 10, &pulled),
             &Memory::new(),
             &config,
             &Admission::new(),
@@ -310,7 +364,7 @@ fn requests_over_the_memory_budget_are_503_and_release_it() {
         ..export("/v1/logs")
     };
     let opened = Cell::new(false);
-    let body = || {
+    let body = |_| {
         opened.set(true);
         whole(LOGS)
     };
@@ -324,7 +378,7 @@ fn requests_over_the_memory_budget_are_503_and_release_it() {
 
     // No declared length: refused when the chunks pass the budget.
     let pulled = Cell::new(0);
-    let chunks = || counted(LOGS.len() / 1000 + 1, 1000, &pulled);
+    let chunks = |_| counted(LOGS.len() / 1000 + 1, 1000, &pulled);
     let (reply, _) = block_on(http::handle(
         &export("/v1/logs"),
         chunks,
@@ -345,7 +399,7 @@ fn requests_over_the_memory_budget_are_503_and_release_it() {
     drop(other);
     let (reply, _) = block_on(http::handle(
         &declared,
-        || whole(LOGS),
+        |_| whole(LOGS),
         &store,
         &config,
         &admission,
@@ -377,7 +431,7 @@ fn gzip_bodies_are_charged_their_inflated_size() {
     };
     let (reply, _) = block_on(http::handle(
         &head,
-        || whole(&gz),
+        |_| whole(&gz),
         &Memory::new(),
         &config,
         &admission,
@@ -388,7 +442,7 @@ fn gzip_bodies_are_charged_their_inflated_size() {
     let roomy = Config::default();
     let (reply, _) = block_on(http::handle(
         &head,
-        || whole(&gz),
+        |_| whole(&gz),
         &Memory::new(),
         &roomy,
         &admission,

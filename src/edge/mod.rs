@@ -8,12 +8,13 @@
 //! `compact.rs` is the same kind of glue for the Cron Trigger and the queue
 //! consumer of compaction.
 
+use futures_util::{stream, StreamExt};
 use worker::{console_log, event, Context, Date, Env, Request, Response, Result};
 
 mod compact;
 
 use crate::http::admission::Admission;
-use crate::http::{self, Config, Head, Reply};
+use crate::http::{self, BodyRead, Config, Head, Reply};
 use crate::store::r2::R2;
 
 /// The R2 binding name, declared in `wrangler.toml`.
@@ -23,7 +24,7 @@ pub const BUCKET_BINDING: &str = "OTLP_BUCKET";
 static ADMISSION: Admission = Admission::new();
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     console_error_panic_hook::set_once();
     let started = Date::now().as_millis();
     let header = |name: &str| req.headers().get(name).ok().flatten();
@@ -47,8 +48,11 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let bucket = env
         .bucket(BUCKET_BINDING)
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
-    // Opened only when the handler reads it; no body at all is an empty body.
-    let body = || futures_util::StreamExt::flatten(futures_util::stream::iter(req.stream().ok()));
+    // Opened only when the handler reads it. A body of declared length comes
+    // whole (one `arrayBuffer()`, one copy into wasm memory); any other is
+    // streamed so the handler can cut it at the limit. No body at all is an
+    // empty body.
+    let body = move |how| open_body(req, how);
     let store = R2::new(bucket);
     #[cfg(feature = "fault-injection")]
     let store = faults::wrap(store, &env);
@@ -57,6 +61,17 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     log.memory_bytes = core::arch::wasm32::memory_size(0) * 65536;
     console_log!("{}", log.to_json());
     respond(reply)
+}
+
+/// The request body as the handler asked for it.
+fn open_body(
+    mut req: Request,
+    how: BodyRead,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>>> + Unpin {
+    match how {
+        BodyRead::Whole => stream::once(Box::pin(async move { req.bytes().await })).left_stream(),
+        BodyRead::Streamed => stream::iter(req.stream().ok()).flatten().right_stream(),
+    }
 }
 
 /// The `fault-injection` test build: R2 behind a failure switch shared by

@@ -148,7 +148,8 @@ impl LogLine {
 ///
 /// `body` opens the body stream; it is called only once every check that
 /// needs no body has passed, so a request refused early leaves its body
-/// untouched (the platform can then discard it).
+/// untouched (the platform can then discard it). Its argument says whether
+/// the body may be read whole ([`BodyRead`]).
 pub async fn handle<S, F, B, E>(
     head: &Head<'_>,
     body: F,
@@ -158,7 +159,7 @@ pub async fn handle<S, F, B, E>(
 ) -> (Reply, LogLine)
 where
     S: Store,
-    F: FnOnce() -> B,
+    F: FnOnce(BodyRead) -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
     E: Display,
 {
@@ -178,7 +179,7 @@ async fn respond<S, F, B, E>(
 ) -> Reply
 where
     S: Store,
-    F: FnOnce() -> B,
+    F: FnOnce(BodyRead) -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
     E: Display,
 {
@@ -230,7 +231,12 @@ where
     else {
         return busy(log, admission, encoding);
     };
-    let bytes = match read_body(body(), limit, declared, &mut permit).await {
+    let how = if declared.is_some() {
+        BodyRead::Whole
+    } else {
+        BodyRead::Streamed
+    };
+    let bytes = match read_body(body(how), limit, declared, &mut permit).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return failure(413, "request body is over the size limit", encoding)
@@ -294,6 +300,19 @@ fn busy(log: &mut LogLine, admission: &Admission, encoding: Encoding) -> Reply {
         admission.in_use()
     ));
     failure(503, "too many requests in flight; retry later", encoding)
+}
+
+/// How the edge may read a body, decided by the handler before opening it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRead {
+    /// The declared `Content-Length` is within the size limit, and the
+    /// platform delivers no more than that: the body may come as one piece
+    /// (one copy into memory, no chunk-by-chunk stream). The handler still
+    /// checks the size of what arrives.
+    Whole,
+    /// No declared length: the body must be streamed, so that reading stops
+    /// as soon as it passes the limit.
+    Streamed,
 }
 
 enum BodyError {
