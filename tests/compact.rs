@@ -402,6 +402,98 @@ fn a_held_lease_keeps_a_second_compactor_out() {
     let _ = Partition::from_id(&p.id());
 }
 
+/// A run that outlived its lease leaves alone the lease another compactor
+/// took over meanwhile (its own lease is released only while it is still
+/// the one it took). The takeover is injected as the run's first input read.
+#[test]
+fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
+    let inner = memory();
+    ingest(&inner, Signal::Logs, &logs_at(40, 7, 0), false);
+    ingest(&inner, Signal::Logs, &logs_at(30, 8, 0), false);
+    let p = block_on(compact::find_eligible(&inner, NOW, &settings())).unwrap()[0];
+    let lease = otlp2r2::compact::protocol::lease_key(&p);
+    let takeover = serde_json::json!({"owner": "other", "expires": NOW + 10_000}).to_string();
+    let store = TakeOverOnFirstGet {
+        inner: &inner,
+        lease: lease.clone(),
+        with: takeover.clone().into_bytes(),
+        done: std::cell::Cell::new(false),
+    };
+    let r = block_on(compact::run(&store, p, NOW, &settings(), "me")).unwrap();
+    assert!(r.leased);
+    let left = block_on(inner.get(&lease, None)).unwrap();
+    assert_eq!(
+        left.as_deref(),
+        Some(takeover.as_bytes()),
+        "the new holder's lease is gone"
+    );
+}
+
+/// A store that, on the first get of a table file, overwrites the lease as
+/// another compactor taking it over would.
+struct TakeOverOnFirstGet<'a> {
+    inner: &'a Memory,
+    lease: String,
+    with: Vec<u8>,
+    done: std::cell::Cell<bool>,
+}
+
+impl store::Store for TakeOverOnFirstGet<'_> {
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> otlp2r2::Result<store::Listing> {
+        self.inner.list(prefix, cursor).await
+    }
+    async fn get(
+        &self,
+        key: &str,
+        range: Option<store::Range>,
+    ) -> otlp2r2::Result<Option<Vec<u8>>> {
+        if !self.done.get() && key.starts_with("otel_") {
+            self.done.set(true);
+            self.inner
+                .put(&self.lease, self.with.clone(), store::PutMode::Overwrite)
+                .await?;
+        }
+        self.inner.get(key, range).await
+    }
+    async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
+        self.inner.head(key).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        mode: store::PutMode,
+    ) -> otlp2r2::Result<Option<store::Meta>> {
+        self.inner.put(key, data, mode).await
+    }
+    async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
+        self.inner.create_multipart(key).await
+    }
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        data: Vec<u8>,
+    ) -> otlp2r2::Result<store::Part> {
+        self.inner.upload_part(key, upload_id, number, data).await
+    }
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<store::Part>,
+    ) -> otlp2r2::Result<store::Meta> {
+        self.inner.complete_multipart(key, upload_id, parts).await
+    }
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> otlp2r2::Result<()> {
+        self.inner.abort_multipart(key, upload_id).await
+    }
+    async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
+        self.inner.delete(keys).await
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 

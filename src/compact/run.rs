@@ -14,7 +14,7 @@
 //!    outputs rolled at the target size (multipart parts as they fill),
 //!    commit, verify the outputs' rows, write the tombstone, delete the
 //!    inputs, drop the intent;
-//! 5. release the lease.
+//! 5. release the lease, unless another compactor took it over meanwhile.
 //!
 //! A crash anywhere loses no row (the inputs stay until the outputs are
 //! committed and verified) and leaves no row twice after the next run.
@@ -135,14 +135,27 @@ pub async fn run<S: Store>(
     owner: &str,
 ) -> Result<Report> {
     let mut report = Report::default();
-    let Some(_) = take_lease(store, &partition, now, settings, owner).await? else {
+    let Some(etag) = take_lease(store, &partition, now, settings, owner).await? else {
         return Ok(report);
     };
     report.leased = true;
     let result = compact(store, partition, now, settings, &mut report).await;
-    // The lease goes whatever happened; an expired lease is taken over anyway.
-    let released = store.delete(&[protocol::lease_key(&partition)]).await;
+    // The lease goes whatever happened (an expired lease is taken over anyway).
+    let released = release_lease(store, &partition, &etag).await;
     result.and(released).map(|()| report)
+}
+
+/// Deletes the partition's lease if it is still the one this run took
+/// (`etag`). A run that outlived its lease may find it taken over by another
+/// compactor, whose lease must stay. R2 has no conditional delete, so a
+/// takeover between the check and the delete (milliseconds, and only after
+/// an overrun of `lease_secs`) would still remove the newer lease.
+async fn release_lease<S: Store>(store: &S, p: &Partition, etag: &str) -> Result<()> {
+    let key = protocol::lease_key(p);
+    match store.head(&key).await? {
+        Some(m) if m.etag == etag => store.delete(&[key]).await,
+        _ => Ok(()),
+    }
 }
 
 async fn take_lease<S: Store>(
