@@ -49,6 +49,14 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // gzip inflation alone; throughput in inflated bytes.
+    let mut g = c.benchmark_group("inflate");
+    g.throughput(Throughput::Bytes(lpb.len() as u64));
+    g.bench_function("logs", |b| {
+        b.iter(|| black_box(body::inflate(black_box(&lgz), usize::MAX).unwrap().len()))
+    });
+    g.finish();
 }
 
 criterion_group! {

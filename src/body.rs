@@ -5,9 +5,6 @@
 //! bomb never allocates past [`crate::Limits::max_inflated_bytes`].
 
 use std::borrow::Cow;
-use std::io::Read;
-
-use flate2::read::MultiGzDecoder;
 
 use crate::error::{Error, Result};
 
@@ -93,8 +90,18 @@ pub fn prepare(
     inflate(body, max_inflated).map(Cow::Owned)
 }
 
-/// Inflates a (possibly multi-member) gzip body into at most `limit` bytes.
+/// Inflates a (possibly multi-member) gzip body into at most `limit` bytes,
+/// the whole body at once: each member's raw deflate stream is inflated by
+/// `miniz_oxide` straight into the output buffer (no 32 KiB window to copy
+/// out of), which is sized from the gzip size trailer and grown only when
+/// that hint was short. RFC 1952: every member's header is checked, and its
+/// CRC-32 and size trailer must match what it inflated to. Measured 1.55×
+/// faster than `flate2`'s streaming `MultiGzDecoder` natively (see
+/// docs/performance.md, 2026-11-30).
 pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
+
     if body.len() < 18 || body[0] != 0x1f || body[1] != 0x8b {
         return Err(Error::Gzip(
             "not a gzip stream (bad magic or too short)".into(),
@@ -103,37 +110,104 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     // ISIZE: the last member's uncompressed size mod 2^32. A hint only.
     let tail = &body[body.len() - 4..];
     let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
-    let mut out: Vec<u8> = Vec::with_capacity(hint.min(limit));
-    let mut decoder = MultiGzDecoder::new(body);
-    loop {
-        if out.len() >= limit {
-            // Full: one more byte means the body is too large.
-            let mut probe = [0u8; 1];
-            match decoder.read(&mut probe) {
-                Ok(0) => break,
-                Ok(_) => return Err(Error::InflatedTooLarge { limit }),
-                Err(e) => return Err(Error::Gzip(e.to_string())),
+    // Deflate expands at most 1032:1, so a larger hint is a lie.
+    let hint = hint.min(body.len().saturating_mul(1032));
+    // One byte past the limit tells "exactly at the limit" from "over it".
+    let cap = limit.saturating_add(1);
+    let mut out: Vec<u8> = Vec::new();
+    let mut pos = 0;
+    // About 11 KB of tables: on the heap, not the wasm shadow stack.
+    let mut decomp = Box::<DecompressorOxide>::default();
+    while pos < body.len() {
+        pos += member_header(&body[pos..])?;
+        let start = out.len(); // <= limit: checked after each member
+        out.resize(start.saturating_add(hint.max(64 * 1024)).min(cap), 0);
+        decomp.init();
+        let mut written = start;
+        loop {
+            // The member's own output only: a back-reference cannot reach
+            // into the member before it.
+            let (status, read, wrote) = decompress(
+                &mut decomp,
+                &body[pos..],
+                &mut out[start..],
+                written - start,
+                inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+            );
+            pos += read;
+            written += wrote;
+            match status {
+                TINFLStatus::Done => break,
+                TINFLStatus::HasMoreOutput if out.len() < cap => {
+                    let grow = out.len().max(64 * 1024);
+                    out.resize(out.len().saturating_add(grow).min(cap), 0);
+                }
+                TINFLStatus::HasMoreOutput => return Err(Error::InflatedTooLarge { limit }),
+                TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+                    return Err(Error::Gzip("truncated gzip stream".into()))
+                }
+                other => return Err(Error::Gzip(format!("corrupt deflate stream ({other:?})"))),
             }
         }
-        if out.len() == out.capacity() {
-            // Grow geometrically, never past the limit.
-            let grow = out.capacity().max(64 * 1024).min(limit - out.len());
-            out.reserve_exact(grow);
+        if written > limit {
+            return Err(Error::InflatedTooLarge { limit });
         }
-        let len = out.len();
-        // 0 < room: len < limit and len < capacity here.
-        let room = out.capacity().min(limit) - len;
-        out.resize(len + room, 0);
-        match decoder.read(&mut out[len..]) {
-            Ok(0) => {
-                out.truncate(len);
-                break;
-            }
-            Ok(n) => out.truncate(len + n),
-            Err(e) => return Err(Error::Gzip(e.to_string())),
+        let Some(trailer) = body.get(pos..pos + 8) else {
+            return Err(Error::Gzip("truncated gzip stream (no trailer)".into()));
+        };
+        pos += 8;
+        let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+        let member = &out[start..written];
+        if crc32fast::hash(member) != crc {
+            return Err(Error::Gzip("CRC-32 mismatch".into()));
         }
+        if member.len() as u32 != size {
+            return Err(Error::Gzip("size trailer mismatch".into()));
+        }
+        out.truncate(written);
     }
     Ok(out)
+}
+
+/// The length of the gzip member header at the start of `b` (RFC 1952 2.3).
+fn member_header(b: &[u8]) -> Result<usize> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    let bad = |what: &str| Error::Gzip(format!("invalid gzip header: {what}"));
+    if b.len() < 10 || b[0] != 0x1f || b[1] != 0x8b {
+        return Err(bad("bad magic"));
+    }
+    if b[2] != 8 {
+        return Err(bad("compression method is not deflate"));
+    }
+    let flags = b[3];
+    if flags & 0xe0 != 0 {
+        return Err(bad("reserved flag bits set"));
+    }
+    let mut n = 10;
+    if flags & FEXTRA != 0 {
+        let len = b.get(n..n + 2).ok_or_else(|| bad("truncated"))?;
+        n += 2 + u16::from_le_bytes([len[0], len[1]]) as usize;
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let rest = b.get(n..).ok_or_else(|| bad("truncated"))?;
+            n += 1 + rest
+                .iter()
+                .position(|&c| c == 0)
+                .ok_or_else(|| bad("truncated"))?;
+        }
+    }
+    if flags & FHCRC != 0 {
+        n += 2;
+    }
+    if n > b.len() {
+        return Err(bad("truncated"));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -147,6 +221,100 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::fast());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    /// A gzip member with every optional header field (RFC 1952 2.3.1).
+    fn gz_with_header_fields(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::GzBuilder::new()
+            .filename("f.pb")
+            .comment("c")
+            .extra(vec![1, 2, 3])
+            .write(Vec::new(), Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|i| (i * 7 % 251) as u8 ^ (i >> 9) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn inflate_reads_what_flate2_writes() {
+        for n in [0, 1, 1000, 70_000, 1 << 20] {
+            let data = sample(n);
+            for level in [
+                Compression::none(),
+                Compression::fast(),
+                Compression::best(),
+            ] {
+                let mut e = GzEncoder::new(Vec::new(), level);
+                e.write_all(&data).unwrap();
+                assert_eq!(
+                    inflate(&e.finish().unwrap(), usize::MAX).unwrap(),
+                    data,
+                    "{n}"
+                );
+            }
+            assert_eq!(
+                inflate(&gz_with_header_fields(&data), usize::MAX).unwrap(),
+                data,
+                "{n}"
+            );
+        }
+        // Several members, the last one small: the size hint is short.
+        let (a, b) = (sample(300_000), sample(10));
+        let body = [gz(&a), gz_with_header_fields(&b), gz(&a)].concat();
+        let want = [a.clone(), b, a].concat();
+        assert_eq!(inflate(&body, usize::MAX).unwrap(), want);
+    }
+
+    #[test]
+    fn inflate_stops_at_the_limit() {
+        let data = sample(100_000);
+        let body = gz(&data);
+        assert_eq!(inflate(&body, 100_000).unwrap().len(), 100_000);
+        assert!(matches!(
+            inflate(&body, 99_999),
+            Err(Error::InflatedTooLarge { limit: 99_999 })
+        ));
+        // A trailer that lies about the size changes nothing but the hint.
+        let mut lying = body.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            inflate(&lying, 1 << 30),
+            Err(Error::Gzip(m)) if m.contains("size trailer")
+        ));
+    }
+
+    #[test]
+    fn inflate_checks_the_stream() {
+        let body = gz(&sample(5000));
+        let err = |b: &[u8]| match inflate(b, usize::MAX) {
+            Err(Error::Gzip(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let n = body.len();
+        let mut crc = body.clone();
+        crc[n - 8] ^= 1;
+        assert!(err(&crc).contains("CRC-32"));
+        assert!(err(&body[..n - 3]).contains("truncated"));
+        assert!(err(&body[..n / 2]).contains("truncated"));
+        let mut method = body.clone();
+        method[2] = 7;
+        assert!(err(&method).contains("not deflate"));
+        let mut reserved = body.clone();
+        reserved[3] |= 0x80;
+        assert!(err(&reserved).contains("reserved"));
+        let mut corrupt = body.clone();
+        corrupt[10] = 0xff; // block type 3 is invalid
+        assert!(err(&corrupt).contains("deflate"));
+        // Trailing bytes that are not another member.
+        let trailing = [body.clone(), b"garbage!!!".to_vec()].concat();
+        assert!(err(&trailing).contains("header"));
+        assert!(err(b"\x1f\x8b\x08\x00").contains("not a gzip stream"));
     }
 
     #[test]
