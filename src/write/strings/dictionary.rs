@@ -212,7 +212,10 @@ fn hash(v: &[u8]) -> u64 {
 }
 
 /// Byte equality, inlined for the short strings that most values are (a
-/// call to `memcmp` costs more than the compare).
+/// call to `memcmp` costs more than the compare). Longer ones go eight bytes
+/// at a time on wasm32, where `==` is compiler-builtins' byte-by-byte
+/// `memcmp` (7.5 % of a logs request's time in workerd, profiled
+/// 2026-11-30); natively libc's vectorised `memcmp` is faster still.
 #[inline(always)]
 pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
@@ -226,8 +229,21 @@ pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
         4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
         8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ if cfg!(target_arch = "wasm32") => same_by_words(a, b),
         _ => a == b,
     }
+}
+
+/// Equality of two slices of one length of at least 8, eight bytes at a
+/// time: whole words, then the last eight bytes (overlapping).
+#[inline]
+fn same_by_words(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or([0; 8]));
+    let n = a.len();
+    a.chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .all(|(x, y)| word(x) == word(y))
+        && word(&a[n - 8..]) == word(&b[n - 8..])
 }
 
 #[cfg(test)]
@@ -253,11 +269,15 @@ mod tests {
         for n in 0..40 {
             let a: Vec<u8> = (0..n as u8).collect();
             assert!(same(&a, &a.clone()));
+            assert!(n < 8 || same_by_words(&a, &a.clone()));
             assert_eq!(hash(&a), hash(&a.clone()));
             for i in 0..n {
                 let mut b = a.clone();
                 b[i] ^= 0x80;
                 assert_eq!(same(&a, &b), a == b, "length {n}, byte {i}");
+                if n >= 8 {
+                    assert!(!same_by_words(&a, &b), "length {n}, byte {i}");
+                }
             }
             assert!(!same(&a, &[a.as_slice(), b"x"].concat()));
         }
