@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve compact-local query bench-compact test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker profile-worker bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -64,18 +64,23 @@ py-tools: $(PY_STAMP) ## DuckDB, pytest and the OpenTelemetry SDK in .venv
 # worker-build would download wasm-bindgen, esbuild and wasm-opt; point it at the
 # pinned local tools instead. wasm-opt is skipped (--no-opt): size comes from the
 # Rust side (opt-level, LTO, one codegen unit, panic=abort).
+# The profile is Cargo.toml's [profile.worker]. WORKER_OPT_LEVEL overrides its
+# base opt-level (the hot crates stay at 3) for `make bench-worker`'s variants.
+# The wasm's "name" section (function names for stack traces, ~20 % of the
+# gzipped module) is dropped afterwards: there is no wasm-opt here to do it.
+WORKER_OUT ?= build
+WORKER_ENV = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
+	$(if $(WORKER_OPT_LEVEL),CARGO_PROFILE_WORKER_OPT_LEVEL=$(WORKER_OPT_LEVEL))
 build-worker: wasm-tools node-tools ## build the Worker (build/) with local, pinned tools only
-	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
-	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
-		$(CARGO_BIN)/worker-build --release --no-opt
+	$(WORKER_ENV) $(CARGO_BIN)/worker-build --profile worker --no-opt --out-dir $(WORKER_OUT)
+	$(if $(WORKER_KEEP_NAMES),,python3 scripts/wasm_strip_names.py $(WORKER_OUT)/index_bg.wasm)
 
 # The fault-injection test build (never deployed): R2 puts fail as its [vars]
 # ask (FAULT_PUT_EVERY, FAULT_PUT_FRACTION). The load test runs it.
 FAULTS_OUT := target/worker-faults
 build-worker-faults: wasm-tools node-tools ## the fault-injection test build of the Worker (target/worker-faults/)
-	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
-	CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort \
-		$(CARGO_BIN)/worker-build --release --no-opt --out-dir $(FAULTS_OUT) --features fault-injection
+	$(WORKER_ENV) $(CARGO_BIN)/worker-build --profile worker --no-opt --out-dir $(FAULTS_OUT) --features fault-injection
+	python3 scripts/wasm_strip_names.py $(FAULTS_OUT)/index_bg.wasm
 
 size: ## gzipped size of the Worker's wasm
 	@[ -f $(WASM) ] || $(MAKE) -s build-worker
@@ -158,14 +163,36 @@ bench-stages: ## decode, transform and write alone (Criterion: decode_otlp, tran
 # The harness is its own crate (bench-wasm/Cargo.toml) built for wasm32 at
 # opt-level 3; wasm-bindgen --target web glue is loaded by bench-wasm/runner.js.
 BENCH_WASM_ARGS ?=
+BUILD_HARNESS = cargo build --release --target wasm32-unknown-unknown --manifest-path bench-wasm/Cargo.toml && \
+	$(CARGO_BIN)/wasm-bindgen --target web --out-dir bench-wasm/pkg bench-wasm/target/wasm32-unknown-unknown/release/otlp2r2_bench_wasm.wasm
 bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, with the peer: writes bench-wasm/report.md (BENCH_WASM_ARGS=--quick)
 	@[ -d target/criterion/e2e_logs ] || $(MAKE) -s bench
 	@[ -d target/criterion/decode ] || $(MAKE) -s bench-stages
 	@[ -d target/criterion/peers_logs-protobuf ] || $(MAKE) -s bench-peers
-	cargo build --release --target wasm32-unknown-unknown --manifest-path bench-wasm/Cargo.toml
-	$(CARGO_BIN)/wasm-bindgen --target web --out-dir bench-wasm/pkg \
-		bench-wasm/target/wasm32-unknown-unknown/release/otlp2r2_bench_wasm.wasm
+	$(BUILD_HARNESS)
 	python3 scripts/bench_wasm.py $(BENCH_WASM_ARGS)
+
+# The deployed Worker's fetch handler, timed in workerd (bench-wasm/worker/):
+# the shipped profile beside the same code at other base opt-levels, on the
+# harness's fixtures. Writes bench-wasm/worker-report.md.
+BENCH_WORKER_LEVELS ?= 3 z
+bench-worker: wasm-tools node-tools ## the shipped Worker build in workerd beside base opt-levels BENCH_WORKER_LEVELS: time per request and gzipped size
+	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
+	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/worker-profile
+	for l in $(BENCH_WORKER_LEVELS); do $(MAKE) -s build-worker WORKER_OPT_LEVEL=$$l WORKER_OUT=target/bench-worker/base-$$l || exit 1; done
+	python3 scripts/bench_worker.py --ships worker-profile target/bench-worker/worker-profile $(foreach l,$(BENCH_WORKER_LEVELS),target/bench-worker/base-$(l))
+
+# V8's CPU profiler on the Worker's fetch handler in workerd, through the
+# inspector: the shipped profile with its function names kept.
+PROFILE_WORKLOAD ?= logs-protobuf-8192
+PROFILE_QUERY ?= path=/v1/logs&mode=full
+PROFILE_FOCUS ?=
+profile-worker: wasm-tools node-tools ## where the Worker's time goes inside workerd (PROFILE_WORKLOAD, PROFILE_QUERY, PROFILE_FOCUS=function for its callers)
+	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
+	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/names WORKER_KEEP_NAMES=1
+	python3 scripts/bench_worker.py --fixture $(PROFILE_WORKLOAD) target/bench-worker/$(PROFILE_WORKLOAD).bin
+	node --experimental-websocket scripts/workerd_profile.mjs target/bench-worker/names \
+		target/bench-worker/$(PROFILE_WORKLOAD).bin '$(PROFILE_QUERY)' $(PROFILE_FOCUS)
 
 # ---- profiling and audit ----------------------------------------------------------
 CARGO_BLOAT_VERSION := 0.12.1

@@ -71,14 +71,15 @@ const harness :Workerd.Worker = (
 
 
 class Workerd:
-    """One workerd process serving the harness on a free port (a fresh isolate)."""
+    """One workerd process serving the harness (or another config) on a free port (a fresh isolate)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, cfg_dir: Path = PKG, config_text=config):
         self.port = free_port()
-        # embed paths are relative to the config file, so it lives in pkg/ (git-ignored)
-        cfg = PKG / f"harness-{self.port}.capnp"
+        # embed paths are relative to the config file, so it lives beside the
+        # modules (pkg/ is git-ignored)
+        cfg = cfg_dir / f"harness-{self.port}.capnp"
         self.cfg = cfg
-        cfg.write_text(config(self.port))
+        cfg.write_text(config_text(self.port))
         self.log = open(tmp / f"workerd-{self.port}.log", "w")
         self.proc = subprocess.Popen([str(WORKERD), "serve", str(cfg)], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)

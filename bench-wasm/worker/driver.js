@@ -1,29 +1,37 @@
-// Times the deployed Worker build's fetch handler (host.js) inside workerd.
+// Times the deployed Worker builds' fetch handlers (host.js) inside workerd.
 //
-// POST /run?path=/v1/logs&type=application/x-protobuf&gzip=0|1&mode=full|read
-//      with a request body: sends it to the Worker through a service binding
-//      (gzipped here first when gzip=1), warms up, then runs ROUNDS timed
-//      rounds of enough sequential requests to last MIN_ROUND_MS (workerd's
-//      clock has 1 ms resolution). mode=read sends the body with
-//      `Content-Encoding: gzip` although it is not gzip: the Worker answers
-//      400 right after reading it, so that time is the body read alone.
-//      mode=js-read has the host read the body in JavaScript and answer 400
-//      without calling the Worker: the platform's own floor for that read.
-//      Answers JSON: every round, the median, and the Worker's last log line.
-const WARMUP = 3;
-const ROUNDS = 9;
-const MIN_ROUND_MS = 150;
+// One workerd serves this driver and one host per build (bindings OTLP0,
+// OTLP1, …). Requests to the builds are interleaved in short batches, so a
+// slow phase of this shared machine (it comes and goes for seconds, doubling
+// every time) hits every build alike; each round times one batch per build.
+//
+// POST /run?builds=N&path=/v1/logs&type=application/x-protobuf&gzip=0|1&mode=full|read|js-read
+//      with a request body (gzipped here first when gzip=1).
+//      mode=full     the whole request; the Worker answers 200.
+//      mode=read     the body with `Content-Encoding: gzip` although it is
+//                    not gzip: the Worker answers 400 right after reading it,
+//                    so that time is the body read alone.
+//      mode=js-read  the host reads the body in JavaScript and answers 400
+//                    without calling the Worker: the platform's own floor.
+//      Answers JSON: per build, every round's mean ms per request, their
+//      median, each round's ratio to build 0, and the Worker's last log line.
+const WARMUP_MS = 1500; // V8 tiers wasm up in the background; let it finish
+const ROUNDS = 15;
+const BATCH_MS = 60;
 
 async function gzip(bytes) {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const q = (name, d) => url.searchParams.get(name) ?? d;
     try {
+      const builds = Number(q("builds", "1"));
       const path = q("path", "/v1/logs");
       const mode = q("mode", "full");
       let body = new Uint8Array(await request.arrayBuffer());
@@ -35,30 +43,41 @@ export default {
       if (mode === "read") headers["content-encoding"] = "gzip";
       if (mode === "js-read") headers["x-bench-js-read"] = "1";
       const expect = mode === "full" ? 200 : 400;
-      let line = null;
-      const once = async () => {
-        const r = await env.OTLP.fetch(`http://worker${path}`, { method: "POST", headers, body });
+      const lines = [];
+      const once = async (b) => {
+        const r = await env[`OTLP${b}`].fetch(`http://worker${path}`, { method: "POST", headers, body });
         const text = await r.text();
-        if (r.status !== expect) throw new Error(`status ${r.status}, expected ${expect}: ${text.slice(0, 300)}`);
-        line = r.headers.get("x-log-line");
+        if (r.status !== expect) throw new Error(`build ${b}: status ${r.status}, expected ${expect}: ${text.slice(0, 300)}`);
+        lines[b] = r.headers.get("x-log-line");
       };
-      for (let i = 0; i < WARMUP; i++) await once();
-      let t = performance.now();
-      await once();
-      const single = Math.max(performance.now() - t, 0.05);
-      const perRound = Math.max(1, Math.ceil(MIN_ROUND_MS / single));
-      const rounds = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        t = performance.now();
-        for (let i = 0; i < perRound; i++) await once();
-        rounds.push((performance.now() - t) / perRound);
+      // Warm every build up, and size the batches from the warm times.
+      const batch = [];
+      for (let b = 0; b < builds; b++) {
+        const start = performance.now();
+        let n = 0;
+        while (n < 3 || performance.now() - start < WARMUP_MS) { await once(b); n++; }
+        const t = performance.now();
+        await once(b);
+        batch[b] = Math.max(1, Math.ceil(BATCH_MS / Math.max(performance.now() - t, 0.05)));
       }
-      const sorted = [...rounds].sort((a, b) => a - b);
+      const per = Math.max(...batch);
+      const rounds = Array.from({ length: builds }, () => []);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let i = 0; i < builds; i++) {
+          const b = (r + i) % builds; // rotate who goes first
+          const t = performance.now();
+          for (let k = 0; k < per; k++) await once(b);
+          rounds[b].push((performance.now() - t) / per);
+        }
+      }
       return Response.json({
-        path, mode, body_bytes: body.length, gzip: q("gzip", "0") === "1",
-        iterations_per_round: perRound, rounds_ms: rounds,
-        median_ms: sorted[Math.floor(sorted.length / 2)],
-        log_line: line && JSON.parse(line),
+        path, mode, gzip: q("gzip", "0") === "1", body_bytes: body.length, requests_per_batch: per,
+        builds: rounds.map((rs, b) => ({
+          rounds_ms: rs,
+          median_ms: median(rs),
+          ratio_to_first: median(rs.map((x, r) => x / rounds[0][r])),
+          log_line: lines[b] && JSON.parse(lines[b]),
+        })),
       });
     } catch (e) {
       return Response.json({ error: String((e && e.stack) || e) }, { status: 500 });

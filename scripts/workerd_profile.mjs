@@ -1,0 +1,124 @@
+// Samples the Worker's build with V8's CPU profiler inside workerd.
+//
+// usage: node --experimental-websocket scripts/workerd_profile.mjs BUILD_DIR BODY_FILE [query [FUNCTION]]
+//        (run by `make profile-worker`; query as for bench-wasm/worker/driver.js's /run,
+//        default "path=/v1/logs&mode=full")
+//
+// Starts workerd with bench-wasm/worker's driver and one host around BUILD_DIR (worker-build
+// output; keep its wasm "name" section, or every frame is "wasm-function[N]"), attaches to the
+// host isolate through workerd's inspector, profiles one /run (warm-up and rounds), and prints
+// the functions with the most samples: self time, and the time under each one (inclusive); with
+// FUNCTION (a substring of a name), also which callers FUNCTION's samples come from.
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const [build, bodyFile, query = "path=/v1/logs&mode=full", focus] = process.argv.slice(2);
+if (!build || !bodyFile) {
+  console.error("usage: workerd_profile.mjs BUILD_DIR BODY_FILE [query]");
+  process.exit(2);
+}
+
+const freePort = () => new Promise((ok) => {
+  const s = net.createServer();
+  s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => ok(port)); });
+});
+
+const dir = mkdtempSync(join(tmpdir(), "otlp2r2-profile-"));
+for (const f of ["driver.js", "host.js"]) cpSync(join(ROOT, "bench-wasm/worker", f), join(dir, f));
+mkdirSync(join(dir, "b0"));
+for (const f of ["index.js", "index_bg.wasm"]) cpSync(join(build, f), join(dir, "b0", f));
+const port = await freePort();
+const inspector = await freePort();
+writeFileSync(join(dir, "cfg.capnp"), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "driver", worker = .driver), (name = "host0", worker = .host0)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "driver")],
+);
+const driver :Workerd.Worker = (
+  modules = [(name = "driver.js", esModule = embed "driver.js")],
+  bindings = [(name = "OTLP0", service = "host0")],
+  compatibilityDate = "2026-04-01",
+);
+const host0 :Workerd.Worker = (
+  modules = [
+    (name = "host.js", esModule = embed "host.js"),
+    (name = "index.js", esModule = embed "b0/index.js"),
+    (name = "index_bg.wasm", wasm = embed "b0/index_bg.wasm"),
+  ],
+  compatibilityDate = "2026-04-01",
+);
+`);
+const workerd = spawn(join(ROOT, "scripts/node_modules/.bin/workerd"),
+  ["serve", join(dir, "cfg.capnp"), `--inspector-addr=127.0.0.1:${inspector}`], { stdio: ["ignore", "ignore", "inherit"] });
+const cleanup = () => { workerd.kill(); rmSync(dir, { recursive: true, force: true }); };
+
+try {
+  let targets;
+  for (let i = 0; i < 100; i++) {
+    try { targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json(); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  const target = targets.find((t) => (t.title || "").includes("host0") || (t.id || "").includes("host0")) ?? targets[targets.length - 1];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((ok, err) => { ws.onopen = ok; ws.onerror = err; });
+  let next = 1;
+  const pending = new Map();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+  };
+  const send = (method, params = {}) => new Promise((ok) => { const id = next++; pending.set(id, ok); ws.send(JSON.stringify({ id, method, params })); });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 100 });
+  await send("Profiler.start");
+  const res = await fetch(`http://127.0.0.1:${port}/run?builds=1&${query}`, { method: "POST", body: readFileSync(bodyFile) });
+  const run = await res.json();
+  const { result } = await send("Profiler.stop");
+  ws.close();
+  if (run.error) throw new Error(run.error);
+
+  const { nodes, samples } = result.profile;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const self = new Map();
+  const total = new Map();
+  const hits = new Map();
+  for (const s of samples) hits.set(s, (hits.get(s) || 0) + 1);
+  const name = (n) => n.callFrame.functionName || `(${n.callFrame.url || "anonymous"})`;
+  for (const [id, count] of hits) {
+    const n = byId.get(id);
+    self.set(name(n), (self.get(name(n)) || 0) + count);
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const nm = name(byId.get(cur));
+      if (!seen.has(nm)) { seen.add(nm); total.set(nm, (total.get(nm) || 0) + count); }
+    }
+  }
+  const all = samples.length;
+  const idle = (self.get("(idle)") || 0) + (self.get("(program)") || 0);
+  const busy = all - idle;
+  const pct = (x) => `${(100 * x / busy).toFixed(1).padStart(5)} %`;
+  console.log(`${busy} busy samples of ${all} (100 µs each); median ${run.builds[0].median_ms.toFixed(2)} ms per request`);
+  console.log("\nself time (busy samples):");
+  for (const [nm, c] of [...self].filter(([n]) => n !== "(idle)" && n !== "(program)").sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${pct(c)}  ${nm.slice(0, 140)}`);
+  console.log("\ninclusive time:");
+  for (const [nm, c] of [...total].filter(([n]) => n !== "(root)" && n !== "(idle)" && n !== "(program)").sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${pct(c)}  ${nm.slice(0, 140)}`);
+  if (focus) {
+    const callers = new Map();
+    for (const [id, count] of hits) {
+      if (!name(byId.get(id)).includes(focus)) continue;
+      const up = byId.get(parent.get(id));
+      const nm = up ? name(up) : "(none)";
+      callers.set(nm, (callers.get(nm) || 0) + count);
+    }
+    console.log(`\ncallers of ${focus} (its self samples):`);
+    for (const [nm, c] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(c)}  ${nm.slice(0, 140)}`);
+  }
+} finally {
+  cleanup();
+}
