@@ -58,11 +58,16 @@ const workerd = spawn(join(ROOT, "scripts/node_modules/.bin/workerd"),
 const cleanup = () => { workerd.kill(); rmSync(dir, { recursive: true, force: true }); };
 
 try {
-  let targets;
-  for (let i = 0; i < 100; i++) {
-    try { targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json(); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  // Poll until the host's isolate is listed: the inspector answers before
+  // every worker has registered.
+  let target;
+  let targets = [];
+  for (let i = 0; i < 200 && !target; i++) {
+    try { targets = await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json(); } catch { targets = []; }
+    target = targets.find((t) => t.id === "host0" || (t.title || "").endsWith(" host0"));
+    if (!target) await new Promise((r) => setTimeout(r, 100));
   }
-  const target = targets.find((t) => (t.title || "").includes("host0") || (t.id || "").includes("host0")) ?? targets[targets.length - 1];
+  if (!target) throw new Error(`no inspector target for host0: ${JSON.stringify(targets)}`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((ok, err) => { ws.onopen = ok; ws.onerror = err; });
   let next = 1;
