@@ -69,7 +69,11 @@ py-tools: $(PY_STAMP) ## DuckDB, pytest and the OpenTelemetry SDK in .venv
 # The wasm's "name" section (function names for stack traces, ~20 % of the
 # gzipped module) is dropped afterwards: there is no wasm-opt here to do it.
 WORKER_OUT ?= build
+# wasm SIMD (simd128, which V8 and so workerd run) lets simdutf8 check UTF-8
+# 16 bytes at a time: 4 % less time per protobuf request, 4 % on top of the
+# whole-body check for JSON (docs/performance.md).
 WORKER_ENV = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
 	$(if $(WORKER_OPT_LEVEL),CARGO_PROFILE_WORKER_OPT_LEVEL=$(WORKER_OPT_LEVEL))
 build-worker: wasm-tools node-tools ## build the Worker (build/) with local, pinned tools only
 	$(WORKER_ENV) $(CARGO_BIN)/worker-build --profile worker --no-opt --out-dir $(WORKER_OUT)
