@@ -12,7 +12,9 @@
 //!   [`crate::model`]);
 //! - doubles as numbers or `"NaN"`, `"Infinity"`, `"-Infinity"`;
 //! - bytes as base64 (standard or URL-safe, padding optional);
-//! - `null` for any field means its default; unknown fields are ignored.
+//! - `null` for any field means its default; unknown fields are ignored;
+//! - the body is UTF-8 throughout (RFC 8259), ignored fields included: it is
+//!   checked once, whole, before parsing.
 //!
 //! Objects are walked by small hand-written visitors (`visit`) so that
 //! strings borrow from the body where they have no escapes, and so that
