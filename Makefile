@@ -195,7 +195,7 @@ profile-worker: wasm-tools node-tools ## where the Worker's time goes inside wor
 	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
 	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/names WORKER_KEEP_NAMES=1
 	python3 scripts/bench_worker.py --fixture $(PROFILE_WORKLOAD) target/bench-worker/$(PROFILE_WORKLOAD).bin
-	node --experimental-websocket scripts/workerd_profile.mjs target/bench-worker/names \
+	python3 scripts/bench_worker.py --profile target/bench-worker/names \
 		target/bench-worker/$(PROFILE_WORKLOAD).bin '$(PROFILE_QUERY)' $(PROFILE_FOCUS)
 
 # ---- profiling and audit ----------------------------------------------------------

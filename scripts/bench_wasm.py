@@ -73,7 +73,7 @@ const harness :Workerd.Worker = (
 class Workerd:
     """One workerd process serving the harness (or another config) on a free port (a fresh isolate)."""
 
-    def __init__(self, tmp: Path, cfg_dir: Path = PKG, config_text=config):
+    def __init__(self, tmp: Path, cfg_dir: Path = PKG, config_text=config, args=()):
         self.port = free_port()
         # embed paths are relative to the config file, so it lives beside the
         # modules (pkg/ is git-ignored)
@@ -81,7 +81,7 @@ class Workerd:
         self.cfg = cfg
         cfg.write_text(config_text(self.port))
         self.log = open(tmp / f"workerd-{self.port}.log", "w")
-        self.proc = subprocess.Popen([str(WORKERD), "serve", str(cfg)], stdout=self.log,
+        self.proc = subprocess.Popen([str(WORKERD), "serve", str(cfg), *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 30
         while True:
@@ -112,6 +112,20 @@ class Workerd:
                 self.proc.kill()
         self.log.close()
         self.cfg.unlink(missing_ok=True)
+
+
+def fixture_bodies(tmp: Path, workloads) -> dict:
+    """workload -> (request body, records), from the harness's fixture generator in one workerd."""
+    harness = Workerd(tmp)
+    try:
+        bodies = {}
+        for workload in workloads:
+            if workload not in bodies:
+                data, headers = harness.call(f"/fixture?workload={workload}")
+                bodies[workload] = (data, int(headers.get("x-records") or headers.get("X-Records")))
+        return bodies
+    finally:
+        harness.stop()
 
 
 def criterion_ms(*parts):
@@ -155,14 +169,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-wasm-") as tmp:
         tmp = Path(tmp)
-        fixtures = Workerd(tmp)
-        try:
-            bodies = {}
-            for workload, _ in plan:
-                data, headers = fixtures.call(f"/fixture?workload={workload}")
-                bodies[workload] = (data, int(headers.get("x-records") or headers.get("X-Records")))
-        finally:
-            fixtures.stop()
+        bodies = fixture_bodies(tmp, [workload for workload, _ in plan])
         for workload, runs in plan:
             data, records = bodies[workload]
             for library, stage in runs:

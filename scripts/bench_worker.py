@@ -3,6 +3,7 @@
 
 usage: bench_worker.py [--passes N] --ships NAME BUILD_DIR...    (run by `make bench-worker`)
        bench_worker.py --fixture WORKLOAD FILE                   (a fixture body, for `make profile-worker`)
+       bench_worker.py --profile BUILD_DIR BODY QUERY [FUNCTION] (`make profile-worker`: V8's profiler)
 
 Each BUILD_DIR is worker-build output (index.js, index_bg.wasm), e.g. the same code at several
 opt-levels; NAME is the directory name of the one the Worker ships, which goes first and is the
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_wasm import HARNESS, PKG, WORKERD, WORKER_CPU_LIMIT_MS, Workerd  # noqa: E402
+from bench_wasm import HARNESS, PKG, WORKERD, WORKER_CPU_LIMIT_MS, Workerd, fixture_bodies, free_port  # noqa: E402
 
 # (label, harness workload, path, content type, gzip, mode)
 CASES = [
@@ -75,7 +76,7 @@ const driver :Workerd.Worker = (
 class Hosts(Workerd):
     """workerd serving driver.js and one host.js per Worker build (fresh isolates)."""
 
-    def __init__(self, tmp: Path, builds: list):
+    def __init__(self, tmp: Path, builds: list, args=()):
         self.dir = Path(tempfile.mkdtemp(dir=tmp))
         for f in ("driver.js", "host.js"):
             shutil.copy(HARNESS / "worker" / f, self.dir / f)
@@ -83,7 +84,7 @@ class Hosts(Workerd):
             (self.dir / f"b{b}").mkdir()
             for f in ("index.js", "index_bg.wasm"):
                 shutil.copy(build / f, self.dir / f"b{b}" / f)
-        super().__init__(tmp, cfg_dir=self.dir, config_text=config(len(builds)))
+        super().__init__(tmp, cfg_dir=self.dir, config_text=config(len(builds)), args=args)
 
     def stop(self):
         super().stop()
@@ -92,18 +93,27 @@ class Hosts(Workerd):
 
 def fixture(workload: str, out: Path):
     with tempfile.TemporaryDirectory(prefix="otlp2r2-fixture-") as tmp:
-        w = Workerd(Path(tmp))
+        out.write_bytes(fixture_bodies(Path(tmp), [workload])[workload][0])
+
+
+def profile(build: Path, body: Path, query: str, focus: list):
+    """One build in workerd with its inspector open, profiled by workerd_profile.mjs."""
+    with tempfile.TemporaryDirectory(prefix="otlp2r2-profile-") as tmp:
+        inspector = free_port()
+        w = Hosts(Path(tmp), [build], args=[f"--inspector-addr=127.0.0.1:{inspector}"])
         try:
-            data, _ = w.call(f"/fixture?workload={workload}")
+            subprocess.run(["node", "--experimental-websocket", str(Path(__file__).parent / "workerd_profile.mjs"),
+                            str(inspector), str(w.port), str(body), query, *focus], check=True)
         finally:
             w.stop()
-    out.write_bytes(data)
 
 
 def main():
     args = sys.argv[1:]
     if args[:1] == ["--fixture"] and len(args) == 3:
         return fixture(args[1], Path(args[2]))
+    if args[:1] == ["--profile"] and len(args) in (4, 5):
+        return profile(Path(args[1]), Path(args[2]), args[3], args[4:])
     passes = 3
     if "--passes" in args:
         i = args.index("--passes")
@@ -125,15 +135,7 @@ def main():
     runs = {}  # case label -> [driver result per pass]
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-worker-") as tmp:
         tmp = Path(tmp)
-        fixtures = Workerd(tmp)
-        try:
-            bodies = {}
-            for _, workload, *_ in CASES:
-                if workload not in bodies:
-                    data, headers = fixtures.call(f"/fixture?workload={workload}")
-                    bodies[workload] = (data, int(headers.get("x-records") or headers.get("X-Records")))
-        finally:
-            fixtures.stop()
+        bodies = fixture_bodies(tmp, [workload for _, workload, *_ in CASES])
         for p in range(passes):
             for label, workload, path, ctype, gz, mode in CASES:
                 w = Hosts(tmp, builds)

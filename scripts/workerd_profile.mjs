@@ -1,61 +1,21 @@
-// Samples the Worker's build with V8's CPU profiler inside workerd.
+// Samples a Worker build with V8's CPU profiler inside workerd.
 //
-// usage: node --experimental-websocket scripts/workerd_profile.mjs BUILD_DIR BODY_FILE [query [FUNCTION]]
-//        (run by `make profile-worker`; query as for bench-wasm/worker/driver.js's /run,
-//        default "path=/v1/logs&mode=full")
+// usage: node --experimental-websocket scripts/workerd_profile.mjs INSPECTOR_PORT PORT BODY_FILE QUERY [FUNCTION]
+//        (run by `scripts/bench_worker.py --profile`, which starts workerd with
+//        bench-wasm/worker's driver on PORT and one host, "host0", around the build,
+//        with its inspector on INSPECTOR_PORT; QUERY as for driver.js's /run)
 //
-// Starts workerd with bench-wasm/worker's driver and one host around BUILD_DIR (worker-build
-// output; keep its wasm "name" section, or every frame is "wasm-function[N]"), attaches to the
-// host isolate through workerd's inspector, profiles one /run (warm-up and rounds), and prints
-// the functions with the most samples: self time, and the time under each one (inclusive); with
-// FUNCTION (a substring of a name), also which callers FUNCTION's samples come from.
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import net from "node:net";
+// Attaches to the host isolate through the inspector, profiles one /run (warm-up and rounds),
+// and prints the functions with the most samples: self time, and the time under each one
+// (inclusive); with FUNCTION (a substring of a name), also which callers FUNCTION's samples come
+// from. Keep the build's wasm "name" section, or every frame is "wasm-function[N]".
+import { readFileSync } from "node:fs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const [build, bodyFile, query = "path=/v1/logs&mode=full", focus] = process.argv.slice(2);
-if (!build || !bodyFile) {
-  console.error("usage: workerd_profile.mjs BUILD_DIR BODY_FILE [query]");
+const [inspector, port, bodyFile, query, focus] = process.argv.slice(2);
+if (!bodyFile || !query) {
+  console.error("usage: workerd_profile.mjs INSPECTOR_PORT PORT BODY_FILE QUERY [FUNCTION]");
   process.exit(2);
 }
-
-const freePort = () => new Promise((ok) => {
-  const s = net.createServer();
-  s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => ok(port)); });
-});
-
-const dir = mkdtempSync(join(tmpdir(), "otlp2r2-profile-"));
-for (const f of ["driver.js", "host.js"]) cpSync(join(ROOT, "bench-wasm/worker", f), join(dir, f));
-mkdirSync(join(dir, "b0"));
-for (const f of ["index.js", "index_bg.wasm"]) cpSync(join(build, f), join(dir, "b0", f));
-const port = await freePort();
-const inspector = await freePort();
-writeFileSync(join(dir, "cfg.capnp"), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "driver", worker = .driver), (name = "host0", worker = .host0)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "driver")],
-);
-const driver :Workerd.Worker = (
-  modules = [(name = "driver.js", esModule = embed "driver.js")],
-  bindings = [(name = "OTLP0", service = "host0")],
-  compatibilityDate = "2026-04-01",
-);
-const host0 :Workerd.Worker = (
-  modules = [
-    (name = "host.js", esModule = embed "host.js"),
-    (name = "index.js", esModule = embed "b0/index.js"),
-    (name = "index_bg.wasm", wasm = embed "b0/index_bg.wasm"),
-  ],
-  compatibilityDate = "2026-04-01",
-);
-`);
-const workerd = spawn(join(ROOT, "scripts/node_modules/.bin/workerd"),
-  ["serve", join(dir, "cfg.capnp"), `--inspector-addr=127.0.0.1:${inspector}`], { stdio: ["ignore", "ignore", "inherit"] });
-const cleanup = () => { workerd.kill(); rmSync(dir, { recursive: true, force: true }); };
 
 try {
   // Poll until the host's isolate is listed: the inspector answers before
@@ -124,6 +84,7 @@ try {
     console.log(`\ncallers of ${focus} (its self samples):`);
     for (const [nm, c] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(c)}  ${nm.slice(0, 140)}`);
   }
-} finally {
-  cleanup();
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
 }
