@@ -311,6 +311,75 @@ fn late_data_joins_the_hours_output() {
     assert_eq!(table_files(&store).len(), 1);
 }
 
+/// A partition larger than one run's bounds (inputs, bytes, memory) is
+/// compacted over several runs, each saying whether it left work
+/// (`Report::more`, what makes the Worker send the partition again), and
+/// each within its bounds; at the end it is one file with every row.
+#[test]
+fn a_partition_over_a_run_s_bounds_takes_several_runs() {
+    let p = |store: &Memory| {
+        let key = table_files(store).into_iter().next().unwrap();
+        let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
+        compact::Partition { table, hour }
+    };
+    for bound in ["inputs", "bytes", "memory"] {
+        let store = memory();
+        for seed in 0..7 {
+            ingest(
+                &store,
+                Signal::Logs,
+                &logs_at(30 + seed as usize, seed, 0),
+                false,
+            );
+        }
+        let before = rows(&store);
+        let sizes: Vec<u64> = store.snapshot().values().map(|d| d.len() as u64).collect();
+        let biggest = *sizes.iter().max().unwrap();
+        let mut s = Settings {
+            target_bytes: 64 << 20,
+            ..settings()
+        };
+        match bound {
+            "inputs" => s.max_inputs = 3,
+            // Room for three of the smallest files.
+            "bytes" => s.run_bytes = biggest * 3,
+            // Room for two files' reading, never less: two always merge.
+            _ => s.merge_memory_bytes = 1,
+        }
+        let mut runs = Vec::new();
+        loop {
+            let r = block_on(compact::run(&store, p(&store), NOW, &s, "test")).unwrap();
+            assert!(r.inputs >= 2, "{bound}: a run merged {} inputs", r.inputs);
+            match bound {
+                "inputs" => assert!(r.inputs <= 3),
+                "bytes" => assert!(r.bytes_in <= s.run_bytes || r.inputs == 2),
+                _ => assert_eq!(r.inputs, 2),
+            }
+            runs.push(r.inputs);
+            if !r.more {
+                break;
+            }
+            assert!(runs.len() < 10, "{bound}: no end to the runs: {runs:?}");
+        }
+        assert!(runs.len() >= 3, "{bound}: {runs:?}");
+        assert_eq!(rows(&store), before, "{bound}");
+        assert_eq!(table_files(&store).len(), 1, "{bound}: {runs:?}");
+        // compact_all runs a partition again while it says more.
+        let store2 = memory();
+        for seed in 0..7 {
+            ingest(
+                &store2,
+                Signal::Logs,
+                &logs_at(30 + seed as usize, seed, 0),
+                false,
+            );
+        }
+        let total = compact_all(&store2, &s);
+        assert_eq!(table_files(&store2).len(), 1, "{bound}");
+        assert!(!total.more && total.inputs >= 7, "{bound}: {total:?}");
+    }
+}
+
 /// Every store call of a run fails in turn (before or after it takes
 /// effect): that run fails, the next one finishes the job, and no row is
 /// lost or left twice.

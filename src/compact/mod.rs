@@ -29,8 +29,9 @@ pub use settings::*;
 use crate::error::Result;
 use crate::store::Store;
 
-/// Every eligible partition at `now`, compacted one after the other (the
-/// CLI's job; the Worker spreads them over queue messages instead).
+/// Every eligible partition at `now`, compacted one after the other, each
+/// run again while its bounds leave work ([`Report::more`]) (the CLI's job;
+/// the Worker spreads the runs over queue messages instead).
 pub async fn compact_all<S: Store>(
     store: &S,
     now: u64,
@@ -43,9 +44,16 @@ pub async fn compact_all<S: Store>(
         ..Report::default()
     };
     for p in find_eligible(store, now, settings).await? {
-        let r = run(store, p, now, settings, owner).await?;
-        progress(&p, &r);
-        total += &r;
+        loop {
+            let r = run(store, p, now, settings, owner).await?;
+            progress(&p, &r);
+            total += &r;
+            // A run that merged nothing would not do better a second time.
+            if !r.more || r.inputs == 0 {
+                break;
+            }
+        }
     }
+    total.more = false;
     Ok(total)
 }

@@ -8,9 +8,11 @@
 //!    uploads, delete its completed outputs; `committed`: finish it);
 //! 3. delete late retries (files whose key a tombstone lists) and expire old
 //!    tombstones;
-//! 4. read the small files' footers, group them by schema (only files of the
-//!    same schema version and timestamp unit merge), and for each group of
-//!    two or more: record the intent, merge row group by row group into
+//! 4. read the small files' footers, smallest first and within the run's
+//!    bounds (inputs, bytes, memory: [`Report::more`] says when files were
+//!    left for another run), group them by schema (only files of the same
+//!    schema version and timestamp unit merge), and for each group of two
+//!    or more: record the intent, merge row group by row group into
 //!    outputs rolled at the target size (multipart parts as they fill),
 //!    commit, verify the outputs' rows, write the tombstone, delete the
 //!    inputs, drop the intent;
@@ -27,7 +29,7 @@ use arrow_schema::SchemaRef;
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
 use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
-use super::read::{Footer, FooterOrNeed, RowGroupBatches};
+use super::read::{Footer, FooterOrNeed, ReadMemory, RowGroupBatches};
 use super::Settings;
 use crate::error::{Error, Result};
 use crate::store::{self, Meta, Part, PutMode, Range, Store};
@@ -39,6 +41,11 @@ const FOOTER_GUESS: u64 = 64 << 10;
 
 /// Rows per merged batch fed to the writer.
 const MERGE_ROWS: usize = 8192;
+
+/// Rows per batch decoded from an input: a run may hold hundreds of inputs
+/// open, each with one decoded batch (dhat: 8,192-row batches of logs were
+/// 10 MiB per input).
+const INPUT_ROWS: usize = 1024;
 
 /// What one partition's run did (also the fields of its log line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -59,6 +66,9 @@ pub struct Report {
     pub late_deleted: usize,
     /// Intents of crashed runs completed or rolled back.
     pub recovered: usize,
+    /// The run's bounds ([`Settings::max_inputs`], [`Settings::run_bytes`],
+    /// [`Settings::merge_memory_bytes`]) left small files for another run.
+    pub more: bool,
 }
 
 impl std::ops::AddAssign<&Report> for Report {
@@ -72,6 +82,7 @@ impl std::ops::AddAssign<&Report> for Report {
         self.bytes_out += r.bytes_out;
         self.late_deleted += r.late_deleted;
         self.recovered += r.recovered;
+        self.more |= r.more;
     }
 }
 
@@ -223,30 +234,66 @@ async fn compact<S: Store>(
         store.delete(&keys).await?;
         report.late_deleted += keys.len();
     }
-    // 4. The small files, grouped by schema.
-    // Only files of the same schema version and Arrow schema (so the same
-    // timestamp unit) merge; each kind is compacted on its own.
-    let mut groups: Vec<Kind> = Vec::new();
-    for m in files
+    // 4. The small files of this run, grouped by schema, smallest first and
+    // within the run's bounds; the rest wait for the next run.
+    let mut small: Vec<Meta> = files
         .into_iter()
         .filter(|m| m.size < settings.small_bytes())
-    {
+        .collect();
+    small.sort_by(|a, b| (a.size, &a.key).cmp(&(b.size, &b.key)));
+    let mut groups: Vec<Kind> = Vec::new();
+    let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
+    let count = small.len();
+    for (i, m) in small.into_iter().enumerate() {
+        let size = m.size;
+        // The bounds: inputs, bytes, and memory (what the open inputs hold
+        // plus the largest decode under way).
+        let within = |(held, peak): (u64, u64), add: ReadMemory| {
+            taken < settings.max_inputs
+                && taken_bytes.saturating_add(size) <= settings.run_bytes
+                && (held.saturating_add(add.held)).saturating_add(peak.max(add.peak))
+                    <= settings.merge_memory_bytes
+        };
+        // Past the bounds, with every group able to merge: the rest wait
+        // (unread: their footers would cost subrequests for nothing).
+        if !within((0, 0), ReadMemory::default()) && groups.iter().all(|(_, _, g, _)| g.len() >= 2)
+        {
+            left += count - i;
+            break;
+        }
         let Some(file) = read_footer(store, &m).await? else {
             continue;
         };
-        let same = |(v, s, _): &&mut Kind| v == file.schema_version() && s == file.schema();
+        let memory = file.read_memory(INPUT_ROWS);
+        let same = |(v, s, _, _): &&mut Kind| v == file.schema_version() && s == file.schema();
         match groups.iter_mut().find(same) {
-            Some((_, _, g)) => g.push((m, file)),
+            // Two files always merge, so each run makes progress.
+            Some((_, _, g, held)) if g.len() < 2 || within(*held, memory) => {
+                *held = (held.0 + memory.held, held.1.max(memory.peak));
+                g.push((m, file));
+            }
+            Some(_) => {
+                left += 1;
+                continue;
+            }
             None => groups.push((
                 file.schema_version().to_string(),
                 file.schema().clone(),
                 vec![(m, file)],
+                (memory.held, memory.peak),
             )),
         }
+        taken += 1;
+        taken_bytes += size;
     }
-    for (_, schema, group) in groups.into_iter().filter(|(_, _, g)| g.len() >= 2) {
+    let mut merged = false;
+    for (_, schema, group, _) in groups.into_iter().filter(|(_, _, g, _)| g.len() >= 2) {
         merge_group(store, &p, schema, group, now, settings, report).await?;
+        merged = true;
     }
+    // Another run has work when files were left out: two of them, or one
+    // and the (likely small) last output of this run's merge.
+    report.more = left >= 2 || (left == 1 && merged);
     Ok(())
 }
 
@@ -309,8 +356,10 @@ async fn finish<S: Store>(store: &S, p: &Partition, intent: &Intent, now: u64) -
     store.delete(&tomb.inputs).await
 }
 
-/// Files of one schema version and Arrow schema: the ones that merge.
-type Kind = (String, SchemaRef, Vec<(Meta, Footer)>);
+/// Files of one schema version and Arrow schema (the ones that merge), and
+/// the memory their reading is estimated to hold ([`Footer::read_memory`]):
+/// the sum of what each holds, and the largest decode.
+type Kind = (String, SchemaRef, Vec<(Meta, Footer)>, (u64, u64));
 
 /// One output file being written.
 struct Out {
@@ -392,7 +441,12 @@ async fn merge_group<S: Store>(
                 if o.group_rows >= settings.row_group_rows {
                     o.writer.flush_row_group()?;
                     o.group_rows = 0;
-                    o.pending.extend(o.writer.take_written()?);
+                    let written = o.writer.take_written()?;
+                    if o.pending.is_empty() {
+                        o.pending = written; // no copy of a whole row group
+                    } else {
+                        o.pending.extend_from_slice(&written);
+                    }
                     upload_full_parts(
                         store,
                         o,
@@ -537,6 +591,8 @@ struct Source {
     file: Footer,
     next_group: usize,
     batches: Option<RowGroupBatches>,
+    /// Rows of the open row group not yet out.
+    group_rows_left: u64,
 }
 
 impl Source {
@@ -546,14 +602,23 @@ impl Source {
             file,
             next_group: 0,
             batches: None,
+            group_rows_left: 0,
         }
     }
 
-    /// The input's next batch, `None` at its end.
+    /// The input's next batch, `None` at its end. A row group's reader
+    /// (its compressed bytes, pages and decoders) is dropped as soon as its
+    /// last batch is out, not when the next one is asked for: a merge holds
+    /// many inputs' last batches at once.
     async fn next<S: Store>(&mut self, store: &S) -> Result<Option<RecordBatch>> {
         loop {
             if let Some(b) = self.batches.as_mut().and_then(Iterator::next) {
-                return b.map(Some);
+                let b = b?;
+                self.group_rows_left = self.group_rows_left.saturating_sub(b.num_rows() as u64);
+                if self.group_rows_left == 0 {
+                    self.batches = None;
+                }
+                return Ok(Some(b));
             }
             let Some(range) = self.file.row_group(self.next_group) else {
                 return Ok(None);
@@ -572,9 +637,10 @@ impl Source {
                 self.next_group,
                 range.start,
                 bytes.into(),
-                MERGE_ROWS,
+                INPUT_ROWS,
             )?;
             self.batches = Some(batches);
+            self.group_rows_left = range.rows;
             self.next_group += 1;
         }
     }

@@ -17,6 +17,19 @@ pub const DEFAULT_LEASE_SECS: u64 = 15 * 60;
 /// Default size of a multipart part: 8 MiB (R2 wants 5 MiB or more, all
 /// parts but the last of one size).
 pub const DEFAULT_PART_BYTES: usize = 8 << 20;
+/// Default most input files one run merges: 1,000. Each costs about two
+/// subrequests (its footer, its row groups) and one key of a delete; the
+/// Workers Paid plan allows 10,000 subrequests per invocation.
+pub const DEFAULT_MAX_INPUTS: usize = 1000;
+/// Default most input bytes one run merges: 1 GiB, so that a run stays well
+/// inside the CPU time `wrangler.toml` gives an invocation (see
+/// `docs/performance.md` for the measured MB/s).
+pub const DEFAULT_RUN_BYTES: u64 = 1 << 30;
+/// Default memory the inputs of one run may hold at once: 24 MiB, estimated
+/// from their footers (each input's largest row group, compressed, plus the
+/// uncompressed size of one decoded batch of it). The output's row group
+/// and upload part come on top; `docs/performance.md` has the measured peak.
+pub const DEFAULT_MERGE_MEMORY_BYTES: u64 = 24 << 20;
 
 /// How compaction runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +46,13 @@ pub struct Settings {
     pub lease_secs: u64,
     /// Bytes per multipart part (all but the last).
     pub part_bytes: usize,
+    /// Most input files one run merges; the rest wait for the next run.
+    pub max_inputs: usize,
+    /// Most input bytes one run merges (at least two files always merge).
+    pub run_bytes: u64,
+    /// Estimated memory the open inputs of one merge may hold at once (at
+    /// least two files always merge).
+    pub merge_memory_bytes: u64,
 }
 
 impl Default for Settings {
@@ -44,6 +64,9 @@ impl Default for Settings {
             tombstone_secs: DEFAULT_TOMBSTONE_SECS,
             lease_secs: DEFAULT_LEASE_SECS,
             part_bytes: DEFAULT_PART_BYTES,
+            max_inputs: DEFAULT_MAX_INPUTS,
+            run_bytes: DEFAULT_RUN_BYTES,
+            merge_memory_bytes: DEFAULT_MERGE_MEMORY_BYTES,
         }
     }
 }
@@ -56,7 +79,8 @@ impl Settings {
 
     /// Reads the settings from Worker vars (`COMPACT_TARGET_BYTES`,
     /// `COMPACT_ROW_GROUP_ROWS`, `COMPACT_GRACE_SECS`,
-    /// `COMPACT_TOMBSTONE_SECS`); unset vars keep their defaults, a bad
+    /// `COMPACT_TOMBSTONE_SECS`, `COMPACT_MAX_INPUTS`, `COMPACT_RUN_BYTES`,
+    /// `COMPACT_MEMORY_BYTES`); unset vars keep their defaults, a bad
     /// value is an error naming the var.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         use crate::vars::{count, positive};
@@ -67,6 +91,11 @@ impl Settings {
             // No grace at all is a valid choice (tests, backfills).
             grace_secs: count(&var, "COMPACT_GRACE_SECS", d.grace_secs, 0)?,
             tombstone_secs: count(&var, "COMPACT_TOMBSTONE_SECS", d.tombstone_secs, 1)?,
+            // Fewer than two inputs could not merge anything.
+            max_inputs: usize::try_from(count(&var, "COMPACT_MAX_INPUTS", d.max_inputs as u64, 2)?)
+                .unwrap_or(usize::MAX),
+            run_bytes: count(&var, "COMPACT_RUN_BYTES", d.run_bytes, 1)?,
+            merge_memory_bytes: count(&var, "COMPACT_MEMORY_BYTES", d.merge_memory_bytes, 1)?,
             ..d
         })
     }

@@ -4,7 +4,9 @@
 //! `#[event(scheduled)]` lists the eligible partitions
 //! ([`compact::find_eligible`]) and sends one message per partition to the
 //! queue bound as `COMPACT_QUEUE`; `#[event(queue)]` runs [`compact::run`]
-//! for each message. Queues deliver at least once and Cloudflare runs as
+//! for each message, and sends the partition again when the run's bounds
+//! left work for another ([`compact::Report::more`]: a large partition is
+//! compacted over several messages). Queues deliver at least once and Cloudflare runs as
 //! many consumers as the queue needs: the lease and the intent make a second
 //! delivery harmless. A failed run is retried by the queue; a handler never
 //! returns an error (workers-rs would abort the isolate). One JSON log line
@@ -70,6 +72,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }));
 }
 
+async fn requeue(env: &Env, partition: &Partition) -> Result<(), String> {
+    let queue = env.queue(QUEUE_BINDING).map_err(|e| e.to_string())?;
+    queue.send(partition.id()).await.map_err(|e| e.to_string())
+}
+
 /// Distinguishes the runs of one isolate; the time distinguishes isolates.
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
@@ -104,6 +111,9 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
             "msg": "otlp2r2 compaction",
             "partition": partition.id(),
             "duration_ms": Date::now().as_millis().saturating_sub(started),
+            // The isolate's wasm memory: it only grows, so this is the
+            // largest any run of this isolate needed so far.
+            "memory_bytes": core::arch::wasm32::memory_size(0) * 65536,
         });
         match &result {
             Ok(r) => {
@@ -111,6 +121,13 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                     (line.as_object_mut(), serde_json::to_value(r))
                 {
                     line.extend(fields);
+                }
+                if r.more {
+                    // The run's bounds left small files: the partition goes
+                    // back on the queue (the next cron would find it too).
+                    if let Err(e) = requeue(&env, &partition).await {
+                        line["requeue_error"] = e.into();
+                    }
                 }
                 message.ack();
             }
