@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help dev serve compact-local query bench-compact test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
+.PHONY: help dev serve compact-local query bench-compact bench-compact-worker bench-compact-dhat test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
         build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker profile-worker bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
@@ -149,6 +149,19 @@ bench-compact: py-tools ## compaction of one partition of many small files (Crit
 	rm -rf target/compact-bench
 	OTLP2R2_COMPACT_DUMP=$(ROOT)/target/compact-bench cargo bench --bench compact
 	$(PY) scripts/bench_compact_peer.py target/compact-bench
+
+bench-compact-dhat: ## compaction's allocated bytes and blocks per row and peak heap (dhat), per partition of bench-compact
+	cargo bench --bench compact --features dhat-heap -- --dhat
+
+# The Worker's own queue consumer compacting the same partitions inside workerd
+# (a bucket in JavaScript memory), plus one logs partition of COMPACT_LARGE_MIB.
+COMPACT_LARGE_MIB ?= 1024
+bench-compact-worker: wasm-tools node-tools ## the Worker's queue consumer compacting the bench's partitions and one of COMPACT_LARGE_MIB MiB in workerd: MB/s and wasm memory
+	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/worker-profile
+	rm -rf target/compact-bench-worker
+	OTLP2R2_COMPACT_DUMP=$(ROOT)/target/compact-bench-worker OTLP2R2_COMPACT_LARGE_MIB=$(COMPACT_LARGE_MIB) \
+		cargo bench --bench compact -- --list >/dev/null
+	python3 scripts/bench_worker.py --compact target/compact-bench-worker target/bench-worker/worker-profile $(COMPACT_VARS)
 
 bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 	cargo bench --bench peers --features dhat-heap -- --dhat

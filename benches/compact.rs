@@ -3,14 +3,21 @@
 //! without R2's latency). Throughput in input bytes. Each iteration starts
 //! from a fresh copy of the inputs (not timed).
 //!
-//! `OTLP2R2_COMPACT_DUMP=DIR` also writes each workload's input files under
-//! `DIR/<workload>/` for `scripts/bench_compact_peer.py` (DuckDB doing the
-//! same job, in the same run).
-#![allow(missing_docs)] // criterion_group! makes pub fns; a bench has no API
+//! `OTLP2R2_COMPACT_DUMP=DIR` also writes each workload's input files as
+//! `DIR/<workload>/<key>` (the bucket's layout) for
+//! `scripts/bench_compact_peer.py` (DuckDB doing the same job, in the same
+//! run) and `scripts/bench_worker.py --compact` (the Worker's queue consumer
+//! in workerd). With `OTLP2R2_COMPACT_LARGE_MIB=N` as well, it writes
+//! `DIR/logs-large/`: one logs partition of about N MiB of 8,192-row files,
+//! the memory bound's test in workerd (dumped only, not timed here).
+//!
+//! With `--features dhat-heap` and `-- --dhat`, each workload instead runs
+//! once under dhat in its own process and prints allocated bytes, blocks and
+//! peak heap per row (`make bench-compact-dhat`).
 
 mod fixtures;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 use futures_executor::block_on;
 use otlp2r2::compact::{self, Settings};
 use otlp2r2::store::memory::Memory;
@@ -22,75 +29,129 @@ use prost::Message;
 fn inputs(signal: Signal, files: usize, rows: usize) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for seed in 0..files as u64 {
-        let body = match signal {
-            Signal::Logs => fixtures::logs(rows, 100 + seed).encode_to_vec(),
-            Signal::Traces => fixtures::traces(rows, 100 + seed).encode_to_vec(),
-            Signal::Metrics => fixtures::metrics(rows, 100 + seed).encode_to_vec(),
-        };
-        let req = Request {
-            signal,
-            encoding: Encoding::Protobuf,
-            gzip: false,
-            body: &body,
-        };
-        let opts = Options {
-            limits: otlp2r2::Limits::UNLIMITED,
-            ..Options::default()
-        };
-        let output = process(&req, &opts).unwrap();
-        // One table per workload: the first (logs, traces, gauge).
-        let first = output.objects[0].table;
-        out.extend(
-            output
-                .objects
-                .into_iter()
-                .filter(|o| o.table == first)
-                .map(|o| (o.key, o.data)),
-        );
+        each_input(signal, seed, rows, |key, data| out.push((key, data)));
     }
     out
 }
 
+/// Calls `f` with the file of fixture request `seed` (`rows` records).
+fn each_input(signal: Signal, seed: u64, rows: usize, mut f: impl FnMut(String, Vec<u8>)) {
+    let body = match signal {
+        Signal::Logs => fixtures::logs(rows, 100 + seed).encode_to_vec(),
+        Signal::Traces => fixtures::traces(rows, 100 + seed).encode_to_vec(),
+        Signal::Metrics => fixtures::metrics(rows, 100 + seed).encode_to_vec(),
+    };
+    let req = Request {
+        signal,
+        encoding: Encoding::Protobuf,
+        gzip: false,
+        body: &body,
+    };
+    let opts = Options {
+        limits: otlp2r2::Limits::UNLIMITED,
+        ..Options::default()
+    };
+    let output = process(&req, &opts).unwrap();
+    // One table per workload: the first (logs, traces, gauge).
+    let first = output.objects[0].table;
+    for o in output.objects.into_iter().filter(|o| o.table == first) {
+        f(o.key, o.data);
+    }
+}
+
+fn dump(dir: &std::path::Path, key: &str, data: &[u8]) {
+    let path = dir.join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// `DIR/logs-large/`: 8,192-row logs files until `mib` MiB are written.
+fn dump_large(dir: &std::path::Path, mib: u64) {
+    let d = dir.join("logs-large");
+    let mut written = 0u64;
+    for seed in 0.. {
+        if written >= mib << 20 {
+            break;
+        }
+        each_input(Signal::Logs, seed, 8192, |key, data| {
+            written += data.len() as u64;
+            dump(&d, &key, &data);
+        });
+    }
+}
+
+/// The partitions timed: (signal, files, rows per file).
+const WORKLOADS: [(Signal, usize, usize); 4] = [
+    (Signal::Logs, 500, 100),
+    (Signal::Logs, 40, 8192),
+    (Signal::Traces, 500, 100),
+    (Signal::Metrics, 200, 100),
+];
+
+const NOW: u64 = 1_900_000_000;
+
+fn partition_of(files: &[(String, Vec<u8>)]) -> compact::Partition {
+    let (table, hour) = otlp2r2::key::parse_partition(&files[0].0).unwrap();
+    compact::Partition { table, hour }
+}
+
+fn loaded(files: &[(String, Vec<u8>)]) -> Memory {
+    let store = Memory::new();
+    for (k, d) in files {
+        block_on(store.put(k, d.clone(), PutMode::Overwrite)).unwrap();
+    }
+    store
+}
+
+/// Compacts `partition` as the Worker's queue does: run after run while a
+/// run's bounds leave files (`Report::more`). Reports the sum of the runs;
+/// its `rows` count rows merged again by a later run once more.
+fn whole(
+    store: &Memory,
+    partition: compact::Partition,
+    settings: &Settings,
+) -> (compact::Report, usize) {
+    let mut total = compact::Report::default();
+    for runs in 1.. {
+        let r = block_on(compact::run(store, partition, NOW, settings, "bench")).unwrap();
+        total += &r;
+        if !r.more {
+            return (total, runs);
+        }
+    }
+    unreachable!("runs until one leaves no work")
+}
+
 fn bench(c: &mut Criterion) {
     let settings = Settings::default();
-    let now = 1_900_000_000;
-    let dump = std::env::var_os("OTLP2R2_COMPACT_DUMP").map(std::path::PathBuf::from);
-    for (signal, files, rows) in [
-        (Signal::Logs, 500, 100),
-        (Signal::Logs, 40, 8192),
-        (Signal::Traces, 500, 100),
-        (Signal::Metrics, 200, 100),
-    ] {
+    let dump_dir = std::env::var_os("OTLP2R2_COMPACT_DUMP").map(std::path::PathBuf::from);
+    let large: u64 = std::env::var("OTLP2R2_COMPACT_LARGE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if let (Some(dir), true) = (&dump_dir, large > 0) {
+        dump_large(dir, large);
+    }
+    for (signal, files, rows) in WORKLOADS {
         let files_in = inputs(signal, files, rows);
         let bytes: usize = files_in.iter().map(|(_, d)| d.len()).sum();
         let id = format!("{}/{files}x{rows}", signal.name());
-        if let Some(dir) = &dump {
+        if let Some(dir) = &dump_dir {
             let d = dir.join(id.replace('/', "-"));
-            std::fs::create_dir_all(&d).unwrap();
-            for (i, (_, data)) in files_in.iter().enumerate() {
-                std::fs::write(d.join(format!("{i:04}.parquet")), data).unwrap();
+            for (key, data) in &files_in {
+                dump(&d, key, data);
             }
         }
-        let partition = {
-            let (table, hour) = otlp2r2::key::parse_partition(&files_in[0].0).unwrap();
-            compact::Partition { table, hour }
-        };
+        let partition = partition_of(&files_in);
         let mut g = c.benchmark_group("compact");
         g.throughput(Throughput::Bytes(bytes as u64));
         g.sample_size(10);
         g.bench_function(&id, |b| {
             b.iter_batched(
-                || {
-                    let store = Memory::new();
-                    for (k, d) in &files_in {
-                        block_on(store.put(k, d.clone(), PutMode::Overwrite)).unwrap();
-                    }
-                    store
-                },
+                || loaded(&files_in),
                 |store| {
-                    let r =
-                        block_on(compact::run(&store, partition, now, &settings, "bench")).unwrap();
-                    assert_eq!(r.inputs, files);
+                    let (r, _) = whole(&store, partition, &settings);
+                    assert!(r.inputs >= files);
                     r.bytes_out
                 },
                 BatchSize::LargeInput,
@@ -100,5 +161,83 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+/// Compacts workload `i` (every run it takes) under dhat (this process) and
+/// prints a line. Only the runs are profiled: the inputs are made and stored
+/// before. The peak includes the outputs, which the in-memory store keeps.
+#[cfg(feature = "dhat-heap")]
+fn dhat_one(i: usize) {
+    let (signal, files, rows) = WORKLOADS[i];
+    let files_in = inputs(signal, files, rows);
+    let input: usize = files_in.iter().map(|(_, d)| d.len()).sum();
+    let store = loaded(&files_in);
+    // OTLP2R2_DHAT_FILE=path also saves the per-site profile (dh_view format).
+    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
+        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
+        Err(_) => dhat::Profiler::builder().testing().build(),
+    };
+    let (r, runs) = whole(&store, partition_of(&files_in), &Settings::default());
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    // The partition's rows and its compacted files (the sums in `r` count
+    // rows and bytes of intermediate runs again).
+    let (mut n, mut output, mut outputs) = (0u64, 0u64, 0usize);
+    for (key, data) in store.snapshot() {
+        if key.starts_with("otel_") {
+            let compact::read::FooterOrNeed::Footer(f) =
+                compact::read::Footer::parse(&data, data.len() as u64).unwrap()
+            else {
+                panic!("{key}: no footer")
+            };
+            n += f.rows();
+            output += data.len() as u64;
+            outputs += 1;
+        }
+    }
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    println!(
+        "dhat compact/{}/{files}x{rows}: {} run(s), allocated {} B/row ({:.1}x the output's {} B/row), {:.2} blocks/row, \
+         peak {:.1} MiB incl. up to the {:.1} MiB of outputs the store keeps (rows {n}, input {input} B, {outputs} output file(s) {output} B, {:.2}x)",
+        signal.name(),
+        runs,
+        stats.total_bytes / n.max(1),
+        stats.total_bytes as f64 / output as f64,
+        output / n.max(1),
+        stats.total_blocks as f64 / n.max(1) as f64,
+        mib(stats.max_bytes as u64),
+        mib(r.bytes_out),
+        output as f64 / input as f64,
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--dhat") {
+        #[cfg(feature = "dhat-heap")]
+        {
+            if let Some(i) = args.iter().position(|a| a == "--dhat-one") {
+                dhat_one(args[i + 1].parse().expect("workload index"));
+                return;
+            }
+            for i in 0..WORKLOADS.len() {
+                let status = std::process::Command::new(&args[0])
+                    .args(["--dhat", "--dhat-one", &i.to_string()])
+                    .status()
+                    .expect("re-run self");
+                assert!(status.success());
+            }
+            return;
+        }
+        #[cfg(not(feature = "dhat-heap"))]
+        {
+            eprintln!("--dhat needs `--features dhat-heap` (make bench-compact-dhat)");
+            std::process::exit(2);
+        }
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

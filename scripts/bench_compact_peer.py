@@ -25,7 +25,7 @@ if threads != "default":
     con.execute(f"SET threads = {threads}")
 t = time.perf_counter()
 if src != "-":
-    con.execute(f"COPY (SELECT * FROM read_parquet('{src}/*.parquet') ORDER BY {order}) TO '{dst}' "
+    con.execute(f"COPY (SELECT * FROM read_parquet('{src}/**/*.parquet') ORDER BY {order}) TO '{dst}' "
                 "(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 131072)")
 seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
@@ -48,7 +48,7 @@ def main():
     for w in sorted(p for p in dump.iterdir() if p.is_dir()):
         order = "ServiceName, Timestamp" if w.name.startswith(("logs", "traces")) else \
             "ServiceName, MetricName, TimeUnix"
-        size = sum(f.stat().st_size for f in w.glob("*.parquet"))
+        size = sum(f.stat().st_size for f in w.rglob("*.parquet"))
         for threads in ("1", "default"):
             times, rss = [], 0
             for _ in range(3):

@@ -4,6 +4,7 @@
 usage: bench_worker.py [--passes N] --ships NAME BUILD_DIR...    (run by `make bench-worker`)
        bench_worker.py --fixture WORKLOAD FILE                   (a fixture body, for `make profile-worker`)
        bench_worker.py --profile BUILD_DIR BODY QUERY [FUNCTION] (`make profile-worker`: V8's profiler)
+       bench_worker.py --compact DUMP_DIR BUILD_DIR [VAR=VALUE...] (`make bench-compact-worker`)
 
 Each BUILD_DIR is worker-build output (index.js, index_bg.wasm), e.g. the same code at several
 opt-levels; NAME is the directory name of the one the Worker ships, which goes first and is the
@@ -19,7 +20,16 @@ interleaving makes the ratio between builds trustworthy even when absolute times
 quotes, over N passes, the median ms per request and the median per-round ratio to the shipped build.
 
 Writes bench-wasm/worker-report.json and bench-wasm/worker-report.md. Python standard library only.
+
+--compact: for each workload folder of DUMP_DIR (`benches/compact.rs` dumps them in the bucket's
+layout), a fresh workerd whose host keeps a whole R2 bucket in JavaScript memory (outside the
+Worker's wasm memory) is loaded with the files, then the Worker's own queue consumer is called with
+the partition's message, and again with every message it sends back (a partition over one run's
+bounds), until the queue is empty. Prints input MB/s over the runs' wall time and the wasm linear
+memory the Worker reports (it only grows: the peak); writes bench-wasm/compact-report.json. VAR=VALUE
+pairs set the Worker's COMPACT_* vars.
 """
+import datetime
 import gzip
 import json
 import shutil
@@ -28,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,8 +119,59 @@ def profile(build: Path, body: Path, query: str, focus: list):
             w.stop()
 
 
+def partition_id(key: str) -> str:
+    """The compactor's id (`<table>/<hours since the epoch>`) of a table file's key."""
+    table, date, hour = key.split("/")[:3]
+    day = datetime.date.fromisoformat(date.removeprefix("date=")) - datetime.date(1970, 1, 1)
+    return f"{table}/{day.days * 24 + int(hour.removeprefix('hour='))}"
+
+
+def compact(dump: Path, build: Path, settings: list):
+    results = []
+    with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-compact-") as tmp:
+        for w in sorted(p for p in dump.iterdir() if p.is_dir()):
+            files = sorted(f for f in w.rglob("*.parquet"))
+            keys = [f.relative_to(w).as_posix() for f in files]
+            parts = sorted({partition_id(k) for k in keys})
+            if len(parts) != 1:
+                sys.exit(f"{w}: {len(parts)} partitions, expected one")
+            host = Hosts(Path(tmp), [build])
+            try:
+                size = 0
+                for f, k in zip(files, keys):
+                    data = f.read_bytes()
+                    size += len(data)
+                    out, _ = host.call("/bucket/" + urllib.parse.quote(k, safe=""), data)
+                    if out != b"stored":
+                        sys.exit(f"{k}: {out[:300]!r}")
+                query = urllib.parse.urlencode([("partition", parts[0]), *(a.split("=", 1) for a in settings)])
+                out, _ = host.call(f"/compact?{query}", b"")
+                r = json.loads(out)
+            finally:
+                host.stop()
+            if "error" in r:
+                sys.exit(f"{w.name}: {json.dumps(r)[:2000]}")
+            lines = [run["line"] for run in r["runs"]]
+            ms = sum(run["ms"] for run in r["runs"])
+            row = {
+                "workload": w.name, "files": len(files), "input_bytes": size, "runs": len(lines),
+                "rows": sum(x["rows"] for x in lines), "inputs_merged": sum(x["inputs"] for x in lines),
+                "outputs": r["objects"], "output_bytes": r["bytes"], "wall_ms": ms,
+                "mb_per_s": size / 1e6 / (ms / 1000), "memory_bytes": max(x["memory_bytes"] for x in lines),
+                "ops": r["ops"],
+            }
+            results.append(row)
+            print(f"{w.name}: {len(files)} files, {size / 2**20:.1f} MiB in {row['runs']} run(s), "
+                  f"{ms:.0f} ms ({row['mb_per_s']:.1f} MB/s of input); wasm memory {row['memory_bytes'] / 2**20:.1f} MiB; "
+                  f"{row['outputs']} output file(s), {row['output_bytes'] / size:.2f}x the input bytes", flush=True)
+    (HARNESS / "compact-report.json").write_text(json.dumps({"build": str(build), "settings": settings,
+                                                             "workloads": results}, indent=1) + "\n")
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--compact"] and len(args) >= 3:
+        return compact(Path(args[1]), Path(args[2]), args[3:])
     if args[:1] == ["--fixture"] and len(args) == 3:
         return fixture(args[1], Path(args[2]))
     if args[:1] == ["--profile"] and len(args) in (4, 5):
