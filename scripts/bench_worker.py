@@ -159,6 +159,7 @@ def compact(dump: Path, build: Path, settings: list):
                 "outputs": r["objects"], "output_bytes": r["bytes"], "wall_ms": ms,
                 "mb_per_s": size / 1e6 / (ms / 1000), "memory_bytes": max(x["memory_bytes"] for x in lines),
                 "ops": r["ops"],
+                "run_lines": lines,
             }
             results.append(row)
             print(f"{w.name}: {len(files)} files, {size / 2**20:.1f} MiB in {row['runs']} run(s), "

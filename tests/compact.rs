@@ -311,6 +311,41 @@ fn late_data_joins_the_hours_output() {
     assert_eq!(table_files(&store).len(), 1);
 }
 
+/// An output row group closes at its byte cap before its row count.
+#[test]
+fn row_groups_close_at_their_byte_cap() {
+    let store = memory();
+    for seed in 0..6 {
+        ingest(&store, Signal::Logs, &logs_at(3000, seed, 0), false);
+    }
+    let before = rows(&store);
+    let s = Settings {
+        target_bytes: 64 << 20,
+        row_group_rows: 1 << 20,
+        row_group_bytes: 1 << 20,
+        ..settings()
+    };
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    let files = table_files(&store);
+    assert_eq!(files.len(), 1);
+    let data = store.snapshot().remove(&files[0]).unwrap();
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(data)).unwrap();
+    use parquet::file::reader::FileReader;
+    let meta = reader.metadata();
+    assert!(
+        meta.num_row_groups() >= 2,
+        "{} row groups",
+        meta.num_row_groups()
+    );
+    for g in meta.row_groups() {
+        // Closed at the first 8,192-row batch past the cap.
+        assert!(g.compressed_size() < 2 << 20, "{}", g.compressed_size());
+        assert!(g.num_rows() < 18_000);
+    }
+}
+
 /// A partition larger than one run's bounds (inputs, bytes, memory) is
 /// compacted over several runs, each saying whether it left work
 /// (`Report::more`, what makes the Worker send the partition again), and

@@ -243,6 +243,7 @@ async fn compact<S: Store>(
     small.sort_by(|a, b| (a.size, &a.key).cmp(&(b.size, &b.key)));
     let mut groups: Vec<Kind> = Vec::new();
     let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
+    let mut full = false;
     let count = small.len();
     for (i, m) in small.into_iter().enumerate() {
         let size = m.size;
@@ -254,9 +255,11 @@ async fn compact<S: Store>(
                 && (held.saturating_add(add.held)).saturating_add(peak.max(add.peak))
                     <= settings.merge_memory_bytes
         };
-        // Past the bounds, with every group able to merge: the rest wait
-        // (unread: their footers would cost subrequests for nothing).
-        if !within((0, 0), ReadMemory::default()) && groups.iter().all(|(_, _, g, _)| g.len() >= 2)
+        // Past the bounds (or the memory full: files only grow from here),
+        // with every group able to merge: the rest wait, unread (their
+        // footers would cost subrequests for nothing).
+        if (full || !within((0, 0), ReadMemory::default()))
+            && groups.iter().all(|(_, _, g, _)| g.len() >= 2)
         {
             left += count - i;
             break;
@@ -274,6 +277,7 @@ async fn compact<S: Store>(
             }
             Some(_) => {
                 left += 1;
+                full = true;
                 continue;
             }
             None => groups.push((
@@ -438,7 +442,9 @@ async fn merge_group<S: Store>(
                 o.writer.write(&batch)?;
                 o.group_rows += batch.num_rows();
                 done_rows += batch.num_rows() as u64;
-                if o.group_rows >= settings.row_group_rows {
+                if o.group_rows >= settings.row_group_rows
+                    || o.writer.row_group_bytes() >= settings.row_group_bytes
+                {
                     o.writer.flush_row_group()?;
                     o.group_rows = 0;
                     let written = o.writer.take_written()?;

@@ -5,6 +5,11 @@
 pub const DEFAULT_TARGET_BYTES: u64 = 128 << 20;
 /// Default rows per row group of an output file: 128k.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Default bytes at which an output row group is closed even before it has
+/// its rows: 8 MiB. A row group is held whole in memory while it is written
+/// and while a later run reads it back, so this bounds both (128k rows of
+/// logs take about 12 MiB).
+pub const DEFAULT_ROW_GROUP_BYTES: usize = 8 << 20;
 /// Default wait after an hour closes before its files are compacted: 15 min,
 /// so that the hour's late requests (exporter retries, clock skew) land first.
 pub const DEFAULT_GRACE_SECS: u64 = 15 * 60;
@@ -38,6 +43,9 @@ pub struct Settings {
     pub target_bytes: u64,
     /// Rows per row group of an output file.
     pub row_group_rows: usize,
+    /// Bytes (encoded) at which an output row group closes before it has
+    /// `row_group_rows`.
+    pub row_group_bytes: usize,
     /// Seconds after an hour closes before it is compacted.
     pub grace_secs: u64,
     /// Seconds a finished run's input keys are remembered.
@@ -60,6 +68,7 @@ impl Default for Settings {
         Settings {
             target_bytes: DEFAULT_TARGET_BYTES,
             row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
             grace_secs: DEFAULT_GRACE_SECS,
             tombstone_secs: DEFAULT_TOMBSTONE_SECS,
             lease_secs: DEFAULT_LEASE_SECS,
@@ -78,7 +87,7 @@ impl Settings {
     }
 
     /// Reads the settings from Worker vars (`COMPACT_TARGET_BYTES`,
-    /// `COMPACT_ROW_GROUP_ROWS`, `COMPACT_GRACE_SECS`,
+    /// `COMPACT_ROW_GROUP_ROWS`, `COMPACT_ROW_GROUP_BYTES`, `COMPACT_GRACE_SECS`,
     /// `COMPACT_TOMBSTONE_SECS`, `COMPACT_MAX_INPUTS`, `COMPACT_RUN_BYTES`,
     /// `COMPACT_MEMORY_BYTES`); unset vars keep their defaults, a bad
     /// value is an error naming the var.
@@ -88,6 +97,7 @@ impl Settings {
         Ok(Settings {
             target_bytes: count(&var, "COMPACT_TARGET_BYTES", d.target_bytes, 1)?,
             row_group_rows: positive(&var, "COMPACT_ROW_GROUP_ROWS", d.row_group_rows)?,
+            row_group_bytes: positive(&var, "COMPACT_ROW_GROUP_BYTES", d.row_group_bytes)?,
             // No grace at all is a valid choice (tests, backfills).
             grace_secs: count(&var, "COMPACT_GRACE_SECS", d.grace_secs, 0)?,
             tombstone_secs: count(&var, "COMPACT_TOMBSTONE_SECS", d.tombstone_secs, 1)?,

@@ -361,6 +361,25 @@ impl FileWriter {
         self.group_rows
     }
 
+    /// About the bytes the open row group would add to the file if it were
+    /// closed now (its encoded pages so far, and the open pages' values):
+    /// what it holds in memory. The compactor closes row groups at a byte
+    /// cap as well as at a row count.
+    pub fn row_group_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| match c {
+                ColumnWriter::Text(c) => c.estimated_bytes(),
+                ColumnWriter::Map(leaves) => {
+                    leaves.0.estimated_bytes() + leaves.1.estimated_bytes()
+                }
+                ColumnWriter::Arrow(writers) => {
+                    writers.iter().map(|w| w.get_estimated_total_bytes()).sum()
+                }
+            })
+            .sum()
+    }
+
     /// Row groups closed so far (the open one not counted).
     pub fn row_groups(&self) -> usize {
         self.groups

@@ -90,6 +90,16 @@ pub(super) enum DictionaryState {
 }
 
 impl DictionaryState {
+    /// Bytes of its dictionary page so far (0 without one).
+    pub(super) fn page_bytes(&self) -> usize {
+        match self {
+            DictionaryState::Plain => 0,
+            DictionaryState::Sampling { dict, .. }
+            | DictionaryState::On(dict)
+            | DictionaryState::Dropped(dict) => dict.page.len(),
+        }
+    }
+
     /// The state of a new chunk: sampling when a dictionary is `wanted`
     /// (decided at once, as kept, when `sample` is 0), plain otherwise.
     pub(super) fn new(wanted: bool, sample: usize) -> Self {

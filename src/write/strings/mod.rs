@@ -312,6 +312,15 @@ impl StringColumn {
         Ok(())
     }
 
+    /// About the bytes this chunk would take if it ended now: its finished
+    /// pages (compressed), the open page's values (not yet) and the
+    /// dictionary page.
+    pub fn estimated_bytes(&self) -> usize {
+        let done: usize = self.done.iter().map(|d| d.page.compressed_size()).sum();
+        let open = self.page.bytes.len() + 4 * (self.page.ids.len() + self.page.lengths.len());
+        done + open + self.dict.page_bytes()
+    }
+
     /// Ends the chunk: its bytes (dictionary page first) and what
     /// `append_column` needs to know of them.
     pub fn finish(mut self, bufs: &mut PageBuffers) -> Result<(Bytes, ColumnCloseResult)> {
