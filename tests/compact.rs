@@ -357,7 +357,7 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
         let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
         compact::Partition { table, hour }
     };
-    for bound in ["inputs", "bytes", "memory"] {
+    for bound in ["inputs", "bytes", "no-bytes", "memory"] {
         let store = memory();
         for seed in 0..7 {
             ingest(
@@ -378,6 +378,8 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
             "inputs" => s.max_inputs = 3,
             // Room for three of the smallest files.
             "bytes" => s.run_bytes = biggest * 3,
+            // Less than any file: two always merge.
+            "no-bytes" => s.run_bytes = 1,
             // Room for two files' reading, never less: two always merge.
             _ => s.merge_memory_bytes = 1,
         }

@@ -259,6 +259,7 @@ async fn compact<S: Store>(
         // with every group able to merge: the rest wait, unread (their
         // footers would cost subrequests for nothing).
         if (full || !within((0, 0), ReadMemory::default()))
+            && !groups.is_empty()
             && groups.iter().all(|(_, _, g, _)| g.len() >= 2)
         {
             left += count - i;
@@ -295,9 +296,10 @@ async fn compact<S: Store>(
         merge_group(store, &p, schema, group, now, settings, report).await?;
         merged = true;
     }
-    // Another run has work when files were left out: two of them, or one
-    // and the (likely small) last output of this run's merge.
-    report.more = left >= 2 || (left == 1 && merged);
+    // Another run has work when this one merged and left files out (one
+    // left and this run's last, likely small, output make two). A run
+    // that merged nothing would do the same again: no more.
+    report.more = merged && left > 0;
     Ok(())
 }
 
