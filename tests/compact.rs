@@ -295,6 +295,39 @@ fn a_late_retry_is_not_merged_twice() {
     assert_eq!(rows(&store), once);
 }
 
+/// A partition compacted over many runs (two inputs each) leaves a
+/// tombstone per run; they are folded into one, and a retry of the first
+/// run's input is still recognised after the fold.
+#[test]
+fn many_runs_fold_their_tombstones_and_still_catch_late_retries() {
+    let store = memory();
+    let first = logs_at(20, 100, 0);
+    ingest(&store, Signal::Logs, &first, false);
+    for seed in 101..114 {
+        ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: 1,
+        ..settings()
+    };
+    let r = compact_all(&store, &s);
+    assert!(r.outputs >= 12, "{r:?}");
+    let tombstones = || {
+        store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("_compaction/done/"))
+            .count()
+    };
+    assert!(tombstones() <= 9, "{} tombstones", tombstones());
+    let once = rows(&store);
+    ingest(&store, Signal::Logs, &first, false);
+    let r = compact_all(&store, &s);
+    assert_eq!(r.late_deleted, 1);
+    assert_eq!(rows(&store), once);
+}
+
 /// Late data that is not a retry (new rows for a compacted hour) is merged
 /// with the hour's earlier output.
 #[test]

@@ -131,6 +131,16 @@ pub struct Tombstone {
     pub inputs: Vec<String>,
 }
 
+/// The hash naming a set of keys (a folded tombstone).
+pub fn keys_hash(keys: &[String]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for k in keys {
+        h.update(k.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest128()
+}
+
 /// The hash naming a run: its inputs' keys and etags, in key order.
 pub fn inputs_hash(inputs: &[Input]) -> u128 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();

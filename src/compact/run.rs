@@ -39,6 +39,9 @@ use crate::write::FileWriter;
 /// second read.
 const FOOTER_GUESS: u64 = 64 << 10;
 
+/// Tombstones a partition keeps before a run folds them into one.
+const TOMBSTONES_KEPT: usize = 8;
+
 /// Rows per merged batch fed to the writer.
 const MERGE_ROWS: usize = 8192;
 
@@ -218,13 +221,21 @@ async fn compact<S: Store>(
     }
     // 3. Late retries, and tombstones past their time.
     let mut tombstoned = BTreeSet::new();
+    let mut live: Vec<(String, u64)> = Vec::new();
     for m in store::list_all(store, &protocol::tombstone_prefix(&p)).await? {
         match protocol::parse_tombstone(&m.key) {
             Some((_, done)) if done.saturating_add(settings.tombstone_secs) < now => {
                 store.delete(std::slice::from_ref(&m.key)).await?;
             }
-            _ => tombstoned.extend(read_tombstone(store, &m.key).await?),
+            Some((_, done)) => {
+                tombstoned.extend(read_tombstone(store, &m.key).await?);
+                live.push((m.key, done));
+            }
+            None => tombstoned.extend(read_tombstone(store, &m.key).await?),
         }
+    }
+    if live.len() > TOMBSTONES_KEPT {
+        fold_tombstones(store, &p, &tombstoned, &live).await?;
     }
     let files = store::list_all(store, &p.prefix()).await?;
     let (late, files): (Vec<Meta>, Vec<Meta>) =
@@ -360,6 +371,31 @@ async fn finish<S: Store>(store: &S, p: &Partition, intent: &Intent, now: u64) -
         )
         .await?;
     store.delete(&tomb.inputs).await
+}
+
+/// Folds a partition's tombstones into one: each costs a get per run, and a
+/// partition compacted over many runs leaves one per run. The fold lists
+/// every key they list and is kept as long as the newest of them; it is
+/// written before they are deleted, so a crash between leaves keys listed
+/// twice, which is harmless.
+async fn fold_tombstones<S: Store>(
+    store: &S,
+    p: &Partition,
+    keys: &BTreeSet<String>,
+    live: &[(String, u64)],
+) -> Result<()> {
+    let newest = live.iter().map(|(_, done)| *done).max().unwrap_or(0);
+    let tomb = Tombstone {
+        inputs: keys.iter().cloned().collect(),
+    };
+    let key = protocol::tombstone_key(p, newest, protocol::keys_hash(&tomb.inputs));
+    store.put(&key, json(&tomb), PutMode::Overwrite).await?;
+    let old: Vec<String> = live
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| *k != key)
+        .collect();
+    store.delete(&old).await
 }
 
 /// Files of one schema version and Arrow schema (the ones that merge), and

@@ -3,7 +3,8 @@
 Small requests whose rows lie in an hour that closed more than the grace period ago go in
 through the OTLP endpoint; the Cron Trigger runs through wrangler's scheduled-test endpoint,
 sends a queue message per partition, and the queue consumer compacts them. The bucket then
-holds one file per partition with every row, and DuckDB reads them in sort order.
+holds one file per partition with every row, and DuckDB reads them in sort order; pyarrow reads
+every value of every column exactly as in the small files.
 """
 import json
 import subprocess
@@ -29,6 +30,22 @@ def cron_worker(tmp_root):
     w.stop()
 
 
+def pyarrow_rows(tree):
+    """Every row of the table files under `tree`, read by pyarrow, each as canonical JSON (sorted)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(p) for p in sorted(tree.glob("otel_*/**/*.parquet"))])
+    cols = {}
+    for name in table.column_names:
+        c = table[name]
+        if pa.types.is_timestamp(c.type):  # exact nanoseconds, not datetime's microseconds
+            c = c.cast(pa.int64())
+        cols[name] = c.to_pylist()
+    return sorted(json.dumps({k: v[i] for k, v in cols.items()}, sort_keys=True, default=str)
+                  for i in range(table.num_rows))
+
+
 def table_keys(worker):
     return sorted(k for k in worker.objects() if k.startswith("otel_"))
 
@@ -45,6 +62,8 @@ def test_cron_and_queue_compact_closed_hours(cron_worker, tmp_root):
         sent += [(service, u) for u in uids]
     before = table_keys(cron_worker)
     assert len(before) == 6
+    small_rows = pyarrow_rows(cron_worker.export_tree(tmp_root / "small"))
+    assert len(small_rows) == len(sent)
 
     subprocess.run([sys.executable, str(ROOT / "scripts" / "compact_local.py"), str(cron_worker.port),
                     str(cron_worker.state), "120"], check=True)
@@ -54,6 +73,7 @@ def test_cron_and_queue_compact_closed_hours(cron_worker, tmp_root):
     leftovers = [k for k in cron_worker.objects() if k.startswith(("_compaction/lease/", "_compaction/intent/"))]
     assert not leftovers
     tree = cron_worker.export_tree(tmp_root / "compacted")
+    assert pyarrow_rows(tree) == small_rows, "pyarrow reads other values after compaction"
     rows = query(tree, f"SELECT ServiceName, Body, epoch_ns(Timestamp) FROM {parquet(tree, 'otel_logs')}")
     assert sorted((s, b) for s, b, _ in rows) == sorted(sent)
     keys = [(s, t) for s, _, t in rows]
