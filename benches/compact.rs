@@ -165,6 +165,58 @@ fn bench(c: &mut Criterion) {
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+/// The files under `dir` (laid out as the bucket, as `convert` and the
+/// dumps write them), as (key, bytes).
+#[cfg(feature = "dhat-heap")]
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|x| x == "parquet") {
+                let key = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((key, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `--dhat-dir DIR`: compacts the one partition under `DIR` (every run)
+/// under dhat and prints the totals; `OTLP2R2_DHAT_FILE` saves the profile.
+/// For a partition that a workerd run found costly (`make
+/// bench-compact-worker` prints each run's memory).
+#[cfg(feature = "dhat-heap")]
+fn dhat_dir(dir: &str) {
+    let files_in = files_under(std::path::Path::new(dir));
+    let store = loaded(&files_in);
+    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
+        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
+        Err(_) => dhat::Profiler::builder().testing().build(),
+    };
+    let (r, runs) = whole(&store, partition_of(&files_in), &Settings::default());
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    println!(
+        "dhat {dir}: {runs} run(s), {} inputs, {} rows, {} B in, {} B out; allocated {} B in {} blocks, peak {:.1} MiB (outputs the store keeps included)",
+        r.inputs,
+        r.rows,
+        r.bytes_in,
+        r.bytes_out,
+        stats.total_bytes,
+        stats.total_blocks,
+        stats.max_bytes as f64 / (1 << 20) as f64
+    );
+}
+
 /// Compacts workload `i` (every run it takes) under dhat (this process) and
 /// prints a line. Only the runs are profiled: the inputs are made and stored
 /// before. The peak includes the outputs, which the in-memory store keeps.
@@ -218,6 +270,10 @@ fn main() {
     if args.iter().any(|a| a == "--dhat") {
         #[cfg(feature = "dhat-heap")]
         {
+            if let Some(i) = args.iter().position(|a| a == "--dhat-dir") {
+                dhat_dir(&args[i + 1]);
+                return;
+            }
             if let Some(i) = args.iter().position(|a| a == "--dhat-one") {
                 dhat_one(args[i + 1].parse().expect("workload index"));
                 return;

@@ -15,7 +15,8 @@ use otlp2r2::{process, Encoding, Options, Request, Signal};
 
 const USAGE: &str = "\
 usage: otlp2r2 convert --signal logs|traces|metrics [--json] [--gzip] [--micros] INPUT --out DIR
-       otlp2r2 compact DIR [--now SECS] [--grace SECS] [--target-bytes N] [--row-group-rows N] [--dry-run]
+       otlp2r2 compact DIR [--now SECS] [--grace SECS] [--target-bytes N] [--row-group-rows N]
+                       [--row-group-bytes N] [--memory-bytes N] [--dry-run]
 
 convert:
   --signal S   the OTLP signal in INPUT
@@ -29,6 +30,9 @@ compact: merge each closed hour's small files of DIR (laid out as `convert` writ
   --grace SECS         wait after an hour closes (default 900)
   --target-bytes N     close an output file at this size (default 134217728)
   --row-group-rows N   rows per row group (default 131072)
+  --row-group-bytes N  or fewer, once a row group holds this many bytes (default 4194304)
+  --memory-bytes N     reader memory one run may hold (default 25165824, the Worker's bound);
+                       more lets a run merge more files at once, so fewer runs re-merge outputs
   --dry-run            list the partitions it would compact, change nothing";
 
 fn main() -> ExitCode {
@@ -130,11 +134,23 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
             .opt_value_from_str("--row-group-rows")
             .map_err(usage)?
             .unwrap_or(d.row_group_rows),
+        row_group_bytes: args
+            .opt_value_from_str("--row-group-bytes")
+            .map_err(usage)?
+            .unwrap_or(d.row_group_bytes),
+        merge_memory_bytes: args
+            .opt_value_from_str("--memory-bytes")
+            .map_err(usage)?
+            .unwrap_or(d.merge_memory_bytes),
         ..d
     };
-    if settings.target_bytes == 0 || settings.row_group_rows == 0 {
+    if settings.target_bytes == 0
+        || settings.row_group_rows == 0
+        || settings.row_group_bytes == 0
+        || settings.merge_memory_bytes == 0
+    {
         return Err(format!(
-            "--target-bytes and --row-group-rows must be positive\n{USAGE}"
+            "--target-bytes, --row-group-rows, --row-group-bytes and --memory-bytes must be positive\n{USAGE}"
         ));
     }
     let dry_run = args.contains("--dry-run");
@@ -161,7 +177,15 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
     }
     let started = std::time::Instant::now();
     let owner = format!("cli-{}-{clock}", std::process::id());
+    let table_files = || {
+        futures_executor::block_on(otlp2r2::store::list_all(&store, "otel_"))
+            .map(|l| l.len())
+            .map_err(fail)
+    };
+    let before = table_files()?;
+    let mut runs = 0usize;
     let progress = |p: &compact::Partition, r: &compact::Report| {
+        runs += 1;
         // Progress only for runs long enough to want it.
         if started.elapsed().as_secs() >= 2 {
             eprintln!(
@@ -177,12 +201,14 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
         &store, now, &settings, &owner, progress,
     ))
     .map_err(fail)?;
+    // A partition over one run's bounds takes several runs, and a later
+    // run merges earlier runs' outputs again: the files are counted before
+    // and after, the bytes and rows as merged (again each time).
     println!(
-        "{} files ({} rows, {} bytes) compacted into {} files ({} bytes); {} late retries deleted, {} crashed runs recovered, {:.1} s",
-        total.inputs,
+        "{before} table files → {} in {runs} runs; merged {} rows, {} bytes into {} bytes; {} late retries deleted, {} crashed runs recovered, {:.1} s",
+        table_files()?,
         total.rows,
         total.bytes_in,
-        total.outputs,
         total.bytes_out,
         total.late_deleted,
         total.recovered,

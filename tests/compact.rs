@@ -649,3 +649,74 @@ proptest! {
         check_outputs(&store, &s);
     }
 }
+
+/// `otlp2r2 compact DIR`: `--dry-run` lists the partition and changes
+/// nothing; a run with a small `--memory-bytes` takes several runs and
+/// leaves one file with every row, and says so on its summary line.
+#[test]
+fn the_cli_compacts_a_folder_over_several_runs() {
+    let dir = std::env::temp_dir().join(format!("otlp2r2-cli-compact-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let folder = otlp2r2::store::dir::Dir::new(&dir);
+    let mirror = memory();
+    for seed in 0..5 {
+        let body = logs_at(25, 300 + seed, 0);
+        ingest(&folder, Signal::Logs, &body, false);
+        ingest(&mirror, Signal::Logs, &body, false);
+    }
+    let cli = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_otlp2r2"))
+            .args(["compact", dir.to_str().unwrap(), "--now", &NOW.to_string()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let files = |d: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut todo = vec![d.join("otel_logs")];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out
+    };
+    let dry = cli(&["--dry-run"]);
+    assert!(
+        dry.contains("would compact otel_logs/") && dry.contains("1 partitions"),
+        "{dry}"
+    );
+    assert_eq!(files(&dir).len(), 5);
+    let summary = cli(&["--memory-bytes", "1"]);
+    assert!(
+        summary.starts_with("5 table files → 1 in 4 runs"),
+        "{summary}"
+    );
+    let after = files(&dir);
+    assert_eq!(after.len(), 1);
+    // The same rows as the five requests', read back from the one file.
+    let compacted = Memory::new();
+    let key = after[0]
+        .0
+        .strip_prefix(&format!("{}/", dir.display()))
+        .unwrap();
+    block_on(compacted.put(key, after[0].1.clone(), store::PutMode::Overwrite)).unwrap();
+    let all = |m: &Memory| -> Vec<String> {
+        let mut v: Vec<String> = rows(m).into_values().flatten().collect();
+        v.sort();
+        v
+    };
+    assert_eq!(all(&compacted), all(&mirror));
+    let _ = std::fs::remove_dir_all(&dir);
+}
