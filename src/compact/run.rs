@@ -489,6 +489,8 @@ async fn merge_group<S: Store>(
                     if o.pending.is_empty() {
                         o.pending = written; // no copy of a whole row group
                     } else {
+                        // Exactly: doubling would hold up to twice a part.
+                        o.pending.reserve_exact(written.len());
                         o.pending.extend_from_slice(&written);
                     }
                     upload_full_parts(

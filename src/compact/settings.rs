@@ -21,9 +21,10 @@ pub const DEFAULT_TOMBSTONE_SECS: u64 = 24 * 3600;
 /// Default time a lease holds a partition: 15 min (longer than one queue
 /// invocation may run).
 pub const DEFAULT_LEASE_SECS: u64 = 15 * 60;
-/// Default size of a multipart part: 8 MiB (R2 wants 5 MiB or more, all
-/// parts but the last of one size).
-pub const DEFAULT_PART_BYTES: usize = 8 << 20;
+/// Default size of a multipart part: 5 MiB, R2's smallest (all parts but
+/// the last of one size). A part is buffered whole before it is uploaded,
+/// so the smallest keeps a run's memory lowest.
+pub const DEFAULT_PART_BYTES: usize = 5 << 20;
 /// Default most input files one run merges: 1,000. Each costs about two
 /// subrequests (its footer, its row groups) and one key of a delete; the
 /// Workers Paid plan allows 10,000 subrequests per invocation.
