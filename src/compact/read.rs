@@ -464,8 +464,6 @@ mod tests {
         }
     }
 
-    /// A file of several row groups: each is read from its own byte range
-    /// (and from the whole file), and together they are the rows written.
     /// The reader-memory estimate has its fixed part per column, grows with
     /// the batch up to the row group's rows, and holds the compressed bytes.
     #[test]
@@ -493,6 +491,8 @@ mod tests {
         assert!(s.peak < l.peak);
     }
 
+    /// A file of several row groups: each is read from its own byte range
+    /// (and from the whole file), and together they are the rows written.
     #[test]
     fn row_groups_from_their_ranges() {
         let (_, data) = files(Signal::Logs, &[50], 8).remove(0);

@@ -9,8 +9,9 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 128 * 1024;
 /// its rows: 4 MiB. A row group is held whole in memory while it is written
 /// and while a later run reads it back, so this bounds both (128k rows of
 /// logs take about 12 MiB). Measured in workerd (`make bench-compact-worker`,
-/// two 15 MiB logs files merged): 102 MiB of wasm memory at 8 MiB, 60 MiB
-/// at 4 MiB, 50 MiB at 2 MiB.
+/// logs 40 × 8,192, whose last run merges two files of about 15 MiB; 8 MiB
+/// parts then): 102 MiB of wasm memory at 8 MiB, 60–66 MiB at 4 MiB, 50 MiB
+/// at 2 MiB.
 pub const DEFAULT_ROW_GROUP_BYTES: usize = 4 << 20;
 /// Default wait after an hour closes before its files are compacted: 15 min,
 /// so that the hour's late requests (exporter retries, clock skew) land first.
@@ -34,9 +35,9 @@ pub const DEFAULT_MAX_INPUTS: usize = 1000;
 /// `docs/performance.md` for the measured MB/s).
 pub const DEFAULT_RUN_BYTES: u64 = 1 << 30;
 /// Default memory the inputs of one run may hold at once: 24 MiB, estimated
-/// from their footers (each input's largest row group, compressed, plus the
-/// uncompressed size of one decoded batch of it). The output's row group
-/// and upload part come on top; `docs/performance.md` has the measured peak.
+/// from their footers ([`crate::compact::read::Footer::read_memory`]). The
+/// output's row group and upload part come on top; `docs/performance.md` has
+/// the measured peak.
 pub const DEFAULT_MERGE_MEMORY_BYTES: u64 = 24 << 20;
 
 /// How compaction runs.
