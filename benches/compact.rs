@@ -165,29 +165,36 @@ fn bench(c: &mut Criterion) {
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
-/// The files under `dir` (laid out as the bucket, as `convert` and the
-/// dumps write them), as (key, bytes).
+/// The table files under `dir` (laid out as the bucket, as `convert` and
+/// the dumps write them), as (key, bytes), read through the folder store.
 #[cfg(feature = "dhat-heap")]
-fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else if path.extension().is_some_and(|x| x == "parquet") {
-                let key = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push((key, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+fn files_under(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let folder = otlp2r2::store::dir::Dir::new(dir);
+    let listing = block_on(otlp2r2::store::list_all(&folder, "otel_")).unwrap();
+    (listing.into_iter())
+        .map(|m| {
+            let data = block_on(folder.get(&m.key, None)).unwrap().unwrap();
+            (m.key, data)
+        })
+        .collect()
+}
+
+/// Runs every run of the partition of `files` (stored in `store`) under
+/// dhat; `OTLP2R2_DHAT_FILE=path` also saves the per-site profile (dh_view
+/// format). The sum of the runs, their number, and dhat's totals.
+#[cfg(feature = "dhat-heap")]
+fn profiled(
+    store: &Memory,
+    files: &[(String, Vec<u8>)],
+) -> (compact::Report, usize, dhat::HeapStats) {
+    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
+        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
+        Err(_) => dhat::Profiler::builder().testing().build(),
+    };
+    let (r, runs) = whole(store, partition_of(files), &Settings::default());
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    (r, runs, stats)
 }
 
 /// `--dhat-dir DIR`: compacts the one partition under `DIR` (every run)
@@ -196,15 +203,9 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 /// bench-compact-worker` prints each run's memory).
 #[cfg(feature = "dhat-heap")]
 fn dhat_dir(dir: &str) {
-    let files_in = files_under(std::path::Path::new(dir));
+    let files_in = files_under(dir);
     let store = loaded(&files_in);
-    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
-        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
-        Err(_) => dhat::Profiler::builder().testing().build(),
-    };
-    let (r, runs) = whole(&store, partition_of(&files_in), &Settings::default());
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
+    let (r, runs, stats) = profiled(&store, &files_in);
     println!(
         "dhat {dir}: {runs} run(s), {} inputs, {} rows, {} B in, {} B out; allocated {} B in {} blocks, peak {:.1} MiB (outputs the store keeps included)",
         r.inputs,
@@ -226,14 +227,7 @@ fn dhat_one(i: usize) {
     let files_in = inputs(signal, files, rows);
     let input: usize = files_in.iter().map(|(_, d)| d.len()).sum();
     let store = loaded(&files_in);
-    // OTLP2R2_DHAT_FILE=path also saves the per-site profile (dh_view format).
-    let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
-        Ok(path) => dhat::Profiler::builder().file_name(path).build(),
-        Err(_) => dhat::Profiler::builder().testing().build(),
-    };
-    let (r, runs) = whole(&store, partition_of(&files_in), &Settings::default());
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
+    let (r, runs, stats) = profiled(&store, &files_in);
     // The partition's rows and its compacted files (the sums in `r` count
     // rows and bytes of intermediate runs again).
     let (mut n, mut output, mut outputs) = (0u64, 0u64, 0usize);

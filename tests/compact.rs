@@ -390,7 +390,7 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
         let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
         compact::Partition { table, hour }
     };
-    for bound in ["inputs", "bytes", "no-bytes", "memory"] {
+    let seeded = || {
         let store = memory();
         for seed in 0..7 {
             ingest(
@@ -400,6 +400,10 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
                 false,
             );
         }
+        store
+    };
+    for bound in ["inputs", "bytes", "no-bytes", "memory"] {
+        let store = seeded();
         let before = rows(&store);
         let sizes: Vec<u64> = store.snapshot().values().map(|d| d.len() as u64).collect();
         let biggest = *sizes.iter().max().unwrap();
@@ -435,15 +439,7 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
         assert_eq!(rows(&store), before, "{bound}");
         assert_eq!(table_files(&store).len(), 1, "{bound}: {runs:?}");
         // compact_all runs a partition again while it says more.
-        let store2 = memory();
-        for seed in 0..7 {
-            ingest(
-                &store2,
-                Signal::Logs,
-                &logs_at(30 + seed as usize, seed, 0),
-                false,
-            );
-        }
+        let store2 = seeded();
         let total = compact_all(&store2, &s);
         assert_eq!(table_files(&store2).len(), 1, "{bound}");
         assert!(!total.more && total.inputs >= 7, "{bound}: {total:?}");
@@ -677,41 +673,24 @@ fn the_cli_compacts_a_folder_over_several_runs() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    let files = |d: &std::path::Path| -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut todo = vec![d.join("otel_logs")];
-        while let Some(d) = todo.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    todo.push(p);
-                } else {
-                    out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-                }
-            }
-        }
-        out
-    };
+    let files = || block_on(store::list_all(&folder, "otel_")).unwrap();
     let dry = cli(&["--dry-run"]);
     assert!(
         dry.contains("would compact otel_logs/") && dry.contains("1 partitions"),
         "{dry}"
     );
-    assert_eq!(files(&dir).len(), 5);
+    assert_eq!(files().len(), 5);
     let summary = cli(&["--memory-bytes", "1"]);
     assert!(
         summary.starts_with("5 table files → 1 in 4 runs"),
         "{summary}"
     );
-    let after = files(&dir);
+    let after = files();
     assert_eq!(after.len(), 1);
     // The same rows as the five requests', read back from the one file.
     let compacted = Memory::new();
-    let key = after[0]
-        .0
-        .strip_prefix(&format!("{}/", dir.display()))
-        .unwrap();
-    block_on(compacted.put(key, after[0].1.clone(), store::PutMode::Overwrite)).unwrap();
+    let data = block_on(folder.get(&after[0].key, None)).unwrap().unwrap();
+    block_on(compacted.put(&after[0].key, data, store::PutMode::Overwrite)).unwrap();
     let all = |m: &Memory| -> Vec<String> {
         let mut v: Vec<String> = rows(m).into_values().flatten().collect();
         v.sort();

@@ -133,21 +133,23 @@ pub struct Tombstone {
 
 /// The hash naming a set of keys (a folded tombstone).
 pub fn keys_hash(keys: &[String]) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for k in keys {
-        h.update(k.as_bytes());
-        h.update(&[0]);
-    }
-    h.digest128()
+    hash_fields(keys.iter().map(String::as_str))
 }
 
 /// The hash naming a run: its inputs' keys and etags, in key order.
 pub fn inputs_hash(inputs: &[Input]) -> u128 {
+    hash_fields(
+        inputs
+            .iter()
+            .flat_map(|i| [i.key.as_str(), i.etag.as_str()]),
+    )
+}
+
+/// XXH3-128 of `fields`, each followed by a zero byte.
+fn hash_fields<'a>(fields: impl IntoIterator<Item = &'a str>) -> u128 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for i in inputs {
-        h.update(i.key.as_bytes());
-        h.update(&[0]);
-        h.update(i.etag.as_bytes());
+    for f in fields {
+        h.update(f.as_bytes());
         h.update(&[0]);
     }
     h.digest128()

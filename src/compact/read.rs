@@ -87,6 +87,22 @@ pub struct ReadMemory {
     pub peak: u64,
 }
 
+impl ReadMemory {
+    /// Two inputs' memory together: what each holds, and the larger decode
+    /// (one decodes at a time).
+    pub fn with(self, other: ReadMemory) -> ReadMemory {
+        ReadMemory {
+            held: self.held.saturating_add(other.held),
+            peak: self.peak.max(other.peak),
+        }
+    }
+
+    /// The most it comes to at once: all it holds plus the decode under way.
+    pub fn total(self) -> u64 {
+        self.held.saturating_add(self.peak)
+    }
+}
+
 /// Where one row group lies in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowGroupRange {

@@ -223,15 +223,14 @@ async fn compact<S: Store>(
     let mut tombstoned = BTreeSet::new();
     let mut live: Vec<(String, u64)> = Vec::new();
     for m in store::list_all(store, &protocol::tombstone_prefix(&p)).await? {
-        match protocol::parse_tombstone(&m.key) {
-            Some((_, done)) if done.saturating_add(settings.tombstone_secs) < now => {
-                store.delete(std::slice::from_ref(&m.key)).await?;
-            }
-            Some((_, done)) => {
-                tombstoned.extend(read_tombstone(store, &m.key).await?);
-                live.push((m.key, done));
-            }
-            None => tombstoned.extend(read_tombstone(store, &m.key).await?),
+        let done = protocol::parse_tombstone(&m.key).map(|(_, done)| done);
+        if done.is_some_and(|d| d.saturating_add(settings.tombstone_secs) < now) {
+            store.delete(std::slice::from_ref(&m.key)).await?;
+            continue;
+        }
+        tombstoned.extend(read_tombstone(store, &m.key).await?);
+        if let Some(done) = done {
+            live.push((m.key, done));
         }
     }
     if live.len() > TOMBSTONES_KEPT {
@@ -252,7 +251,7 @@ async fn compact<S: Store>(
         .filter(|m| m.size < settings.small_bytes())
         .collect();
     small.sort_by(|a, b| (a.size, &a.key).cmp(&(b.size, &b.key)));
-    let mut groups: Vec<Kind> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
     let mut full = false;
     let count = small.len();
@@ -260,18 +259,17 @@ async fn compact<S: Store>(
         let size = m.size;
         // The bounds: inputs, bytes, and memory (what the open inputs hold
         // plus the largest decode under way).
-        let within = |(held, peak): (u64, u64), add: ReadMemory| {
+        let within = |held: ReadMemory, add: ReadMemory| {
             taken < settings.max_inputs
                 && taken_bytes.saturating_add(size) <= settings.run_bytes
-                && (held.saturating_add(add.held)).saturating_add(peak.max(add.peak))
-                    <= settings.merge_memory_bytes
+                && held.with(add).total() <= settings.merge_memory_bytes
         };
         // Past the bounds (or the memory full: files only grow from here),
         // with every group able to merge: the rest wait, unread (their
         // footers would cost subrequests for nothing).
-        if (full || !within((0, 0), ReadMemory::default()))
+        if (full || !within(ReadMemory::default(), ReadMemory::default()))
             && !groups.is_empty()
-            && groups.iter().all(|(_, _, g, _)| g.len() >= 2)
+            && groups.iter().all(|g| g.files.len() >= 2)
         {
             left += count - i;
             break;
@@ -280,31 +278,32 @@ async fn compact<S: Store>(
             continue;
         };
         let memory = file.read_memory(INPUT_ROWS);
-        let same = |(v, s, _, _): &&mut Kind| v == file.schema_version() && s == file.schema();
+        let same =
+            |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
         match groups.iter_mut().find(same) {
             // Two files always merge, so each run makes progress.
-            Some((_, _, g, held)) if g.len() < 2 || within(*held, memory) => {
-                *held = (held.0 + memory.held, held.1.max(memory.peak));
-                g.push((m, file));
+            Some(g) if g.files.len() < 2 || within(g.memory, memory) => {
+                g.memory = g.memory.with(memory);
+                g.files.push((m, file));
             }
             Some(_) => {
                 left += 1;
                 full = true;
                 continue;
             }
-            None => groups.push((
-                file.schema_version().to_string(),
-                file.schema().clone(),
-                vec![(m, file)],
-                (memory.held, memory.peak),
-            )),
+            None => groups.push(Group {
+                version: file.schema_version().to_string(),
+                schema: file.schema().clone(),
+                files: vec![(m, file)],
+                memory,
+            }),
         }
         taken += 1;
         taken_bytes += size;
     }
     let mut merged = false;
-    for (_, schema, group, _) in groups.into_iter().filter(|(_, _, g, _)| g.len() >= 2) {
-        merge_group(store, &p, schema, group, now, settings, report).await?;
+    for g in groups.into_iter().filter(|g| g.files.len() >= 2) {
+        merge_group(store, &p, g.schema, g.files, now, settings, report).await?;
         merged = true;
     }
     // Another run has work when this one merged and left files out (one
@@ -398,10 +397,14 @@ async fn fold_tombstones<S: Store>(
     store.delete(&old).await
 }
 
-/// Files of one schema version and Arrow schema (the ones that merge), and
-/// the memory their reading is estimated to hold ([`Footer::read_memory`]):
-/// the sum of what each holds, and the largest decode.
-type Kind = (String, SchemaRef, Vec<(Meta, Footer)>, (u64, u64));
+/// Files of one schema version and Arrow schema: the ones that merge.
+struct Group {
+    version: String,
+    schema: SchemaRef,
+    files: Vec<(Meta, Footer)>,
+    /// What reading them is estimated to hold ([`Footer::read_memory`]).
+    memory: ReadMemory,
+}
 
 /// One output file being written.
 struct Out {
@@ -410,7 +413,6 @@ struct Out {
     upload: Option<(String, Vec<Part>)>,
     /// Written bytes not yet uploaded.
     pending: Vec<u8>,
-    group_rows: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -473,18 +475,15 @@ async fn merge_group<S: Store>(
                         writer: FileWriter::new(p.table, &schema, settings.row_group_rows)?,
                         upload: None,
                         pending: Vec::new(),
-                        group_rows: 0,
                     });
                 }
                 let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
                 o.writer.write(&batch)?;
-                o.group_rows += batch.num_rows();
                 done_rows += batch.num_rows() as u64;
-                if o.group_rows >= settings.row_group_rows
+                if o.writer.row_group_rows() >= settings.row_group_rows
                     || o.writer.row_group_bytes() >= settings.row_group_bytes
                 {
                     o.writer.flush_row_group()?;
-                    o.group_rows = 0;
                     let written = o.writer.take_written()?;
                     if o.pending.is_empty() {
                         o.pending = written; // no copy of a whole row group
