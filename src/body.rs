@@ -182,6 +182,7 @@ fn member_header(b: &[u8]) -> Result<usize> {
     const FEXTRA: u8 = 4;
     const FNAME: u8 = 8;
     const FCOMMENT: u8 = 16;
+    const MAX_FIELD: usize = 65_535;
     let bad = |what: &str| Error::Gzip(format!("invalid gzip header: {what}"));
     if b.len() < 10 || b[0] != 0x1f || b[1] != 0x8b {
         return Err(bad("bad magic"));
@@ -201,13 +202,23 @@ fn member_header(b: &[u8]) -> Result<usize> {
     for flag in [FNAME, FCOMMENT] {
         if flags & flag != 0 {
             let rest = b.get(n..).ok_or_else(|| bad("truncated"))?;
-            n += 1 + rest
+            let len = rest
                 .iter()
                 .position(|&c| c == 0)
                 .ok_or_else(|| bad("truncated"))?;
+            // flate2's bound, so that the two agree on every stream.
+            if len > MAX_FIELD {
+                return Err(bad("file name or comment longer than 65,535 bytes"));
+            }
+            n += 1 + len;
         }
     }
     if flags & FHCRC != 0 {
+        // The low 16 bits of the CRC-32 of the header bytes before it.
+        let stored = b.get(n..n + 2).ok_or_else(|| bad("truncated"))?;
+        if u16::from_le_bytes([stored[0], stored[1]]) != crc32fast::hash(&b[..n]) as u16 {
+            return Err(bad("header CRC-16 mismatch"));
+        }
         n += 2;
     }
     if n > b.len() {
@@ -229,7 +240,8 @@ mod tests {
         e.finish().unwrap()
     }
 
-    /// A gzip member with every optional header field (RFC 1952 2.3.1).
+    /// A gzip member with every optional header field (RFC 1952 2.3.1),
+    /// the header CRC-16 included (flate2 writes all but that one).
     fn gz_with_header_fields(data: &[u8]) -> Vec<u8> {
         let mut e = flate2::GzBuilder::new()
             .filename("f.pb")
@@ -237,7 +249,12 @@ mod tests {
             .extra(vec![1, 2, 3])
             .write(Vec::new(), Compression::default());
         e.write_all(data).unwrap();
-        e.finish().unwrap()
+        let mut body = e.finish().unwrap();
+        let header = 10 + 2 + 3 + b"f.pb\0".len() + b"c\0".len();
+        body[3] |= 2; // FHCRC
+        let crc = crc32fast::hash(&body[..header]) as u16;
+        body.splice(header..header, crc.to_le_bytes());
+        body
     }
 
     fn sample(n: usize) -> Vec<u8> {
@@ -331,6 +348,19 @@ mod tests {
         let mut corrupt = body.clone();
         corrupt[10] = 0xff; // block type 3 is invalid
         assert!(err(&corrupt).contains("deflate"));
+        let mut header_crc = gz_with_header_fields(b"x");
+        header_crc[22] ^= 1;
+        assert!(err(&header_crc).contains("header CRC-16"));
+        let named = |len: usize| {
+            let name = "n".repeat(len);
+            let mut e = flate2::GzBuilder::new()
+                .filename(name.as_str())
+                .write(Vec::new(), Compression::fast());
+            e.write_all(b"x").unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(inflate(&named(65_535), usize::MAX).unwrap(), b"x");
+        assert!(err(&named(65_536)).contains("65,535"));
         // Trailing bytes that are not another member.
         let trailing = [body.clone(), b"garbage!!!".to_vec()].concat();
         assert!(err(&trailing).contains("header"));
