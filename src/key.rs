@@ -73,8 +73,14 @@ pub fn object_key(table: Table, first_nanos: u64, hash: u128) -> String {
 /// The folder of `table`'s files of `hour` (from [`hour_of`]):
 /// `<table>/date=YYYY-MM-DD/hour=HH/`.
 pub fn partition_prefix(table: Table, hour: u64) -> String {
-    let (y, m, d, hh) = date_hour(hour);
-    format!("{}/date={y:04}-{m:02}-{d:02}/hour={hh:02}/", table.name())
+    format!("{}hour={:02}/", date_prefix(table, hour / 24), hour % 24)
+}
+
+/// The folder of `table`'s files of one UTC day (counted from the Unix
+/// epoch): `otel_<table>/date=YYYY-MM-DD/`.
+pub fn date_prefix(table: Table, day: u64) -> String {
+    let (y, m, d, _) = date_hour(day.saturating_mul(24));
+    format!("{}/date={y:04}-{m:02}-{d:02}/", table.name())
 }
 
 /// The table and hour of a table file's key, or `None` for any other key
@@ -184,6 +190,11 @@ mod tests {
         let k = object_key(Table::Gauge, t, 7);
         assert_eq!(parse_partition(&k), Some((Table::Gauge, hour_of(t))));
         assert!(k.starts_with(&partition_prefix(Table::Gauge, hour_of(t))));
+        assert!(k.starts_with(&date_prefix(Table::Gauge, hour_of(t) / 24)));
+        assert_eq!(
+            date_prefix(Table::Gauge, hour_of(t) / 24),
+            "otel_metrics_gauge/date=2023-11-14/"
+        );
         let c = compacted_key(
             Table::Gauge,
             hour_of(t),

@@ -16,7 +16,7 @@ use otlp2r2::{process, Encoding, Options, Request, Signal};
 const USAGE: &str = "\
 usage: otlp2r2 convert --signal logs|traces|metrics [--json] [--gzip] [--micros] INPUT --out DIR
        otlp2r2 compact DIR [--now SECS] [--grace SECS] [--target-bytes N] [--row-group-rows N]
-                       [--row-group-bytes N] [--memory-bytes N] [--dry-run]
+                       [--row-group-bytes N] [--memory-bytes N] [--lookback-hours N] [--dry-run]
 
 convert:
   --signal S   the OTLP signal in INPUT
@@ -33,6 +33,8 @@ compact: merge each closed hour's small files of DIR (laid out as `convert` writ
   --row-group-bytes N  or fewer, once a row group holds this many bytes (default 4194304)
   --memory-bytes N     reader memory one run may hold (default 25165824, the Worker's bound);
                        more lets a run merge more files at once, so fewer runs re-merge outputs
+  --lookback-hours N   only the hours up to N before now (default 0: every hour of DIR;
+                       the Worker's default is 168)
   --dry-run            list the partitions it would compact, change nothing";
 
 fn main() -> ExitCode {
@@ -142,6 +144,11 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
             .opt_value_from_str("--memory-bytes")
             .map_err(usage)?
             .unwrap_or(d.merge_memory_bytes),
+        // A folder is listed for free: every hour, unless asked otherwise.
+        lookback_hours: args
+            .opt_value_from_str("--lookback-hours")
+            .map_err(usage)?
+            .unwrap_or(0),
         ..d
     };
     if settings.target_bytes == 0

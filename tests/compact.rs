@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::RecordBatch;
@@ -34,6 +34,8 @@ fn settings() -> Settings {
         target_bytes: 256 << 10,
         row_group_rows: 1000,
         part_bytes: 64 << 10,
+        // The fixtures' hours lie years before NOW: look at every hour.
+        lookback_hours: 0,
         ..Settings::default()
     }
 }
@@ -275,6 +277,97 @@ fn open_hours_are_not_compacted() {
         .iter()
         .filter(|k| k.contains("-c"))
         .all(|k| { otlp2r2::key::parse_partition(k).unwrap().1 != hour }));
+}
+
+/// Planning with a look-back lists each table from its first day's
+/// `date=` folder on, never the whole bucket: a partition older than the
+/// look-back is left alone, one inside it is found; with no look-back both
+/// are.
+#[test]
+fn planning_lists_only_the_hours_of_its_look_back() {
+    let store = Faulty::new(memory());
+    for (seed, hours) in [(1, 0), (2, 0), (3, 30), (4, 30)] {
+        ingest(
+            store.inner(),
+            Signal::Logs,
+            &logs_at(20, seed, hours),
+            false,
+        );
+    }
+    let hours: BTreeSet<u64> = table_files(store.inner())
+        .iter()
+        .filter_map(|k| otlp2r2::key::parse_partition(k).map(|(_, h)| h))
+        .collect();
+    let last = *hours.last().unwrap();
+    // Three hours after the last hour began: 24 hours back reach the
+    // requests moved by 30 hours, not the others.
+    let now = (last + 3) * 3600;
+    let recent: Vec<u64> = hours
+        .iter()
+        .copied()
+        .filter(|&h| h + 24 >= now / 3600)
+        .collect();
+    let all: Vec<u64> = hours.iter().copied().collect();
+    assert!(!recent.is_empty() && recent.len() < all.len(), "{hours:?}");
+    let found = |lookback_hours| {
+        let s = Settings {
+            lookback_hours,
+            ..settings()
+        };
+        let ps = block_on(compact::find_eligible(&store, now, &s)).unwrap();
+        ps.iter().map(|p| p.hour).collect::<Vec<_>>()
+    };
+    // The whole-bucket listing fails if it is made.
+    store.fail(Rule::new(Op::List, When::Key("otel_".into())));
+    let before = store.calls(Op::List);
+    assert_eq!(found(24), recent);
+    // One listing per table (a page each here), then the intents and the
+    // tombstones.
+    assert_eq!(store.calls(Op::List) - before, Table::ALL.len() as u64 + 2);
+    assert_eq!(found(24 * 7), all);
+    // The rule does catch the whole-bucket listing of no look-back.
+    let every_hour = Settings {
+        lookback_hours: 0,
+        ..settings()
+    };
+    assert!(block_on(compact::find_eligible(&store, now, &every_hour)).is_err());
+    store.heal();
+    assert_eq!(found(0), all);
+}
+
+/// Planning's cost follows the look-back, not the bucket's history: with
+/// a year of compacted hours behind it (two files per table and hour,
+/// 122,640 keys), the Cron Trigger's planning makes one list call per table
+/// plus two, where listing every hour takes one per 1,000 keys.
+#[test]
+fn planning_cost_does_not_grow_with_the_history() {
+    let store = Faulty::new(Memory::new());
+    let now = NOW - NOW % 3600;
+    let year = 365 * 24;
+    for table in Table::ALL {
+        for hour in now / 3600 - year..now / 3600 {
+            for n in 0..2 {
+                let key = format!("{}{n}.parquet", otlp2r2::key::partition_prefix(table, hour));
+                // Small files: every hour is eligible, so the plan's length
+                // shows which hours it saw.
+                block_on(store.inner().put(&key, vec![0], store::PutMode::Overwrite)).unwrap();
+            }
+        }
+    }
+    let keys = 2 * year * Table::ALL.len() as u64;
+    let lists = |lookback_hours| {
+        let s = Settings {
+            lookback_hours,
+            ..settings()
+        };
+        let before = store.calls(Op::List);
+        let found = block_on(compact::find_eligible(&store, now + 3600, &s)).unwrap();
+        (store.calls(Op::List) - before, found.len() as u64)
+    };
+    let tables = Table::ALL.len() as u64;
+    // An hour past the last file's hour: 168 hours back reach 167 of them.
+    assert_eq!(lists(168), (tables + 2, 167 * tables));
+    assert_eq!(lists(0), (keys.div_ceil(1000) + 2, keys / 2));
 }
 
 /// A late retry: a request is written, compacted, then written again (its
@@ -574,8 +667,8 @@ struct TakeOverOnFirstGet<'a> {
 }
 
 impl store::Store for TakeOverOnFirstGet<'_> {
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> otlp2r2::Result<store::Listing> {
-        self.inner.list(prefix, cursor).await
+    async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
+        self.inner.list(prefix, start).await
     }
     async fn get(
         &self,

@@ -79,7 +79,7 @@ export class R2Bucket {
     this.count("list");
     const prefix = (options && options.prefix) || "";
     const limit = (options && options.limit) || 1000;
-    const after = options && options.cursor;
+    const after = options && (options.cursor || options.startAfter);
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (!after || k > after)).sort();
     const page = keys.slice(0, limit);
     const truncated = keys.length > limit;

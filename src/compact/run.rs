@@ -1,5 +1,6 @@
 //! The compaction driver: the one async place of compaction that talks to a
-//! [`Store`]. [`find_eligible`] lists the bucket and picks the eligible partitions;
+//! [`Store`]. [`find_eligible`] lists the recent hours of the bucket and picks the
+//! eligible partitions;
 //! [`run`] compacts one partition under its lease, following the protocol of
 //! [`super::protocol`]:
 //!
@@ -32,6 +33,8 @@ use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
 use super::read::{Footer, FooterOrNeed, ReadMemory, RowGroupBatches};
 use super::Settings;
 use crate::error::{Error, Result};
+use crate::key;
+use crate::schema::Table;
 use crate::store::{self, Meta, Part, PutMode, Range, Store};
 use crate::write::FileWriter;
 
@@ -100,14 +103,17 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 }
 
 /// The partitions worth a run at `now` (Unix seconds): see
-/// [`plan::eligible`]. Lists the table files, the intents and the
-/// tombstones; reads the tombstones of partitions that have files.
+/// [`plan::eligible`]. Lists the table files of the hours within
+/// [`Settings::lookback_hours`] (every table's folder of each day they
+/// touch), every intent and every tombstone; reads the tombstones of
+/// partitions that have files. An intent outside the look-back is still
+/// recovered: intents are few, and a crashed run's must not wait.
 pub async fn find_eligible<S: Store>(
     store: &S,
     now: u64,
     settings: &Settings,
 ) -> Result<Vec<Partition>> {
-    let files = plan::group(store::list_all(store, "otel_").await?);
+    let files = plan::group(recent_files(store, now, settings.lookback_hours).await?);
     let intents = store::list_all(store, &format!("{}intent/", protocol::ROOT)).await?;
     let pending: BTreeSet<Partition> = intents
         .iter()
@@ -130,6 +136,32 @@ pub async fn find_eligible<S: Store>(
     out.extend(pending.iter().filter(|p| !files.contains_key(p)));
     out.sort();
     out.dedup();
+    Ok(out)
+}
+
+/// The table files of the hours from `lookback` hours before `now`'s hour
+/// on, or every table file when `lookback` is 0. One listing per table
+/// that starts at the first day's `date=` folder: the folders sort by date,
+/// so the older ones are skipped without being listed, and a quiet
+/// bucket costs one list call per table.
+async fn recent_files<S: Store>(store: &S, now: u64, lookback: u64) -> Result<Vec<Meta>> {
+    if lookback == 0 {
+        return store::list_all(store, "otel_").await;
+    }
+    let first = (now / 3600).saturating_sub(lookback);
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        // `otel_x/date=YYYY-MM-DD` sorts before every key of that folder
+        // and after every key of the days before it.
+        let day = key::date_prefix(table, first / 24);
+        let (prefix, after) = (format!("{}/", table.name()), day.trim_end_matches('/'));
+        let files = store::list_all_from(store, &prefix, store::Start::After(after)).await?;
+        out.extend(
+            files
+                .into_iter()
+                .filter(|m| key::parse_partition(&m.key).is_some_and(|(_, h)| h >= first)),
+        );
+    }
     Ok(out)
 }
 

@@ -34,6 +34,13 @@ pub const DEFAULT_MAX_INPUTS: usize = 1000;
 /// inside the CPU time `wrangler.toml` gives an invocation (see
 /// `docs/performance.md` for the measured MB/s).
 pub const DEFAULT_RUN_BYTES: u64 = 1 << 30;
+/// Default hours back from now that the Cron Trigger looks for partitions
+/// to compact: 168 (7 days). Planning lists only these hours' folders, so
+/// its R2 operations and memory follow the recent data, not everything the
+/// bucket has kept (a year of compacted hours is hundreds of thousands of
+/// keys, more than an isolate can hold as a listing). Late data older than
+/// this stays in its small files until a run with a longer look-back.
+pub const DEFAULT_LOOKBACK_HOURS: u64 = 7 * 24;
 /// Default memory the inputs of one run may hold at once: 24 MiB, estimated
 /// from their footers ([`crate::compact::read::Footer::read_memory`]). The
 /// output's row group and upload part come on top; `docs/performance.md` has
@@ -65,6 +72,10 @@ pub struct Settings {
     /// Estimated memory the open inputs of one merge may hold at once (at
     /// least two files always merge).
     pub merge_memory_bytes: u64,
+    /// Hours back from now whose partitions planning looks at (the hour
+    /// `now` falls in and the `lookback_hours` before it); 0 looks at every
+    /// hour the store holds.
+    pub lookback_hours: u64,
 }
 
 impl Default for Settings {
@@ -80,6 +91,7 @@ impl Default for Settings {
             max_inputs: DEFAULT_MAX_INPUTS,
             run_bytes: DEFAULT_RUN_BYTES,
             merge_memory_bytes: DEFAULT_MERGE_MEMORY_BYTES,
+            lookback_hours: DEFAULT_LOOKBACK_HOURS,
         }
     }
 }
@@ -93,7 +105,7 @@ impl Settings {
     /// Reads the settings from Worker vars (`COMPACT_TARGET_BYTES`,
     /// `COMPACT_ROW_GROUP_ROWS`, `COMPACT_ROW_GROUP_BYTES`, `COMPACT_GRACE_SECS`,
     /// `COMPACT_TOMBSTONE_SECS`, `COMPACT_MAX_INPUTS`, `COMPACT_RUN_BYTES`,
-    /// `COMPACT_MEMORY_BYTES`); unset vars keep their defaults, a bad
+    /// `COMPACT_MEMORY_BYTES`, `COMPACT_LOOKBACK_HOURS`); unset vars keep their defaults, a bad
     /// value is an error naming the var.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         use crate::vars::{count, positive};
@@ -110,6 +122,7 @@ impl Settings {
                 .unwrap_or(usize::MAX),
             run_bytes: count(&var, "COMPACT_RUN_BYTES", d.run_bytes, 1)?,
             merge_memory_bytes: count(&var, "COMPACT_MEMORY_BYTES", d.merge_memory_bytes, 1)?,
+            lookback_hours: count(&var, "COMPACT_LOOKBACK_HOURS", d.lookback_hours, 0)?,
             ..d
         })
     }
@@ -124,6 +137,9 @@ mod tests {
         let s = Settings::from_vars(|k| (k == "COMPACT_GRACE_SECS").then(|| "0".into())).unwrap();
         assert_eq!((s.grace_secs, s.target_bytes), (0, DEFAULT_TARGET_BYTES));
         assert_eq!(s.small_bytes(), DEFAULT_TARGET_BYTES * 4 / 5);
+        let all = Settings::from_vars(|k| (k == "COMPACT_LOOKBACK_HOURS").then(|| "0".into()));
+        assert_eq!(all.unwrap().lookback_hours, 0);
+        assert_eq!(s.lookback_hours, DEFAULT_LOOKBACK_HOURS);
         let bad = Settings::from_vars(|k| (k == "COMPACT_TARGET_BYTES").then(|| "big".into()));
         assert!(bad.unwrap_err().contains("COMPACT_TARGET_BYTES"));
     }

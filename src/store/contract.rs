@@ -1,12 +1,17 @@
 //! The store contract as one test, run against every [`super::Store`]
 //! implementation, so they all behave alike (test builds only).
 
-use super::{list_all, PutMode, Range, Store, LIST_LIMIT};
+use super::{list_all, list_all_from, PutMode, Range, Start, Store, LIST_LIMIT};
 
 /// Checks `store` (empty) against the contract; `min_part` is the smallest
 /// part it accepts before the last one of a multipart upload.
 pub async fn check<S: Store>(store: &S, min_part: usize) {
-    assert!(store.list("", None).await.unwrap().objects.is_empty());
+    assert!(store
+        .list("", Start::First)
+        .await
+        .unwrap()
+        .objects
+        .is_empty());
     assert_eq!(store.get("a/x", None).await.unwrap(), None);
     assert_eq!(store.head("a/x").await.unwrap(), None);
 
@@ -20,10 +25,10 @@ pub async fn check<S: Store>(store: &S, min_part: usize) {
     }
     let keys = |l: super::Listing| l.objects.into_iter().map(|m| m.key).collect::<Vec<_>>();
     assert_eq!(
-        keys(store.list("a/", None).await.unwrap()),
+        keys(store.list("a/", Start::First).await.unwrap()),
         ["a/1", "a/10", "a/2"]
     );
-    assert_eq!(keys(store.list("", None).await.unwrap()).len(), 4);
+    assert_eq!(keys(store.list("", Start::First).await.unwrap()).len(), 4);
 
     // Whole and ranged reads.
     store
@@ -96,7 +101,10 @@ pub async fn check<S: Store>(store: &S, min_part: usize) {
     // Deletes of many keys, missing ones included.
     let gone: Vec<String> = ["a/1", "a/2", "zzz"].map(String::from).to_vec();
     store.delete(&gone).await.unwrap();
-    assert_eq!(keys(store.list("a/", None).await.unwrap()), ["a/10"]);
+    assert_eq!(
+        keys(store.list("a/", Start::First).await.unwrap()),
+        ["a/10"]
+    );
 
     // Pages of at most LIST_LIMIT keys, followed by cursor.
     for i in 0..LIST_LIMIT + 5 {
@@ -105,12 +113,27 @@ pub async fn check<S: Store>(store: &S, min_part: usize) {
             .await
             .unwrap();
     }
-    let first = store.list("p/", None).await.unwrap();
+    let first = store.list("p/", Start::First).await.unwrap();
     assert_eq!(first.objects.len(), LIST_LIMIT);
-    let next = store.list("p/", first.cursor.as_deref()).await.unwrap();
+    let next = store
+        .list("p/", Start::Cursor(first.cursor.as_deref().unwrap()))
+        .await
+        .unwrap();
     assert_eq!(next.objects.len(), 5);
     assert_eq!(next.cursor, None);
     let all = list_all(store, "p/").await.unwrap();
     assert_eq!(all.len(), LIST_LIMIT + 5);
     assert!(all.windows(2).all(|w| w[0].key < w[1].key));
+
+    // Starting after a key, present or not, then following the cursor.
+    let after = store.list("p/", Start::After("p/00003")).await.unwrap();
+    assert_eq!(after.objects[0].key, "p/00004");
+    let after = store.list("p/", Start::After("p/00003x")).await.unwrap();
+    assert_eq!(after.objects[0].key, "p/00004");
+    let tail = list_all_from(store, "p/", Start::After("p/01000"))
+        .await
+        .unwrap();
+    assert_eq!(tail.len(), 4);
+    let from_before = list_all_from(store, "p/", Start::After("p")).await.unwrap();
+    assert_eq!(from_before.len(), LIST_LIMIT + 5);
 }

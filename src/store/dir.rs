@@ -16,7 +16,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{content_etag, failed, Listing, Meta, Part, PutMode, Range, Store};
+use super::{content_etag, failed, Listing, Meta, Part, PutMode, Range, Start, Store};
 use crate::error::Result;
 
 /// A file's etag: its size and modification time in nanoseconds.
@@ -169,7 +169,7 @@ impl Dir {
 }
 
 impl Store for Dir {
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing> {
+    async fn list(&self, prefix: &str, start: Start<'_>) -> Result<Listing> {
         // Walk only the deepest folder the prefix names.
         let base = match prefix.rfind('/') {
             Some(i) => self.root.join(&prefix[..i]),
@@ -181,7 +181,7 @@ impl Store for Dir {
         found.retain(|(k, ..)| k.starts_with(prefix));
         found.sort();
         let keys = found.iter().map(|(k, s, e)| (k, *s, e.as_str()));
-        Ok(super::page(keys, cursor))
+        Ok(super::page(keys, start))
     }
 
     async fn get(&self, key: &str, range: Option<Range>) -> Result<Option<Vec<u8>>> {

@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{failed, Listing, Meta, Part, PutMode, Range, Store};
+use super::{failed, Listing, Meta, Part, PutMode, Range, Start, Store};
 use crate::error::Result;
 
 /// A store operation, as counted and matched by the switch.
@@ -283,13 +283,13 @@ macro_rules! through {
 }
 
 impl<S: Store> Store for Faulty<S> {
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing> {
+    async fn list(&self, prefix: &str, start: Start<'_>) -> Result<Listing> {
         through!(
             self,
             Op::List,
             prefix,
             &[prefix],
-            self.inner.list(prefix, cursor)
+            self.inner.list(prefix, start)
         )
     }
 

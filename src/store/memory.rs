@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use super::{content_etag, failed, Listing, Meta, Part, PutMode, Range, Store};
+use super::{content_etag, failed, Listing, Meta, Part, PutMode, Range, Start, Store};
 use crate::error::Result;
 
 /// R2's smallest part of a multipart upload (all but the last): 5 MiB.
@@ -100,14 +100,14 @@ fn meta(key: &str, o: &Stored) -> Meta {
 }
 
 impl Store for Memory {
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing> {
+    async fn list(&self, prefix: &str, start: Start<'_>) -> Result<Listing> {
         let s = self.state();
         let keys = s
             .objects
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, o)| (k, o.data.len() as u64, o.etag.as_str()));
-        Ok(super::page(keys, cursor))
+        Ok(super::page(keys, start))
     }
 
     async fn get(&self, key: &str, range: Option<Range>) -> Result<Option<Vec<u8>>> {

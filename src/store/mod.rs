@@ -54,6 +54,19 @@ pub struct Listing {
     pub cursor: Option<String>,
 }
 
+/// Where a page of [`Store::list`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start<'a> {
+    /// At the first key under the prefix.
+    First,
+    /// At the first key greater than this one (R2's `startAfter`): a
+    /// listing that skips what sorts before, such as the older `date=`
+    /// folders of a table.
+    After(&'a str),
+    /// Where the previous page ended: its [`Listing::cursor`].
+    Cursor(&'a str),
+}
+
 /// A byte range of an object, for [`Store::get`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Range {
@@ -109,8 +122,9 @@ pub struct Part {
 #[allow(async_fn_in_trait)] // single-threaded users: no Send bound wanted
 pub trait Store {
     /// Lists the objects whose key starts with `prefix`, in key order, one
-    /// page at a time: pass the previous page's cursor to get the next.
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing>;
+    /// page at a time from `start`: pass the previous page's cursor as
+    /// [`Start::Cursor`] to get the next.
+    async fn list(&self, prefix: &str, start: Start<'_>) -> Result<Listing>;
 
     /// Reads an object, or the bytes of `range` of it. `None` when there is
     /// no such object.
@@ -163,16 +177,22 @@ pub fn failed(op: &'static str, key: &str, reason: impl std::fmt::Display) -> Er
 
 /// Lists every object under `prefix`, following cursors.
 pub async fn list_all<S: Store + ?Sized>(store: &S, prefix: &str) -> Result<Vec<Meta>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store.list(prefix, cursor.as_deref()).await?;
-        out.extend(page.objects);
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
+    list_all_from(store, prefix, Start::First).await
+}
+
+/// Lists every object under `prefix` from `start`, following cursors.
+pub async fn list_all_from<S: Store + ?Sized>(
+    store: &S,
+    prefix: &str,
+    start: Start<'_>,
+) -> Result<Vec<Meta>> {
+    let mut page = store.list(prefix, start).await?;
+    let mut out = std::mem::take(&mut page.objects);
+    while let Some(cursor) = page.cursor {
+        page = store.list(prefix, Start::Cursor(&cursor)).await?;
+        out.append(&mut page.objects);
     }
+    Ok(out)
 }
 
 /// Puts every object, all at once, and waits for every put: the first
@@ -197,15 +217,17 @@ pub fn content_etag(data: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(data))
 }
 
-/// One page of `keys` (sorted) after `cursor`: the shared listing rule of the
-/// stores that hold their keys in order. The cursor is the last key returned.
-fn page<'a>(
-    keys: impl Iterator<Item = (&'a String, u64, &'a str)>,
-    cursor: Option<&str>,
-) -> Listing {
+/// One page of `keys` (sorted) from `start`: the shared listing rule of the
+/// stores that hold their keys in order. The cursor is the last key
+/// returned, so a cursor and a key to start after are the same thing.
+fn page<'a>(keys: impl Iterator<Item = (&'a String, u64, &'a str)>, start: Start<'_>) -> Listing {
+    let after = match start {
+        Start::First => None,
+        Start::After(k) | Start::Cursor(k) => Some(k),
+    };
     let mut objects = Vec::new();
     let mut more = false;
-    for (key, size, etag) in keys.filter(|(k, ..)| cursor.is_none_or(|c| k.as_str() > c)) {
+    for (key, size, etag) in keys.filter(|(k, ..)| after.is_none_or(|a| k.as_str() > a)) {
         if objects.len() == LIST_LIMIT {
             more = true;
             break;

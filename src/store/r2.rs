@@ -8,7 +8,7 @@
 
 use worker::{Bucket, Conditional, Data, UploadedPart};
 
-use super::{failed, Listing, Meta, Part, PutMode, Range, Store, LIST_LIMIT};
+use super::{failed, Listing, Meta, Part, PutMode, Range, Start, Store, LIST_LIMIT};
 use crate::error::Result;
 
 /// The bucket, or why there is none.
@@ -44,15 +44,17 @@ fn js_int(v: u64) -> u64 {
 }
 
 impl Store for R2 {
-    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listing> {
-        let mut q = self
+    async fn list(&self, prefix: &str, start: Start<'_>) -> Result<Listing> {
+        let q = self
             .bucket("list", prefix)?
             .list()
             .prefix(prefix)
             .limit(LIST_LIMIT as u32);
-        if let Some(c) = cursor {
-            q = q.cursor(c);
-        }
+        let q = match start {
+            Start::First => q,
+            Start::After(key) => q.start_after(key),
+            Start::Cursor(c) => q.cursor(c),
+        };
         let page = q.execute().await.map_err(|e| failed("list", prefix, e))?;
         Ok(Listing {
             objects: page.objects().iter().map(meta).collect(),
