@@ -612,6 +612,30 @@ const OPS: [Op; 9] = [
     Op::Delete,
 ];
 
+/// A tombstone that is not one (damaged, or written by something else)
+/// stops only its own partition: planning still finds every partition,
+/// that partition's run fails naming the object, and the others compact.
+#[test]
+fn an_unreadable_tombstone_stops_only_its_partition() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    for (seed, hours) in [(1, 0), (2, 0), (3, 5), (4, 5)] {
+        ingest(&store, Signal::Logs, &logs_at(20, seed, hours), false);
+    }
+    let all = block_on(compact::find_eligible(&store, NOW, &settings())).unwrap();
+    assert_eq!(all.len(), 2);
+    let bad = protocol::tombstone_key(&all[0], NOW - 60, 1);
+    block_on(store.put(&bad, b"{\"not\": 1".to_vec(), store::PutMode::Overwrite)).unwrap();
+    assert_eq!(
+        block_on(compact::find_eligible(&store, NOW, &settings())).unwrap(),
+        all
+    );
+    let err = block_on(compact::run(&store, all[0], NOW, &settings(), "me")).unwrap_err();
+    assert!(err.to_string().contains(&bad), "{err}");
+    let r = block_on(compact::run(&store, all[1], NOW, &settings(), "me")).unwrap();
+    assert_eq!(r.inputs, 2);
+}
+
 /// A lease held by another compactor keeps this run out until it expires.
 #[test]
 fn a_held_lease_keeps_a_second_compactor_out() {

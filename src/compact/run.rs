@@ -120,12 +120,21 @@ pub async fn find_eligible<S: Store>(
         .filter_map(|m| protocol::parse_intent(&m.key))
         .collect();
     let mut tombstoned = BTreeSet::new();
+    let mut unreadable = BTreeSet::new();
     for m in store::list_all(store, &protocol::tombstone_root()).await? {
         let Some((p, _)) = protocol::parse_tombstone(&m.key) else {
             continue;
         };
         if files.contains_key(&p) {
-            tombstoned.extend(read_tombstone(store, &m.key).await?);
+            // One tombstone that cannot be read (or is not one) must not stop
+            // every partition's compaction: its partition is planned anyway,
+            // and that run fails with the error, in its own log line.
+            match read_tombstone(store, &m.key).await {
+                Ok(keys) => tombstoned.extend(keys),
+                Err(_) => {
+                    unreadable.insert(p);
+                }
+            }
         }
     }
     let mut out: Vec<Partition> = files
@@ -134,6 +143,7 @@ pub async fn find_eligible<S: Store>(
         .map(|(p, _)| *p)
         .collect();
     out.extend(pending.iter().filter(|p| !files.contains_key(p)));
+    out.extend(unreadable);
     out.sort();
     out.dedup();
     Ok(out)
