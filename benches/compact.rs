@@ -13,7 +13,10 @@
 //!
 //! With `--features dhat-heap` and `-- --dhat`, each workload instead runs
 //! once under dhat in its own process and prints allocated bytes, blocks and
-//! peak heap per row (`make bench-compact-dhat`).
+//! peak heap per row (`make bench-compact-dhat`); `--dhat-dir DIR` profiles
+//! the compaction of one partition on disk, and `--dhat-read FILE [ROWS]`
+//! the reading of one file as a merge input, beside the memory estimate
+//! that bounds a run.
 
 mod fixtures;
 
@@ -218,6 +221,74 @@ fn dhat_dir(dir: &str) {
     );
 }
 
+/// `--dhat-read FILE [BATCH_ROWS]`: reads every row group of one Parquet
+/// file as a merge input does (its byte range, then batches of BATCH_ROWS,
+/// 1,024 by default, one held at a time) under dhat, and prints the peak
+/// heap beside the estimate the compactor's memory bound uses
+/// (`Footer::read_memory`), to check the estimate on files unlike the
+/// bench's.
+#[cfg(feature = "dhat-heap")]
+fn dhat_read(path: &str, batch_rows: usize) {
+    let data = std::fs::read(path).expect("the file");
+    let compact::read::FooterOrNeed::Footer(footer) =
+        compact::read::Footer::parse(&data, data.len() as u64).unwrap()
+    else {
+        panic!("{path}: no footer")
+    };
+    let estimate = footer.read_memory(batch_rows);
+    let ranges: Vec<_> = (0..footer.row_groups())
+        .map(|i| footer.row_group(i).unwrap())
+        .collect();
+    let profiler = dhat::Profiler::builder().testing().build();
+    for (i, g) in ranges.iter().enumerate() {
+        let bytes =
+            bytes::Bytes::copy_from_slice(&data[g.start as usize..(g.start + g.len) as usize]);
+        let mut held = None;
+        for batch in footer
+            .decode_row_group(i, g.start, bytes, batch_rows)
+            .unwrap()
+        {
+            held = Some(batch.unwrap());
+        }
+        drop(held);
+    }
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    let largest = ranges.iter().map(|g| g.len).max().unwrap_or(0);
+    let meta = footer.metadata();
+    let rg = &meta.row_groups()[0];
+    let rows = rg.num_rows().max(1) as u64;
+    let paged: u64 = rg
+        .columns()
+        .iter()
+        .map(|c| {
+            let u = c.uncompressed_size() as u64;
+            u.min(u * 8192 / rows).min(256 << 10)
+        })
+        .sum();
+    let dict_cols = rg
+        .columns()
+        .iter()
+        .filter(|c| c.dictionary_page_offset().is_some())
+        .count();
+    eprintln!(
+        "  first row group: {rows} rows, {} columns ({dict_cols} with a dictionary), plain {:.2} MiB, one page per column {:.2} MiB",
+        rg.columns().len(),
+        rg.total_byte_size() as f64 / (1 << 20) as f64,
+        paged as f64 / (1 << 20) as f64
+    );
+    println!(
+        "dhat read {path}: {} row groups (largest {:.1} MiB compressed), batches of {batch_rows}: \
+         peak heap {:.1} MiB; estimate: peak {:.1} MiB, held {:.1} MiB",
+        ranges.len(),
+        mib(largest),
+        mib(stats.max_bytes as u64),
+        mib(estimate.peak),
+        mib(estimate.held),
+    );
+}
+
 /// Compacts workload `i` (every run it takes) under dhat (this process) and
 /// prints a line. Only the runs are profiled: the inputs are made and stored
 /// before. The peak includes the outputs, which the in-memory store keeps.
@@ -266,6 +337,11 @@ fn main() {
         {
             if let Some(i) = args.iter().position(|a| a == "--dhat-dir") {
                 dhat_dir(&args[i + 1]);
+                return;
+            }
+            if let Some(i) = args.iter().position(|a| a == "--dhat-read") {
+                let rows = args.get(i + 2).and_then(|r| r.parse().ok());
+                dhat_read(&args[i + 1], rows.unwrap_or(1024));
                 return;
             }
             if let Some(i) = args.iter().position(|a| a == "--dhat-one") {

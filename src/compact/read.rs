@@ -30,13 +30,14 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::Type as PhysicalType;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
 use crate::schema::Table;
-use crate::write::{SCHEMA_VERSION_KEY, TABLE_KEY};
+use crate::write::{DEFAULT_PAGE_BYTES, DEFAULT_PAGE_ROWS, SCHEMA_VERSION_KEY, TABLE_KEY};
 
 /// The bytes at the end of every Parquet file after its footer metadata:
 /// the metadata's length (4 bytes) and the magic `PAR1`.
@@ -56,12 +57,17 @@ pub const MAX_FOOTER_BYTES: u64 = 16 << 20;
 /// [`Footer::read_memory`]: what an open reader holds per leaf column
 /// (measured: 13 KiB for logs and traces files of 100 rows).
 pub const READER_BYTES_PER_COLUMN: u64 = 16 << 10;
-/// [`Footer::read_memory`]: decompressed page bytes per column at most (this
-/// crate writes data pages of about 256 KiB).
-pub const PAGE_BYTES_PER_COLUMN: u64 = 320 << 10;
-/// [`Footer::read_memory`]: Arrow bytes of a decoded batch per byte of its
-/// Parquet uncompressed size (measured: about 4.5 for 8,192-row logs files,
-/// whose attribute maps are dictionary-encoded).
+/// [`Footer::read_memory`]: decompressed page bytes held per byte of one
+/// data page per column.
+pub const PAGES_FACTOR: u64 = 3;
+/// [`Footer::read_memory`]: bytes a decoded batch holds per 100 bytes of
+/// its values (measured: 1.4 to 2.1 times, the most for metrics at 1,024
+/// rows, whose nested maps and lists grow buffers by doubling).
+pub const BATCH_PERCENT: u64 = 225;
+/// [`Footer::read_memory`]: decoded bytes of a string column per byte of
+/// its Parquet uncompressed size, for files without size statistics
+/// (measured: about 4.5 for 8,192-row logs files, whose attribute maps are
+/// dictionary-encoded).
 pub const DECODED_PER_PLAIN_BYTE: u64 = 5;
 
 /// The Parquet magic, at both ends of a file.
@@ -282,31 +288,72 @@ impl Footer {
 
     /// An estimate of the memory that reading the file one batch of
     /// `batch_rows` rows at a time holds, for the compactor's bound on how
-    /// many inputs it opens at once. The model, fitted to dhat profiles of
-    /// `make bench-compact-dhat` (open readers of 100-row and 8,192-row logs
-    /// and traces files): a reader costs a fixed [`READER_BYTES_PER_COLUMN`]
-    /// per leaf column (its decoders and codecs) plus, for the largest row
-    /// group, its compressed bytes (fetched whole) and its decompressed
-    /// pages (its uncompressed size, at most [`PAGE_BYTES_PER_COLUMN`] per
-    /// column: pages are decoded one at a time); a decoded batch costs
-    /// [`DECODED_PER_PLAIN_BYTE`] times its share of the uncompressed size
-    /// (dictionary strings are expanded). A row group that fits in one
-    /// batch has its reader dropped once decoded, so only its batch is held.
+    /// many inputs it opens at once. Per row group, from its column chunks'
+    /// metadata, fitted to dhat (`make bench-compact-dhat`'s `--dhat-read`
+    /// on request files and compacted files of every table):
+    /// - a reader costs [`READER_BYTES_PER_COLUMN`] per leaf column (its
+    ///   decoders and codecs);
+    /// - it holds the row group's compressed bytes (fetched whole);
+    /// - and each column's current data page, decompressed: about the
+    ///   chunk's uncompressed bytes over its pages (this crate ends a page at
+    ///   [`DEFAULT_PAGE_ROWS`] rows or [`DEFAULT_PAGE_BYTES`] bytes), times
+    ///   [`PAGES_FACTOR`] (the dictionary page and the page being decoded
+    ///   next to it), never more than the whole row group;
+    /// - a decoded batch costs its share of the row group's decoded bytes:
+    ///   strings at their size statistics (`unencoded_byte_array_data_bytes`,
+    ///   [`DECODED_PER_PLAIN_BYTE`] times the chunk's bytes when a file lacks
+    ///   them) plus an offset per value, fixed-width values at their width,
+    ///   plus the reader's levels, times [`BATCH_PERCENT`] % (the reader's
+    ///   buffers and the arrays built from them).
+    ///
+    /// A row group that fits in one batch has its reader dropped once
+    /// decoded, so only its batch is held.
     pub fn read_memory(&self, batch_rows: usize) -> ReadMemory {
         let meta = self.arrow.metadata();
         let columns = meta.file_metadata().schema_descr().num_columns() as u64;
         let fixed = columns.saturating_mul(READER_BYTES_PER_COLUMN);
         let mut out = ReadMemory::default();
         for (i, g) in self.groups.iter().enumerate() {
-            let plain = meta
-                .row_groups()
-                .get(i)
-                .map_or(0, |r| u64::try_from(r.total_byte_size()).unwrap_or(0));
-            let pages = plain.min(columns.saturating_mul(PAGE_BYTES_PER_COLUMN));
-            let batch = (plain.saturating_mul((batch_rows as u64).min(g.rows)) / g.rows.max(1))
-                .saturating_mul(DECODED_PER_PLAIN_BYTE);
+            let Some(group) = meta.row_groups().get(i) else {
+                continue;
+            };
+            let rows = g.rows.max(1);
+            let (mut plain, mut pages, mut decoded) = (0u64, 0u64, 0u64);
+            for c in group.columns() {
+                let bytes = u64::try_from(c.uncompressed_size()).unwrap_or(0);
+                let values = u64::try_from(c.num_values()).unwrap_or(0);
+                plain = plain.saturating_add(bytes);
+                let by_rows = bytes.saturating_mul(DEFAULT_PAGE_ROWS as u64) / rows;
+                pages = pages.saturating_add(bytes.min(by_rows).min(DEFAULT_PAGE_BYTES as u64));
+                let width = match c.column_type() {
+                    PhysicalType::BYTE_ARRAY => {
+                        let strings = c.unencoded_byte_array_data_bytes().map_or_else(
+                            || bytes.saturating_mul(DECODED_PER_PLAIN_BYTE),
+                            |b| u64::try_from(b).unwrap_or(0),
+                        );
+                        decoded = decoded.saturating_add(strings);
+                        4
+                    }
+                    PhysicalType::BOOLEAN => 1,
+                    PhysicalType::INT32 | PhysicalType::FLOAT => 4,
+                    PhysicalType::INT96 => 12,
+                    PhysicalType::FIXED_LEN_BYTE_ARRAY => {
+                        u64::try_from(c.column_descr().type_length()).unwrap_or(0)
+                    }
+                    PhysicalType::INT64 | PhysicalType::DOUBLE => 8,
+                };
+                // The reader's levels: two bytes per value for each kind.
+                let descr = c.column_descr();
+                let levels = 2
+                    * (u64::from(descr.max_def_level() > 0) + u64::from(descr.max_rep_level() > 0));
+                decoded = decoded.saturating_add(values.saturating_mul(width + levels));
+            }
+            let pages = pages.saturating_mul(PAGES_FACTOR).min(plain);
+            let batch = (decoded.saturating_mul((batch_rows as u64).min(rows)) / rows)
+                .saturating_mul(BATCH_PERCENT)
+                / 100;
             let reader = fixed.saturating_add(g.len).saturating_add(pages);
-            let held = if g.rows <= batch_rows as u64 {
+            let held = if rows <= batch_rows as u64 {
                 batch
             } else {
                 reader.saturating_add(batch)

@@ -389,13 +389,14 @@ impl StringColumn {
             .set_total_uncompressed_size(uncompressed)
             .set_num_values(levels)
             .set_data_page_offset(data_offset.unwrap_or(0))
-            .set_dictionary_page_offset(dictionary_offset);
+            .set_dictionary_page_offset(dictionary_offset)
+            // The values' bytes once decoded, for readers sizing their
+            // buffers (the compactor's memory bound among them).
+            .set_unencoded_byte_array_data_bytes(Some(unencoded_bytes));
         let mut column_index = None;
         if let Some(stats) = stats {
             let (statistics, index) = stats.finish()?;
-            metadata = metadata
-                .set_statistics(statistics)
-                .set_unencoded_byte_array_data_bytes(Some(unencoded_bytes));
+            metadata = metadata.set_statistics(statistics);
             column_index = Some(index);
         }
         let close = ColumnCloseResult {
