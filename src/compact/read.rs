@@ -554,6 +554,36 @@ mod tests {
         assert!(s.peak < l.peak);
     }
 
+    /// What the estimate says a file's decoded batch holds is at least the
+    /// Arrow memory of the batches it decodes, for every signal (metrics'
+    /// attributes decode to many times their dictionary-encoded bytes).
+    #[test]
+    fn read_memory_covers_the_decoded_batches() {
+        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
+            for (table, data) in files(signal, &[3000], 11) {
+                let (footer, batches) = read(&data, 1024);
+                let held = footer.read_memory(1024).held;
+                let columns = footer
+                    .metadata()
+                    .file_metadata()
+                    .schema_descr()
+                    .num_columns();
+                // A file of one batch is held as its batch alone.
+                let reader = match footer.row_group(0) {
+                    Some(g) if g.rows > 1024 => columns as u64 * READER_BYTES_PER_COLUMN + g.len,
+                    _ => 0,
+                };
+                for b in &batches {
+                    let arrow = b.get_array_memory_size() as u64;
+                    assert!(
+                        held >= reader + arrow,
+                        "{table:?}: estimate {held} < reader {reader} + batch {arrow}"
+                    );
+                }
+            }
+        }
+    }
+
     /// A file of several row groups: each is read from its own byte range
     /// (and from the whole file), and together they are the rows written.
     #[test]
