@@ -1,8 +1,7 @@
 //! The compaction driver: the one async place of compaction that talks to a
-//! [`Store`]. [`find_eligible`] lists the recent hours of the bucket and picks the
-//! eligible partitions;
-//! [`run`] compacts one partition under its lease, following the protocol of
-//! [`super::protocol`]:
+//! [`Store`]. [`find_eligible`] lists the bucket's recent hours and picks the
+//! eligible partitions; [`run`] compacts one partition under its lease,
+//! following the protocol of [`super::protocol`]:
 //!
 //! 1. take the lease (create-only; an expired one by compare-and-swap);
 //! 2. recover what a crashed run left (an intent still `writing`: abort its
@@ -104,9 +103,9 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 
 /// The partitions worth a run at `now` (Unix seconds): see
 /// [`plan::eligible`]. Lists the table files of the hours within
-/// [`Settings::lookback_hours`] (every table's folder of each day they
-/// touch), every intent and every tombstone; reads the tombstones of
-/// partitions that have files. An intent outside the look-back is still
+/// [`Settings::lookback_hours`] (each table from the first of those days'
+/// `date=` folder on), every intent and every tombstone; reads the
+/// tombstones of partitions that have files. An intent outside the look-back is still
 /// recovered: intents are few, and a crashed run's must not wait.
 pub async fn find_eligible<S: Store>(
     store: &S,
