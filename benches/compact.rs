@@ -256,28 +256,6 @@ fn dhat_read(path: &str, batch_rows: usize) {
     drop(profiler);
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let largest = ranges.iter().map(|g| g.len).max().unwrap_or(0);
-    let meta = footer.metadata();
-    let rg = &meta.row_groups()[0];
-    let rows = rg.num_rows().max(1) as u64;
-    let paged: u64 = rg
-        .columns()
-        .iter()
-        .map(|c| {
-            let u = c.uncompressed_size() as u64;
-            u.min(u * 8192 / rows).min(256 << 10)
-        })
-        .sum();
-    let dict_cols = rg
-        .columns()
-        .iter()
-        .filter(|c| c.dictionary_page_offset().is_some())
-        .count();
-    eprintln!(
-        "  first row group: {rows} rows, {} columns ({dict_cols} with a dictionary), plain {:.2} MiB, one page per column {:.2} MiB",
-        rg.columns().len(),
-        rg.total_byte_size() as f64 / (1 << 20) as f64,
-        paged as f64 / (1 << 20) as f64
-    );
     println!(
         "dhat read {path}: {} row groups (largest {:.1} MiB compressed), batches of {batch_rows}: \
          peak heap {:.1} MiB; estimate: peak {:.1} MiB, held {:.1} MiB",

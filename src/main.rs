@@ -112,43 +112,34 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// The value of option `name`, or `default` when it is absent; a value
+/// that does not parse is an error with the usage.
+fn flag<T>(args: &mut pico_args::Arguments, name: &'static str, default: T) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    Ok(args
+        .opt_value_from_str(name)
+        .map_err(|e| format!("{e}\n{USAGE}"))?
+        .unwrap_or(default))
+}
+
 fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
     use otlp2r2::compact::{self, Settings};
-    let usage = |e: pico_args::Error| format!("{e}\n{USAGE}");
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let now: u64 = args
-        .opt_value_from_str("--now")
-        .map_err(usage)?
-        .unwrap_or(clock);
+    let now: u64 = flag(&mut args, "--now", clock)?;
     let d = Settings::default();
     let settings = Settings {
-        grace_secs: args
-            .opt_value_from_str("--grace")
-            .map_err(usage)?
-            .unwrap_or(d.grace_secs),
-        target_bytes: args
-            .opt_value_from_str("--target-bytes")
-            .map_err(usage)?
-            .unwrap_or(d.target_bytes),
-        row_group_rows: args
-            .opt_value_from_str("--row-group-rows")
-            .map_err(usage)?
-            .unwrap_or(d.row_group_rows),
-        row_group_bytes: args
-            .opt_value_from_str("--row-group-bytes")
-            .map_err(usage)?
-            .unwrap_or(d.row_group_bytes),
-        merge_memory_bytes: args
-            .opt_value_from_str("--memory-bytes")
-            .map_err(usage)?
-            .unwrap_or(d.merge_memory_bytes),
+        grace_secs: flag(&mut args, "--grace", d.grace_secs)?,
+        target_bytes: flag(&mut args, "--target-bytes", d.target_bytes)?,
+        row_group_rows: flag(&mut args, "--row-group-rows", d.row_group_rows)?,
+        row_group_bytes: flag(&mut args, "--row-group-bytes", d.row_group_bytes)?,
+        merge_memory_bytes: flag(&mut args, "--memory-bytes", d.merge_memory_bytes)?,
         // A folder is listed for free: every hour, unless asked otherwise.
-        lookback_hours: args
-            .opt_value_from_str("--lookback-hours")
-            .map_err(usage)?
-            .unwrap_or(0),
+        lookback_hours: flag(&mut args, "--lookback-hours", 0)?,
         ..d
     };
     if settings.target_bytes == 0

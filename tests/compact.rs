@@ -410,7 +410,7 @@ fn many_runs_fold_their_tombstones_and_still_catch_late_retries() {
         store
             .keys()
             .into_iter()
-            .filter(|k| k.starts_with("_compaction/done/"))
+            .filter(|k| k.starts_with(&otlp2r2::compact::protocol::tombstone_root()))
             .count()
     };
     assert!(tombstones() <= 9, "{} tombstones", tombstones());

@@ -105,8 +105,9 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 /// [`plan::eligible`]. Lists the table files of the hours within
 /// [`Settings::lookback_hours`] (each table from the first of those days'
 /// `date=` folder on), every intent and every tombstone; reads the
-/// tombstones of partitions that have files. An intent outside the look-back is still
-/// recovered: intents are few, and a crashed run's must not wait.
+/// tombstones of partitions that have files. An intent outside the
+/// look-back is still recovered: intents are few, and a crashed run's must
+/// not wait.
 pub async fn find_eligible<S: Store>(
     store: &S,
     now: u64,

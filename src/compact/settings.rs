@@ -105,8 +105,8 @@ impl Settings {
     /// Reads the settings from Worker vars (`COMPACT_TARGET_BYTES`,
     /// `COMPACT_ROW_GROUP_ROWS`, `COMPACT_ROW_GROUP_BYTES`, `COMPACT_GRACE_SECS`,
     /// `COMPACT_TOMBSTONE_SECS`, `COMPACT_MAX_INPUTS`, `COMPACT_RUN_BYTES`,
-    /// `COMPACT_MEMORY_BYTES`, `COMPACT_LOOKBACK_HOURS`); unset vars keep their defaults, a bad
-    /// value is an error naming the var.
+    /// `COMPACT_MEMORY_BYTES`, `COMPACT_LOOKBACK_HOURS`); unset vars keep
+    /// their defaults, a bad value is an error naming the var.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         use crate::vars::{count, positive};
         let d = Settings::default();

@@ -8,9 +8,9 @@
 //! left work for another ([`compact::Report::more`]: a large partition is
 //! compacted over several messages). Queues deliver at least once and
 //! Cloudflare runs as many consumers as the queue needs: the lease and the
-//! intent make a second delivery harmless. A failed run is retried by the queue; a handler never
-//! returns an error (workers-rs would abort the isolate). One JSON log line
-//! per planning and per partition.
+//! intent make a second delivery harmless. A failed run is retried by the
+//! queue; a handler never returns an error (workers-rs would abort the
+//! isolate). One JSON log line per planning and per partition.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
