@@ -17,9 +17,9 @@
 //! (see [`super::read`]) and writes the output (`write::FileWriter`).
 //!
 //! Memory: one batch per input, plus the output batch being built. The
-//! output is built column by column with `arrow_select::interleave` from
-//! `(input, row)` pairs, with no per-row object or allocation; a run of
-//! rows from a single input is a zero-copy slice of its batch. An output
+//! output is built column by column by `gather` from runs of consecutive
+//! rows of one input, with no per-row object or allocation; a run of rows
+//! from a single input is a zero-copy slice of its batch. An output
 //! batch is emitted early when an input's batch runs out, so that the pairs
 //! only ever point into batches still held. Choosing the next row costs a
 //! few key compares in a binary heap of the inputs (O(log k) for k inputs).
@@ -105,6 +105,8 @@ pub struct Merger {
     need: Vec<u32>,
     /// The output being built: (position in `order`, row).
     out: Vec<(usize, usize)>,
+    /// `out` as runs of consecutive rows, while a batch is emitted.
+    runs: Vec<gather::Run>,
     /// The inputs the output being built takes rows from, by position.
     order: Vec<u32>,
     /// Each input's position in `order`, or [`NONE`].
@@ -156,6 +158,7 @@ impl Merger {
             heap: Vec::with_capacity(inputs),
             need: (0..inputs as u32).rev().collect(),
             out: Vec::with_capacity(out_rows.max(1)),
+            runs: Vec::new(),
             order: Vec::new(),
             pos: vec![NONE; inputs],
             rows_out: 0,
@@ -286,12 +289,19 @@ impl Merger {
                 .iter()
                 .map(|&i| batch(i))
                 .collect::<Result<Vec<_>>>()?;
+            self.runs.clear();
+            for &(p, row) in &self.out {
+                match self.runs.last_mut() {
+                    Some((q, start, len)) if *q == p && *start + *len == row => *len += 1,
+                    _ => self.runs.push((p, row, 1)),
+                }
+            }
             let mut arrays: Vec<&dyn Array> = Vec::with_capacity(inputs.len());
             (0..self.schema.fields().len())
                 .map(|c| {
                     arrays.clear();
                     arrays.extend(inputs.iter().map(|b| b.column(c).as_ref()));
-                    arrow_select::interleave::interleave(&arrays, &self.out)
+                    gather::gather(&arrays, &self.runs)
                 })
                 .collect::<Result<Vec<_>, _>>()?
         };
@@ -394,5 +404,6 @@ fn times(a: &dyn Array) -> Option<ScalarBuffer<i64>> {
     })
 }
 
+mod gather;
 #[cfg(test)]
 pub(crate) mod tests;
