@@ -472,6 +472,61 @@ fn row_groups_close_at_their_byte_cap() {
     }
 }
 
+/// The compressed size of each row group of a Parquet file.
+fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
+    use parquet::file::reader::FileReader;
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(data)).unwrap();
+    let meta = reader.metadata();
+    meta.row_groups()
+        .iter()
+        .map(|g| g.compressed_size())
+        .collect()
+}
+
+/// An output that a later run will read back (its run left small files
+/// and it is small itself) closes its row groups at 1 MiB, so that more of
+/// it fits a run's memory; the partition's last output has the configured
+/// large row groups.
+#[test]
+fn intermediate_outputs_have_small_row_groups() {
+    let store = memory();
+    for seed in 0..7 {
+        ingest(&store, Signal::Logs, &logs_at(6000, seed, 0), false);
+    }
+    let before = rows(&store);
+    let inputs = table_files(&store);
+    let s = Settings {
+        target_bytes: 64 << 20,
+        row_group_rows: 1 << 20,
+        max_inputs: 3,
+        ..settings()
+    };
+    assert_eq!(s.row_group_bytes, 4 << 20);
+    let key = table_files(&store).into_iter().next().unwrap();
+    let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
+    let p = compact::Partition { table, hour };
+    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    assert!(r.more && r.inputs == 3, "{r:?}");
+    let out: Vec<String> = table_files(&store)
+        .into_iter()
+        .filter(|k| !inputs.contains(k))
+        .collect();
+    assert_eq!(out.len(), 1);
+    let sizes = row_group_sizes(store.snapshot().remove(&out[0]).unwrap());
+    // Closed at the first 8,192-row batch past 1 MiB.
+    assert!(
+        sizes.len() >= 2 && sizes.iter().all(|&b| b < 2 << 20),
+        "{sizes:?}"
+    );
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    let files = table_files(&store);
+    assert_eq!(files.len(), 1);
+    let sizes = row_group_sizes(store.snapshot().remove(&files[0]).unwrap());
+    assert!(sizes.iter().any(|&b| b > 2 << 20), "{sizes:?}");
+}
+
 /// A partition larger than one run's bounds (inputs, bytes, memory) is
 /// compacted over several runs, each saying whether it left work
 /// (`Report::more`, what makes the Worker send the partition again), and

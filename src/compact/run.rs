@@ -13,7 +13,8 @@
 //!    left for another run), group them by schema (only files of the same
 //!    schema version and timestamp unit merge), and for each group of two
 //!    or more: record the intent, merge row group by row group into
-//!    outputs rolled at the target size (multipart parts as they fill),
+//!    outputs rolled at the target size (multipart parts as they fill; row
+//!    groups of at most 1 MiB when a later run will read the output back),
 //!    commit, verify the outputs' rows, write the tombstone, delete the
 //!    inputs, drop the intent;
 //! 5. release the lease, unless another compactor took it over meanwhile.
@@ -46,6 +47,18 @@ const TOMBSTONES_KEPT: usize = 8;
 
 /// Rows per merged batch fed to the writer.
 const MERGE_ROWS: usize = 8192;
+
+/// Row groups of an intermediate output close at this many bytes at most
+/// (1 MiB), whatever `Settings::row_group_bytes` says. An output is
+/// intermediate when its run left small files for another run and it is
+/// itself below the small-file size: a later run will read it back as an
+/// input. An input holds one row group at a time, so its reader memory
+/// grows with its row groups (dhat: 4.2 MiB for a 0.8 MiB row group,
+/// 7.6 MiB for 3.8 MiB), and smaller ones let a run of the same memory
+/// merge more of them at once: fewer runs re-merge the same rows. Outputs
+/// that stay (the partition's last run, or files past the small-file
+/// size) keep the large row groups readers want.
+const INTERMEDIATE_ROW_GROUP_BYTES: usize = 1 << 20;
 
 /// Rows per batch decoded from an input: a run may hold hundreds of inputs
 /// open, each with one decoded batch (dhat: 8,192-row batches of logs were
@@ -345,7 +358,13 @@ async fn compact<S: Store>(
     }
     let mut merged = false;
     for g in groups.into_iter().filter(|g| g.files.len() >= 2) {
-        merge_group(store, &p, g.schema, g.files, now, settings, report).await?;
+        let bytes: u64 = g.files.iter().map(|(m, _)| m.size).sum();
+        let row_group_bytes = if left > 0 && bytes < settings.small_bytes() {
+            settings.row_group_bytes.min(INTERMEDIATE_ROW_GROUP_BYTES)
+        } else {
+            settings.row_group_bytes
+        };
+        merge_group(store, &p, g, now, settings, row_group_bytes, report).await?;
         merged = true;
     }
     // Another run has work when this one merged and left files out (one
@@ -450,10 +469,15 @@ struct Group {
 
 /// One output file being written.
 struct Out {
-    key: String,
     writer: FileWriter,
+    sink: Sink,
+}
+
+/// Where an output's bytes go: its key, its multipart upload once it has
+/// one, and the written bytes not yet uploaded.
+struct Sink {
+    key: String,
     upload: Option<(String, Vec<Part>)>,
-    /// Written bytes not yet uploaded.
     pending: Vec<u8>,
 }
 
@@ -461,12 +485,15 @@ struct Out {
 async fn merge_group<S: Store>(
     store: &S,
     p: &Partition,
-    schema: SchemaRef,
-    mut files: Vec<(Meta, Footer)>,
+    group: Group,
     now: u64,
     settings: &Settings,
+    row_group_bytes: usize,
     report: &mut Report,
 ) -> Result<()> {
+    let Group {
+        schema, mut files, ..
+    } = group;
     files.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     let inputs: Vec<Input> = files
         .iter()
@@ -513,40 +540,39 @@ async fn merge_group<S: Store>(
                         put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
                             .await?;
                     out = Some(Out {
-                        key,
                         writer: FileWriter::new(p.table, &schema, settings.row_group_rows)?,
-                        upload: None,
-                        pending: Vec::new(),
+                        sink: Sink {
+                            key,
+                            upload: None,
+                            pending: Vec::new(),
+                        },
                     });
                 }
                 let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
                 o.writer.write(&batch)?;
                 done_rows += batch.num_rows() as u64;
                 if o.writer.row_group_rows() >= settings.row_group_rows
-                    || o.writer.row_group_bytes() >= settings.row_group_bytes
+                    || o.writer.row_group_bytes() >= row_group_bytes
                 {
                     o.writer.flush_row_group()?;
                     let written = o.writer.take_written()?;
-                    if o.pending.is_empty() {
-                        o.pending = written; // no copy of a whole row group
-                    } else {
-                        // Exactly: doubling would hold up to twice a part.
-                        o.pending.reserve_exact(written.len());
-                        o.pending.extend_from_slice(&written);
-                    }
-                    upload_full_parts(
-                        store,
-                        o,
-                        &mut intent,
-                        &intent_key,
-                        &mut intent_etag,
-                        settings,
-                    )
-                    .await?;
+                    let mut up = Uploads {
+                        intent: &mut intent,
+                        intent_key: &intent_key,
+                        intent_etag: &mut intent_etag,
+                        part_bytes: settings.part_bytes,
+                    };
+                    up.push(store, &mut o.sink, written).await?;
                 }
                 if o.writer.bytes_written() >= settings.target_bytes {
                     let o = out.take().ok_or(Error::Internal("no output file"))?;
-                    report.bytes_out += close(store, o).await?;
+                    let mut up = Uploads {
+                        intent: &mut intent,
+                        intent_key: &intent_key,
+                        intent_etag: &mut intent_etag,
+                        part_bytes: settings.part_bytes,
+                    };
+                    report.bytes_out += up.close(store, o).await?;
                     report.outputs += 1;
                 }
             }
@@ -554,7 +580,13 @@ async fn merge_group<S: Store>(
         }
     }
     if let Some(o) = out.take() {
-        report.bytes_out += close(store, o).await?;
+        let mut up = Uploads {
+            intent: &mut intent,
+            intent_key: &intent_key,
+            intent_etag: &mut intent_etag,
+            part_bytes: settings.part_bytes,
+        };
+        report.bytes_out += up.close(store, o).await?;
         report.outputs += 1;
     }
     // Commit, then verify the outputs hold every input row.
@@ -591,31 +623,62 @@ async fn put_intent<S: Store>(
     }
 }
 
-/// Uploads every whole part of `o.pending`, starting the multipart upload
-/// (and recording it in the intent) on the first.
-async fn upload_full_parts<S: Store>(
-    store: &S,
-    o: &mut Out,
-    intent: &mut Intent,
-    intent_key: &str,
-    intent_etag: &mut String,
-    settings: &Settings,
-) -> Result<()> {
-    while o.pending.len() >= settings.part_bytes {
+/// An output's way to R2: its pending bytes, cut into parts of
+/// `part_bytes` as they fill, each part uploaded as soon as it is full
+/// (the multipart upload created, and recorded in the intent, with the
+/// first).
+struct Uploads<'a> {
+    intent: &'a mut Intent,
+    intent_key: &'a str,
+    intent_etag: &'a mut String,
+    part_bytes: usize,
+}
+
+impl Uploads<'_> {
+    /// Appends `bytes` (a flushed row group) to the output's pending bytes
+    /// and uploads each part that fills. A part is copied once out of
+    /// `bytes` into a buffer of exactly its size, so at most a part and
+    /// `bytes` are held at once (appending whole row groups, then splitting
+    /// parts off, held twice that while a buffer was reallocated).
+    async fn push<S: Store>(&mut self, store: &S, o: &mut Sink, bytes: Vec<u8>) -> Result<()> {
+        let part = self.part_bytes.max(1);
+        if o.pending.is_empty() && bytes.len() < part {
+            o.pending = bytes; // no copy
+            return Ok(());
+        }
+        let mut rest = &bytes[..];
+        loop {
+            let room = part.saturating_sub(o.pending.len());
+            if rest.len() < room {
+                o.pending.reserve_exact(rest.len());
+                o.pending.extend_from_slice(rest);
+                return Ok(());
+            }
+            o.pending.reserve_exact(room);
+            o.pending.extend_from_slice(&rest[..room]);
+            rest = &rest[room..];
+            let full = std::mem::take(&mut o.pending);
+            self.upload(store, o, full).await?;
+        }
+    }
+
+    /// Uploads one part of `o`, creating its multipart upload first if it
+    /// has none.
+    async fn upload<S: Store>(&mut self, store: &S, o: &mut Sink, part: Vec<u8>) -> Result<()> {
         if o.upload.is_none() {
             let id = store.create_multipart(&o.key).await?;
-            if let Some(rec) = intent.outputs.iter_mut().find(|r| r.key == o.key) {
+            if let Some(rec) = self.intent.outputs.iter_mut().find(|r| r.key == o.key) {
                 rec.upload_id = Some(id.clone());
             }
             let recorded = put_intent(
                 store,
-                intent_key,
-                intent,
-                PutMode::IfMatch(intent_etag.clone()),
+                self.intent_key,
+                self.intent,
+                PutMode::IfMatch(self.intent_etag.clone()),
             )
             .await;
             match recorded {
-                Ok(etag) => *intent_etag = etag,
+                Ok(etag) => *self.intent_etag = etag,
                 Err(e) => {
                     // Unrecorded, recovery could not abort it: abort it now.
                     // (A crash right here leaves an upload without an object,
@@ -626,33 +689,35 @@ async fn upload_full_parts<S: Store>(
             }
             o.upload = Some((id, Vec::new()));
         }
-        let rest = o.pending.split_off(settings.part_bytes);
-        let part = std::mem::replace(&mut o.pending, rest);
         let (id, parts) = o.upload.as_mut().ok_or(Error::Internal("no upload"))?;
         let number =
             u16::try_from(parts.len() + 1).map_err(|_| Error::Internal("too many parts"))?;
         parts.push(store.upload_part(&o.key, id, number, part).await?);
+        Ok(())
     }
-    Ok(())
-}
 
-/// Finishes an output: its last bytes as one put, or as the last part.
-async fn close<S: Store>(store: &S, mut o: Out) -> Result<u64> {
-    o.pending.extend(o.writer.finish()?);
-    match o.upload {
-        None => {
+    /// Finishes an output: its last bytes as one put when it never filled
+    /// a part, else through [`Uploads::push`] and a last part of at most
+    /// `part_bytes`, then the upload's completion. Its size.
+    async fn close<S: Store>(&mut self, store: &S, out: Out) -> Result<u64> {
+        let Out {
+            writer,
+            sink: mut o,
+        } = out;
+        let last = writer.finish()?;
+        if o.upload.is_none() && o.pending.len() + last.len() < self.part_bytes.max(1) {
+            o.pending.extend_from_slice(&last);
             let size = o.pending.len() as u64;
             store.put(&o.key, o.pending, PutMode::Overwrite).await?;
-            Ok(size)
+            return Ok(size);
         }
-        Some((id, mut parts)) => {
-            if !o.pending.is_empty() {
-                let number = u16::try_from(parts.len() + 1)
-                    .map_err(|_| Error::Internal("too many parts"))?;
-                parts.push(store.upload_part(&o.key, &id, number, o.pending).await?);
-            }
-            Ok(store.complete_multipart(&o.key, &id, parts).await?.size)
+        self.push(store, &mut o, last).await?;
+        if !o.pending.is_empty() {
+            let rest = std::mem::take(&mut o.pending);
+            self.upload(store, &mut o, rest).await?;
         }
+        let (id, parts) = o.upload.ok_or(Error::Internal("no upload"))?;
+        Ok(store.complete_multipart(&o.key, &id, parts).await?.size)
     }
 }
 

@@ -215,6 +215,15 @@ impl Store for Memory {
                     ));
                 }
             }
+            // R2's rule as its docs give it: the last part may be smaller,
+            // never larger (checked here so that tests keep to it).
+            if last && first_size.is_some_and(|f| bytes.len() > f) {
+                return Err(failed(
+                    "complete_multipart",
+                    key,
+                    "the last part is larger than the others",
+                ));
+            }
             data.extend_from_slice(bytes);
         }
         s.uploads.remove(upload_id);
