@@ -556,22 +556,12 @@ async fn merge_group<S: Store>(
                 {
                     o.writer.flush_row_group()?;
                     let written = o.writer.take_written()?;
-                    let mut up = Uploads {
-                        intent: &mut intent,
-                        intent_key: &intent_key,
-                        intent_etag: &mut intent_etag,
-                        part_bytes: settings.part_bytes,
-                    };
+                    let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
                     up.push(store, &mut o.sink, written).await?;
                 }
                 if o.writer.bytes_written() >= settings.target_bytes {
                     let o = out.take().ok_or(Error::Internal("no output file"))?;
-                    let mut up = Uploads {
-                        intent: &mut intent,
-                        intent_key: &intent_key,
-                        intent_etag: &mut intent_etag,
-                        part_bytes: settings.part_bytes,
-                    };
+                    let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
                     report.bytes_out += up.close(store, o).await?;
                     report.outputs += 1;
                 }
@@ -580,12 +570,7 @@ async fn merge_group<S: Store>(
         }
     }
     if let Some(o) = out.take() {
-        let mut up = Uploads {
-            intent: &mut intent,
-            intent_key: &intent_key,
-            intent_etag: &mut intent_etag,
-            part_bytes: settings.part_bytes,
-        };
+        let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
         report.bytes_out += up.close(store, o).await?;
         report.outputs += 1;
     }
@@ -634,7 +619,21 @@ struct Uploads<'a> {
     part_bytes: usize,
 }
 
-impl Uploads<'_> {
+impl<'a> Uploads<'a> {
+    fn new(
+        intent: &'a mut Intent,
+        intent_key: &'a str,
+        intent_etag: &'a mut String,
+        settings: &Settings,
+    ) -> Self {
+        Uploads {
+            intent,
+            intent_key,
+            intent_etag,
+            part_bytes: settings.part_bytes,
+        }
+    }
+
     /// Appends `bytes` (a flushed row group) to the output's pending bytes
     /// and uploads each part that fills. A part is copied once out of
     /// `bytes` into a buffer of exactly its size, so at most a part and
