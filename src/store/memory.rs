@@ -3,7 +3,8 @@
 //! It follows R2's rules where a caller could get them wrong: conditional
 //! puts, listing pages of at most [`super::LIST_LIMIT`] keys in key order,
 //! and multipart parts (all but the last of one size, at least
-//! [`MIN_PART_BYTES`] unless [`Memory::with_min_part_bytes`] lowers it).
+//! [`MIN_PART_BYTES`] unless [`Memory::with_min_part_bytes`] lowers it;
+//! the last no larger than the others).
 //! It never fails by itself: wrap it in [`super::fault::Faulty`] to make
 //! chosen calls fail.
 

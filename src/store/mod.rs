@@ -142,7 +142,7 @@ pub trait Store {
     async fn create_multipart(&self, key: &str) -> Result<String>;
 
     /// Uploads part `number` (from 1). R2 wants every part but the last of
-    /// one size, at least 5 MiB.
+    /// one size, at least 5 MiB, and the last no larger than the others.
     async fn upload_part(
         &self,
         key: &str,
