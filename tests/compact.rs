@@ -455,32 +455,39 @@ fn row_groups_close_at_their_byte_cap() {
     assert_eq!(rows(&store), before);
     let files = table_files(&store);
     assert_eq!(files.len(), 1);
-    let data = store.snapshot().remove(&files[0]).unwrap();
-    let reader =
-        parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(data)).unwrap();
-    use parquet::file::reader::FileReader;
-    let meta = reader.metadata();
-    assert!(
-        meta.num_row_groups() >= 2,
-        "{} row groups",
-        meta.num_row_groups()
-    );
-    for g in meta.row_groups() {
+    let groups = row_groups(store.snapshot().remove(&files[0]).unwrap());
+    assert!(groups.len() >= 2, "{} row groups", groups.len());
+    for (bytes, rows) in groups {
         // Closed at the first 8,192-row batch past the cap.
-        assert!(g.compressed_size() < 2 << 20, "{}", g.compressed_size());
-        assert!(g.num_rows() < 18_000);
+        assert!(bytes < 2 << 20, "{bytes}");
+        assert!(rows < 18_000);
     }
 }
 
-/// The compressed size of each row group of a Parquet file.
-fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
+/// The partition of the store's first table file.
+fn first_partition(store: &Memory) -> compact::Partition {
+    let key = table_files(store).into_iter().next().unwrap();
+    let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
+    compact::Partition { table, hour }
+}
+
+/// Each row group of a Parquet file: its compressed bytes and its rows.
+fn row_groups(data: Vec<u8>) -> Vec<(i64, i64)> {
     use parquet::file::reader::FileReader;
     let reader =
         parquet::file::reader::SerializedFileReader::new(bytes::Bytes::from(data)).unwrap();
     let meta = reader.metadata();
     meta.row_groups()
         .iter()
-        .map(|g| g.compressed_size())
+        .map(|g| (g.compressed_size(), g.num_rows()))
+        .collect()
+}
+
+/// The compressed size of each row group of a Parquet file.
+fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
+    row_groups(data)
+        .into_iter()
+        .map(|(bytes, _)| bytes)
         .collect()
 }
 
@@ -503,10 +510,14 @@ fn intermediate_outputs_have_small_row_groups() {
         ..settings()
     };
     assert_eq!(s.row_group_bytes, 4 << 20);
-    let key = table_files(&store).into_iter().next().unwrap();
-    let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
-    let p = compact::Partition { table, hour };
-    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    let r = block_on(compact::run(
+        &store,
+        first_partition(&store),
+        NOW,
+        &s,
+        "test",
+    ))
+    .unwrap();
     assert!(r.more && r.inputs == 3, "{r:?}");
     let out: Vec<String> = table_files(&store)
         .into_iter()
@@ -533,11 +544,6 @@ fn intermediate_outputs_have_small_row_groups() {
 /// each within its bounds; at the end it is one file with every row.
 #[test]
 fn a_partition_over_a_run_s_bounds_takes_several_runs() {
-    let p = |store: &Memory| {
-        let key = table_files(store).into_iter().next().unwrap();
-        let (table, hour) = otlp2r2::key::parse_partition(&key).unwrap();
-        compact::Partition { table, hour }
-    };
     let seeded = || {
         let store = memory();
         for seed in 0..7 {
@@ -570,7 +576,14 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
         }
         let mut runs = Vec::new();
         loop {
-            let r = block_on(compact::run(&store, p(&store), NOW, &s, "test")).unwrap();
+            let r = block_on(compact::run(
+                &store,
+                first_partition(&store),
+                NOW,
+                &s,
+                "test",
+            ))
+            .unwrap();
             assert!(r.inputs >= 2, "{bound}: a run merged {} inputs", r.inputs);
             match bound {
                 "inputs" => assert!(r.inputs <= 3),

@@ -20,7 +20,7 @@
 //! output is built column by column by `gather` from runs of consecutive
 //! rows of one input, with no per-row object or allocation; a run of rows
 //! from a single input is a zero-copy slice of its batch. An output
-//! batch is emitted early when an input's batch runs out, so that the pairs
+//! batch is emitted early when an input's batch runs out, so that the runs
 //! only ever point into batches still held. Choosing the next row costs a
 //! few key compares in a binary heap of the inputs (O(log k) for k inputs).
 //!
@@ -103,10 +103,11 @@ pub struct Merger {
     heap: Vec<u32>,
     /// Inputs whose next batch is awaited, the next to ask for last.
     need: Vec<u32>,
-    /// The output being built: (position in `order`, row).
-    out: Vec<(usize, usize)>,
-    /// `out` as runs of consecutive rows, while a batch is emitted.
+    /// The output being built, as runs of consecutive rows of one input:
+    /// (position in `order`, first row, rows).
     runs: Vec<gather::Run>,
+    /// Rows in `runs`.
+    rows: usize,
     /// The inputs the output being built takes rows from, by position.
     order: Vec<u32>,
     /// Each input's position in `order`, or [`NONE`].
@@ -157,8 +158,8 @@ impl Merger {
             cursors: (0..inputs).map(|_| Cursor::empty()).collect(),
             heap: Vec::with_capacity(inputs),
             need: (0..inputs as u32).rev().collect(),
-            out: Vec::with_capacity(out_rows.max(1)),
             runs: Vec::new(),
+            rows: 0,
             order: Vec::new(),
             pos: vec![NONE; inputs],
             rows_out: 0,
@@ -232,7 +233,7 @@ impl Merger {
         if let Some(&input) = self.need.last() {
             return Ok(Step::Need(input as usize));
         }
-        while self.out.len() < self.out_rows {
+        while self.rows < self.out_rows {
             let Some(&top) = self.heap.first() else {
                 break;
             };
@@ -244,7 +245,12 @@ impl Merger {
                 self.order.push(top);
             }
             let cursor = &mut self.cursors[t];
-            self.out.push((p as usize, cursor.row));
+            let (p, row) = (p as usize, cursor.row);
+            match self.runs.last_mut() {
+                Some((q, start, len)) if *q == p && *start + *len == row => *len += 1,
+                _ => self.runs.push((p, row, 1)),
+            }
+            self.rows += 1;
             cursor.row += 1;
             if cursor.row == cursor.len {
                 // Its batch is done: output what points into it, then ask.
@@ -254,7 +260,7 @@ impl Merger {
             }
             self.sift_down(0);
         }
-        if self.out.is_empty() {
+        if self.rows == 0 {
             return Ok(Step::Done);
         }
         let batch = self.emit()?;
@@ -265,9 +271,9 @@ impl Merger {
         Ok(Step::Batch(batch))
     }
 
-    /// The output batch of the rows in `out`, which is then cleared.
+    /// The output batch of the rows in `runs`, which is then cleared.
     fn emit(&mut self) -> Result<RecordBatch> {
-        let rows = self.out.len();
+        let rows = self.rows;
         let batch = |i: u32| {
             self.cursors[i as usize]
                 .batch
@@ -276,26 +282,14 @@ impl Merger {
         };
         let columns = if let [only] = self.order[..] {
             // A run of one input's rows, consecutive: a slice of its batch.
-            let start = self.out[0].1;
-            debug_assert!(self
-                .out
-                .iter()
-                .enumerate()
-                .all(|(k, &(_, r))| r == start + k));
-            batch(only)?.slice(start, rows).columns().to_vec()
+            debug_assert_eq!(self.runs.len(), 1);
+            batch(only)?.slice(self.runs[0].1, rows).columns().to_vec()
         } else {
             let inputs = self
                 .order
                 .iter()
                 .map(|&i| batch(i))
                 .collect::<Result<Vec<_>>>()?;
-            self.runs.clear();
-            for &(p, row) in &self.out {
-                match self.runs.last_mut() {
-                    Some((q, start, len)) if *q == p && *start + *len == row => *len += 1,
-                    _ => self.runs.push((p, row, 1)),
-                }
-            }
             let mut arrays: Vec<&dyn Array> = Vec::with_capacity(inputs.len());
             (0..self.schema.fields().len())
                 .map(|c| {
@@ -311,7 +305,8 @@ impl Merger {
             self.pos[i as usize] = NONE;
         }
         self.order.clear();
-        self.out.clear();
+        self.runs.clear();
+        self.rows = 0;
         self.rows_out += rows as u64;
         Ok(out)
     }
