@@ -3,33 +3,28 @@
 //! exponential-histogram `Buckets`, summary quantiles and `Exemplar`s. The
 //! envelope is [`super`]'s; attributes are [`super::value`]'s.
 
-use serde::de::MapAccess;
-
 use super::fields::field;
-use super::scalar::{nums, Bool, Enum, Id, TemporalityNames, F64, I32, I64, S, U32, U64};
+use super::lex::Parser;
+use super::scalar::TemporalityNames;
 use super::value::attrs;
-use super::visit::{list, obj, skip, Ctx, JsonObject};
+use super::visit::{list, obj, JsonObject};
+use crate::error::Result;
 use crate::model::*;
 
-impl<'de> JsonObject<'de> for Metric<'de> {
+impl<'a> JsonObject<'a> for Metric<'a> {
     const WHAT: &'static str = "Metric";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "name" => self.name = map.next_value::<S>()?.0,
-            "description" => self.description = map.next_value::<S>()?.0,
-            "unit" => self.unit = map.next_value::<S>()?.0,
-            "metadata" => self.metadata = attrs(map, ctx)?,
+            "name" => self.name = p.str()?,
+            "description" => self.description = p.str()?,
+            "unit" => self.unit = p.str()?,
+            "metadata" => self.metadata = attrs(p)?,
             "gauge" => {
-                let d: DataOf<NumberDataPoint> = map.next_value_seed(obj(ctx))?;
+                let d: DataOf<NumberDataPoint> = obj(p)?;
                 self.data = MetricData::Gauge(d.points);
             }
             "sum" => {
-                let d: DataOf<NumberDataPoint> = map.next_value_seed(obj(ctx))?;
+                let d: DataOf<NumberDataPoint> = obj(p)?;
                 self.data = MetricData::Sum {
                     points: d.points,
                     temporality: d.temporality,
@@ -37,24 +32,24 @@ impl<'de> JsonObject<'de> for Metric<'de> {
                 };
             }
             "histogram" => {
-                let d: DataOf<HistogramDataPoint> = map.next_value_seed(obj(ctx))?;
+                let d: DataOf<HistogramDataPoint> = obj(p)?;
                 self.data = MetricData::Histogram {
                     points: d.points,
                     temporality: d.temporality,
                 };
             }
             field!(exponential_histogram) => {
-                let d: DataOf<ExpHistogramDataPoint> = map.next_value_seed(obj(ctx))?;
+                let d: DataOf<ExpHistogramDataPoint> = obj(p)?;
                 self.data = MetricData::ExponentialHistogram {
                     points: d.points,
                     temporality: d.temporality,
                 };
             }
             "summary" => {
-                let d: DataOf<SummaryDataPoint> = map.next_value_seed(obj(ctx))?;
+                let d: DataOf<SummaryDataPoint> = obj(p)?;
                 self.data = MetricData::Summary(d.points);
             }
-            _ => skip(map)?,
+            _ => p.skip()?,
         }
         Ok(())
     }
@@ -78,175 +73,135 @@ impl<T> Default for DataOf<T> {
     }
 }
 
-impl<'de, T: JsonObject<'de>> JsonObject<'de> for DataOf<T> {
+impl<'a, T: JsonObject<'a>> JsonObject<'a> for DataOf<T> {
     const WHAT: &'static str = "metric data";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            field!(data_points) => self.points = list(map, ctx)?,
+            field!(data_points) => self.points = list(p)?,
             field!(aggregation_temporality) => {
-                self.temporality = map.next_value::<Enum<TemporalityNames>>()?.0
+                self.temporality = p.enumeration::<TemporalityNames>()?
             }
-            field!(is_monotonic) => self.monotonic = map.next_value::<Bool>()?.0,
-            _ => skip(map)?,
+            field!(is_monotonic) => self.monotonic = p.bool()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for NumberDataPoint<'de> {
+impl<'a> JsonObject<'a> for NumberDataPoint<'a> {
     const WHAT: &'static str = "NumberDataPoint";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "attributes" => self.attributes = attrs(map, ctx)?,
-            field!(start_time_unix_nano) => self.start_time_unix_nano = map.next_value::<U64>()?.0,
-            field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
-            field!(as_double) => self.value = Number::Double(map.next_value::<F64>()?.0),
-            field!(as_int) => self.value = Number::Int(map.next_value::<I64>()?.0),
-            "exemplars" => self.exemplars = list(map, ctx)?,
-            "flags" => self.flags = map.next_value::<U32>()?.0,
-            _ => skip(map)?,
+            "attributes" => self.attributes = attrs(p)?,
+            field!(start_time_unix_nano) => self.start_time_unix_nano = p.int()?,
+            field!(time_unix_nano) => self.time_unix_nano = p.int()?,
+            field!(as_double) => self.value = Number::Double(p.f64()?),
+            field!(as_int) => self.value = Number::Int(p.int()?),
+            "exemplars" => self.exemplars = list(p)?,
+            "flags" => self.flags = p.int()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for HistogramDataPoint<'de> {
+impl<'a> JsonObject<'a> for HistogramDataPoint<'a> {
     const WHAT: &'static str = "HistogramDataPoint";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "attributes" => self.attributes = attrs(map, ctx)?,
-            field!(start_time_unix_nano) => self.start_time_unix_nano = map.next_value::<U64>()?.0,
-            field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
-            "count" => self.count = map.next_value::<U64>()?.0,
-            "sum" => self.sum = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            field!(bucket_counts) => self.bucket_counts = nums::<U64, _>(map, ctx)?,
-            field!(explicit_bounds) => self.explicit_bounds = nums::<F64, _>(map, ctx)?,
-            "exemplars" => self.exemplars = list(map, ctx)?,
-            "flags" => self.flags = map.next_value::<U32>()?.0,
-            "min" => self.min = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            "max" => self.max = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            _ => skip(map)?,
+            "attributes" => self.attributes = attrs(p)?,
+            field!(start_time_unix_nano) => self.start_time_unix_nano = p.int()?,
+            field!(time_unix_nano) => self.time_unix_nano = p.int()?,
+            "count" => self.count = p.int()?,
+            "sum" => self.sum = p.opt_f64()?,
+            field!(bucket_counts) => self.bucket_counts = p.nums(Parser::int)?,
+            field!(explicit_bounds) => self.explicit_bounds = p.nums(Parser::f64)?,
+            "exemplars" => self.exemplars = list(p)?,
+            "flags" => self.flags = p.int()?,
+            "min" => self.min = p.opt_f64()?,
+            "max" => self.max = p.opt_f64()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for ExpHistogramDataPoint<'de> {
+impl<'a> JsonObject<'a> for ExpHistogramDataPoint<'a> {
     const WHAT: &'static str = "ExponentialHistogramDataPoint";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "attributes" => self.attributes = attrs(map, ctx)?,
-            field!(start_time_unix_nano) => self.start_time_unix_nano = map.next_value::<U64>()?.0,
-            field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
-            "count" => self.count = map.next_value::<U64>()?.0,
-            "sum" => self.sum = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            "scale" => self.scale = map.next_value::<I32>()?.0,
-            field!(zero_count) => self.zero_count = map.next_value::<U64>()?.0,
-            "positive" => self.positive = map.next_value_seed(obj(ctx))?,
-            "negative" => self.negative = map.next_value_seed(obj(ctx))?,
-            "flags" => self.flags = map.next_value::<U32>()?.0,
-            "exemplars" => self.exemplars = list(map, ctx)?,
-            "min" => self.min = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            "max" => self.max = map.next_value::<Option<F64>>()?.map(|v| v.0),
-            field!(zero_threshold) => self.zero_threshold = map.next_value::<F64>()?.0,
-            _ => skip(map)?,
+            "attributes" => self.attributes = attrs(p)?,
+            field!(start_time_unix_nano) => self.start_time_unix_nano = p.int()?,
+            field!(time_unix_nano) => self.time_unix_nano = p.int()?,
+            "count" => self.count = p.int()?,
+            "sum" => self.sum = p.opt_f64()?,
+            "scale" => self.scale = p.int()?,
+            field!(zero_count) => self.zero_count = p.int()?,
+            "positive" => self.positive = obj(p)?,
+            "negative" => self.negative = obj(p)?,
+            "flags" => self.flags = p.int()?,
+            "exemplars" => self.exemplars = list(p)?,
+            "min" => self.min = p.opt_f64()?,
+            "max" => self.max = p.opt_f64()?,
+            field!(zero_threshold) => self.zero_threshold = p.f64()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for Buckets {
+impl<'a> JsonObject<'a> for Buckets {
     const WHAT: &'static str = "Buckets";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "offset" => self.offset = map.next_value::<I32>()?.0,
-            field!(bucket_counts) => self.bucket_counts = nums::<U64, _>(map, ctx)?,
-            _ => skip(map)?,
+            "offset" => self.offset = p.int()?,
+            field!(bucket_counts) => self.bucket_counts = p.nums(Parser::int)?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for SummaryDataPoint<'de> {
+impl<'a> JsonObject<'a> for SummaryDataPoint<'a> {
     const WHAT: &'static str = "SummaryDataPoint";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "attributes" => self.attributes = attrs(map, ctx)?,
-            field!(start_time_unix_nano) => self.start_time_unix_nano = map.next_value::<U64>()?.0,
-            field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
-            "count" => self.count = map.next_value::<U64>()?.0,
-            "sum" => self.sum = map.next_value::<F64>()?.0,
-            field!(quantile_values) => self.quantile_values = list(map, ctx)?,
-            "flags" => self.flags = map.next_value::<U32>()?.0,
-            _ => skip(map)?,
+            "attributes" => self.attributes = attrs(p)?,
+            field!(start_time_unix_nano) => self.start_time_unix_nano = p.int()?,
+            field!(time_unix_nano) => self.time_unix_nano = p.int()?,
+            "count" => self.count = p.int()?,
+            "sum" => self.sum = p.f64()?,
+            field!(quantile_values) => self.quantile_values = list(p)?,
+            "flags" => self.flags = p.int()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for ValueAtQuantile {
+impl<'a> JsonObject<'a> for ValueAtQuantile {
     const WHAT: &'static str = "ValueAtQuantile";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        _: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            "quantile" => self.quantile = map.next_value::<F64>()?.0,
-            "value" => self.value = map.next_value::<F64>()?.0,
-            _ => skip(map)?,
+            "quantile" => self.quantile = p.f64()?,
+            "value" => self.value = p.f64()?,
+            _ => p.skip()?,
         }
         Ok(())
     }
 }
 
-impl<'de> JsonObject<'de> for Exemplar<'de> {
+impl<'a> JsonObject<'a> for Exemplar<'a> {
     const WHAT: &'static str = "Exemplar";
-    fn field<A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-        ctx: &Ctx<'_>,
-    ) -> Result<(), A::Error> {
+    fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         match key {
-            field!(filtered_attributes) => self.filtered_attributes = attrs(map, ctx)?,
-            field!(time_unix_nano) => self.time_unix_nano = map.next_value::<U64>()?.0,
-            field!(as_double) => self.value = Number::Double(map.next_value::<F64>()?.0),
-            field!(as_int) => self.value = Number::Int(map.next_value::<I64>()?.0),
-            field!(span_id) => self.span_id = map.next_value::<Id<8>>()?.0,
-            field!(trace_id) => self.trace_id = map.next_value::<Id<16>>()?.0,
-            _ => skip(map)?,
+            field!(filtered_attributes) => self.filtered_attributes = attrs(p)?,
+            field!(time_unix_nano) => self.time_unix_nano = p.int()?,
+            field!(as_double) => self.value = Number::Double(p.f64()?),
+            field!(as_int) => self.value = Number::Int(p.int()?),
+            field!(span_id) => self.span_id = p.id::<8>()?,
+            field!(trace_id) => self.trace_id = p.id::<16>()?,
+            _ => p.skip()?,
         }
         Ok(())
     }

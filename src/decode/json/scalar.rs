@@ -1,259 +1,244 @@
-//! OTLP/JSON scalars: each wrapper reads one JSON scalar as OTLP/JSON
-//! allows it (integers as numbers or strings, doubles with `"NaN"` and the
+//! OTLP/JSON scalars: each reader takes one JSON value as OTLP/JSON allows
+//! it (integers as numbers or strings, doubles with `"NaN"` and the
 //! infinities, enums by number or proto name, ids in hex or base64, base64
 //! bytes), and all accept `null` as the default value.
 //!
 //! Nothing here knows which field it reads, and no error quotes the value it
 //! read (it could be anything the sender put there, a secret included):
-//! messages name the type expected and serde_json adds the position. Every
-//! wrapper deserializes through [`super::quiet::any`], which keeps serde's
-//! own "invalid type" messages free of the value too.
-
-use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
+//! messages name the type expected, and the kind of value met, and
+//! [`Parser`] adds the position.
 
 use base64::Engine;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::quiet::any;
-use super::visit::Ctx;
+use super::lex::{Parser, Scalar};
+use crate::error::Result;
 use crate::model::{
-    AGGREGATION_TEMPORALITY_NAMES, SEVERITY_NUMBER_NAMES, SPAN_KIND_NAMES, STATUS_CODE_NAMES,
+    Str, AGGREGATION_TEMPORALITY_NAMES, SEVERITY_NUMBER_NAMES, SPAN_KIND_NAMES, STATUS_CODE_NAMES,
 };
 
-/// An object key, borrowed when it has no escapes.
-pub(super) struct Key<'de>(pub(super) Cow<'de, str>);
-
-/// A string value, borrowed when it has no escapes.
-pub(super) struct S<'de>(pub(super) Cow<'de, str>);
-
-pub(super) struct CowStrVisitor;
-impl<'de> Visitor<'de> for CowStrVisitor {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(""))
-    }
-}
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d, CowStrVisitor).map(Key)
-    }
-}
-
-impl<'de> de::Deserialize<'de> for S<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        any(d, CowStrVisitor).map(S)
-    }
-}
-
-/// Defines a wrapper for an integer type that OTLP/JSON may send as a number
+/// An integer type of an OTLP field, which OTLP/JSON may send as a number
 /// or a decimal string.
-macro_rules! json_int {
-    ($name:ident, $t:ty) => {
-        pub(super) struct $name(pub(super) $t);
-        impl<'de> de::Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $t;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        write!(f, "an integer ({}) as a number or a string", stringify!($t))
-                    }
-                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
-                        <$t>::try_from(v).map_err(|_| {
-                            E::custom(concat!("the value is out of range for ", stringify!($t)))
-                        })
-                    }
-                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
-                        <$t>::try_from(v).map_err(|_| {
-                            E::custom(concat!("the value is out of range for ", stringify!($t)))
-                        })
-                    }
-                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
-                        // proto3 JSON allows integral values in exponent form.
-                        // Through i128, which holds every integral f64 in
-                        // range exactly: 2^64 must not pass as u64::MAX.
-                        let i = v as i128;
-                        if v.fract() == 0.0
-                            && i as f64 == v
-                            && i >= <$t>::MIN as i128
-                            && i <= <$t>::MAX as i128
-                        {
-                            Ok(i as $t)
-                        } else {
-                            Err(E::custom(concat!(
-                                "the value is not a valid ",
-                                stringify!($t)
-                            )))
-                        }
-                    }
-                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
-                        match v.parse::<$t>() {
-                            Ok(n) => Ok(n),
-                            Err(_) => match v.parse::<f64>() {
-                                Ok(f) => self.visit_f64(f),
-                                Err(_) => Err(E::custom(concat!(
-                                    "the string is not a valid ",
-                                    stringify!($t)
-                                ))),
-                            },
-                        }
-                    }
-                    fn visit_unit<E: de::Error>(self) -> Result<$t, E> {
-                        Ok(0)
-                    }
-                }
-                any(d, V).map($name)
-            }
-        }
-    };
+pub(super) trait JsonInt: Copy + TryFrom<i128> + std::str::FromStr {
+    const NAME: &'static str;
+    const ZERO: Self;
 }
 
-json_int!(U64, u64);
-json_int!(I64, i64);
-json_int!(U32, u32);
-json_int!(I32, i32);
+macro_rules! json_int {
+    ($($t:ty),*) => {$(
+        impl JsonInt for $t {
+            const NAME: &'static str = stringify!($t);
+            const ZERO: Self = 0;
+        }
+    )*};
+}
+json_int!(u64, i64, u32, i32);
 
 /// A double: a number, a numeric string, or `"NaN"` / `"Infinity"` / `"-Infinity"`.
-pub(super) struct F64(pub(super) f64);
+const DOUBLE: &str = "a double, \"NaN\", \"Infinity\" or \"-Infinity\"";
 
-impl<'de> de::Deserialize<'de> for F64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = f64;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a double, \"NaN\", \"Infinity\" or \"-Infinity\"")
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-                Ok(v)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-                Ok(v as f64)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-                Ok(v as f64)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-                match v {
-                    "NaN" => Ok(f64::NAN),
-                    "Infinity" => Ok(f64::INFINITY),
-                    "-Infinity" => Ok(f64::NEG_INFINITY),
-                    _ => v
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|f| f.is_finite())
-                        .ok_or_else(|| E::custom("the string is not a valid double")),
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
-                Ok(0.0)
-            }
+impl<'a> Parser<'a, '_> {
+    /// A string (`null` is empty).
+    #[inline]
+    pub(super) fn str(&mut self) -> Result<Str<'a>> {
+        if let Some(s) = self.string_next() {
+            return s;
         }
-        any(d, V).map(F64)
-    }
-}
-
-/// A bool (`null` is false).
-pub(super) struct Bool(pub(super) bool);
-
-impl<'de> de::Deserialize<'de> for Bool {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = bool;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("true or false")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
-                Ok(v)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-                Ok(false)
-            }
+        match self.scalar()? {
+            Scalar::Str(s) => Ok(s),
+            Scalar::Null => Ok(Str::Borrowed("")),
+            met => Err(self.wrong_type(&met, &"a string")),
         }
-        any(d, V).map(Bool)
     }
-}
 
-/// A packed repeated number field: a JSON array whose elements are `T`,
-/// each charged against the decode budget (8 bytes from as little as 2 of
-/// JSON, so unbudgeted arrays would bypass the memory bound).
-pub(super) struct Nums<'c, T> {
-    ctx: &'c Ctx<'c>,
-    _t: PhantomData<T>,
-}
-
-pub(super) fn nums<'de, T: NumElem, A: MapAccess<'de>>(
-    map: &mut A,
-    ctx: &Ctx<'_>,
-) -> Result<Vec<T::Out>, A::Error> {
-    map.next_value_seed(Nums::<T> {
-        ctx,
-        _t: PhantomData,
-    })
-}
-
-/// A scalar wrapper used as a [`Nums`] element, and the value it yields.
-pub(super) trait NumElem: for<'de> de::Deserialize<'de> {
-    type Out;
-    fn get(self) -> Self::Out;
-}
-impl NumElem for U64 {
-    type Out = u64;
-    fn get(self) -> u64 {
-        self.0
-    }
-}
-impl NumElem for F64 {
-    type Out = f64;
-    fn get(self) -> f64 {
-        self.0
-    }
-}
-
-impl<'de, T: NumElem> DeserializeSeed<'de> for Nums<'_, T> {
-    type Value = Vec<T::Out>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        any(d, self)
-    }
-}
-
-impl<'de, T: NumElem> Visitor<'de> for Nums<'_, T> {
-    type Value = Vec<T::Out>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of numbers")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(v) = seq.next_element::<T>()? {
-            self.ctx.charge::<T::Out, A::Error>()?;
-            out.push(v.get());
+    /// An integer of type `T`, as a number or a decimal string.
+    #[inline]
+    pub(super) fn int<T: JsonInt>(&mut self) -> Result<T> {
+        if let Some(s) = self.string_next() {
+            let s = s?;
+            return match decimal(&s).and_then(|n| T::try_from(i128::from(n)).ok()) {
+                Some(n) => Ok(n),
+                None => self.int_of_str(&s),
+            };
         }
+        match self.scalar()? {
+            Scalar::Str(s) => match decimal(&s).and_then(|n| T::try_from(i128::from(n)).ok()) {
+                Some(n) => Ok(n),
+                None => self.int_of_str(&s),
+            },
+            Scalar::U64(n) => self.int_in_range(i128::from(n)),
+            Scalar::I64(n) => self.int_in_range(i128::from(n)),
+            Scalar::F64(f) => self.int_of_f64(f),
+            Scalar::Null => Ok(T::ZERO),
+            met => Err(self.wrong_type(
+                &met,
+                &format_args!("an integer ({}) as a number or a string", T::NAME),
+            )),
+        }
+    }
+
+    /// An integer from a string that is not plain decimal digits (a sign,
+    /// an exponent, out of range…).
+    #[cold]
+    fn int_of_str<T: JsonInt>(&self, s: &str) -> Result<T> {
+        match s.parse::<T>() {
+            Ok(n) => Ok(n),
+            Err(_) => match s.parse::<f64>() {
+                Ok(f) => self.int_of_f64(f),
+                Err(_) => Err(self.error(format!("the string is not a valid {}", T::NAME))),
+            },
+        }
+    }
+
+    fn int_in_range<T: JsonInt>(&self, n: i128) -> Result<T> {
+        T::try_from(n).map_err(|_| self.error(format!("the value is out of range for {}", T::NAME)))
+    }
+
+    /// proto3 JSON allows integral values in exponent form. Through i128,
+    /// which holds every integral f64 in range exactly: 2^64 must not pass
+    /// as `u64::MAX`.
+    fn int_of_f64<T: JsonInt>(&self, v: f64) -> Result<T> {
+        let i = v as i128;
+        match T::try_from(i) {
+            Ok(n) if v.fract() == 0.0 && i as f64 == v => Ok(n),
+            _ => Err(self.error(format!("the value is not a valid {}", T::NAME))),
+        }
+    }
+
+    /// A double (`null` is 0).
+    #[inline]
+    pub(super) fn f64(&mut self) -> Result<f64> {
+        match self.scalar()? {
+            Scalar::F64(f) => Ok(f),
+            Scalar::U64(n) => Ok(n as f64),
+            Scalar::I64(n) => Ok(n as f64),
+            Scalar::Str(s) => match &*s {
+                "NaN" => Ok(f64::NAN),
+                "Infinity" => Ok(f64::INFINITY),
+                "-Infinity" => Ok(f64::NEG_INFINITY),
+                _ => s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| self.error("the string is not a valid double")),
+            },
+            Scalar::Null => Ok(0.0),
+            met => Err(self.wrong_type(&met, &DOUBLE)),
+        }
+    }
+
+    /// An optional double (`sum`, `min`, `max`): `null` is absent.
+    pub(super) fn opt_f64(&mut self) -> Result<Option<f64>> {
+        if self.null_next() {
+            self.scalar()?;
+            return Ok(None);
+        }
+        self.f64().map(Some)
+    }
+
+    /// A bool (`null` is false).
+    pub(super) fn bool(&mut self) -> Result<bool> {
+        match self.scalar()? {
+            Scalar::Bool(b) => Ok(b),
+            Scalar::Null => Ok(false),
+            met => Err(self.wrong_type(&met, &"true or false")),
+        }
+    }
+
+    /// An enum, as its integer or its proto name (`N` names the enum: one of
+    /// the markers below, over the `*_NAMES` tables of [`crate::model`]).
+    pub(super) fn enumeration<N: EnumNames>(&mut self) -> Result<i32> {
+        let out_of_range = |p: &Self| p.error(format!("{} value out of the int32 range", N::ENUM));
+        match self.scalar()? {
+            Scalar::U64(n) => i32::try_from(n).map_err(|_| out_of_range(self)),
+            Scalar::I64(n) => i32::try_from(n).map_err(|_| out_of_range(self)),
+            Scalar::Str(s) => match N::NAMES.iter().position(|n| *n == s) {
+                Some(i) => Ok(i as i32),
+                None => s
+                    .parse::<i32>()
+                    .map_err(|_| self.error(format!("unknown enum name for {}", N::ENUM))),
+            },
+            Scalar::Null => Ok(0),
+            met => Err(self.wrong_type(
+                &met,
+                &format_args!("a {} as an integer or its name", N::ENUM),
+            )),
+        }
+    }
+
+    /// A trace or span id of `N` bytes; empty or `null` is absent (zeros).
+    /// See [`Id`] for the forms accepted.
+    #[inline]
+    pub(super) fn id<const N: usize>(&mut self) -> Result<[u8; N]> {
+        match self.scalar()? {
+            Scalar::Str(s) if s.is_empty() => Ok([0u8; N]),
+            Scalar::Str(s) => Id::<N>::parse(&s).ok_or_else(|| {
+                self.error(format!(
+                    "invalid {N}-byte id: expected {} hex digits or {} base64 characters \
+                     ({} without padding)",
+                    N * 2,
+                    b64_len(N),
+                    b64_len_unpadded(N)
+                ))
+            }),
+            Scalar::Null => Ok([0u8; N]),
+            met => Err(self.wrong_type(
+                &met,
+                &format_args!(
+                    "a {N}-byte id as {} hex digits or {} base64 characters",
+                    N * 2,
+                    b64_len(N)
+                ),
+            )),
+        }
+    }
+
+    /// Bytes as base64: standard or URL-safe alphabet, padding optional.
+    pub(super) fn base64(&mut self) -> Result<Vec<u8>> {
+        use base64::engine::{general_purpose as gp, DecodePaddingMode, GeneralPurpose};
+        const LENIENT: gp::GeneralPurposeConfig =
+            gp::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent);
+        const STD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+        const URL: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+        match self.scalar()? {
+            // The decoder's own message names the offending byte; say only
+            // that the string is not base64 (the parser adds where).
+            Scalar::Str(s) => STD.decode(&*s).or_else(|_| URL.decode(&*s)).map_err(|_| {
+                self.error("invalid base64 in a bytes value (standard or URL-safe alphabet)")
+            }),
+            Scalar::Null => Ok(Vec::new()),
+            met => Err(self.wrong_type(&met, &"base64 bytes")),
+        }
+    }
+
+    /// A packed repeated number field: a JSON array whose elements are read
+    /// by `read`, each charged against the decode budget (8 bytes from as
+    /// little as 2 of JSON, so unbudgeted arrays would bypass the memory
+    /// bound). `null` is empty.
+    pub(super) fn nums<T>(&mut self, read: fn(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.array(&"an array of numbers", |p| {
+            let v = read(p)?;
+            p.charge::<T>()?;
+            out.push(v);
+            Ok(())
+        })?;
         Ok(out)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
 }
 
-/// An enum, as its integer or its proto name (`N` names the enum: one of
-/// the markers below, over the `*_NAMES` tables of [`crate::model`]).
-pub(super) struct Enum<N>(pub(super) i32, PhantomData<N>);
+/// The value of 1 to 19 decimal digits (which always fit `u64`): the
+/// common form of OTLP/JSON's 64-bit integers, read without the general
+/// parser's checks per digit.
+#[inline]
+fn decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, c| {
+        let d = c.wrapping_sub(b'0');
+        (d < 10).then_some(n * 10 + u64::from(d))
+    })
+}
 
 /// The proto names of one enum, indexed by value.
 pub(super) trait EnumNames {
@@ -286,41 +271,6 @@ impl EnumNames for TemporalityNames {
     const NAMES: &'static [&'static str] = AGGREGATION_TEMPORALITY_NAMES;
 }
 
-impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<N>(PhantomData<N>);
-        impl<N: EnumNames> V<N> {
-            fn out_of_range<E: de::Error>() -> E {
-                E::custom(format_args!("{} value out of the int32 range", N::ENUM))
-            }
-        }
-        impl<'de, N: EnumNames> Visitor<'de> for V<N> {
-            type Value = i32;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "a {} as an integer or its name", N::ENUM)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
-                i32::try_from(v).map_err(|_| Self::out_of_range())
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
-                i32::try_from(v).map_err(|_| Self::out_of_range())
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
-                match N::NAMES.iter().position(|n| *n == v) {
-                    Some(i) => Ok(i as i32),
-                    None => v
-                        .parse::<i32>()
-                        .map_err(|_| E::custom(format_args!("unknown enum name for {}", N::ENUM))),
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
-                Ok(0)
-            }
-        }
-        any(d, V::<N>(PhantomData)).map(|v| Enum(v, PhantomData))
-    }
-}
-
 /// A trace or span id of `N` bytes; empty or `null` is absent (zeros).
 ///
 /// OTLP/JSON writes ids in hex (any case accepted here); producers that use
@@ -332,7 +282,7 @@ impl<'de, N: EnumNames> de::Deserialize<'de> for Enum<N> {
 /// is 32 (hex) against 24 or 22 (base64); for 8-byte ids 16 against 12 or
 /// 11. The base64 must be canonical (unused trailing bits zero), so each id
 /// has one spelling per form. The URL-safe alphabet is not accepted for ids.
-pub(super) struct Id<const N: usize>(pub(super) [u8; N]);
+pub(super) struct Id<const N: usize>;
 
 /// Characters of `n` bytes in padded base64.
 pub(super) const fn b64_len(n: usize) -> usize {
@@ -389,80 +339,12 @@ impl<const N: usize> Id<N> {
     }
 }
 
-impl<'de, const N: usize> de::Deserialize<'de> for Id<N> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<const N: usize>;
-        impl<'de, const N: usize> Visitor<'de> for V<N> {
-            type Value = [u8; N];
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(
-                    f,
-                    "a {N}-byte id as {} hex digits or {} base64 characters",
-                    N * 2,
-                    b64_len(N)
-                )
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<[u8; N], E> {
-                if v.is_empty() {
-                    return Ok([0u8; N]);
-                }
-                Id::<N>::parse(v).ok_or_else(|| {
-                    E::custom(format_args!(
-                        "invalid {N}-byte id: expected {} hex digits or {} base64 characters \
-                         ({} without padding)",
-                        N * 2,
-                        b64_len(N),
-                        b64_len_unpadded(N)
-                    ))
-                })
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<[u8; N], E> {
-                Ok([0u8; N])
-            }
-        }
-        any(d, V::<N>).map(Id)
-    }
-}
-
 fn hex_digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
-    }
-}
-
-/// Bytes as base64: standard or URL-safe alphabet, padding optional.
-pub(super) struct B64(pub(super) Vec<u8>);
-
-impl<'de> de::Deserialize<'de> for B64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("base64 bytes")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-                use base64::engine::{general_purpose as gp, DecodePaddingMode, GeneralPurpose};
-                const LENIENT: gp::GeneralPurposeConfig =
-                    gp::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent);
-                const STD: GeneralPurpose =
-                    GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
-                const URL: GeneralPurpose =
-                    GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
-                // The decoder's own message names the offending byte; say
-                // only that the string is not base64 (serde_json adds where).
-                STD.decode(v).or_else(|_| URL.decode(v)).map_err(|_| {
-                    E::custom("invalid base64 in a bytes value (standard or URL-safe alphabet)")
-                })
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Vec<u8>, E> {
-                Ok(Vec::new())
-            }
-        }
-        any(d, V).map(B64)
     }
 }
 
@@ -475,8 +357,10 @@ mod tests {
 
     /// Reads `v` (a JSON value) as an id of `N` bytes.
     fn id<const N: usize>(v: &str) -> Result<[u8; N], String> {
-        serde_json::from_str::<Id<N>>(v)
-            .map(|i| i.0)
+        let budget = big();
+        let mut p = Parser::new(v, &budget);
+        p.id::<N>()
+            .and_then(|id| p.finish().map(|()| id))
             .map_err(|e| e.to_string())
     }
 
