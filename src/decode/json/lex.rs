@@ -199,32 +199,82 @@ impl<'a, 'b> Parser<'a, 'b> {
             None => return Err(self.eof("EOF while parsing an object")),
             Some(_) => return Err(self.error_next("key must be a string")),
         }
+        self.fields(&mut field)?;
+        Ok(true)
+    }
+
+    /// The rest of an object after a field's value that the caller read
+    /// itself (after [`Parser::eat_key`]): its other fields go to `field`,
+    /// as in [`Parser::object`].
+    #[inline]
+    pub(super) fn rest_of_object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, Str<'a>) -> Result<()>,
+    ) -> Result<()> {
+        if self.next_field()? {
+            self.fields(&mut field)?;
+        }
+        Ok(())
+    }
+
+    /// `{"key":` (`open` = `{`, an object's first key) or `,"key":` (`open`
+    /// = `,`, the next one) exactly after the cursor's whitespace: stepped
+    /// over. The fast path of objects whose keys exporters write in a known
+    /// order: the caller reads the key's value without the key being
+    /// scanned and matched, and when this says no, reads the object the
+    /// general way from where it is ([`Parser::object`], or
+    /// [`Parser::rest_of_object`]), so the result does not depend on which
+    /// path read it.
+    #[inline(always)]
+    pub(super) fn eat_key(&mut self, open: u8, key: &str) -> bool {
+        self.ws();
+        let (b, n) = (&self.bytes()[self.at..], key.len());
+        let found = b.len() > n + 3
+            && b[0] == open
+            && b[1] == b'"'
+            && &b[2..2 + n] == key.as_bytes()
+            && b[2 + n] == b'"'
+            && b[3 + n] == b':';
+        if found {
+            self.at += n + 4;
+        }
+        found
+    }
+
+    /// An object's fields, from the opening quote of a key to the closing
+    /// brace.
+    #[inline(always)]
+    fn fields(&mut self, field: &mut impl FnMut(&mut Self, Str<'a>) -> Result<()>) -> Result<()> {
         loop {
             let key = self.string()?;
-            self.ws();
-            match self.peek() {
-                Some(b':') => self.at += 1,
-                None => return Err(self.eof("EOF while parsing an object")),
-                Some(_) => return Err(self.error_next("expected `:`")),
-            }
+            self.colon()?;
             field(self, key)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(true);
-                }
-                None => return Err(self.eof("EOF while parsing an object")),
-                Some(_) => return Err(self.error_next("expected `,` or `}`")),
+            if !self.next_field()? {
+                return Ok(());
             }
-            self.ws();
-            match self.peek() {
-                Some(b'"') => {}
-                Some(b'}') => return Err(self.error_next("trailing comma")),
-                None => return Err(self.eof("EOF while parsing a value")),
-                Some(_) => return Err(self.error_next("key must be a string")),
+        }
+    }
+
+    /// After a field's value: `}` ends the object (`false`); `,` goes on to
+    /// the next key, whose opening quote is then at the cursor (`true`).
+    #[inline(always)]
+    fn next_field(&mut self) -> Result<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => self.at += 1,
+            Some(b'}') => {
+                self.at += 1;
+                return Ok(false);
             }
+            None => return Err(self.eof("EOF while parsing an object")),
+            Some(_) => return Err(self.error_next("expected `,` or `}`")),
+        }
+        self.ws();
+        match self.peek() {
+            Some(b'"') => Ok(true),
+            Some(b'}') => Err(self.error_next("trailing comma")),
+            None => Err(self.eof("EOF while parsing a value")),
+            Some(_) => Err(self.error_next("key must be a string")),
         }
     }
 
@@ -337,7 +387,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                 }
             };
             if let Some(object) = entered {
-                if open > 0 && open % 128 == 0 {
+                if open > 0 && open.is_multiple_of(128) {
                     outer.push(objects);
                     objects = 0;
                 }
@@ -379,7 +429,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                     Some(_) => return Err(self.error_next("expected `,` or `]`")),
                 }
                 (objects, open) = (objects >> 1, open - 1);
-                if open > 0 && open % 128 == 0 {
+                if open > 0 && open.is_multiple_of(128) {
                     objects = outer.pop().unwrap_or(0);
                 }
             }
@@ -476,7 +526,18 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// `true`, `false` or `null` at the cursor (its first byte checked).
+    #[inline]
     fn literal(&mut self, word: &[u8]) -> Result<()> {
+        if self.bytes().get(self.at..self.at + word.len()) == Some(word) {
+            self.at += word.len();
+            return Ok(());
+        }
+        self.bad_literal(word)
+    }
+
+    /// The error for a literal that is not `word` (its first byte checked).
+    #[cold]
+    fn bad_literal(&mut self, word: &[u8]) -> Result<()> {
         for &want in word {
             match self.peek() {
                 Some(b) if b == want => self.at += 1,
@@ -636,7 +697,8 @@ impl<'a> Parser<'a, '_> {
                 return Ok(Scalar::I64((n as i64).wrapping_neg()));
             }
         }
-        match self.text[start..i].parse::<f64>() {
+        let text = &self.text[start..i];
+        match exact_f64(text.as_bytes()).map_or_else(|| text.parse::<f64>(), Ok) {
             Ok(f) if f.is_finite() => Ok(Scalar::F64(f)),
             _ => Err(self.error("number out of range")),
         }
@@ -726,22 +788,26 @@ impl<'a> Parser<'a, '_> {
 }
 
 /// The index of the first byte at or after `i` that ends a run of plain
-/// string bytes: `"`, `\\` or a control character (or `b.len()`). Eight
-/// bytes at a time, as serde_json does, so that long values are cheap.
+/// string bytes: `"`, `\\` or a control character (or `b.len()`). Sixteen
+/// bytes at a time where the target has 128-bit SIMD (SSE2 on x86-64,
+/// simd128 in the Worker's wasm), then eight at a time in a `u64`, so that
+/// long values are cheap.
 #[inline(always)]
 fn find_special(b: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[cfg(any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        all(target_arch = "wasm32", target_feature = "simd128")
+    ))]
+    while let Some(chunk) = b.get(i..i + 16) {
+        let chunk: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
+        let flags = simd::specials(chunk);
+        if flags != 0 {
+            return i + flags.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
     while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        // A byte is flagged when it is zero after XOR with `"` or `\\`, or
-        // below 0x20; the lowest flag is exact (borrows only run upwards).
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let slash = w ^ (ONES * u64::from(b'\\'));
-        let flags = (quote.wrapping_sub(ONES) & !quote
-            | slash.wrapping_sub(ONES) & !slash
-            | w.wrapping_sub(ONES * 0x20) & !w)
-            & HIGH;
+        let flags = swar_specials(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
         if flags != 0 {
             return i + (flags.trailing_zeros() / 8) as usize;
         }
@@ -754,6 +820,135 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The special bytes of eight (little-endian in `w`): the high bit of each
+/// byte that is zero after XOR with `"` or `\\`, or is below 0x20. Only the
+/// lowest flag is exact (a borrow may flag bytes above a special one), which
+/// is the one [`find_special`] uses.
+#[inline(always)]
+fn swar_specials(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let slash = w ^ (ONES * u64::from(b'\\'));
+    (quote.wrapping_sub(ONES) & !quote
+        | slash.wrapping_sub(ONES) & !slash
+        | w.wrapping_sub(ONES * 0x20) & !w)
+        & HIGH
+}
+
+/// [`find_special`]'s sixteen-byte step: one bit per special byte of
+/// `chunk`, the first byte lowest. The chunk is read as two `u64`s (no
+/// unaligned pointer load, so no `unsafe`); the compiler joins them.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod simd {
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    pub(super) fn specials(chunk: &[u8; 16]) -> u32 {
+        // SAFETY: the only requirement of a `target_feature` function is
+        // that the CPU has the feature, and this module is compiled only
+        // where SSE2 is enabled for the whole build (the `cfg` above; it is
+        // part of x86-64's baseline).
+        unsafe { sse2(chunk) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn sse2(chunk: &[u8; 16]) -> u32 {
+        let (lo, hi) = chunk.split_at(8);
+        let word = |h: &[u8]| i64::from_le_bytes(h.try_into().expect("eight bytes"));
+        let v = _mm_set_epi64x(word(hi), word(lo));
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned `v < 0x20` is `min(v, 0x1f) == v`.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), control)) as u32
+    }
+}
+
+/// As above, with wasm's simd128 (which V8, so workerd, runs).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    pub(super) fn specials(chunk: &[u8; 16]) -> u32 {
+        let (lo, hi) = chunk.split_at(8);
+        let word = |h: &[u8]| u64::from_le_bytes(h.try_into().expect("eight bytes"));
+        let v = u64x2(word(lo), word(hi));
+        let special = v128_or(
+            v128_or(
+                u8x16_eq(v, u8x16_splat(b'"')),
+                u8x16_eq(v, u8x16_splat(b'\\')),
+            ),
+            u8x16_lt(v, u8x16_splat(0x20)),
+        );
+        u32::from(u8x16_bitmask(special))
+    }
+}
+
+/// A number of JSON's grammar whose decimal digits (without the point) fit
+/// 2^53 and whose power of ten is at most 22 either way, computed by one
+/// multiplication or division of two exactly represented doubles, which
+/// IEEE 754 rounds correctly (Clinger's fast path, which serde_json and the
+/// standard library take too); `None` for the others, which
+/// [`str::parse`] rounds correctly the long way.
+fn exact_f64(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (negative, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    let (mut m, mut exp, mut i) = (0u64, 0i32, 0);
+    let digit = |i: usize, m: &mut u64| -> Option<bool> {
+        match s.get(i) {
+            Some(&c @ b'0'..=b'9') => {
+                *m = m.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                Some(true)
+            }
+            _ => Some(false),
+        }
+    };
+    while digit(i, &mut m)? {
+        i += 1;
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        while digit(i, &mut m)? {
+            i += 1;
+            exp -= 1;
+        }
+    }
+    if let Some(b'e' | b'E') = s.get(i) {
+        let (sign, mut e) = match s.get(i + 1) {
+            Some(b'-') => (-1, 0i32),
+            Some(b'+') => (1, 0),
+            _ => (1, 0),
+        };
+        i += 1 + usize::from(matches!(s.get(i + 1), Some(b'-' | b'+')));
+        let first = i;
+        while let Some(&c @ b'0'..=b'9') = s.get(i) {
+            e = e.checked_mul(10)?.checked_add(i32::from(c - b'0'))?;
+            i += 1;
+        }
+        if i == first {
+            return None;
+        }
+        exp = exp.checked_add(sign * e)?;
+    }
+    if i != s.len() || m > 1 << 53 {
+        return None;
+    }
+    let v = match usize::try_from(exp) {
+        Ok(e) => m as f64 * *POW10.get(e)?,
+        Err(_) => m as f64 / *POW10.get(usize::try_from(-exp).ok()?)?,
+    };
+    Some(if negative { -v } else { v })
 }
 
 /// serde_json's line and column of an error whose last byte read is the
@@ -993,7 +1188,7 @@ mod tests {
     /// careless bit trick (0x20, 0x7f, 0x80 and above, borrows from a zero).
     #[test]
     fn find_special_stops_at_the_first_special_byte() {
-        for len in 0..24 {
+        for len in 0..40 {
             for fill in [b'a', b' ', 0x7f, 0x80, 0xff, b'!', b'#', b'['] {
                 let plain = vec![fill; len];
                 assert_eq!(find_special(&plain, 0), len);
@@ -1010,6 +1205,80 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The fast path gives the correctly rounded double wherever it
+    /// answers: the standard library's parser agrees bit for bit on
+    /// random decimals of every length and exponent near its limits.
+    #[test]
+    fn exact_f64_rounds_as_the_standard_parser() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut answered = 0;
+        for _ in 0..200_000 {
+            let digits = 1 + next() % 19;
+            let mantissa = next() % 10u64.pow(digits as u32);
+            let mut text = mantissa.to_string();
+            let point = (next() % (text.len() as u64 + 1)) as usize;
+            if point < text.len() && next() % 2 == 0 {
+                text.insert(point, '.');
+            }
+            if next() % 2 == 0 {
+                text.push_str(&format!("e{}", next() as i64 % 30));
+            }
+            if next() % 2 == 0 {
+                text.insert(0, '-');
+            }
+            if let Some(f) = exact_f64(text.as_bytes()) {
+                let want: f64 = text.parse().unwrap();
+                assert_eq!(f.to_bits(), want.to_bits(), "{text}");
+                answered += 1;
+            }
+        }
+        assert!(answered > 50_000, "{answered}");
+    }
+
+    /// Each step of [`find_special`] against a byte-by-byte reference on
+    /// random chunks rich in the bytes that matter (and their neighbours).
+    #[test]
+    fn each_scan_step_flags_the_first_special_byte() {
+        let palette = [
+            b'"', b'\\', 0, 0x1f, 0x20, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff, b'a',
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let first = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for _ in 0..100_000 {
+            let mut chunk = [0u8; 16];
+            for c in &mut chunk {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly plain bytes, so that the first special one is
+                // anywhere in the chunk.
+                *c = if x.is_multiple_of(8) {
+                    palette[(x >> 8) as usize % palette.len()]
+                } else {
+                    b'a' + (x >> 16) as u8 % 26
+                };
+            }
+            let eight = swar_specials(u64::from_le_bytes(chunk[..8].try_into().unwrap()));
+            let got = (eight != 0).then(|| (eight.trailing_zeros() / 8) as usize);
+            assert_eq!(got, first(&chunk[..8]), "{chunk:?}");
+            #[cfg(any(
+                all(target_arch = "x86_64", target_feature = "sse2"),
+                all(target_arch = "wasm32", target_feature = "simd128")
+            ))]
+            {
+                let sixteen = simd::specials(&chunk);
+                let got = (sixteen != 0).then(|| sixteen.trailing_zeros() as usize);
+                assert_eq!(got, first(&chunk), "{chunk:?}");
             }
         }
     }

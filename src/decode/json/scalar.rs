@@ -312,12 +312,17 @@ impl<const N: usize> Id<N> {
         }
     }
 
+    /// Hex digits through a table, without a branch per digit: a byte that
+    /// is not a digit maps to `0xff`, whose high bits mark the whole id bad.
     fn from_hex(v: &[u8]) -> Option<[u8; N]> {
         let mut id = [0u8; N];
+        let mut bad = 0u8;
         for (out, pair) in id.iter_mut().zip(v.chunks_exact(2)) {
-            *out = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+            let (high, low) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+            bad |= high | low;
+            *out = high << 4 | low;
         }
-        Some(id)
+        (bad & 0xf0 == 0).then_some(id)
     }
 
     fn from_base64(v: &str) -> Option<[u8; N]> {
@@ -339,14 +344,22 @@ impl<const N: usize> Id<N> {
     }
 }
 
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// The value of each hex digit (either case), `0xff` for other bytes.
+const HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

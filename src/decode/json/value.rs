@@ -51,15 +51,34 @@ impl<'a> JsonObject<'a> for Scope<'a> {
 fn key_value<'a>(p: &mut Parser<'a, '_>, depth: usize) -> Result<KeyValue<'a>> {
     p.charge::<KeyValue>()?;
     let mut kv = KeyValue::default();
-    p.object(&"a KeyValue object", |p, key| {
-        match &*key {
-            "key" => kv.key = p.str()?,
-            "value" => kv.value = any_value(p, depth)?,
-            _ => p.skip()?,
+    // `{"key":…,"value":…}`, as exporters write it, without scanning and
+    // matching the two keys; anything else the general way.
+    if p.eat_key(b'{', "key") {
+        kv.key = p.str()?;
+        if p.eat_key(b',', "value") {
+            kv.value = any_value(p, depth)?;
         }
-        Ok(())
-    })?;
+        p.rest_of_object(|p, key| kv_field(&mut kv, p, &key, depth))?;
+    } else {
+        p.object(&"a KeyValue object", |p, key| {
+            kv_field(&mut kv, p, &key, depth)
+        })?;
+    }
     Ok(kv)
+}
+
+fn kv_field<'a>(
+    kv: &mut KeyValue<'a>,
+    p: &mut Parser<'a, '_>,
+    key: &str,
+    depth: usize,
+) -> Result<()> {
+    match key {
+        "key" => kv.key = p.str()?,
+        "value" => kv.value = any_value(p, depth)?,
+        _ => p.skip()?,
+    }
+    Ok(())
 }
 
 /// An `AnyValue` at nesting depth `depth` (`null` is empty).
@@ -72,20 +91,36 @@ pub(super) fn any_value<'a>(p: &mut Parser<'a, '_>, depth: usize) -> Result<AnyV
     }
     p.charge::<AnyValue>()?;
     let mut v = AnyValue::Empty;
-    p.object(&"an AnyValue object", |p, key| {
-        v = match &*key {
-            field!(string_value) => AnyValue::Str(p.str()?),
-            field!(bool_value) => AnyValue::Bool(p.bool()?),
-            field!(int_value) => AnyValue::Int(p.int()?),
-            field!(double_value) => AnyValue::Double(p.f64()?),
-            field!(bytes_value) => AnyValue::Bytes(Cow::Owned(p.base64()?)),
-            field!(array_value) => AnyValue::Array(values(p, |p| any_value(p, depth + 1))?),
-            field!(kvlist_value) => AnyValue::KvList(values(p, |p| key_value(p, depth + 1))?),
-            _ => return p.skip(),
-        };
-        Ok(())
-    })?;
+    // A string value, the most common, without scanning and matching its
+    // key; anything else the general way.
+    if p.eat_key(b'{', "stringValue") {
+        v = AnyValue::Str(p.str()?);
+        p.rest_of_object(|p, key| any_field(&mut v, p, &key, depth))?;
+    } else {
+        p.object(&"an AnyValue object", |p, key| {
+            any_field(&mut v, p, &key, depth)
+        })?;
+    }
     Ok(v)
+}
+
+fn any_field<'a>(
+    v: &mut AnyValue<'a>,
+    p: &mut Parser<'a, '_>,
+    key: &str,
+    depth: usize,
+) -> Result<()> {
+    *v = match key {
+        field!(string_value) => AnyValue::Str(p.str()?),
+        field!(bool_value) => AnyValue::Bool(p.bool()?),
+        field!(int_value) => AnyValue::Int(p.int()?),
+        field!(double_value) => AnyValue::Double(p.f64()?),
+        field!(bytes_value) => AnyValue::Bytes(Cow::Owned(p.base64()?)),
+        field!(array_value) => AnyValue::Array(values(p, |p| any_value(p, depth + 1))?),
+        field!(kvlist_value) => AnyValue::KvList(values(p, |p| key_value(p, depth + 1))?),
+        _ => return p.skip(),
+    };
+    Ok(())
 }
 
 /// `ArrayValue` / `KeyValueList`: an object whose `values` is a list, each
@@ -112,6 +147,49 @@ mod tests {
     use crate::decode::json::tests::big;
     use crate::decode::MAX_DEPTH;
     use crate::error::Error;
+
+    /// The fast paths of `KeyValue` and `AnyValue` (keys in the order
+    /// exporters write, no whitespace) read what the general walk reads,
+    /// whatever follows them: each attribute below is decoded as written
+    /// and with a space after every `{` and `,`, which sends every object
+    /// the general way.
+    #[test]
+    fn fast_paths_read_what_the_general_walk_reads() {
+        let attrs = [
+            r#"{"key":"k","value":{"stringValue":"v"}}"#,
+            r#"{"key":"k","value":{"stringValue":"v","intValue":3}}"#,
+            r#"{"key":"k","value":{"stringValue":"v"},"key":"k2"}"#,
+            r#"{"key":"k","value":{"stringValue":"v"},"value":{"boolValue":true}}"#,
+            r#"{"key":"k","other":1,"value":{"intValue":"7"}}"#,
+            r#"{"key":"k"}"#,
+            r#"{"key":null,"value":null}"#,
+            r#"{"value":{"stringValue":"v"},"key":"k"}"#,
+            r#"{"key":"k","value":{"stringValue":null}}"#,
+            r#"{"key":"k","value":{"stringValue":"a"b"}}"#,
+            r#"{"key":"k","value":{"intValue":1,"stringValue":"s"}}"#,
+            r#"{"key":"k","value":{"kvlistValue":{"values":[{"key":"n","value":{"stringValue":"x"}}]}}}"#,
+            r#"{"key":"k","value":{"stringValue":"v"},}"#,
+            r#"{"key":"k","value":{"stringValue":7}}"#,
+            r#"{"key":"k","value":{"stringValue":"v"}"#,
+            r#"{"key":5,"value":{}}"#,
+        ];
+        for attr in attrs {
+            let doc = |a: &str| {
+                format!(
+                    r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"attributes":[{a}]}}]}}]}}]}}"#
+                )
+            };
+            let spaced = attr.replace('{', "{ ").replace(',', ", ");
+            let read = |d: String| match logs(d.as_bytes(), &big()) {
+                Ok(v) => format!("{v:?}"),
+                Err(e) => format!(
+                    "error {}",
+                    e.to_string().split(" at line").next().unwrap_or("")
+                ),
+            };
+            assert_eq!(read(doc(attr)), read(doc(&spaced)), "{attr}");
+        }
+    }
 
     #[test]
     fn nesting_is_bounded_with_a_typed_error() {
