@@ -7,11 +7,13 @@
 //! value as a [`Scalar`]. Strings without escapes are borrowed from the
 //! body; the body was checked as UTF-8 whole before parsing.
 //!
-//! It accepts exactly RFC 8259 JSON, as serde_json does (the tests compare
-//! the two on every kind of malformed text), and refuses it with
-//! serde_json's messages and positions: `what` plus the line and the column
-//! of the byte where the error was seen (for a value of the wrong type, its
-//! last byte). Ignored values are skipped without recursion, whatever their
+//! It accepts what serde_json accepts, which the decoder used before (the
+//! tests compare the two on every kind of malformed text): RFC 8259 JSON,
+//! except that in ignored values, as serde_json does, `\u` escapes are not
+//! checked for pairing and numbers not for range. It refuses the rest with
+//! serde_json's messages: `what` plus the line and the column of the byte
+//! where the error was seen (for a value of the wrong type, its last byte;
+//! for a container of the wrong type, its opening bracket). Ignored values are skipped without recursion, whatever their
 //! depth; the values read nest only as deep as OTLP's messages do, and
 //! `AnyValue`'s own bound ([`crate::decode::MAX_DEPTH`]) limits the rest.
 //!

@@ -54,17 +54,10 @@ impl<'a> Parser<'a, '_> {
     #[inline]
     pub(super) fn int<T: JsonInt>(&mut self) -> Result<T> {
         if let Some(s) = self.string_next() {
-            let s = s?;
-            return match decimal(&s).and_then(|n| T::try_from(i128::from(n)).ok()) {
-                Some(n) => Ok(n),
-                None => self.int_of_str(&s),
-            };
+            return self.int_of_str(&s?);
         }
         match self.scalar()? {
-            Scalar::Str(s) => match decimal(&s).and_then(|n| T::try_from(i128::from(n)).ok()) {
-                Some(n) => Ok(n),
-                None => self.int_of_str(&s),
-            },
+            Scalar::Str(s) => self.int_of_str(&s),
             Scalar::U64(n) => self.int_in_range(i128::from(n)),
             Scalar::I64(n) => self.int_in_range(i128::from(n)),
             Scalar::F64(f) => self.int_of_f64(f),
@@ -76,10 +69,18 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    /// An integer from a string that is not plain decimal digits (a sign,
-    /// an exponent, out of range…).
-    #[cold]
+    /// An integer from a string: decimal digits on the fast path, anything
+    /// else (a sign, an exponent, out of range…) the long way.
+    #[inline]
     fn int_of_str<T: JsonInt>(&self, s: &str) -> Result<T> {
+        match decimal(s).and_then(|n| T::try_from(i128::from(n)).ok()) {
+            Some(n) => Ok(n),
+            None => self.int_of_other_str(s),
+        }
+    }
+
+    #[cold]
+    fn int_of_other_str<T: JsonInt>(&self, s: &str) -> Result<T> {
         match s.parse::<T>() {
             Ok(n) => Ok(n),
             Err(_) => match s.parse::<f64>() {
