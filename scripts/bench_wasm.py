@@ -94,11 +94,11 @@ class Workerd:
                     raise RuntimeError((tmp / f"workerd-{self.port}.log").read_text()[-2000:])
                 time.sleep(0.1)
 
-    def call(self, path, body=None):
+    def call(self, path, body=None, timeout=600):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
                                      method="POST" if body is not None else "GET")
         try:
-            with urllib.request.urlopen(req, timeout=600) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.read(), dict(r.headers)
         except urllib.error.HTTPError as e:  # the runner reports errors as JSON
             return e.read(), dict(e.headers)
