@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve compact-local query bench-compact bench-compact-worker bench-compact-dhat test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker profile-worker bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker bench-inflate profile-worker bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -201,6 +201,12 @@ bench-worker: wasm-tools node-tools ## the shipped Worker build in workerd besid
 	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/worker-profile
 	for l in $(BENCH_WORKER_LEVELS); do $(MAKE) -s build-worker WORKER_OPT_LEVEL=$$l WORKER_OUT=target/bench-worker/base-$$l || exit 1; done
 	python3 scripts/bench_worker.py --ships worker-profile target/bench-worker/worker-profile $(foreach l,$(BENCH_WORKER_LEVELS),target/bench-worker/base-$(l))
+
+# The gzip inflaters that build for wasm32, side by side on one gzipped
+# request, natively and in workerd (scripts/inflate_compare: its own crate).
+bench-inflate: wasm-tools node-tools ## miniz_oxide vs zlib-rs vs zune-inflate (+ CRC-32), natively and in workerd
+	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
+	python3 scripts/inflate_compare/run.py
 
 # V8's CPU profiler on the Worker's fetch handler in workerd, through the
 # inspector: the shipped profile with its function names kept.
