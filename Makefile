@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help dev serve compact-local query bench-compact bench-compact-worker bench-compact-dhat test test-rust test-e2e loadtest build-worker-faults rust-tools wasm-tools node-tools py-tools \
-        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker bench-inflate profile-worker bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
+        build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker bench-inflate profile-worker profile-compact bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
@@ -219,6 +219,17 @@ profile-worker: wasm-tools node-tools ## where the Worker's time goes inside wor
 	python3 scripts/bench_worker.py --fixture $(PROFILE_WORKLOAD) target/bench-worker/$(PROFILE_WORKLOAD).bin
 	python3 scripts/bench_worker.py --profile target/bench-worker/names \
 		target/bench-worker/$(PROFILE_WORKLOAD).bin '$(PROFILE_QUERY)' $(PROFILE_FOCUS)
+
+# The same profiler over the Worker's queue consumer compacting one of the
+# compaction bench's partitions (every run), dumped as bench-compact-worker does.
+PROFILE_PARTITION ?= logs-40x8192
+profile-compact: wasm-tools node-tools ## where compaction's time goes inside workerd (PROFILE_PARTITION=logs-500x100|logs-40x8192|traces-500x100|metrics-200x100, PROFILE_FOCUS)
+	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
+	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/names WORKER_KEEP_NAMES=1
+	@[ -d target/compact-bench-worker/$(PROFILE_PARTITION) ] || OTLP2R2_COMPACT_DUMP=$(ROOT)/target/compact-bench-worker \
+		cargo bench --bench compact -- --list >/dev/null
+	python3 scripts/bench_worker.py --profile-compact target/compact-bench-worker/$(PROFILE_PARTITION) \
+		target/bench-worker/names $(PROFILE_FOCUS)
 
 # ---- profiling and audit ----------------------------------------------------------
 CARGO_BLOAT_VERSION := 0.12.1

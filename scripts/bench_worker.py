@@ -5,6 +5,7 @@ usage: bench_worker.py [--passes N] --ships NAME BUILD_DIR...    (run by `make b
        bench_worker.py --fixture WORKLOAD FILE                   (a fixture body, for `make profile-worker`)
        bench_worker.py --profile BUILD_DIR BODY QUERY [FUNCTION] (`make profile-worker`: V8's profiler)
        bench_worker.py --compact DUMP_DIR BUILD_DIR [VAR=VALUE...] (`make bench-compact-worker`)
+       bench_worker.py --profile-compact PARTITION_DIR BUILD_DIR [FUNCTION] (`make profile-compact`)
 
 Each BUILD_DIR is worker-build output (index.js, index_bg.wasm), e.g. the same code at several
 opt-levels; NAME is the directory name of the one the Worker ships, which goes first and is the
@@ -147,25 +148,47 @@ def partition_id(key: str) -> str:
     return f"{table}/{day.days * 24 + int(hour.removeprefix('hour='))}"
 
 
+def load_partition(host: Hosts, folder: Path):
+    """Puts every file of one partition's folder into the host's bucket: (bytes, partition id)."""
+    files = sorted(f for f in folder.rglob("*.parquet"))
+    keys = [f.relative_to(folder).as_posix() for f in files]
+    parts = sorted({partition_id(k) for k in keys})
+    if len(parts) != 1:
+        sys.exit(f"{folder}: {len(parts)} partitions, expected one")
+    size = 0
+    for f, k in zip(files, keys):
+        data = f.read_bytes()
+        size += len(data)
+        out, _ = host.call("/bucket/" + urllib.parse.quote(k, safe=""), data)
+        if out != b"stored":
+            sys.exit(f"{k}: {out[:300]!r}")
+    return size, parts[0]
+
+
+def profile_compact(folder: Path, build: Path, focus: list):
+    """V8's profiler over the queue consumer compacting one partition folder (every run)."""
+    with tempfile.TemporaryDirectory(prefix="otlp2r2-profile-") as tmp:
+        inspector = free_port()
+        w = Hosts(Path(tmp), [build], args=[f"--inspector-addr=127.0.0.1:{inspector}"])
+        try:
+            size, part = load_partition(w, folder)
+            print(f"{folder}: {size / 2**20:.1f} MiB of input", flush=True)
+            query = "/compact?" + urllib.parse.urlencode([("partition", part)])
+            subprocess.run(["node", "--experimental-websocket", str(Path(__file__).parent / "workerd_profile.mjs"),
+                            str(inspector), str(w.port), "-", query, *focus], check=True)
+        finally:
+            w.stop()
+
+
 def compact(dump: Path, build: Path, settings: list):
     results = []
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-compact-") as tmp:
         for w in sorted(p for p in dump.iterdir() if p.is_dir()):
-            files = sorted(f for f in w.rglob("*.parquet"))
-            keys = [f.relative_to(w).as_posix() for f in files]
-            parts = sorted({partition_id(k) for k in keys})
-            if len(parts) != 1:
-                sys.exit(f"{w}: {len(parts)} partitions, expected one")
+            files = sorted(w.rglob("*.parquet"))
             host = Hosts(Path(tmp), [build])
             try:
-                size = 0
-                for f, k in zip(files, keys):
-                    data = f.read_bytes()
-                    size += len(data)
-                    out, _ = host.call("/bucket/" + urllib.parse.quote(k, safe=""), data)
-                    if out != b"stored":
-                        sys.exit(f"{k}: {out[:300]!r}")
-                query = urllib.parse.urlencode([("partition", parts[0]), *(a.split("=", 1) for a in settings)])
+                size, part = load_partition(host, w)
+                query = urllib.parse.urlencode([("partition", part), *(a.split("=", 1) for a in settings)])
                 out, _ = host.call(f"/compact?{query}", b"")
                 r = json.loads(out)
             finally:
@@ -196,6 +219,8 @@ def main():
         return compact(Path(args[1]), Path(args[2]), args[3:])
     if args[:1] == ["--fixture"] and len(args) == 3:
         return fixture(args[1], Path(args[2]))
+    if args[:1] == ["--profile-compact"] and len(args) in (3, 4):
+        return profile_compact(Path(args[1]), Path(args[2]), args[3:])
     if args[:1] == ["--profile"] and len(args) in (4, 5):
         return profile(Path(args[1]), Path(args[2]), args[3], args[4:])
     passes = 3

@@ -3,7 +3,9 @@
 // usage: node --experimental-websocket scripts/workerd_profile.mjs INSPECTOR_PORT PORT BODY_FILE QUERY [FUNCTION]
 //        (run by `scripts/bench_worker.py --profile`, which starts workerd with
 //        bench-wasm/worker's driver on PORT and one host, "host0", around the build,
-//        with its inspector on INSPECTOR_PORT; QUERY as for driver.js's /run)
+//        with its inspector on INSPECTOR_PORT; QUERY as for driver.js's /run, or a path
+//        starting with "/" posted as it is with BODY_FILE, "-" for none: `--profile-compact`
+//        posts "/compact?partition=…")
 //
 // Attaches to the host isolate through the inspector, profiles one /run (warm-up and rounds),
 // and prints the functions with the most samples: self time, and the time under each one
@@ -40,11 +42,14 @@ try {
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 100 });
   await send("Profiler.start");
-  const res = await fetch(`http://127.0.0.1:${port}/run?builds=1&${query}`, { method: "POST", body: readFileSync(bodyFile) });
+  const url = query.startsWith("/") ? query : `/run?builds=1&${query}`;
+  const started = Date.now();
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, { method: "POST", body: bodyFile === "-" ? "" : readFileSync(bodyFile) });
   const run = await res.json();
+  const wall = Date.now() - started;
   const { result } = await send("Profiler.stop");
   ws.close();
-  if (run.error) throw new Error(run.error);
+  if (run.error) throw new Error(JSON.stringify(run.error));
 
   const { nodes, samples } = result.profile;
   const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -68,7 +73,8 @@ try {
   const idle = (self.get("(idle)") || 0) + (self.get("(program)") || 0);
   const busy = all - idle;
   const pct = (x) => `${(100 * x / busy).toFixed(1).padStart(5)} %`;
-  console.log(`${busy} busy samples of ${all} (100 µs each); median ${run.builds[0].median_ms.toFixed(2)} ms per request`);
+  const timing = run.builds ? `median ${run.builds[0].median_ms.toFixed(2)} ms per request` : `${wall} ms wall for ${url}`;
+  console.log(`${busy} busy samples of ${all} (100 µs each); ${timing}`);
   console.log("\nself time (busy samples):");
   for (const [nm, c] of [...self].filter(([n]) => n !== "(idle)" && n !== "(program)").sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${pct(c)}  ${nm.slice(0, 140)}`);
   console.log("\ninclusive time:");
