@@ -224,7 +224,8 @@ fn dhat_one(id: &str, library: &str) {
 /// logs or traces workload N times and nothing else, for `perf stat`
 /// (`make bench-cycles` subtracts a run with N = 0, which does the same
 /// set-up: fixtures, and for `transform` and `write` the model or batches).
-/// STAGE is `all` (the default: `process`), `decode`, `transform` or `write`.
+/// STAGE is `all` (the default: `process`), `decode`, `transform` or `write`,
+/// or `peer`: the peer's whole conversion of the same body (`peer`).
 fn cycles(id: &str, n: usize, stage: &str) {
     use fixtures::stages;
     use otlp2r2::{pipeline, Limits};
@@ -246,6 +247,7 @@ fn cycles(id: &str, n: usize, stage: &str) {
             },
             "transform" => batches().len(),
             "write" => stages::write_all(&built),
+            "peer" => peer(signal, encoding, &body),
             _ => ours(signal, encoding, &body),
         };
     }
