@@ -22,6 +22,9 @@ stack_worker = own_worker(
     "hostile-stack",
     "For the lying Content-Lengths: they leave wrangler dev's local HTTP stack (not the Worker) "
     "in a state where a later streamed body can see 'Network connection lost'.")
+chunked_worker = own_worker(
+    "hostile-chunked",
+    "For the chunked body past the limit, which can make wrangler dev's own proxy exit.")
 from test_worker import rpc_status
 
 GIB = 1 << 30
@@ -319,27 +322,58 @@ def test_unparsable_content_length(stack_worker, value):
     lying_length(stack_worker, head("/v1/logs", value) + b"\x00" * 10)
 
 
-def test_chunked_body_past_the_limit(worker):
-    """No Content-Length, a chunked 12 MiB body: cut at the 8 MiB limit with a 413 (or the
-    connection closes while we still send), nothing written."""
-    before = set(worker.objects())
+# When the Worker stops reading a streamed body at its limit, it cancels the stream (the runtime
+# stops receiving it). wrangler dev's own proxy, which is still piping the client's upload into
+# the Worker, then sometimes loses that connection: the next request gets a 500 "Network
+# connection lost" from miniflare's entry worker, not from the Worker (which logged its 413 and
+# logs nothing for that request), and wrangler exits (2026-12-01: about one run of this test in
+# seven, with this build and with the one before). Neither the Worker nor the production runtime
+# is involved, so the test accepts exactly that failure of the local stack and nothing else.
+PROXY_LOST = b"Network connection lost"
+
+
+def wrangler_proxy_lost_the_worker(worker, status, body) -> bool:
+    """The answer is the proxy's 500 "Network connection lost", and wrangler exits after it."""
+    if status != 500 or PROXY_LOST not in body or b"miniflare" not in body:
+        return False
+    deadline = time.time() + 15
+    while worker.proc.poll() is None:
+        if time.time() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_chunked_body_past_the_limit(chunked_worker):
+    """No Content-Length, a chunked 12 MiB body: the Worker cuts it at the 8 MiB limit with a 413
+    (its own log line says so) and writes nothing. The client sees that 413, a closed connection
+    while it still sends, or one of the stack's known answers; then the Worker keeps answering,
+    unless wrangler's proxy lost it over the cancelled upload (above)."""
+    worker = chunked_worker
+    before, lines = set(worker.objects()), len(log_lines(worker))
 
     def chunks():
         for _ in range(12):
             yield b"\x00" * MIB
 
     conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=60)
-    status = None
+    status, data = None, b""
     try:
         conn.request("POST", "/v1/logs", body=chunks(), headers=PB, encode_chunked=True)
-        status = conn.getresponse().status
+        resp = conn.getresponse()
+        status, data = resp.status, resp.read()
     except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
         pass
     finally:
         conn.close()
-    assert status is None or status == 413, status
+    answers = worker_answers(worker, lines)
+    assert answers == [413], answers
+    assert stack_answer_ok(status, data, answers), (status, data[:300], answers)
     assert set(worker.objects()) == before
-    assert_alive(worker)
+    # The first request after the cancelled upload is the one that can find the proxy broken.
+    status, _, body = worker.get("/")
+    if not wrangler_proxy_lost_the_worker(worker, status, body):
+        assert status == 200, (status, body[:300])
 
 
 # ---- what the specs allow is not hostile --------------------------------------------------------
