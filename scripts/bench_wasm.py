@@ -53,21 +53,30 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config(port: int) -> str:
+def single_worker_config(port: int, name: str, modules) -> str:
+    """A workerd config serving one Worker on `port`; `modules` are (name, kind, embedded file)
+    with kind `esModule`, `wasm` or `data`, the files relative to the config file."""
+    listed = ",\n".join(f'    (name = "{m}", {kind} = embed "{path}")' for m, kind, path in modules)
     return f"""using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "harness", worker = .harness)],
-  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "harness")],
+  services = [(name = "{name}", worker = .{name})],
+  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "{name}")],
 );
-const harness :Workerd.Worker = (
+const {name} :Workerd.Worker = (
   modules = [
-    (name = "runner.js", esModule = embed "../runner.js"),
-    (name = "otlp2r2_bench_wasm.js", esModule = embed "otlp2r2_bench_wasm.js"),
-    (name = "otlp2r2_bench_wasm_bg.wasm", wasm = embed "otlp2r2_bench_wasm_bg.wasm"),
+{listed},
   ],
   compatibilityDate = "2026-04-01",
 );
 """
+
+
+def config(port: int) -> str:
+    return single_worker_config(port, "harness", [
+        ("runner.js", "esModule", "../runner.js"),
+        ("otlp2r2_bench_wasm.js", "esModule", "otlp2r2_bench_wasm.js"),
+        ("otlp2r2_bench_wasm_bg.wasm", "wasm", "otlp2r2_bench_wasm_bg.wasm"),
+    ])
 
 
 class Workerd:

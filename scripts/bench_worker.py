@@ -149,7 +149,7 @@ def partition_id(key: str) -> str:
 
 
 def load_partition(host: Hosts, folder: Path):
-    """Puts every file of one partition's folder into the host's bucket: (bytes, partition id)."""
+    """Puts every file of one partition's folder into the host's bucket: (files, bytes, partition id)."""
     files = sorted(f for f in folder.rglob("*.parquet"))
     keys = [f.relative_to(folder).as_posix() for f in files]
     parts = sorted({partition_id(k) for k in keys})
@@ -162,7 +162,7 @@ def load_partition(host: Hosts, folder: Path):
         out, _ = host.call("/bucket/" + urllib.parse.quote(k, safe=""), data)
         if out != b"stored":
             sys.exit(f"{k}: {out[:300]!r}")
-    return size, parts[0]
+    return len(files), size, parts[0]
 
 
 def profile_compact(folder: Path, build: Path, focus: list):
@@ -171,7 +171,7 @@ def profile_compact(folder: Path, build: Path, focus: list):
         inspector = free_port()
         w = Hosts(Path(tmp), [build], args=[f"--inspector-addr=127.0.0.1:{inspector}"])
         try:
-            size, part = load_partition(w, folder)
+            _, size, part = load_partition(w, folder)
             print(f"{folder}: {size / 2**20:.1f} MiB of input", flush=True)
             query = "/compact?" + urllib.parse.urlencode([("partition", part)])
             subprocess.run(["node", "--experimental-websocket", str(Path(__file__).parent / "workerd_profile.mjs"),
@@ -184,10 +184,9 @@ def compact(dump: Path, build: Path, settings: list):
     results = []
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-compact-") as tmp:
         for w in sorted(p for p in dump.iterdir() if p.is_dir()):
-            files = sorted(w.rglob("*.parquet"))
             host = Hosts(Path(tmp), [build])
             try:
-                size, part = load_partition(host, w)
+                files, size, part = load_partition(host, w)
                 query = urllib.parse.urlencode([("partition", part), *(a.split("=", 1) for a in settings)])
                 out, _ = host.call(f"/compact?{query}", b"")
                 r = json.loads(out)
@@ -198,7 +197,7 @@ def compact(dump: Path, build: Path, settings: list):
             lines = [run["line"] for run in r["runs"]]
             ms = sum(run["ms"] for run in r["runs"])
             row = {
-                "workload": w.name, "files": len(files), "input_bytes": size, "runs": len(lines),
+                "workload": w.name, "files": files, "input_bytes": size, "runs": len(lines),
                 "rows": sum(x["rows"] for x in lines), "inputs_merged": sum(x["inputs"] for x in lines),
                 "outputs": r["objects"], "output_bytes": r["bytes"], "wall_ms": ms,
                 "mb_per_s": size / 1e6 / (ms / 1000), "memory_bytes": max(x["memory_bytes"] for x in lines),
@@ -206,7 +205,7 @@ def compact(dump: Path, build: Path, settings: list):
                 "run_lines": lines,
             }
             results.append(row)
-            print(f"{w.name}: {len(files)} files, {size / 2**20:.1f} MiB in {row['runs']} run(s), "
+            print(f"{w.name}: {files} files, {size / 2**20:.1f} MiB in {row['runs']} run(s), "
                   f"{ms:.0f} ms ({row['mb_per_s']:.1f} MB/s of input); wasm memory {row['memory_bytes'] / 2**20:.1f} MiB; "
                   f"{row['outputs']} output file(s), {row['output_bytes'] / size:.2f}x the input bytes", flush=True)
     (HARNESS / "compact-report.json").write_text(json.dumps({"build": str(build), "settings": settings,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from bench_wasm import Workerd  # noqa: E402
+from bench_wasm import Workerd, single_worker_config  # noqa: E402
 from bench_worker import fixture  # noqa: E402
 
 WASM_TARGET = "wasm32-unknown-unknown"
@@ -32,20 +32,11 @@ def build():
 
 
 def config(port: int) -> str:
-    return f"""using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .main)],
-  sockets = [(name = "http", address = "127.0.0.1:{port}", http = (), service = "main")],
-);
-const main :Workerd.Worker = (
-  modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    (name = "inflate_compare.wasm", wasm = embed "inflate_compare.wasm"),
-    (name = "body.gz", data = embed "body.gz"),
-  ],
-  compatibilityDate = "2026-04-01",
-);
-"""
+    return single_worker_config(port, "main", [
+        ("worker.js", "esModule", "worker.js"),
+        ("inflate_compare.wasm", "wasm", "inflate_compare.wasm"),
+        ("body.gz", "data", "body.gz"),
+    ])
 
 
 def main():

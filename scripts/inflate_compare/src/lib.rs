@@ -78,17 +78,16 @@ fn zune(gz: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The CRC alone, over an output decoded once (the row's time is the CRC's).
+fn crc_alone(gz: &[u8], crc: fn(&[u8]) -> u32) -> Option<Vec<u8>> {
+    OUT.with(|o| (crc(o.get_or_init(|| zlib(gz).unwrap())) == trailer(gz).0).then(Vec::new))
+}
+
 fn crc32fast_alone(gz: &[u8]) -> Option<Vec<u8>> {
-    OUT.with(|o| {
-        (crc32fast::hash(o.get_or_init(|| zlib(gz).unwrap())) == trailer(gz).0).then(Vec::new)
-    })
+    crc_alone(gz, crc32fast::hash)
 }
 
 fn zlib_crc_alone(gz: &[u8]) -> Option<Vec<u8>> {
-    OUT.with(|o| {
-        (zlib_rs::crc32::crc32(0, o.get_or_init(|| zlib(gz).unwrap())) == trailer(gz).0)
-            .then(Vec::new)
-    })
+    crc_alone(gz, |o| zlib_rs::crc32::crc32(0, o))
 }
 
 thread_local! {
