@@ -927,11 +927,8 @@ fn exact_f64(s: &[u8]) -> Option<f64> {
         }
     }
     if let Some(b'e' | b'E') = s.get(i) {
-        let (sign, mut e) = match s.get(i + 1) {
-            Some(b'-') => (-1, 0i32),
-            Some(b'+') => (1, 0),
-            _ => (1, 0),
-        };
+        let sign = if s.get(i + 1) == Some(&b'-') { -1 } else { 1 };
+        let mut e = 0i32;
         i += 1 + usize::from(matches!(s.get(i + 1), Some(b'-' | b'+')));
         let first = i;
         while let Some(&c @ b'0'..=b'9') = s.get(i) {
