@@ -103,6 +103,10 @@ pub(crate) mod testing {
                 let fields: Vec<String> = s.columns().iter().map(|c| cell(c, i)).collect();
                 format!("({})", fields.join(", "))
             }
+            DataType::Dictionary(..) => {
+                let d = a.as_any_dictionary();
+                cell(d.values().as_ref(), d.normalized_keys()[i])
+            }
             other => panic!("no test rendering of {other:?}"),
         }
     }

@@ -12,32 +12,36 @@
 //!
 //! [`Merger`] is a state machine with no I/O: [`Merger::step`] either asks
 //! for the next batch of an input ([`Step::Need`], answered with
-//! [`Merger::feed`]), or returns the next output batch ([`Step::Batch`]),
+//! [`Merger::feed`]), or returns the next output rows ([`Step::Rows`]),
 //! or says the merge is over ([`Step::Done`]). The caller reads the inputs
-//! (see [`super::read`]) and writes the output (`write::FileWriter`).
+//! (see [`super::read`]) and writes the output (`write::FileWriter::write_rows`).
 //!
-//! Memory: one batch per input, plus the output batch being built. The
-//! output is built column by column by `gather` from runs of consecutive
-//! rows of one input, with no per-row object or allocation; a run of rows
-//! from a single input is a zero-copy slice of its batch. An output
-//! batch is emitted early when an input's batch runs out, so that the runs
-//! only ever point into batches still held. Choosing the next row costs a
-//! few key compares in a binary heap of the inputs (O(log k) for k inputs).
+//! The merge copies no value: its output is [`Rows`], runs of consecutive
+//! rows of one input over the input batches they point into, which the
+//! writer encodes straight from those batches (string leaves decoded as
+//! dictionaries never become strings; see `read::decoded_schema`). Output
+//! rows are emitted early when an input's batch runs out, so that the runs
+//! only ever point into the batches held, one per input. Choosing the
+//! next row costs a few key compares in a binary heap of the inputs
+//! (O(log k) for k inputs).
 //!
 //! It does not check that inputs are sorted: an unsorted input gives an
 //! unsorted output, never a panic.
+
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
-use arrow_array::{Array, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_buffer::ScalarBuffer;
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use crate::error::{Error, Result};
 use crate::schema::Table;
+use crate::write::{Rows, Run};
 
 /// What the merge wants next, from [`Merger::step`].
 #[derive(Debug)]
@@ -45,9 +49,9 @@ pub enum Step {
     /// Give the next batch of this input (its index) to [`Merger::feed`]:
     /// `Some(batch)`, or `None` once the input has no more.
     Need(usize),
-    /// The next output batch: between 1 and `out_rows` rows, in sort
-    /// order, with the merge's schema.
-    Batch(RecordBatch),
+    /// The next output rows: between 1 and `out_rows` rows, in sort
+    /// order, as runs over batches of the merge's schema.
+    Rows(Rows),
     /// Every input is exhausted and every row was output.
     Done,
 }
@@ -59,7 +63,8 @@ const NONE: u32 = u32::MAX;
 struct Cursor {
     /// `None` before the first batch, while a new one is awaited, and once
     /// the input is exhausted.
-    batch: Option<RecordBatch>,
+    /// Shared with the output rows that point into it.
+    batch: Option<Arc<RecordBatch>>,
     service: StringArray,
     /// Metrics tables only.
     metric: Option<StringArray>,
@@ -105,7 +110,7 @@ pub struct Merger {
     need: Vec<u32>,
     /// The output being built, as runs of consecutive rows of one input:
     /// (position in `order`, first row, rows).
-    runs: Vec<gather::Run>,
+    runs: Vec<Run>,
     /// Rows in `runs`.
     rows: usize,
     /// The inputs the output being built takes rows from, by position.
@@ -218,7 +223,7 @@ impl Merger {
                 .ok_or(Error::Internal("a merge input's time is not a timestamp"))?,
             row: 0,
             len: batch.num_rows(),
-            batch: Some(batch),
+            batch: Some(Arc::new(batch)),
         };
         self.need.pop();
         self.heap.push(input as u32);
@@ -263,51 +268,38 @@ impl Merger {
         if self.rows == 0 {
             return Ok(Step::Done);
         }
-        let batch = self.emit()?;
+        let rows = self.emit()?;
         // A batch awaited is no longer pointed into: drop it now.
         for &i in &self.need {
             self.cursors[i as usize] = Cursor::empty();
         }
-        Ok(Step::Batch(batch))
+        Ok(Step::Rows(rows))
     }
 
-    /// The output batch of the rows in `runs`, which is then cleared.
-    fn emit(&mut self) -> Result<RecordBatch> {
-        let rows = self.rows;
-        let batch = |i: u32| {
-            self.cursors[i as usize]
-                .batch
-                .as_ref()
-                .ok_or(Error::Internal("a merge output row has no batch"))
+    /// The output: the rows in `runs`, over the batches they point into
+    /// (shared, not copied); `runs` is then cleared.
+    fn emit(&mut self) -> Result<Rows> {
+        let batches = self
+            .order
+            .iter()
+            .map(|&i| {
+                let batch = self.cursors[i as usize]
+                    .batch
+                    .clone()
+                    .ok_or(Error::Internal("a merge output row has no batch"))?;
+                Ok((i as usize, batch))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = Rows {
+            batches,
+            runs: std::mem::take(&mut self.runs),
         };
-        let columns = if let [only] = self.order[..] {
-            // A run of one input's rows, consecutive: a slice of its batch.
-            debug_assert_eq!(self.runs.len(), 1);
-            batch(only)?.slice(self.runs[0].1, rows).columns().to_vec()
-        } else {
-            let inputs = self
-                .order
-                .iter()
-                .map(|&i| batch(i))
-                .collect::<Result<Vec<_>>>()?;
-            let mut arrays: Vec<&dyn Array> = Vec::with_capacity(inputs.len());
-            (0..self.schema.fields().len())
-                .map(|c| {
-                    arrays.clear();
-                    arrays.extend(inputs.iter().map(|b| b.column(c).as_ref()));
-                    gather::gather(&arrays, &self.runs)
-                })
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        let options = RecordBatchOptions::new().with_row_count(Some(rows));
-        let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
         for &i in &self.order {
             self.pos[i as usize] = NONE;
         }
         self.order.clear();
-        self.runs.clear();
+        self.rows_out += self.rows as u64;
         self.rows = 0;
-        self.rows_out += rows as u64;
         Ok(out)
     }
 
@@ -399,6 +391,5 @@ fn times(a: &dyn Array) -> Option<ScalarBuffer<i64>> {
     })
 }
 
-mod gather;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -24,20 +24,22 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::{Buf, Bytes};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
-use parquet::basic::Type as PhysicalType;
+use parquet::basic::{Encoding, PageType, Type as PhysicalType};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
 use crate::schema::Table;
-use crate::write::{DEFAULT_PAGE_BYTES, DEFAULT_PAGE_ROWS, SCHEMA_VERSION_KEY, TABLE_KEY};
+use crate::write::{
+    by_strings, DEFAULT_PAGE_BYTES, DEFAULT_PAGE_ROWS, SCHEMA_VERSION_KEY, TABLE_KEY,
+};
 
 /// The bytes at the end of every Parquet file after its footer metadata:
 /// the metadata's length (4 bytes) and the magic `PAR1`.
@@ -124,9 +126,13 @@ pub struct RowGroupRange {
 /// Arrow schema and where each row group lies.
 #[derive(Debug, Clone)]
 pub struct Footer {
+    /// The file's metadata, set to decode to `decoded`.
     arrow: ArrowReaderMetadata,
     /// The file's Arrow schema without its key-value metadata.
     schema: SchemaRef,
+    /// What its row groups decode to: `schema`, unless
+    /// [`Footer::decode_as`] said otherwise.
+    decoded: SchemaRef,
     table: Table,
     schema_version: String,
     groups: Vec<RowGroupRange>,
@@ -234,6 +240,7 @@ impl Footer {
         let schema = Arc::new(Schema::new(arrow.schema().fields().clone()));
         Ok(FooterOrNeed::Footer(Box::new(Footer {
             arrow,
+            decoded: Arc::clone(&schema),
             schema,
             table,
             schema_version,
@@ -253,10 +260,53 @@ impl Footer {
 
     /// The file's Arrow schema, without key-value metadata: equal to
     /// `table.schema(unit)` for a file this crate wrote with that unit and
-    /// the current schema version. The batches of
-    /// [`Footer::decode_row_group`] have it.
+    /// the current schema version.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
+    }
+
+    /// The schema of the batches of [`Footer::decode_row_group`]:
+    /// [`Footer::schema`], or what [`Footer::decode_as`] set.
+    pub fn decoded_schema(&self) -> &SchemaRef {
+        &self.decoded
+    }
+
+    /// Decodes the row groups to `schema` from now on: the file's schema
+    /// with some string leaves as dictionaries ([`decoded_schema`]). An
+    /// error when `schema` does not fit the file.
+    pub fn decode_as(&mut self, schema: SchemaRef) -> Result<()> {
+        let options = ArrowReaderOptions::new().with_schema(Arc::clone(&schema));
+        self.arrow = ArrowReaderMetadata::try_new(Arc::clone(self.arrow.metadata()), options)?;
+        self.decoded = schema;
+        Ok(())
+    }
+
+    /// Whether every row group's chunk of the leaf at `path` is
+    /// dictionary-encoded in all its data pages (from the chunks' page
+    /// encoding statistics; `false` without them or for an unknown path).
+    pub fn all_dictionary(&self, path: &[String]) -> bool {
+        let metadata = self.arrow.metadata();
+        let columns = metadata.file_metadata().schema_descr().columns();
+        let Some(leaf) = columns.iter().position(|c| c.path().parts() == path) else {
+            return false;
+        };
+        metadata.row_groups().iter().all(|g| {
+            let c = g.column(leaf);
+            let data_pages =
+                |e: Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
+            c.dictionary_page_offset().is_some()
+                && match (c.page_encoding_stats_mask(), c.page_encoding_stats()) {
+                    (Some(mask), _) => {
+                        mask.is_only(Encoding::RLE_DICTIONARY)
+                            || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                    }
+                    (None, Some(stats)) => stats
+                        .iter()
+                        .filter(|s| s.page_type != PageType::DICTIONARY_PAGE)
+                        .all(|s| data_pages(s.encoding)),
+                    (None, None) => false,
+                }
+        })
     }
 
     /// The unit of the file's timestamp columns (that of its first one;
@@ -406,14 +456,66 @@ impl Footer {
         .build()?;
         Ok(RowGroupBatches {
             reader,
-            schema: Arc::clone(&self.schema),
+            schema: Arc::clone(&self.decoded),
             index,
         })
     }
 }
 
+/// What the inputs of one merge, `footers` of `table` files with
+/// `schema`, are decoded to: the same columns, but each string leaf that
+/// is dictionary-encoded in every page of every input (the attribute maps'
+/// keys and values, names, enums: see `write::dictionary_pays`) stays a
+/// dictionary, `Dictionary(Int32, Utf8)`, as it is in the files. The merge
+/// then copies no string and the writer interns each input dictionary's
+/// values once ([`crate::write::FileWriter::write_rows`]), where decoding
+/// to `Utf8` copies every value out of its dictionary and interns it again
+/// row by row.
+///
+/// A leaf whose chunk fell back to plain pages anywhere (high-cardinality
+/// attribute values) stays `Utf8`: asked for a dictionary, the parquet
+/// reader would build one by hashing every value of those pages. So do the
+/// sort key's strings (the merge compares them row by row), the leaves
+/// inside lists (written by the parquet crate) and nullable ones.
+pub fn decoded_schema(table: Table, schema: &SchemaRef, footers: &[&Footer]) -> SchemaRef {
+    let keyed = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let all_dictionary = |path: &[String]| footers.iter().all(|f| f.all_dictionary(path));
+    let fields = schema.fields().iter().map(|f| {
+        let sort = table.sort_columns().contains(&f.name().as_str());
+        let data_type = match f.data_type() {
+            DataType::Utf8 if !sort && by_strings(f) && all_dictionary(&[f.name().clone()]) => {
+                keyed.clone()
+            }
+            DataType::Map(entries, sorted) if by_strings(f) => {
+                let DataType::Struct(children) = entries.data_type() else {
+                    return Arc::clone(f);
+                };
+                let path = |c: &Field| [f.name().clone(), entries.name().clone(), c.name().clone()];
+                let children = children
+                    .iter()
+                    .map(|c| match all_dictionary(&path(c)) {
+                        true => Arc::new(c.as_ref().clone().with_data_type(keyed.clone())),
+                        false => Arc::clone(c),
+                    })
+                    .collect();
+                let entries = entries
+                    .as_ref()
+                    .clone()
+                    .with_data_type(DataType::Struct(children));
+                DataType::Map(Arc::new(entries), *sorted)
+            }
+            _ => return Arc::clone(f),
+        };
+        Arc::new(f.as_ref().clone().with_data_type(data_type))
+    });
+    Arc::new(Schema::new_with_metadata(
+        fields.collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
+
 /// The batches of one row group, decoded as they are asked for: see
-/// [`Footer::decode_row_group`]. Each has [`Footer::schema`].
+/// [`Footer::decode_row_group`]. Each has [`Footer::decoded_schema`].
 pub struct RowGroupBatches {
     reader: ParquetRecordBatchReader,
     schema: SchemaRef,

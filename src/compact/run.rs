@@ -23,6 +23,7 @@
 //! committed and verified) and leaves no row twice after the next run.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -30,7 +31,7 @@ use arrow_schema::SchemaRef;
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
 use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
-use super::read::{Footer, FooterOrNeed, ReadMemory, RowGroupBatches};
+use super::read::{self, Footer, FooterOrNeed, ReadMemory, RowGroupBatches};
 use super::Settings;
 use crate::error::{Error, Result};
 use crate::key;
@@ -515,11 +516,17 @@ async fn merge_group<S: Store>(
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
-    // The merge: each input read one row group at a time.
+    // The merge: each input read one row group at a time, the string
+    // leaves that are dictionaries in every input kept as dictionaries.
+    let footers: Vec<&Footer> = files.iter().map(|(_, f)| f).collect();
+    let decoded = read::decoded_schema(p.table, &schema, &footers);
+    for (_, f) in &mut files {
+        f.decode_as(Arc::clone(&decoded))?;
+    }
     let mut sources: Vec<Source> = files.into_iter().map(|(m, f)| Source::new(m, f)).collect();
     // Output batches never straddle a row group.
     let out_rows = MERGE_ROWS.min(settings.row_group_rows.max(1));
-    let mut merger = Merger::new(p.table, schema.clone(), sources.len(), out_rows)?;
+    let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
     let mut done_rows = 0u64;
     loop {
@@ -528,7 +535,7 @@ async fn merge_group<S: Store>(
                 let batch = sources[i].next(store).await?;
                 merger.feed(i, batch)?;
             }
-            Step::Batch(batch) => {
+            Step::Rows(rows) => {
                 if out.is_none() {
                     let n = intent.outputs.len();
                     let key = crate::key::compacted_key(p.table, p.hour, &first_name, hash, n);
@@ -549,8 +556,8 @@ async fn merge_group<S: Store>(
                     });
                 }
                 let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
-                o.writer.write(&batch)?;
-                done_rows += batch.num_rows() as u64;
+                o.writer.write_rows(&rows)?;
+                done_rows += rows.num_rows() as u64;
                 if o.writer.row_group_rows() >= settings.row_group_rows
                     || o.writer.row_group_bytes() >= row_group_bytes
                 {

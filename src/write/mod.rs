@@ -13,18 +13,26 @@
 //! parquet crate's Arrow column writers. Both end up as column chunks of one
 //! `SerializedFileWriter`, in schema order.
 //!
+//! Ingest writes whole batches ([`FileWriter::write`]). Compaction writes
+//! [`Rows`], its merge's runs over the inputs' batches
+//! ([`FileWriter::write_rows`]): string leaves that the inputs hold as
+//! dictionaries go to [`strings`] as keys, run by run, and every other
+//! column is first gathered into one array (`gather`).
+//!
 //! Page sizes and the dictionaries' limits are [`WriteOptions`], the
 //! defaults named `DEFAULT_*`; tests set them small to cross page and
 //! dictionary boundaries with a few rows. The module takes nothing from the
 //! pipeline, which chunks rows into batches on its own.
 
 mod delta;
+mod gather;
 mod rle;
 pub mod strings;
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, SchemaRef};
 use parquet::arrow::arrow_writer::{
@@ -38,7 +46,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
-use self::strings::{PageBuffers, StringColumn};
+use self::gather::map_leaf;
+pub use self::gather::{Rows, Run};
+use self::strings::{Keyed, PageBuffers, StringColumn};
 
 use crate::batch::internal;
 use crate::error::Result;
@@ -328,30 +338,93 @@ impl FileWriter {
         if batch.schema_ref() != &self.schema {
             return Err(internal("a batch does not have its file's schema"));
         }
-        let bufs = &mut self.bufs;
-        for ((writer, field), array) in self
-            .columns
-            .iter_mut()
-            .zip(self.schema.fields())
-            .zip(batch.columns())
+        self.write_rows(&Rows::of(batch.clone()))
+    }
+
+    /// Encodes `rows` (one batch, or the merge's runs over its inputs'
+    /// batches) into the open row group. Their batches have the file's
+    /// columns, but a string leaf may come decoded as a dictionary
+    /// (`Dictionary(Int32, Utf8)`, see `compact::read::decoded_schema`):
+    /// those are encoded straight from the runs, each input's dictionary
+    /// value interned once per row group; every other column is gathered
+    /// into one array first (not when one run covers a whole batch).
+    /// Other types are an internal error.
+    pub fn write_rows(&mut self, rows: &Rows) -> Result<()> {
+        let fields = self.schema.fields();
+        if rows
+            .batches
+            .iter()
+            .any(|(_, b)| b.num_columns() != fields.len())
+            || rows.runs.iter().any(|&(b, start, len)| {
+                rows.batches
+                    .get(b)
+                    .is_none_or(|(_, batch)| start + len > batch.num_rows())
+            })
         {
+            return Err(internal("rows do not fit their batches or the file"));
+        }
+        let whole = match (&rows.batches[..], &rows.runs[..]) {
+            ([(_, b)], [(0, 0, n)]) => *n == b.num_rows(),
+            _ => false,
+        };
+        let bufs = &mut self.bufs;
+        for (c, (writer, field)) in self.columns.iter_mut().zip(fields).enumerate() {
+            let column = rows.column(c);
+            let one = || rows.gather_column(c);
             match writer {
-                ColumnWriter::Text(c) => c.write(text(array)?, bufs)?,
+                ColumnWriter::Text(col) if column.iter().all(|a| is_dictionary(a.as_ref())) => {
+                    let keyed = column
+                        .iter()
+                        .zip(&rows.batches)
+                        .map(|(a, &(input, _))| keyed(input, a.as_ref(), None))
+                        .collect::<Result<Vec<_>>>()?;
+                    col.write_keyed(&keyed, &rows.runs, bufs)?;
+                }
+                ColumnWriter::Text(col) => col.write(text(one()?.as_ref())?, bufs)?,
                 ColumnWriter::Map(leaves) => {
                     let (keys, values) = &mut **leaves;
-                    let map = array.as_map_opt().ok_or_else(|| internal("not a map"))?;
-                    let offsets = map.value_offsets();
-                    keys.write_map(offsets, text(map.keys())?, bufs)?;
-                    values.write_map(offsets, text(map.values())?, bufs)?;
+                    let maps = column
+                        .iter()
+                        .map(|a| a.as_map_opt().ok_or_else(|| internal("not a map")))
+                        .collect::<Result<Vec<_>>>()?;
+                    // Each leaf on its own: keys into each input's
+                    // dictionary, or strings.
+                    for (leaf, col) in [(0, keys), (1, values)] {
+                        let leaves = || maps.iter().map(|m| m.entries().column(leaf).as_ref());
+                        if leaves().all(is_dictionary) {
+                            let keyed = leaves()
+                                .zip(&maps)
+                                .zip(&rows.batches)
+                                .map(|((a, m), &(input, _))| {
+                                    keyed(input, a, Some(m.value_offsets()))
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            col.write_keyed(&keyed, &rows.runs, bufs)?;
+                        } else if whole {
+                            let m = maps[0];
+                            col.write_map(
+                                m.value_offsets(),
+                                text(m.entries().column(leaf))?,
+                                bufs,
+                            )?;
+                        } else {
+                            let (offsets, strings) = map_leaf(&maps, &rows.runs, leaf)?;
+                            col.write_map(&offsets, text(strings.as_ref())?, bufs)?;
+                        }
+                    }
                 }
                 ColumnWriter::Arrow(writers) => {
-                    for (w, leaf) in writers.iter_mut().zip(compute_leaves(field, array)?) {
+                    let array = one()?;
+                    if array.data_type() != field.data_type() {
+                        return Err(internal("a column does not have its file's type"));
+                    }
+                    for (w, leaf) in writers.iter_mut().zip(compute_leaves(field, &array)?) {
                         w.write(&leaf)?;
                     }
                 }
             }
         }
-        self.group_rows += batch.num_rows();
+        self.group_rows += rows.num_rows();
         Ok(())
     }
 
@@ -490,6 +563,29 @@ fn text(a: &dyn Array) -> Result<&arrow_array::StringArray> {
         .ok_or_else(|| internal("a string column is not Utf8"))
 }
 
+/// Whether `a` is a string leaf decoded as a dictionary.
+fn is_dictionary(a: &dyn Array) -> bool {
+    matches!(a.data_type(), DataType::Dictionary(k, v)
+        if **k == DataType::Int32 && **v == DataType::Utf8)
+}
+
+/// `a`, a leaf of merge input `input`'s batch, as `Dictionary(Int32,
+/// Utf8)` keys (with a map's row `offsets`), or an internal error.
+fn keyed<'a>(input: usize, a: &'a dyn Array, offsets: Option<&'a [i32]>) -> Result<Keyed<'a>> {
+    let d = a
+        .as_dictionary_opt::<Int32Type>()
+        .ok_or_else(|| internal("a string column is not a dictionary"))?;
+    if d.keys().null_count() > 0 {
+        return Err(internal("a dictionary key is null"));
+    }
+    Ok(Keyed {
+        input,
+        keys: d.keys().values(),
+        dict: text(d.values().as_ref())?,
+        offsets,
+    })
+}
+
 /// Parquet leaves of a column of type `t`.
 fn leaf_count(t: &DataType) -> usize {
     match t {
@@ -505,7 +601,7 @@ fn leaf_count(t: &DataType) -> usize {
 /// Whether a top-level column is encoded by [`strings`]: a non-null `Utf8`
 /// column or a non-null `Map<Utf8, Utf8>` of non-null keys and values (every
 /// attributes column). Those are the shapes whose levels it writes.
-fn by_strings(field: &Field) -> bool {
+pub fn by_strings(field: &Field) -> bool {
     if field.is_nullable() {
         return false;
     }

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::batch::testing::cell;
-use crate::compact::read::{Footer, FooterOrNeed};
+use crate::compact::read::{self, Footer, FooterOrNeed};
 use crate::pipeline::{Limits, Options, Request, Signal};
 use arrow_array::cast::AsArray;
 use bytes::Bytes;
@@ -120,20 +120,24 @@ pub(crate) fn files(signal: Signal, sizes: &[usize], seed: u64) -> Vec<(Table, V
     out
 }
 
-/// A file's batches of at most `rows` rows, read through its footer
-/// (from a short suffix first) and its row groups' byte ranges.
-pub(crate) fn read(file: &[u8], rows: usize) -> (Footer, Vec<RecordBatch>) {
+/// A file's footer, read from a short suffix first.
+pub(crate) fn footer(file: &[u8]) -> Footer {
     let size = file.len() as u64;
     let mut suffix = 16.min(size);
-    let footer = loop {
+    loop {
         match Footer::parse(&file[(size - suffix) as usize..], size).unwrap() {
-            FooterOrNeed::Footer(f) => break f,
+            FooterOrNeed::Footer(f) => return *f,
             FooterOrNeed::Need(n) => {
                 assert!(n > suffix && n <= size, "{n} {suffix}");
                 suffix = n;
             }
         }
-    };
+    }
+}
+
+/// A file's batches of at most `rows` rows, read through `footer` (and
+/// decoded as it is set to) from its row groups' byte ranges.
+pub(crate) fn batches(footer: &Footer, file: &[u8], rows: usize) -> Vec<RecordBatch> {
     let file = Bytes::copy_from_slice(file);
     let mut batches = Vec::new();
     for g in 0..footer.row_groups() {
@@ -143,7 +147,39 @@ pub(crate) fn read(file: &[u8], rows: usize) -> (Footer, Vec<RecordBatch>) {
         batches.extend(decoded.map(|b| b.unwrap()));
     }
     assert!(batches.iter().all(|b| b.num_rows() <= rows.max(1)));
-    (*footer, batches)
+    assert!(batches
+        .iter()
+        .all(|b| b.schema_ref() == footer.decoded_schema()));
+    batches
+}
+
+/// A file's footer and its batches of at most `rows` rows, decoded to
+/// the file's own schema.
+pub(crate) fn read(file: &[u8], rows: usize) -> (Footer, Vec<RecordBatch>) {
+    let footer = footer(file);
+    let batches = batches(&footer, file, rows);
+    (footer, batches)
+}
+
+/// Files of one table read as a merge reads them: footers first, then
+/// batches of at most `rows` rows, the string leaves that are dictionaries
+/// in every file decoded as dictionaries ([`read::decoded_schema`]).
+/// Returns that schema and each file's batches.
+pub(crate) fn read_inputs(
+    table: Table,
+    files: &[&[u8]],
+    rows: usize,
+) -> (SchemaRef, Vec<Vec<RecordBatch>>) {
+    let mut footers: Vec<Footer> = files.iter().map(|f| footer(f)).collect();
+    let schema = footers[0].schema().clone();
+    let decoded = read::decoded_schema(table, &schema, &footers.iter().collect::<Vec<_>>());
+    let mut inputs = Vec::new();
+    for (f, file) in footers.iter_mut().zip(files) {
+        assert_eq!(f.table(), table);
+        f.decode_as(decoded.clone()).unwrap();
+        inputs.push(batches(f, file, rows));
+    }
+    (decoded, inputs)
 }
 
 /// Every cell of row `i`, as text.
@@ -167,24 +203,35 @@ fn key(table: Table, b: &RecordBatch, i: usize) -> (Vec<u8>, Vec<u8>, i64) {
     (text("ServiceName"), metric, times(t.as_ref()).unwrap()[i])
 }
 
-/// Merges `inputs` in output batches of at most `out_rows` rows,
-/// checking each batch's size and schema.
-pub(crate) fn merge(
+/// `b` with its columns cast to `schema`'s types (dictionaries to `Utf8`).
+pub(crate) fn plain_batch(b: &RecordBatch, schema: &SchemaRef) -> RecordBatch {
+    let columns = b
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| arrow_cast::cast(c, f.data_type()).unwrap())
+        .collect();
+    RecordBatch::try_new(schema.clone(), columns).unwrap()
+}
+
+/// Merges `inputs` into output rows of at most `out_rows` rows each,
+/// checking each output's size and batches.
+pub(crate) fn merge_rows(
     table: Table,
     schema: &SchemaRef,
     inputs: Vec<Vec<RecordBatch>>,
     out_rows: usize,
-) -> Vec<RecordBatch> {
+) -> Vec<Rows> {
     let mut m = Merger::new(table, schema.clone(), inputs.len(), out_rows).unwrap();
     let mut inputs: Vec<_> = inputs.into_iter().map(Vec::into_iter).collect();
     let mut out = Vec::new();
     loop {
         match m.step().unwrap() {
             Step::Need(i) => m.feed(i, inputs[i].next()).unwrap(),
-            Step::Batch(b) => {
-                assert!(b.num_rows() >= 1 && b.num_rows() <= out_rows.max(1));
-                assert_eq!(b.schema_ref(), schema);
-                out.push(b);
+            Step::Rows(rows) => {
+                assert!(rows.num_rows() >= 1 && rows.num_rows() <= out_rows.max(1));
+                assert!(rows.batches.iter().all(|(_, b)| b.schema_ref() == schema));
+                out.push(rows);
             }
             Step::Done => break,
         }
@@ -192,9 +239,22 @@ pub(crate) fn merge(
     assert!(matches!(m.step().unwrap(), Step::Done));
     assert_eq!(
         m.rows_out(),
-        out.iter().map(|b| b.num_rows() as u64).sum::<u64>()
+        out.iter().map(|r| r.num_rows() as u64).sum::<u64>()
     );
     out
+}
+
+/// [`merge_rows`], each output as one batch.
+pub(crate) fn merge(
+    table: Table,
+    schema: &SchemaRef,
+    inputs: Vec<Vec<RecordBatch>>,
+    out_rows: usize,
+) -> Vec<RecordBatch> {
+    merge_rows(table, schema, inputs, out_rows)
+        .iter()
+        .map(|r| r.to_batch(schema).unwrap())
+        .collect()
 }
 
 /// Checks that `out` holds exactly the rows of `inputs` in the order a
@@ -216,9 +276,9 @@ fn check(table: Table, inputs: &[Vec<RecordBatch>], out: &[RecordBatch]) {
     }
 }
 
-/// The pipeline's files of random requests, grouped by table, each
-/// read in batches of `batch_rows` with an empty batch between them
-/// when `empties`.
+/// The pipeline's files of random requests, grouped by table and read
+/// as a merge reads them ([`read_inputs`]), each in batches of
+/// `batch_rows` with an empty batch between them when `empties`.
 fn inputs(
     signal: Signal,
     sizes: &[usize],
@@ -226,28 +286,35 @@ fn inputs(
     batch_rows: usize,
     empties: bool,
 ) -> Vec<(Table, SchemaRef, Vec<Vec<RecordBatch>>)> {
-    let mut by_table: Vec<(Table, SchemaRef, Vec<Vec<RecordBatch>>)> = Vec::new();
+    let mut by_table: Vec<(Table, Vec<Vec<u8>>)> = Vec::new();
     for (table, data) in files(signal, sizes, seed) {
-        let (footer, batches) = read(&data, batch_rows);
-        assert_eq!(footer.table(), table);
-        let schema = footer.schema().clone();
-        let batches = if empties {
-            let empty = RecordBatch::new_empty(schema.clone());
-            let mut v = vec![empty.clone()];
-            for b in batches {
-                v.push(b);
-                v.push(empty.clone());
-            }
-            v
-        } else {
-            batches
-        };
-        match by_table.iter_mut().find(|(t, ..)| *t == table) {
-            Some((_, _, inputs)) => inputs.push(batches),
-            None => by_table.push((table, schema, vec![batches])),
+        match by_table.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, files)) => files.push(data),
+            None => by_table.push((table, vec![data])),
         }
     }
-    by_table
+    let mut out = Vec::new();
+    for (table, files) in by_table {
+        let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+        let (schema, inputs) = read_inputs(table, &files, batch_rows);
+        let inputs = inputs
+            .into_iter()
+            .map(|batches| {
+                if !empties {
+                    return batches;
+                }
+                let empty = RecordBatch::new_empty(schema.clone());
+                let mut v = vec![empty.clone()];
+                for b in batches {
+                    v.push(b);
+                    v.push(empty.clone());
+                }
+                v
+            })
+            .collect();
+        out.push((table, schema, inputs));
+    }
+    out
 }
 
 fn signals() -> [Signal; 3] {
@@ -276,24 +343,38 @@ fn merges_every_table_at_every_batch_size() {
     }
 }
 
-/// The merged batches go through the file writer as they come (row
-/// groups of 16 rows) and read back as they were.
+/// The merged rows go through the file writer as they come (row groups
+/// of 16 rows), the string leaves decoded as dictionaries encoded from
+/// their keys, and read back as they were. The file is byte for byte the
+/// one written from the same rows as plain batches (`Utf8` strings):
+/// keys or strings, the writer makes the same pages and dictionaries.
 #[test]
-fn merged_batches_write_and_read_back() {
+fn merged_rows_write_and_read_back() {
     for signal in signals() {
         for (table, schema, inputs) in inputs(signal, &[30, 20, 25], 21, 8, false) {
-            assert_eq!(schema, table.schema(TimeUnit::Nanosecond));
-            let out = merge(table, &schema, inputs, 5);
-            let mut w = crate::write::FileWriter::new(table, &schema, 0).unwrap();
-            let mut file = Vec::new();
-            for b in &out {
-                w.write(b).unwrap();
-                if w.row_group_rows() >= 16 {
-                    w.flush_row_group().unwrap();
-                    file.extend(w.take_written().unwrap());
+            let file_schema = table.schema(TimeUnit::Nanosecond);
+            // The attribute maps and names come as dictionaries.
+            assert_ne!(schema, file_schema);
+            let out = merge_rows(table, &schema, inputs, 5);
+            let plain = out
+                .iter()
+                .map(|r| plain_batch(&r.to_batch(&schema).unwrap(), &file_schema))
+                .collect::<Vec<_>>();
+            let write = |each: &mut dyn FnMut(&mut crate::write::FileWriter, usize)| {
+                let mut w = crate::write::FileWriter::new(table, &file_schema, 0).unwrap();
+                let mut file = Vec::new();
+                for i in 0..out.len() {
+                    each(&mut w, i);
+                    if w.row_group_rows() >= 16 {
+                        w.flush_row_group().unwrap();
+                        file.extend(w.take_written().unwrap());
+                    }
                 }
-            }
-            file.extend(w.finish().unwrap());
+                file.extend(w.finish().unwrap());
+                file
+            };
+            let file = write(&mut |w, i| w.write_rows(&out[i]).unwrap());
+            assert_eq!(file, write(&mut |w, i| w.write(&plain[i]).unwrap()));
             let (footer, back) = read(&file, 1000);
             let groups = footer.row_groups();
             for g in 0..groups - 1 {
@@ -301,8 +382,75 @@ fn merged_batches_write_and_read_back() {
                 assert!((16..=20).contains(&rows), "{table:?} {rows}");
             }
             let concat =
-                |b: &[RecordBatch]| arrow_select::concat::concat_batches(&schema, b).unwrap();
-            assert_eq!(concat(&back), concat(&out), "{table:?}");
+                |b: &[RecordBatch]| arrow_select::concat::concat_batches(&file_schema, b).unwrap();
+            let back = back
+                .iter()
+                .map(|b| plain_batch(b, &file_schema))
+                .collect::<Vec<_>>();
+            assert_eq!(concat(&back), concat(&plain), "{table:?}");
+        }
+    }
+}
+
+/// Keys or strings, the same file, where it is hardest: inputs of
+/// several row groups (each its own dictionary, so an input's dictionary
+/// changes between its batches), pages of 3 rows, and output dictionaries
+/// kept throughout, or sampled after 6 values and capped at 64 bytes, so
+/// that chunks give their dictionary up in the middle of a run's rows.
+#[test]
+fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
+    use crate::write::{FileWriter, WriteOptions};
+    // Dictionaries kept throughout, and given up early.
+    let kept = WriteOptions {
+        page_rows: 3,
+        dictionary_sample: 0,
+        ..WriteOptions::default()
+    };
+    let given_up = WriteOptions {
+        dictionary_bytes: 64,
+        dictionary_sample: 6,
+        ..kept
+    };
+    for signal in signals() {
+        let mut by_table: Vec<(Table, Vec<Vec<u8>>)> = Vec::new();
+        for (table, data) in files(signal, &[23, 31, 17, 9], 5) {
+            // The request file again, in row groups of 7 rows.
+            let (footer, batches) = read(&data, 1000);
+            let mut w = FileWriter::new(table, footer.schema(), 0).unwrap();
+            for b in &batches {
+                for start in (0..b.num_rows()).step_by(7) {
+                    w.write(&b.slice(start, 7.min(b.num_rows() - start)))
+                        .unwrap();
+                    w.flush_row_group().unwrap();
+                }
+            }
+            let file = w.finish().unwrap();
+            match by_table.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, files)) => files.push(file),
+                None => by_table.push((table, vec![file])),
+            }
+        }
+        for (table, files) in by_table {
+            let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+            let (schema, inputs) = read_inputs(table, &files, 4);
+            let file_schema = table.schema(TimeUnit::Nanosecond);
+            assert_ne!(schema, file_schema);
+            let out = merge_rows(table, &schema, inputs, 6);
+            let write = |keyed: bool, options: WriteOptions| {
+                let mut w = FileWriter::with_options(table, &file_schema, 0, options).unwrap();
+                for r in &out {
+                    if keyed {
+                        w.write_rows(r).unwrap();
+                    } else {
+                        w.write(&plain_batch(&r.to_batch(&schema).unwrap(), &file_schema))
+                            .unwrap();
+                    }
+                }
+                w.finish().unwrap()
+            };
+            for options in [kept, given_up] {
+                assert_eq!(write(true, options), write(false, options), "{table:?}");
+            }
         }
     }
 }
@@ -369,7 +517,7 @@ fn microsecond_files_merge() {
         timestamp_unit: TimeUnit::Microsecond,
     };
     let mut rng = Rng(99);
-    let mut inputs = Vec::new();
+    let mut files = Vec::new();
     for file in 0..4 {
         let body = request(Signal::Logs, file, 30, &mut rng);
         let req = Request {
@@ -378,11 +526,15 @@ fn microsecond_files_merge() {
             gzip: false,
             body: body.as_bytes(),
         };
-        let out = crate::process(&req, &opts).unwrap();
-        inputs.push(read(&out.objects[0].data, 7).1);
+        files.push(crate::process(&req, &opts).unwrap().objects.remove(0).data);
     }
-    let schema = Table::Logs.schema(TimeUnit::Microsecond);
-    assert_eq!(inputs[0][0].schema(), schema);
+    let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+    let (schema, inputs) = read_inputs(Table::Logs, &files, 7);
+    let file_schema = Table::Logs.schema(TimeUnit::Microsecond);
+    assert_eq!(
+        schema,
+        read::decoded_schema(Table::Logs, &file_schema, &[&footer(files[0])])
+    );
     let out = merge(Table::Logs, &schema, inputs.clone(), 10);
     // Keys and bodies (ids) only: the test rendering is for nanoseconds.
     let rows = |batches: &[RecordBatch]| -> Vec<_> {

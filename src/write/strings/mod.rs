@@ -29,8 +29,9 @@
 //! dictionary's state on, and at [`StringColumn::finish`] writes the
 //! dictionary page, the data pages and the chunk's metadata and indexes. The
 //! parts are `dictionary` (interning, and whether the chunk keeps its
-//! dictionary), `page` (a page's levels, values and compression) and `stats`
-//! (min/max, truncation, the column index).
+//! dictionary), `keyed` (rows that arrive as keys into an input's
+//! dictionary, from compaction), `page` (a page's levels, values and
+//! compression) and `stats` (min/max, truncation, the column index).
 //!
 //! It does not handle nulls (every column of ours is non-null) or nesting
 //! deeper than one map.
@@ -38,6 +39,7 @@
 //! [`SerializedRowGroupWriter::append_column`]: parquet::file::writer::SerializedRowGroupWriter::append_column
 
 mod dictionary;
+mod keyed;
 mod page;
 mod stats;
 
@@ -50,9 +52,11 @@ use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncod
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+pub use self::keyed::Keyed;
 pub use self::page::PageBuffers;
 
 use self::dictionary::{same, DictionaryState};
+use self::keyed::KnownDictionary;
 use self::page::{DonePage, OpenPage};
 use self::stats::ChunkStats;
 use super::WriteOptions;
@@ -75,6 +79,11 @@ pub struct StringColumn {
     done: Vec<DonePage>,
     /// Chunk statistics and column index, when wanted.
     stats: Option<ChunkStats>,
+    /// Per merge input, the ids of its last dictionary's values (rows that
+    /// come as dictionary keys: see `keyed`).
+    known: Vec<Option<KnownDictionary>>,
+    /// Scratch: the ids of one call's batches, taken out of `known`.
+    taken: Vec<Vec<u32>>,
 }
 
 impl StringColumn {
@@ -107,6 +116,8 @@ impl StringColumn {
             prev: None,
             done: Vec::new(),
             stats: statistics.then(ChunkStats::new),
+            known: Vec::new(),
+            taken: Vec::new(),
         }
     }
 

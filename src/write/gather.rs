@@ -1,33 +1,97 @@
-//! The merge's output columns: runs of consecutive rows of several arrays
-//! copied into one array, a run at a time.
+//! Rows taken from several batches ([`Rows`]: compaction's merge output),
+//! and their columns copied into one array, a run of consecutive rows at a
+//! time ([`gather`]).
 //!
-//! `arrow_select::interleave` takes one `(array, row)` pair per row. For
-//! strings and numbers that is a copy per row, but for a `Map` (every
-//! attributes column) or a `List` of structs it falls back to
-//! `MutableArrayData`, which extends the offsets, the entry struct, the
-//! keys and the values one row at a time through boxed closures and grows
-//! every child buffer by reallocation: a fifth of a merge's time
-//! (`perf`, 40 files of 8,192 logs). Here a row's map entries, a list's
-//! items or a run's string bytes are contiguous in their input, so each
-//! run costs one copy per buffer, the children are gathered by the ranges
-//! their offsets give, and every buffer is allocated once at its final
-//! size.
+//! The file writer encodes the dictionary-decoded string leaves straight
+//! from the runs (`strings`); every other column is gathered first.
+//! `arrow_select::interleave` would take one `(array, row)` pair per row.
+//! For strings and numbers that is a copy per row, but for a `Map` or a
+//! `List` of structs it falls back to `MutableArrayData`, which extends the
+//! offsets, the entry struct, the keys and the values one row at a time
+//! through boxed closures and grows every child buffer by reallocation: a
+//! fifth of a merge's time (`perf`, 40 files of 8,192 logs). Here a row's
+//! map entries, a list's items or a run's string bytes are contiguous in
+//! their input, so each run costs one copy per buffer, the children are
+//! gathered by the ranges their offsets give, and every buffer is allocated
+//! once at its final size.
 //!
 //! The tables' columns are strings, fixed-width numbers and timestamps,
 //! and lists, maps and structs of them, none nullable. Anything else (a
-//! null buffer, a boolean, a type a table does not have) goes through
-//! `interleave` row by row, with the same result.
+//! null buffer, a boolean, a dictionary, a type a table does not have) goes
+//! through `interleave` row by row, with the same result.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{make_array, Array, ArrayRef, ListArray, MapArray, StringArray, StructArray};
+use arrow_array::{
+    make_array, Array, ArrayRef, ListArray, MapArray, RecordBatch, RecordBatchOptions, StringArray,
+    StructArray,
+};
 use arrow_buffer::{Buffer, MutableBuffer, OffsetBuffer};
 use arrow_data::ArrayData;
-use arrow_schema::{ArrowError, DataType};
+use arrow_schema::{ArrowError, DataType, SchemaRef};
 
 /// `(array, first row, rows)`: consecutive rows of one of the arrays.
 pub type Run = (usize, usize, usize);
+
+/// Rows of several batches with the same columns, in order: runs of
+/// consecutive rows, each of one batch. Each batch comes with the merge
+/// input it was read from, which stays the same for all of that input's
+/// batches (the writer keys what it learns of a batch's dictionaries by it).
+#[derive(Debug, Clone)]
+pub struct Rows {
+    /// `(input, batch)`.
+    pub batches: Vec<(usize, Arc<RecordBatch>)>,
+    /// Runs over `batches`: `(index in batches, first row, rows)`.
+    pub runs: Vec<Run>,
+}
+
+impl Rows {
+    /// All of one batch's rows, as input 0.
+    pub fn of(batch: RecordBatch) -> Rows {
+        let n = batch.num_rows();
+        Rows {
+            batches: vec![(0, Arc::new(batch))],
+            runs: vec![(0, 0, n)],
+        }
+    }
+
+    /// Rows in all runs.
+    pub fn num_rows(&self) -> usize {
+        self.runs.iter().map(|r| r.2).sum()
+    }
+
+    /// Column `c` of every batch, in `batches` order.
+    pub fn column(&self, c: usize) -> Vec<&ArrayRef> {
+        self.batches.iter().map(|(_, b)| b.column(c)).collect()
+    }
+
+    /// Column `c` of the rows as one array: a batch's own when one run
+    /// covers all of it, else gathered.
+    pub fn gather_column(&self, c: usize) -> Result<ArrayRef, ArrowError> {
+        let column = self.column(c);
+        if let ([a], [(0, 0, n)]) = (&column[..], &self.runs[..]) {
+            if *n == a.len() {
+                return Ok(Arc::clone(a));
+            }
+        }
+        let arrays: Vec<&dyn Array> = column.iter().map(|a| a.as_ref()).collect();
+        gather(&arrays, &self.runs)
+    }
+
+    /// The rows as one batch of `schema` (the batches' own): a slice of
+    /// the batch when there is one run, else every column gathered.
+    pub fn to_batch(&self, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+        if let ([(_, batch)], [(0, start, len)]) = (&self.batches[..], &self.runs[..]) {
+            return Ok(batch.slice(*start, *len));
+        }
+        let columns = (0..schema.fields().len())
+            .map(|c| self.gather_column(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = RecordBatchOptions::new().with_row_count(Some(self.num_rows()));
+        RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+    }
+}
 
 /// The rows of `runs`, in order, as one array of the arrays' type. Every
 /// array must have the same type (else an error, as `interleave` gives)
@@ -107,6 +171,23 @@ pub fn gather(arrays: &[&dyn Array], runs: &[Run]) -> Result<ArrayRef, ArrowErro
             None => row_by_row(arrays, runs),
         },
     }
+}
+
+/// The rows of `runs` of maps: their offsets, from 0, and one leaf of
+/// their entries (0 the keys, 1 the values) gathered by those rows'
+/// entries.
+pub fn map_leaf(
+    maps: &[&MapArray],
+    runs: &[Run],
+    leaf: usize,
+) -> Result<(OffsetBuffer<i32>, ArrayRef), ArrowError> {
+    let each = maps.iter().map(|m| m.value_offsets()).collect::<Vec<_>>();
+    let (offsets, items) = offsets(&each, runs)?;
+    let leaves = maps
+        .iter()
+        .map(|m| m.entries().column(leaf).as_ref())
+        .collect::<Vec<_>>();
+    Ok((offsets, gather(&leaves, &items)?))
 }
 
 /// The gathered rows' offsets, from 0, and for each run the range of
