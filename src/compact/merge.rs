@@ -1,4 +1,4 @@
-//! The streaming k-way merge of sorted inputs into sorted output batches.
+//! The streaming k-way merge of sorted inputs into sorted output rows.
 //!
 //! Each input is a sequence of Arrow batches of one table, already sorted
 //! by the table's sort key ([`Table::sort_columns`]): `ServiceName` then

@@ -9,6 +9,11 @@
 //! appearance in row order, as for `Utf8` rows, so the chunk's bytes are the
 //! same either way.
 //!
+//! A known dictionary stays held until its input brings another or the row
+//! group closes: at most one per input and leaf, one that the input's
+//! reader held (the compactor's memory bound counts each input's share for
+//! the whole run, after the input is exhausted too).
+//!
 //! A chunk without its dictionary (never wanted, or given up) needs the
 //! values' bytes: the rows left are looked up into one `Utf8` array and
 //! written as such ([`StringColumn::write_rows`]).
