@@ -6,7 +6,8 @@ usage: dhat_sites.py DHAT_JSON
 DHAT_JSON is a profile in dh_view's format, e.g. from
 `OTLP2R2_DHAT_FILE=dhat.json cargo bench --bench compact --features dhat-heap -- --dhat --dhat-dir DIR`.
 Each allocation site goes to the first group (in the order below) whose marker appears in any
-frame of its stack, so a site under both the merge's gather and the writer counts as the gather's.
+frame of its stack, so a site under both the merge's gather and the writer counts as the gather's
+(`write::gather` since 2026-12-01, `compact::merge::gather` in older builds).
 Prints each group's share of the bytes, its bytes and its blocks, largest first.
 """
 import collections
@@ -15,7 +16,7 @@ import sys
 
 # (group, markers): the first group with a marker in the site's stack takes the site.
 GROUPS = [
-    ("gather (the merge's output arrays)", ["otlp2r2::compact::merge::gather"]),
+    ("gather (the merge's output arrays)", ["otlp2r2::write::gather", "otlp2r2::compact::merge::gather"]),
     ("our Parquet writer", ["otlp2r2::write"]),
     ("reader: dictionary strings expanded", ["extend_from_dictionary"]),
     ("reader: footers and metadata", ["Footer", "metadata"]),

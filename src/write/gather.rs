@@ -66,25 +66,30 @@ impl Rows {
         self.batches.iter().map(|(_, b)| b.column(c)).collect()
     }
 
+    /// Whether the rows are all of one batch's, in one run.
+    pub fn is_whole_batch(&self) -> bool {
+        matches!((&self.batches[..], &self.runs[..]),
+            ([(_, b)], [(0, 0, n)]) if *n == b.num_rows())
+    }
+
     /// Column `c` of the rows as one array: a batch's own when one run
-    /// covers all of it, else gathered.
+    /// covers all of it, a slice of it when one run covers part, else
+    /// gathered.
     pub fn gather_column(&self, c: usize) -> Result<ArrayRef, ArrowError> {
         let column = self.column(c);
-        if let ([a], [(0, 0, n)]) = (&column[..], &self.runs[..]) {
-            if *n == a.len() {
-                return Ok(Arc::clone(a));
-            }
+        if self.is_whole_batch() {
+            return Ok(Arc::clone(column[0]));
+        }
+        if let ([a], [(0, start, len)]) = (&column[..], &self.runs[..]) {
+            return Ok(a.slice(*start, *len));
         }
         let arrays: Vec<&dyn Array> = column.iter().map(|a| a.as_ref()).collect();
         gather(&arrays, &self.runs)
     }
 
-    /// The rows as one batch of `schema` (the batches' own): a slice of
-    /// the batch when there is one run, else every column gathered.
+    /// The rows as one batch of `schema` (the batches' own), each column
+    /// as [`Rows::gather_column`] gives it.
     pub fn to_batch(&self, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-        if let ([(_, batch)], [(0, start, len)]) = (&self.batches[..], &self.runs[..]) {
-            return Ok(batch.slice(*start, *len));
-        }
         let columns = (0..schema.fields().len())
             .map(|c| self.gather_column(c))
             .collect::<Result<Vec<_>, _>>()?;

@@ -363,10 +363,7 @@ impl FileWriter {
         {
             return Err(internal("rows do not fit their batches or the file"));
         }
-        let whole = match (&rows.batches[..], &rows.runs[..]) {
-            ([(_, b)], [(0, 0, n)]) => *n == b.num_rows(),
-            _ => false,
-        };
+        let whole = rows.is_whole_batch();
         let bufs = &mut self.bufs;
         for (c, (writer, field)) in self.columns.iter_mut().zip(fields).enumerate() {
             let column = rows.column(c);

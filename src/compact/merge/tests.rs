@@ -167,7 +167,7 @@ pub(crate) fn read(file: &[u8], rows: usize) -> (Footer, Vec<RecordBatch>) {
 /// Returns that schema and each file's batches.
 pub(crate) fn read_inputs(
     table: Table,
-    files: &[&[u8]],
+    files: &[Vec<u8>],
     rows: usize,
 ) -> (SchemaRef, Vec<Vec<RecordBatch>>) {
     let mut footers: Vec<Footer> = files.iter().map(|f| footer(f)).collect();
@@ -276,6 +276,18 @@ fn check(table: Table, inputs: &[Vec<RecordBatch>], out: &[RecordBatch]) {
     }
 }
 
+/// Files grouped by table, in order of first appearance.
+fn by_table(files: Vec<(Table, Vec<u8>)>) -> Vec<(Table, Vec<Vec<u8>>)> {
+    let mut out: Vec<(Table, Vec<Vec<u8>>)> = Vec::new();
+    for (table, data) in files {
+        match out.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, files)) => files.push(data),
+            None => out.push((table, vec![data])),
+        }
+    }
+    out
+}
+
 /// The pipeline's files of random requests, grouped by table and read
 /// as a merge reads them ([`read_inputs`]), each in batches of
 /// `batch_rows` with an empty batch between them when `empties`.
@@ -286,16 +298,8 @@ fn inputs(
     batch_rows: usize,
     empties: bool,
 ) -> Vec<(Table, SchemaRef, Vec<Vec<RecordBatch>>)> {
-    let mut by_table: Vec<(Table, Vec<Vec<u8>>)> = Vec::new();
-    for (table, data) in files(signal, sizes, seed) {
-        match by_table.iter_mut().find(|(t, _)| *t == table) {
-            Some((_, files)) => files.push(data),
-            None => by_table.push((table, vec![data])),
-        }
-    }
     let mut out = Vec::new();
-    for (table, files) in by_table {
-        let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+    for (table, files) in by_table(files(signal, sizes, seed)) {
         let (schema, inputs) = read_inputs(table, &files, batch_rows);
         let inputs = inputs
             .into_iter()
@@ -412,7 +416,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
         ..kept
     };
     for signal in signals() {
-        let mut by_table: Vec<(Table, Vec<Vec<u8>>)> = Vec::new();
+        let mut again = Vec::new();
         for (table, data) in files(signal, &[23, 31, 17, 9], 5) {
             // The request file again, in row groups of 7 rows.
             let (footer, batches) = read(&data, 1000);
@@ -424,14 +428,9 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
                     w.flush_row_group().unwrap();
                 }
             }
-            let file = w.finish().unwrap();
-            match by_table.iter_mut().find(|(t, _)| *t == table) {
-                Some((_, files)) => files.push(file),
-                None => by_table.push((table, vec![file])),
-            }
+            again.push((table, w.finish().unwrap()));
         }
-        for (table, files) in by_table {
-            let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+        for (table, files) in by_table(again) {
             let (schema, inputs) = read_inputs(table, &files, 4);
             let file_schema = table.schema(TimeUnit::Nanosecond);
             assert_ne!(schema, file_schema);
@@ -528,12 +527,11 @@ fn microsecond_files_merge() {
         };
         files.push(crate::process(&req, &opts).unwrap().objects.remove(0).data);
     }
-    let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
     let (schema, inputs) = read_inputs(Table::Logs, &files, 7);
     let file_schema = Table::Logs.schema(TimeUnit::Microsecond);
     assert_eq!(
         schema,
-        read::decoded_schema(Table::Logs, &file_schema, &[&footer(files[0])])
+        read::decoded_schema(Table::Logs, &file_schema, &[&footer(&files[0])])
     );
     let out = merge(Table::Logs, &schema, inputs.clone(), 10);
     // Keys and bodies (ids) only: the test rendering is for nanoseconds.
