@@ -180,16 +180,16 @@ bench-stages: ## decode, transform and write alone (Criterion: decode_otlp, tran
 
 # The harness is its own crate (bench-wasm/Cargo.toml) built for wasm32 at
 # opt-level 3; wasm-bindgen --target web glue is loaded by bench-wasm/runner.js.
+# Its `native` binary runs the same stages natively, timed back to back with
+# each workerd run (scripts/bench_wasm.py).
 BENCH_WASM_ARGS ?=
 # With simd128 like the Worker (WORKER_ENV), so the harness runs the code users deploy.
 BUILD_HARNESS = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-	cargo build --release --target wasm32-unknown-unknown --manifest-path bench-wasm/Cargo.toml && \
+	cargo build --release --lib --target wasm32-unknown-unknown --manifest-path bench-wasm/Cargo.toml && \
 	$(CARGO_BIN)/wasm-bindgen --target web --out-dir bench-wasm/pkg bench-wasm/target/wasm32-unknown-unknown/release/otlp2r2_bench_wasm.wasm
-bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, with the peer: writes bench-wasm/report.md (BENCH_WASM_ARGS=--quick)
-	@[ -d target/criterion/e2e_logs ] || $(MAKE) -s bench
-	@[ -d target/criterion/decode ] || $(MAKE) -s bench-stages
-	@[ -d target/criterion/peers_logs-protobuf ] || $(MAKE) -s bench-peers
+bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, timed back to back, with the peer: writes bench-wasm/report.md (BENCH_WASM_ARGS=--quick)
 	$(BUILD_HARNESS)
+	cargo build --release --manifest-path bench-wasm/Cargo.toml --bin native
 	python3 scripts/bench_wasm.py $(BENCH_WASM_ARGS)
 
 # The deployed Worker's fetch handler, timed in workerd (bench-wasm/worker/):

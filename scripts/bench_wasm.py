@@ -4,10 +4,13 @@
 usage: bench_wasm.py [--quick]        (run by `make bench-wasm`, after the harness is built)
 
 For each workload it fetches the request body once from the harness (same fixture generator and
-seeds as the native benches), then for each (library, stage) starts a *fresh* workerd on a free
-loopback port, POSTs the body to /run, and records the median time and the peak of wasm linear
-memory. Native times come from Criterion's estimates under target/criterion (run `make bench`
-and `make bench-stages` / `--bench peers` first; missing ones show as "—").
+seeds as the native benches). Then for each (library, stage) it times the stage natively
+(`bench-wasm/target/release/native`, the harness's own code and profile built for this machine),
+then as WASM in a *fresh* workerd on a free loopback port (POST the body to /run: median time and
+the peak of wasm linear memory), then natively again. The native time is the median of both native
+runs' rounds. This machine's speed wanders by up to 2x in phases lasting seconds to minutes, so the
+two sides are timed back to back, seconds apart, with the same rounds (warm-up, 9 rounds of at
+least 150 ms each); a ratio of figures taken minutes apart (Criterion's, say) mixes phases.
 
 Writes bench-wasm/report.json and bench-wasm/report.md. Python standard library only.
 """
@@ -26,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "bench-wasm"
 PKG = HARNESS / "pkg"
 WORKERD = ROOT / "scripts" / "node_modules" / ".bin" / "workerd"
-CRITERION = ROOT / "target" / "criterion"
+NATIVE = HARNESS / "target" / "release" / "native"
 WORKER_CPU_LIMIT_MS = 10  # Workers Free plan, per request
 ISOLATE_MEMORY = 128 * 1000 * 1000  # bytes
 
@@ -137,34 +140,19 @@ def fixture_bodies(tmp: Path, workloads) -> dict:
         harness.stop()
 
 
-def criterion_ms(*parts):
-    """Median of a Criterion estimate in ms, or None when that bench has not been run."""
-    f = CRITERION.joinpath(*parts, "new", "estimates.json")
-    if not f.exists():
-        return None
-    return json.loads(f.read_text())["median"]["point_estimate"] / 1e6
+def native_rounds(workload, records, library, stage, body_file):
+    """The native runner's rounds (ms per iteration) for one stage on the body in `body_file`."""
+    out = subprocess.run([str(NATIVE), workload, str(records), library, stage, str(body_file)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"native {workload} {library} {stage}: {out.stderr.strip()}")
+    return json.loads(out.stdout)["rounds_ms"]
 
 
-def native_ms(workload, library, stage):
-    parts = workload.split("-")
-    signal, enc, n = parts[0], parts[1], parts[-1]
-    if "mib" in parts:
-        return None
-    if library == "otlp2records":
-        return criterion_ms(f"peers_{signal}-{enc}", "otlp2records") if n == "10000" and "gzip" not in parts else None
-    if stage == "e2e":
-        if "gzip" in parts:
-            return None
-        return criterion_ms(f"e2e_{signal}", enc, n)
-    if n != "10000":
-        return None
-    if stage == "decode":
-        return criterion_ms("decode", f"{signal}_{enc}" + ("-gzip" if "gzip" in parts else ""))
-    if stage == "transform":
-        return criterion_ms("transform", f"{signal}_model")
-    if stage == "write":
-        return criterion_ms("write", f"{signal}_arrow")
-    return None
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def fmt(v, unit=""):
@@ -173,15 +161,18 @@ def fmt(v, unit=""):
 
 def main():
     plan = QUICK if "--quick" in sys.argv else FULL
-    if not (PKG / "otlp2r2_bench_wasm_bg.wasm").exists():
-        sys.exit("bench-wasm/pkg is missing: run `make bench-wasm`")
+    if not (PKG / "otlp2r2_bench_wasm_bg.wasm").exists() or not NATIVE.exists():
+        sys.exit("bench-wasm/pkg or the native runner is missing: run `make bench-wasm`")
     results = []
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-wasm-") as tmp:
         tmp = Path(tmp)
         bodies = fixture_bodies(tmp, [workload for workload, _ in plan])
         for workload, runs in plan:
             data, records = bodies[workload]
+            body_file = tmp / f"{workload}.bin"
+            body_file.write_bytes(data)
             for library, stage in runs:
+                before = native_rounds(workload, records, library, stage, body_file)
                 w = Workerd(tmp)
                 try:
                     out, _ = w.call(f"/run?workload={workload}&records={records}&library={library}&stage={stage}", data)
@@ -190,12 +181,15 @@ def main():
                 r = json.loads(out)
                 if "error" in r:
                     sys.exit(f"{workload} {library} {stage}: {r['error']}")
-                r["native_ms"] = native_ms(workload, library, stage)
-                r["ratio"] = r["median_ms"] / r["native_ms"] if r["native_ms"] else None
+                after = native_rounds(workload, records, library, stage, body_file)
+                r["native_rounds_ms"] = before + after
+                r["native_ms"] = median(before + after)
+                r["native_drift"] = median(after) / median(before)
+                r["ratio"] = r["median_ms"] / r["native_ms"]
                 r["peak_minus_body_bytes"] = r["memory_peak_bytes"] - r["memory_loaded_bytes"]
                 results.append(r)
                 print(f"{workload:26} {library:13} {stage:9} wasm {r['median_ms']:8.2f} ms  native {fmt(r['native_ms'], ' ms'):>10}"
-                      f"  ratio {fmt(r['ratio']):>5}  peak {r['memory_peak_bytes'] / 2**20:6.1f} MiB", flush=True)
+                      f"  ratio {fmt(r['ratio']):>5} (native after/before {r['native_drift']:.2f})  peak {r['memory_peak_bytes'] / 2**20:6.1f} MiB", flush=True)
 
     def find(workload, library, stage="e2e"):
         return next((r for r in results if r["workload"] == workload and r["library"] == library and r["stage"] == stage), None)
@@ -221,19 +215,34 @@ def main():
     (HARNESS / "report.json").write_text(json.dumps(report, indent=2))
 
     lines = [f"# bench-wasm report ({report['date']}, {report['workerd']})", "",
-             "Same fixtures, native (Criterion median) vs WASM in workerd (median of 9 rounds). "
+             "Same bytes, the harness's code and profile (`opt-level = 3`, LTO, one codegen unit) built natively and as "
+             "wasm32 (+simd128). Each case is timed natively, then as WASM in a fresh workerd, then natively again, "
+             "seconds apart, each side the median of 9 rounds of at least 150 ms; the native time is the median of "
+             "both native runs' 18 rounds, and `after/before` is the second native run's median over the first's "
+             "(how far the machine drifted during the case: far from 1.00, read that row's ratio with care). "
              "Peak memory is wasm linear memory after the run (it only grows), body included.", "",
-             "| stage | workload | library | native time | WASM time | WASM/native ratio | WASM peak memory |",
-             "|---|---|---|---:|---:|---:|---:|"]
+             "| stage | workload | library | native time | WASM time | WASM/native ratio | native after/before | WASM peak memory |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['stage']} | {r['workload']} | {r['library']} | {fmt(r['native_ms'], ' ms')} | {r['median_ms']:.2f} ms "
-                     f"| {fmt(r['ratio'], '×')} | {r['memory_peak_bytes'] / 2**20:.1f} MiB |")
-    lines += ["", "## Our WASM time beside the peer's", "", "| workload | otlp2r2 WASM | otlp2records WASM | speed-up |", "|---|---:|---:|---:|"]
+                     f"| {fmt(r['ratio'], '×')} | {r['native_drift']:.2f} | {r['memory_peak_bytes'] / 2**20:.1f} MiB |")
+    lines += ["", "## Our time beside the peer's", "",
+              "The two libraries' cases of a workload run one after the other, some seconds apart, so these ratios carry more of the machine's drift than the WASM/native ones, whose two sides share each case.", "",
+              "| workload | otlp2r2 WASM | otlp2records WASM | speed-up in WASM | speed-up natively |", "|---|---:|---:|---:|---:|"]
     for workload, _ in plan:
         o, p = find(workload, "otlp2r2"), find(workload, "otlp2records")
         if o and p:
-            lines.append(f"| {workload} | {o['median_ms']:.2f} ms | {p['median_ms']:.2f} ms | {p['median_ms'] / o['median_ms']:.2f}× |")
+            lines.append(f"| {workload} | {o['median_ms']:.2f} ms | {p['median_ms']:.2f} ms | {p['median_ms'] / o['median_ms']:.2f}× "
+                         f"| {p['native_ms'] / o['native_ms']:.2f}× |")
     lines += ["", "## Questions", ""]
+    pb, js = find("logs-protobuf-10000", "otlp2r2", "decode"), find("logs-json-10000", "otlp2r2", "decode")
+    if pb and js:
+        lines.append(f"- **OTLP/JSON decode against protobuf decode, 10k logs:** {js['median_ms'] / pb['median_ms']:.2f}× in WASM, "
+                     f"{js['native_ms'] / pb['native_ms']:.2f}× natively.")
+    plain, gzip = find("logs-protobuf-10000", "otlp2r2"), find("logs-protobuf-gzip-10000", "otlp2r2")
+    if plain and gzip:
+        lines.append(f"- **gzip's cost on a protobuf request, 10k logs end to end:** +{100 * (gzip['median_ms'] / plain['median_ms'] - 1):.0f} % "
+                     f"in WASM, +{100 * (gzip['native_ms'] / plain['native_ms'] - 1):.0f} % natively.")
     if "logs_8192_within_10ms" in answers:
         a = answers["logs_8192_within_10ms"]
         verdict = "yes" if a["within"] else f"no, {a['wasm_ms'] - WORKER_CPU_LIMIT_MS:.1f} ms over"
