@@ -221,20 +221,26 @@ fn dhat_dir(dir: &str) {
     );
 }
 
-/// `--dhat-read FILE [BATCH_ROWS]`: reads every row group of one Parquet
-/// file as a merge input does (its byte range, then batches of BATCH_ROWS,
-/// 1,024 by default, one held at a time) under dhat, and prints the peak
-/// heap beside the estimate the compactor's memory bound uses
-/// (`Footer::read_memory`), to check the estimate on files unlike the
-/// bench's.
+/// `--dhat-read FILE [BATCH_ROWS] [--keep-dictionaries]`: reads every row
+/// group of one Parquet file as a merge input does (its byte range, then
+/// batches of BATCH_ROWS, 1,024 by default, one held at a time) under dhat,
+/// and prints the peak heap beside the estimate the compactor's memory
+/// bound uses (`Footer::read_memory`), to check the estimate on files
+/// unlike the bench's. With `--keep-dictionaries`, the string leaves that
+/// the file holds as dictionaries throughout are decoded as dictionaries,
+/// as a run whose every input does so decodes them.
 #[cfg(feature = "dhat-heap")]
-fn dhat_read(path: &str, batch_rows: usize) {
+fn dhat_read(path: &str, batch_rows: usize, keep_dictionaries: bool) {
     let data = std::fs::read(path).expect("the file");
-    let compact::read::FooterOrNeed::Footer(footer) =
+    let compact::read::FooterOrNeed::Footer(mut footer) =
         compact::read::Footer::parse(&data, data.len() as u64).unwrap()
     else {
         panic!("{path}: no footer")
     };
+    if keep_dictionaries {
+        let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
+        footer.decode_as(decoded).unwrap();
+    }
     let estimate = footer.read_memory(batch_rows);
     let ranges: Vec<_> = (0..footer.row_groups())
         .map(|i| footer.row_group(i).unwrap())
@@ -257,10 +263,15 @@ fn dhat_read(path: &str, batch_rows: usize) {
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let largest = ranges.iter().map(|g| g.len).max().unwrap_or(0);
     println!(
-        "dhat read {path}: {} row groups (largest {:.1} MiB compressed), batches of {batch_rows}: \
+        "dhat read {path}: {} row groups (largest {:.1} MiB compressed), batches of {batch_rows}{}: \
          peak heap {:.1} MiB; estimate: peak {:.1} MiB, held {:.1} MiB",
         ranges.len(),
         mib(largest),
+        if keep_dictionaries {
+            ", dictionaries kept"
+        } else {
+            ""
+        },
         mib(stats.max_bytes as u64),
         mib(estimate.peak),
         mib(estimate.held),
@@ -319,7 +330,8 @@ fn main() {
             }
             if let Some(i) = args.iter().position(|a| a == "--dhat-read") {
                 let rows = args.get(i + 2).and_then(|r| r.parse().ok());
-                dhat_read(&args[i + 1], rows.unwrap_or(1024));
+                let keep = args.iter().any(|a| a == "--keep-dictionaries");
+                dhat_read(&args[i + 1], rows.unwrap_or(1024), keep);
                 return;
             }
             if let Some(i) = args.iter().position(|a| a == "--dhat-one") {

@@ -37,16 +37,21 @@ pub(super) type Result<T> = std::result::Result<T, Box<Error>>;
 pub(super) type Attrs<'a> = RefCell<Vec<KeyValue<'a>>>;
 
 /// A cursor over one protobuf message (or the whole body).
+///
+/// The message is `data[pos..]`, where `data` is the body up to the
+/// message's end: positions stay absolute (errors report them as offsets in
+/// the body), and every read is one bounds check against `data`, not a
+/// check against the message's end and another against the body's
+/// (decode of 10k logs: 44.0 → 40.7 M instructions, callgrind).
 #[derive(Clone, Copy)]
 pub(super) struct Reader<'a, 'b> {
-    /// The whole body, so errors can report absolute offsets.
-    body: &'a [u8],
+    /// The body from its start to the end of this message.
+    data: &'a [u8],
     /// The request's memory budget, charged by the decoders.
     pub(super) budget: &'b Budget,
     /// The request's shared attribute stack.
     pub(super) attrs: &'b Attrs<'a>,
     pos: usize,
-    end: usize,
 }
 
 /// The varint at `data[*i..]`, moving `*i` past it; `None` if it is
@@ -115,11 +120,10 @@ pub(super) fn err(what: impl Into<String>, at: usize) -> Box<Error> {
 impl<'a, 'b> Reader<'a, 'b> {
     pub(super) fn new(body: &'a [u8], budget: &'b Budget, attrs: &'b Attrs<'a>) -> Self {
         Reader {
-            body,
+            data: body,
             budget,
             attrs,
             pos: 0,
-            end: body.len(),
         }
     }
 
@@ -131,14 +135,13 @@ impl<'a, 'b> Reader<'a, 'b> {
 
     #[inline]
     pub(super) fn has_more(&self) -> bool {
-        self.pos < self.end
+        self.pos < self.data.len()
     }
 
     #[inline(always)]
     fn varint(&mut self) -> Result<u64> {
         // Fast path: most varints (tags, small lengths) are one byte.
-        if self.pos < self.end {
-            let b = self.body[self.pos];
+        if let Some(&b) = self.data.get(self.pos) {
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(b));
@@ -151,7 +154,7 @@ impl<'a, 'b> Reader<'a, 'b> {
     /// so the one-byte path inlines everywhere.
     #[inline(never)]
     fn varint_long(&mut self) -> Result<u64> {
-        let mut rest = &self.body[self.pos..self.end];
+        let mut rest = self.data.get(self.pos..).unwrap_or_default();
         let before = rest.len();
         let v = prost::encoding::decode_varint(&mut rest)
             .map_err(|_| err("truncated or invalid varint", self.pos))?;
@@ -174,12 +177,13 @@ impl<'a, 'b> Reader<'a, 'b> {
 
     #[inline(always)]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        if self.end - self.pos < n {
-            return Err(err(format!("{what} is truncated"), self.pos));
+        match self.data.get(self.pos..self.pos.wrapping_add(n)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(err(format!("{what} is truncated"), self.pos)),
         }
-        let s = &self.body[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
     }
 
     #[inline]
@@ -203,7 +207,7 @@ impl<'a, 'b> Reader<'a, 'b> {
     pub(super) fn len_delimited(&mut self, what: &str) -> Result<&'a [u8]> {
         let at = self.pos;
         let len = self.varint()?;
-        if len > (self.end - self.pos) as u64 {
+        if len > (self.data.len() - self.pos) as u64 {
             return Err(err(format!("{what} length {len} runs past the end"), at));
         }
         self.take(len as usize, what)
@@ -213,13 +217,12 @@ impl<'a, 'b> Reader<'a, 'b> {
     #[inline(always)]
     fn message(&mut self, what: &str) -> Result<Reader<'a, 'b>> {
         let bytes = self.len_delimited(what)?;
-        let start = self.pos - bytes.len();
+        let end = self.pos;
         Ok(Reader {
-            body: self.body,
+            data: self.data.get(..end).unwrap_or_default(),
             budget: self.budget,
             attrs: self.attrs,
-            pos: start,
-            end: self.pos,
+            pos: end - bytes.len(),
         })
     }
 
@@ -282,7 +285,7 @@ impl<'a, 'b> Reader<'a, 'b> {
     /// plumbing. Stops at the first field it cannot step over (a group, a
     /// bad varint, a truncated field): the real pass reports it.
     pub(super) fn count_field(&self, number: u32) -> usize {
-        let data = &self.body[self.pos..self.end];
+        let data = self.data.get(self.pos..).unwrap_or_default();
         let (mut i, mut n) = (0usize, 0usize);
         while i < data.len() {
             let Some(key) = varint_at(data, &mut i) else {
