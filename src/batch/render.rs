@@ -72,7 +72,15 @@ pub fn double(d: f64, out: &mut Vec<u8>) {
         return;
     }
     let mut fmt = zmij::Buffer::new();
-    let (buf, len, point) = shortest_digits(fmt.format_finite(d).as_bytes());
+    let s = fmt.format_finite(d);
+    // Most values: zmij writes them in plain decimal already (from 1e-5 to
+    // below 1e16), the same digits as Go's, only with ".0" after an integer
+    // (transform of 10k logs: its doubles 4.2 → 2.5 M instructions).
+    if !s.as_bytes().contains(&b'e') && (d == 0.0 || (1e-6..1e21).contains(&d.abs())) {
+        out.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+        return;
+    }
+    let (buf, len, point) = shortest_digits(s.as_bytes());
     let digits = &buf[..len];
     if d.is_sign_negative() {
         out.push(b'-');
