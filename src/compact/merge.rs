@@ -20,10 +20,12 @@
 //! rows of one input over the input batches they point into, which the
 //! writer encodes straight from those batches (string leaves decoded as
 //! dictionaries never become strings; see `read::decoded_schema`). Output
-//! rows are emitted early when an input's batch runs out, so that the runs
-//! only ever point into the batches held, one per input. Choosing the
-//! next row costs a few key compares in a binary heap of the inputs
-//! (O(log k) for k inputs).
+//! rows are emitted early when an input's batch runs out and another is to
+//! come, so that the runs only ever point into the batches held, one per
+//! input. An input's last batch ([`Merger::feed_last`]) ends the input
+//! without an early output: it stays with the rows that point into it until
+//! they go out. Choosing the next row costs a few key compares in a binary
+//! heap of the inputs (O(log k) for k inputs).
 //!
 //! It does not check that inputs are sorted: an unsorted input gives an
 //! unsorted output, never a panic.
@@ -47,7 +49,8 @@ use crate::write::{Rows, Run};
 #[derive(Debug)]
 pub enum Step {
     /// Give the next batch of this input (its index) to [`Merger::feed`]:
-    /// `Some(batch)`, or `None` once the input has no more.
+    /// `Some(batch)`, or `None` once the input has no more; or to
+    /// [`Merger::feed_last`] when the caller knows it is the input's last.
     Need(usize),
     /// The next output rows: between 1 and `out_rows` rows, in sort
     /// order, as runs over batches of the merge's schema.
@@ -73,6 +76,8 @@ struct Cursor {
     row: usize,
     /// Rows of `batch`.
     len: usize,
+    /// `batch` is the input's last: once its rows are out, the input is.
+    last: bool,
 }
 
 impl Cursor {
@@ -85,6 +90,7 @@ impl Cursor {
             time: ScalarBuffer::from(Vec::<i64>::new()),
             row: 0,
             len: 0,
+            last: false,
         }
     }
 }
@@ -187,6 +193,20 @@ impl Merger {
     /// the merge's schema's types. An empty batch is taken and the same
     /// input is asked for again.
     pub fn feed(&mut self, input: usize, batch: Option<RecordBatch>) -> Result<()> {
+        self.take(input, batch, false)
+    }
+
+    /// Gives input `input` its last batch, as [`Merger::feed`] does: the
+    /// input is over once the batch's rows are out, without being asked
+    /// again, and without the early output that a batch running out
+    /// otherwise causes (a run of many one-batch inputs, such as request
+    /// files, then outputs `out_rows` rows at a time, not a few rows each
+    /// time an input ends). The batch is held until its rows are output.
+    pub fn feed_last(&mut self, input: usize, batch: RecordBatch) -> Result<()> {
+        self.take(input, Some(batch), true)
+    }
+
+    fn take(&mut self, input: usize, batch: Option<RecordBatch>, last: bool) -> Result<()> {
         if self.need.last().map(|&i| i as usize) != Some(input) {
             return Err(Error::Internal(
                 "a merge input was fed without being asked for",
@@ -209,6 +229,10 @@ impl Merger {
             ));
         }
         if batch.num_rows() == 0 {
+            if last {
+                self.need.pop();
+                self.cursors[input] = Cursor::empty();
+            }
             return Ok(());
         }
         let text = |i: usize| {
@@ -224,6 +248,7 @@ impl Merger {
             row: 0,
             len: batch.num_rows(),
             batch: Some(Arc::new(batch)),
+            last,
         };
         self.need.pop();
         self.heap.push(input as u32);
@@ -258,8 +283,13 @@ impl Merger {
             self.rows += 1;
             cursor.row += 1;
             if cursor.row == cursor.len {
-                // Its batch is done: output what points into it, then ask.
+                let last = cursor.last;
                 self.pop();
+                if last {
+                    // The input is over; its batch stays with its rows.
+                    continue;
+                }
+                // Its batch is done: output what points into it, then ask.
                 self.need.push(top);
                 break;
             }
@@ -296,6 +326,11 @@ impl Merger {
         };
         for &i in &self.order {
             self.pos[i as usize] = NONE;
+            // An input over: no row points into its last batch any more.
+            let c = &self.cursors[i as usize];
+            if c.last && c.row == c.len {
+                self.cursors[i as usize] = Cursor::empty();
+            }
         }
         self.order.clear();
         self.rows_out += self.rows as u64;

@@ -531,10 +531,10 @@ async fn merge_group<S: Store>(
     let mut done_rows = 0u64;
     loop {
         match merger.step()? {
-            Step::Need(i) => {
-                let batch = sources[i].next(store).await?;
-                merger.feed(i, batch)?;
-            }
+            Step::Need(i) => match sources[i].next(store).await? {
+                Some((batch, true)) => merger.feed_last(i, batch)?,
+                batch => merger.feed(i, batch.map(|(b, _)| b))?,
+            },
             Step::Rows(rows) => {
                 if out.is_none() {
                     let n = intent.outputs.len();
@@ -764,11 +764,12 @@ impl Source {
         }
     }
 
-    /// The input's next batch, `None` at its end. A row group's reader
-    /// (its compressed bytes, pages and decoders) is dropped as soon as its
-    /// last batch is out, not when the next one is asked for: a merge holds
-    /// many inputs' last batches at once.
-    async fn next<S: Store>(&mut self, store: &S) -> Result<Option<RecordBatch>> {
+    /// The input's next batch and whether it is the input's last, `None`
+    /// at its end. A row group's reader (its compressed bytes, pages and
+    /// decoders) is dropped as soon as its last batch is out, not when the
+    /// next one is asked for: a merge holds many inputs' last batches at
+    /// once.
+    async fn next<S: Store>(&mut self, store: &S) -> Result<Option<(RecordBatch, bool)>> {
         loop {
             if let Some(b) = self.batches.as_mut().and_then(Iterator::next) {
                 let b = b?;
@@ -776,7 +777,8 @@ impl Source {
                 if self.group_rows_left == 0 {
                     self.batches = None;
                 }
-                return Ok(Some(b));
+                let last = self.batches.is_none() && self.next_group >= self.file.row_groups();
+                return Ok(Some((b, last)));
             }
             let Some(range) = self.file.row_group(self.next_group) else {
                 return Ok(None);

@@ -222,12 +222,30 @@ pub(crate) fn merge_rows(
     inputs: Vec<Vec<RecordBatch>>,
     out_rows: usize,
 ) -> Vec<Rows> {
+    merge_rows_feeding(table, schema, inputs, out_rows, false)
+}
+
+/// [`merge_rows`]; with `last`, each input's last batch is given with
+/// [`Merger::feed_last`], as the compactor does.
+fn merge_rows_feeding(
+    table: Table,
+    schema: &SchemaRef,
+    inputs: Vec<Vec<RecordBatch>>,
+    out_rows: usize,
+    last: bool,
+) -> Vec<Rows> {
     let mut m = Merger::new(table, schema.clone(), inputs.len(), out_rows).unwrap();
-    let mut inputs: Vec<_> = inputs.into_iter().map(Vec::into_iter).collect();
+    let mut inputs: Vec<_> = inputs
+        .into_iter()
+        .map(|i| i.into_iter().peekable())
+        .collect();
     let mut out = Vec::new();
     loop {
         match m.step().unwrap() {
-            Step::Need(i) => m.feed(i, inputs[i].next()).unwrap(),
+            Step::Need(i) => match inputs[i].next() {
+                Some(b) if last && inputs[i].peek().is_none() => m.feed_last(i, b).unwrap(),
+                b => m.feed(i, b).unwrap(),
+            },
             Step::Rows(rows) => {
                 assert!(rows.num_rows() >= 1 && rows.num_rows() <= out_rows.max(1));
                 assert!(rows.batches.iter().all(|(_, b)| b.schema_ref() == schema));
@@ -251,7 +269,18 @@ pub(crate) fn merge(
     inputs: Vec<Vec<RecordBatch>>,
     out_rows: usize,
 ) -> Vec<RecordBatch> {
-    merge_rows(table, schema, inputs, out_rows)
+    merge_feeding(table, schema, inputs, out_rows, false)
+}
+
+/// [`merge_rows_feeding`], each output as one batch.
+fn merge_feeding(
+    table: Table,
+    schema: &SchemaRef,
+    inputs: Vec<Vec<RecordBatch>>,
+    out_rows: usize,
+    last: bool,
+) -> Vec<RecordBatch> {
+    merge_rows_feeding(table, schema, inputs, out_rows, last)
         .iter()
         .map(|r| r.to_batch(schema).unwrap())
         .collect()
@@ -325,8 +354,9 @@ fn signals() -> [Signal; 3] {
     [Signal::Logs, Signal::Traces, Signal::Metrics]
 }
 
-/// Every table, a sweep of input batch sizes and output batch sizes:
-/// the merged rows are the inputs' rows, sorted, ties stable.
+/// Every table, a sweep of input batch sizes and output batch sizes,
+/// inputs' last batches given as such or not: the merged rows are the
+/// inputs' rows, sorted, ties stable.
 #[test]
 fn merges_every_table_at_every_batch_size() {
     let sizes = [40, 1, 25, 60, 7];
@@ -335,8 +365,10 @@ fn merges_every_table_at_every_batch_size() {
         for batch_rows in [1, 3, 100] {
             for (table, schema, inputs) in inputs(signal, &sizes, 7, batch_rows, false) {
                 for out_rows in [1, 3, 100] {
-                    let out = merge(table, &schema, inputs.clone(), out_rows);
-                    check(table, &inputs, &out);
+                    for last in [false, true] {
+                        let out = merge_feeding(table, &schema, inputs.clone(), out_rows, last);
+                        check(table, &inputs, &out);
+                    }
                 }
                 tables.push(table);
             }
@@ -550,6 +582,44 @@ fn microsecond_files_merge() {
 }
 
 /// No input, and inputs that are all empty: done at once.
+/// Inputs of one batch each, given as their last: no output before
+/// `out_rows` rows, however often an input ends (given as ordinary
+/// batches, every input's end outputs what points into it).
+#[test]
+fn last_batches_end_their_inputs_without_an_early_output() {
+    for (table, schema, inputs) in inputs(Signal::Logs, &[7, 3, 9, 5, 8, 4], 11, 100, false) {
+        assert!(inputs.iter().all(|i| i.len() == 1));
+        let rows: usize = inputs.iter().flatten().map(RecordBatch::num_rows).sum();
+        let sizes = |last| -> Vec<usize> {
+            merge_rows_feeding(table, &schema, inputs.clone(), 10, last)
+                .iter()
+                .map(Rows::num_rows)
+                .collect()
+        };
+        let mut want = vec![10; rows / 10];
+        if rows % 10 > 0 {
+            want.push(rows % 10);
+        }
+        assert_eq!(sizes(true), want, "{table:?}");
+        assert!(sizes(false).len() > want.len(), "{table:?}");
+        check(
+            table,
+            &inputs,
+            &merge_feeding(table, &schema, inputs.clone(), 10, true),
+        );
+    }
+}
+
+/// An empty last batch ends its input as `None` does.
+#[test]
+fn an_empty_last_batch_ends_its_input() {
+    let schema = Table::Logs.schema(TimeUnit::Nanosecond);
+    let mut m = Merger::new(Table::Logs, schema.clone(), 1, 10).unwrap();
+    assert!(matches!(m.step().unwrap(), Step::Need(0)));
+    m.feed_last(0, RecordBatch::new_empty(schema)).unwrap();
+    assert!(matches!(m.step().unwrap(), Step::Done));
+}
+
 #[test]
 fn no_rows_is_done() {
     let schema = Table::Gauge.schema(TimeUnit::Nanosecond);
@@ -588,8 +658,10 @@ proptest! {
         out_rows in 1..50usize,
     ) {
         for (table, schema, inputs) in inputs(signals()[signal], &sizes, seed, batch_rows, false) {
-            let out = merge(table, &schema, inputs.clone(), out_rows);
-            check(table, &inputs, &out);
+            for last in [false, true] {
+                let out = merge_feeding(table, &schema, inputs.clone(), out_rows, last);
+                check(table, &inputs, &out);
+            }
         }
     }
 }
