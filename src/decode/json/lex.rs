@@ -25,7 +25,7 @@ use std::fmt;
 
 use crate::decode::Budget;
 use crate::error::{Error, Result};
-use crate::model::Str;
+use crate::model::{KeyValue, Str};
 
 /// One JSON value as read by [`Parser::scalar`]. Objects and arrays are only
 /// recognised (their opening bracket consumed), so that a reader expecting
@@ -61,11 +61,13 @@ impl Scalar<'_> {
 }
 
 /// The cursor: the body, the next byte to read and the decode budget the
-/// callers charge.
+/// callers charge; and room for the attribute list being read
+/// ([`Parser::scratch_attrs`]).
 pub(super) struct Parser<'a, 'b> {
     text: &'a str,
     at: usize,
     budget: &'b Budget,
+    attrs: Vec<KeyValue<'a>>,
 }
 
 impl<'a, 'b> Parser<'a, 'b> {
@@ -74,6 +76,27 @@ impl<'a, 'b> Parser<'a, 'b> {
             text,
             at: 0,
             budget,
+            attrs: Vec::new(),
+        }
+    }
+
+    /// A list for reading an attribute list into, kept from list to list
+    /// (the caller gives it back with [`Parser::return_attrs`] once it has
+    /// moved the entries out), so a message's attributes are collected in
+    /// one exactly sized `Vec` instead of one grown by doubling. A list
+    /// read inside another gets a fresh one.
+    #[inline]
+    pub(super) fn scratch_attrs(&mut self) -> Vec<KeyValue<'a>> {
+        let mut v = std::mem::take(&mut self.attrs);
+        v.clear();
+        v
+    }
+
+    /// Gives back the list [`Parser::scratch_attrs`] lent.
+    #[inline]
+    pub(super) fn return_attrs(&mut self, v: Vec<KeyValue<'a>>) {
+        if v.capacity() > self.attrs.capacity() {
+            self.attrs = v;
         }
     }
 

@@ -16,7 +16,14 @@ use crate::model::{AnyValue, KeyValue, Resource, Scope};
 
 /// An attribute list (top-level values start at depth 0).
 pub(super) fn attrs<'a>(p: &mut Parser<'a, '_>) -> Result<Vec<KeyValue<'a>>> {
-    list_of(p, |p| key_value(p, 0))
+    let mut list = p.scratch_attrs();
+    let read = p.array(&"an array", |p| {
+        list.push(key_value(p, 0)?);
+        Ok(())
+    });
+    let out = list.drain(..).collect();
+    p.return_attrs(list);
+    read.map(|_| out)
 }
 
 // ---- common.v1 -----------------------------------------------------------------
