@@ -597,7 +597,7 @@ fn last_batches_end_their_inputs_without_an_early_output() {
                 .collect()
         };
         let mut want = vec![10; rows / 10];
-        if rows % 10 > 0 {
+        if !rows.is_multiple_of(10) {
             want.push(rows % 10);
         }
         assert_eq!(sizes(true), want, "{table:?}");

@@ -21,7 +21,9 @@ pub(super) fn attrs<'a>(p: &mut Parser<'a, '_>) -> Result<Vec<KeyValue<'a>>> {
         list.push(key_value(p, 0)?);
         Ok(())
     });
-    let out = list.drain(..).collect();
+    // Moved into a list of exactly their number; `list` keeps its room.
+    let mut out = Vec::with_capacity(list.len());
+    out.append(&mut list);
     p.return_attrs(list);
     read.map(|_| out)
 }
