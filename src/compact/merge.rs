@@ -201,7 +201,8 @@ impl Merger {
     /// again, and without the early output that a batch running out
     /// otherwise causes (a run of many one-batch inputs, such as request
     /// files, then outputs `out_rows` rows at a time, not a few rows each
-    /// time an input ends). The batch is held until its rows are output.
+    /// time an input ends). The batch is held until its rows are output;
+    /// an empty one ends the input at once.
     pub fn feed_last(&mut self, input: usize, batch: RecordBatch) -> Result<()> {
         self.take(input, Some(batch), true)
     }
