@@ -11,14 +11,8 @@
 
 mod fixtures;
 
-use std::sync::Arc;
-
-use arrow_array::RecordBatch;
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use otlp2r2::{process, Encoding, Options, Request, Signal};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use prost::Message;
 
 #[cfg(feature = "dhat-heap")]
@@ -60,18 +54,6 @@ fn workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
     ]
 }
 
-fn peer_parquet(batch: &RecordBatch) -> Vec<u8> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .build();
-    let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, Arc::clone(&batch.schema()), Some(props)).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
-    out
-}
-
 /// The peer's whole job: bytes → record batches → Snappy Parquet.
 fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
     peer_counted(signal, encoding, body).0
@@ -79,29 +61,13 @@ fn peer(signal: Signal, encoding: Encoding, body: &[u8]) -> usize {
 
 /// The peer's run: (bytes out, records).
 fn peer_counted(signal: Signal, encoding: Encoding, body: &[u8]) -> (usize, usize) {
-    let batches = peer_batches(signal, encoding, body);
+    let batches = fixtures::stages::peer_batches(signal, encoding, body).unwrap();
     let rows = batches.iter().map(|b| b.num_rows()).sum();
-    (batches.iter().map(|b| peer_parquet(b).len()).sum(), rows)
-}
-
-/// The peer's record batches for `body`.
-fn peer_batches(signal: Signal, encoding: Encoding, body: &[u8]) -> Vec<RecordBatch> {
-    use otlp2records::InputFormat;
-    let format = match encoding {
-        Encoding::Protobuf => InputFormat::Protobuf,
-        Encoding::Json => InputFormat::Json,
-    };
-    match signal {
-        Signal::Logs => vec![otlp2records::transform_logs(body, format).unwrap()],
-        Signal::Traces => vec![otlp2records::transform_traces(body, format).unwrap()],
-        Signal::Metrics => {
-            let m = otlp2records::transform_metrics(body, format).unwrap();
-            [m.gauge, m.sum, m.histogram, m.exp_histogram]
-                .into_iter()
-                .flatten()
-                .collect()
-        }
-    }
+    let bytes = batches
+        .iter()
+        .map(|b| fixtures::stages::peer_parquet(b).unwrap().len())
+        .sum();
+    (bytes, rows)
 }
 
 /// Our whole job with `opts`: (bytes out, records).
@@ -148,12 +114,17 @@ fn bench_write(c: &mut Criterion) {
         }
         let model = pipeline::decode(signal, encoding, &body, &Limits::UNLIMITED).unwrap();
         let ours = stages::batches(&model);
-        let theirs = peer_batches(signal, encoding, &body);
+        let theirs = stages::peer_batches(signal, encoding, &body).unwrap();
         let mut g = c.benchmark_group(format!("peers-write/{id}"));
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("otlp2r2", |b| b.iter(|| stages::write_all(&ours)));
         g.bench_function("otlp2records", |b| {
-            b.iter(|| theirs.iter().map(|b| peer_parquet(b).len()).sum::<usize>())
+            b.iter(|| {
+                theirs
+                    .iter()
+                    .map(|b| stages::peer_parquet(b).unwrap().len())
+                    .sum::<usize>()
+            })
         });
         g.finish();
     }

@@ -17,6 +17,7 @@ Writes bench-wasm/report.json and bench-wasm/report.md. Python standard library 
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,12 +150,6 @@ def native_rounds(workload, records, library, stage, body_file):
     return json.loads(out.stdout)["rounds_ms"]
 
 
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def fmt(v, unit=""):
     return "—" if v is None else f"{v:.2f}{unit}"
 
@@ -183,8 +178,8 @@ def main():
                     sys.exit(f"{workload} {library} {stage}: {r['error']}")
                 after = native_rounds(workload, records, library, stage, body_file)
                 r["native_rounds_ms"] = before + after
-                r["native_ms"] = median(before + after)
-                r["native_drift"] = median(after) / median(before)
+                r["native_ms"] = statistics.median(before + after)
+                r["native_drift"] = statistics.median(after) / statistics.median(before)
                 r["ratio"] = r["median_ms"] / r["native_ms"]
                 r["peak_minus_body_bytes"] = r["memory_peak_bytes"] - r["memory_loaded_bytes"]
                 results.append(r)

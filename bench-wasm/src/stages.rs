@@ -10,9 +10,6 @@
 //! `parquet_write.rs`); for the peer otlp2records only `e2e`. Nothing here
 //! keeps time: each side times with its own clock.
 
-use std::sync::Arc;
-
-use arrow_array::RecordBatch;
 use otlp2r2::pipeline::{self, Model};
 use otlp2r2::{Encoding, Limits, Options, Request, Signal};
 use prost::Message;
@@ -37,13 +34,6 @@ fn unlimited() -> Options {
         limits: Limits::UNLIMITED,
         ..Options::default()
     }
-}
-
-fn gz(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).expect("in-memory gzip");
-    e.finish().expect("in-memory gzip")
 }
 
 /// Parses workload `id` = `<signal>-<protobuf|json>[-gzip]-<records>` or
@@ -97,7 +87,14 @@ pub fn generate(id: &str) -> Result<(Vec<u8>, usize), String> {
             fixtures::json::metrics(&fixtures::metrics(records, seed), st).into_bytes()
         }
     };
-    Ok((if gzip { gz(&plain) } else { plain }, records))
+    Ok((
+        if gzip {
+            fixtures::stages::gz(&plain)
+        } else {
+            plain
+        },
+        records,
+    ))
 }
 
 /// Makes `body` (workload `id`'s, `records` records) a workload to run,
@@ -170,47 +167,20 @@ impl Prepared {
         pipeline::decode(self.signal, self.encoding, body, &Limits::UNLIMITED)
     }
 
+    /// The peer's whole job: bytes → record batches → Snappy Parquet.
     fn peer(&self) -> Result<usize, String> {
-        use otlp2records::InputFormat;
-        use parquet::basic::Compression;
-        use parquet::file::properties::{EnabledStatistics, WriterProperties};
         let body: Vec<u8> = if self.gzip {
             otlp2r2::body::inflate(self.body, usize::MAX).map_err(|e| e.to_string())?
         } else {
             self.body.to_vec()
         };
-        let format = match self.encoding {
-            Encoding::Protobuf => InputFormat::Protobuf,
-            Encoding::Json => InputFormat::Json,
-        };
-        let err = |e: otlp2records::Error| e.to_string();
-        let batches: Vec<RecordBatch> = match self.signal {
-            Signal::Logs => vec![otlp2records::transform_logs(&body, format).map_err(err)?],
-            Signal::Traces => vec![otlp2records::transform_traces(&body, format).map_err(err)?],
-            Signal::Metrics => {
-                let m = otlp2records::transform_metrics(&body, format).map_err(err)?;
-                [m.gauge, m.sum, m.histogram, m.exp_histogram]
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            }
-        };
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .build();
+        let batches = fixtures::stages::peer_batches(self.signal, self.encoding, &body)
+            .map_err(|e| e.to_string())?;
         let mut total = 0;
         for b in &batches {
-            let mut out = Vec::new();
-            let mut w = parquet::arrow::ArrowWriter::try_new(
-                &mut out,
-                Arc::clone(&b.schema()),
-                Some(props.clone()),
-            )
-            .map_err(|e| e.to_string())?;
-            w.write(b).map_err(|e| e.to_string())?;
-            w.close().map_err(|e| e.to_string())?;
-            total += out.len();
+            total += fixtures::stages::peer_parquet(b)
+                .map_err(|e| e.to_string())?
+                .len();
         }
         Ok(total)
     }

@@ -215,19 +215,9 @@ pub(crate) fn plain_batch(b: &RecordBatch, schema: &SchemaRef) -> RecordBatch {
 }
 
 /// Merges `inputs` into output rows of at most `out_rows` rows each,
-/// checking each output's size and batches.
+/// checking each output's size and batches; with `last`, each input's last
+/// batch is given with [`Merger::feed_last`], as the compactor does.
 pub(crate) fn merge_rows(
-    table: Table,
-    schema: &SchemaRef,
-    inputs: Vec<Vec<RecordBatch>>,
-    out_rows: usize,
-) -> Vec<Rows> {
-    merge_rows_feeding(table, schema, inputs, out_rows, false)
-}
-
-/// [`merge_rows`]; with `last`, each input's last batch is given with
-/// [`Merger::feed_last`], as the compactor does.
-fn merge_rows_feeding(
     table: Table,
     schema: &SchemaRef,
     inputs: Vec<Vec<RecordBatch>>,
@@ -268,19 +258,9 @@ pub(crate) fn merge(
     schema: &SchemaRef,
     inputs: Vec<Vec<RecordBatch>>,
     out_rows: usize,
-) -> Vec<RecordBatch> {
-    merge_feeding(table, schema, inputs, out_rows, false)
-}
-
-/// [`merge_rows_feeding`], each output as one batch.
-fn merge_feeding(
-    table: Table,
-    schema: &SchemaRef,
-    inputs: Vec<Vec<RecordBatch>>,
-    out_rows: usize,
     last: bool,
 ) -> Vec<RecordBatch> {
-    merge_rows_feeding(table, schema, inputs, out_rows, last)
+    merge_rows(table, schema, inputs, out_rows, last)
         .iter()
         .map(|r| r.to_batch(schema).unwrap())
         .collect()
@@ -366,7 +346,7 @@ fn merges_every_table_at_every_batch_size() {
             for (table, schema, inputs) in inputs(signal, &sizes, 7, batch_rows, false) {
                 for out_rows in [1, 3, 100] {
                     for last in [false, true] {
-                        let out = merge_feeding(table, &schema, inputs.clone(), out_rows, last);
+                        let out = merge(table, &schema, inputs.clone(), out_rows, last);
                         check(table, &inputs, &out);
                     }
                 }
@@ -391,7 +371,7 @@ fn merged_rows_write_and_read_back() {
             let file_schema = table.schema(TimeUnit::Nanosecond);
             // The attribute maps and names come as dictionaries.
             assert_ne!(schema, file_schema);
-            let out = merge_rows(table, &schema, inputs, 5);
+            let out = merge_rows(table, &schema, inputs, 5, false);
             let plain = out
                 .iter()
                 .map(|r| plain_batch(&r.to_batch(&schema).unwrap(), &file_schema))
@@ -466,7 +446,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
             let (schema, inputs) = read_inputs(table, &files, 4);
             let file_schema = table.schema(TimeUnit::Nanosecond);
             assert_ne!(schema, file_schema);
-            let out = merge_rows(table, &schema, inputs, 6);
+            let out = merge_rows(table, &schema, inputs, 6, false);
             let write = |keyed: bool, options: WriteOptions| {
                 let mut w = FileWriter::with_options(table, &file_schema, 0, options).unwrap();
                 for r in &out {
@@ -492,7 +472,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
 fn empty_batches_are_skipped() {
     for signal in signals() {
         for (table, schema, inputs) in inputs(signal, &[9, 12, 5], 3, 4, true) {
-            let out = merge(table, &schema, inputs.clone(), 5);
+            let out = merge(table, &schema, inputs.clone(), 5, false);
             check(table, &inputs, &out);
         }
     }
@@ -503,7 +483,7 @@ fn empty_batches_are_skipped() {
 #[test]
 fn one_input_comes_out_unchanged() {
     for (table, schema, inputs) in inputs(Signal::Logs, &[50], 11, 10, false) {
-        let out = merge(table, &schema, inputs.clone(), 100);
+        let out = merge(table, &schema, inputs.clone(), 100, false);
         assert_eq!(out, inputs[0], "{table:?}");
     }
 }
@@ -531,7 +511,7 @@ fn ties_keep_input_then_row_order() {
     let inputs = vec![logs(&["c", "a"]), logs(&["b"]), logs(&["e", "d", "f"])];
     let schema = inputs[0][0].schema();
     for out_rows in [1, 2, 4] {
-        let out = merge(Table::Logs, &schema, inputs.clone(), out_rows);
+        let out = merge(Table::Logs, &schema, inputs.clone(), out_rows, false);
         let all = arrow_select::concat::concat_batches(&schema, &out).unwrap();
         let body = all.column_by_name("Body").unwrap();
         let bodies: Vec<String> = (0..all.num_rows()).map(|i| cell(body, i)).collect();
@@ -565,7 +545,7 @@ fn microsecond_files_merge() {
         schema,
         read::decoded_schema(Table::Logs, &file_schema, &[&footer(&files[0])])
     );
-    let out = merge(Table::Logs, &schema, inputs.clone(), 10);
+    let out = merge(Table::Logs, &schema, inputs.clone(), 10, false);
     // Keys and bodies (ids) only: the test rendering is for nanoseconds.
     let rows = |batches: &[RecordBatch]| -> Vec<_> {
         batches
@@ -591,7 +571,7 @@ fn last_batches_end_their_inputs_without_an_early_output() {
         assert!(inputs.iter().all(|i| i.len() == 1));
         let rows: usize = inputs.iter().flatten().map(RecordBatch::num_rows).sum();
         let sizes = |last| -> Vec<usize> {
-            merge_rows_feeding(table, &schema, inputs.clone(), 10, last)
+            merge_rows(table, &schema, inputs.clone(), 10, last)
                 .iter()
                 .map(Rows::num_rows)
                 .collect()
@@ -605,7 +585,7 @@ fn last_batches_end_their_inputs_without_an_early_output() {
         check(
             table,
             &inputs,
-            &merge_feeding(table, &schema, inputs.clone(), 10, true),
+            &merge(table, &schema, inputs.clone(), 10, true),
         );
     }
 }
@@ -623,9 +603,9 @@ fn an_empty_last_batch_ends_its_input() {
 #[test]
 fn no_rows_is_done() {
     let schema = Table::Gauge.schema(TimeUnit::Nanosecond);
-    assert!(merge(Table::Gauge, &schema, vec![], 3).is_empty());
+    assert!(merge(Table::Gauge, &schema, vec![], 3, false).is_empty());
     let empty = RecordBatch::new_empty(schema.clone());
-    assert!(merge(Table::Gauge, &schema, vec![vec![], vec![empty]], 3).is_empty());
+    assert!(merge(Table::Gauge, &schema, vec![vec![], vec![empty]], 3, false).is_empty());
 }
 
 /// Feeding an input that was not asked for, or a batch of another
@@ -659,7 +639,7 @@ proptest! {
     ) {
         for (table, schema, inputs) in inputs(signals()[signal], &sizes, seed, batch_rows, false) {
             for last in [false, true] {
-                let out = merge_feeding(table, &schema, inputs.clone(), out_rows, last);
+                let out = merge(table, &schema, inputs.clone(), out_rows, last);
                 check(table, &inputs, &out);
             }
         }
