@@ -144,6 +144,17 @@ impl DictionaryState {
         }
     }
 
+    /// How many more values may go through before [`Self::pays`] has a
+    /// decision to make other than the byte cap: the rest of the sample
+    /// while sampling, unbounded otherwise.
+    #[inline]
+    pub(super) fn values_until_decision(&self, sample: usize) -> usize {
+        match self {
+            Self::Sampling { seen, .. } => sample.saturating_sub(*seen).max(1),
+            _ => usize::MAX,
+        }
+    }
+
     /// Whether to go on with the dictionary after `n` more values. It stops
     /// when its page passes `max_bytes` (as the parquet crate's does), and
     /// when the chunk's first `sample` values hold more than one distinct

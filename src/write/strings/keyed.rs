@@ -157,6 +157,10 @@ impl StringColumn {
         ids: &mut [Vec<u32>],
         bufs: &mut PageBuffers,
     ) -> Result<(usize, usize)> {
+        let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
+        // Values not yet counted by `pays`, which is asked only when the
+        // sample ends or the dictionary passes its cap (not every row).
+        let (mut pending, mut budget) = (0, self.dict.values_until_decision(sample));
         // The last row pushed to the open page: its batch, keys and bytes.
         let mut prev: Option<(usize, &[i32], i64)> = None;
         for (i, &(b, start, len)) in runs.iter().enumerate() {
@@ -168,8 +172,14 @@ impl StringColumn {
                     // The same keys of the same batch as the row before
                     // (rows of one resource or scope): the same ids.
                     Some((pb, pk, bytes)) if pb == b && n > 0 && pk == keys => {
-                        let from = self.page.ids.len() - n;
-                        self.page.ids.extend_from_within(from..);
+                        let ids = &mut self.page.ids;
+                        let from = ids.len() - n;
+                        if n == 1 {
+                            let id = ids[from];
+                            ids.push(id);
+                        } else {
+                            ids.extend_from_within(from..);
+                        }
                         bytes
                     }
                     _ => self.push_keys(keys, k.dict, &mut ids[b])?,
@@ -188,16 +198,23 @@ impl StringColumn {
                     self.flush_page(bufs)?;
                     prev = None;
                 }
-                let (max_bytes, sample) =
-                    (self.limits.dictionary_bytes, self.limits.dictionary_sample);
-                if !self.dict.pays(n, max_bytes, sample) {
-                    // Close this page and write the rest of the chunk
-                    // without it.
-                    self.flush_page(bufs)?;
-                    self.dict.give_up();
-                    return Ok((i, r + 1 - start));
+                pending += n;
+                if pending >= budget || self.dict.page_bytes() > max_bytes {
+                    if !self.dict.pays(pending, max_bytes, sample) {
+                        // Close this page and write the rest of the chunk
+                        // without it.
+                        self.flush_page(bufs)?;
+                        self.dict.give_up();
+                        return Ok((i, r + 1 - start));
+                    }
+                    (pending, budget) = (0, self.dict.values_until_decision(sample));
                 }
             }
+        }
+        // Count the rest of the values (the sample does not end on them).
+        if !self.dict.pays(pending, max_bytes, sample) {
+            self.flush_page(bufs)?;
+            self.dict.give_up();
         }
         Ok((runs.len(), 0))
     }

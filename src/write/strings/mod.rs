@@ -55,7 +55,7 @@ use parquet::schema::types::ColumnDescPtr;
 pub use self::keyed::Keyed;
 pub use self::page::PageBuffers;
 
-use self::dictionary::{same, DictionaryState};
+use self::dictionary::{same, Dictionary, DictionaryState};
 use self::keyed::KnownDictionary;
 use self::page::{DonePage, OpenPage};
 use self::stats::ChunkStats;
@@ -176,34 +176,69 @@ impl StringColumn {
         }
         let mut r = 0;
         while r < rows {
-            if self.dict.is_plain() {
-                r = self.push_values(offsets, data, r, rows, &row, bufs)?;
-                continue;
-            }
+            r = if self.dict.is_plain() {
+                self.push_values(offsets, data, r, rows, &row, bufs)?
+            } else {
+                self.push_dictionary_rows(offsets, data, r, rows, &row, bufs)?
+            };
+        }
+        Ok(())
+    }
+
+    /// Appends rows `from..rows` as dictionary ids until the page is full
+    /// or the dictionary's state has to be looked at again (its sample
+    /// ends, or its page passes the byte cap); returns the first row not
+    /// taken. The state is matched once per call, not once per row.
+    fn push_dictionary_rows(
+        &mut self,
+        offsets: &[i32],
+        data: &[u8],
+        from: usize,
+        rows: usize,
+        row: &impl Fn(usize) -> (usize, usize),
+        bufs: &mut PageBuffers,
+    ) -> Result<usize> {
+        let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
+        let budget = self.dict.values_until_decision(sample);
+        let (max_rows, page_bytes) = (self.limits.page_rows, self.limits.page_bytes);
+        let stats = self.stats.is_some();
+        let Some(dict) = self.dict.active_mut() else {
+            return Ok(from);
+        };
+        let page = &mut self.page;
+        let mut prev = self.prev.unwrap_or((0, 0));
+        let (mut r, mut values) = (from, 0usize);
+        while r < rows {
             let (s, e) = row(r);
-            self.push_ids(s, e, data, offsets);
-            self.prev = Some((s, e));
-            let page = &mut self.page;
+            push_ids(dict, page, stats, prev, s, e, data, offsets);
+            prev = (s, e);
             page.rows += 1;
-            page.unencoded_bytes += i64::from(offsets[e] - offsets[s]);
             if self.nested {
                 page.counts.push((e - s) as u32);
                 page.levels += (e - s).max(1);
             } else {
                 page.levels += 1;
             }
-            if self.page_full() {
-                self.flush_page(bufs)?;
-            }
-            let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
-            if !self.dict.pays(e - s, max_bytes, sample) {
-                // Close this page and write the rest of the chunk without it.
-                self.flush_page(bufs)?;
-                self.dict.give_up();
-            }
+            values += e - s;
             r += 1;
+            if page.is_full(max_rows, page_bytes)
+                || values >= budget
+                || dict.page.len() > max_bytes
+            {
+                break;
+            }
         }
-        Ok(())
+        // Rows are contiguous in `values`: their bytes are one span.
+        page.unencoded_bytes += i64::from(offsets[row(r - 1).1] - offsets[row(from).0]);
+        self.prev = Some(prev);
+        if !self.dict.pays(values, max_bytes, sample) {
+            // Close this page and write the rest of the chunk without it.
+            self.flush_page(bufs)?;
+            self.dict.give_up();
+        } else if self.page_full() {
+            self.flush_page(bufs)?;
+        }
+        Ok(r)
     }
 
     /// Appends as many of rows `from..rows` as fit the open page, their
@@ -263,45 +298,6 @@ impl StringColumn {
             self.flush_page(bufs)?;
         }
         Ok(to)
-    }
-
-    /// Dictionary ids for the values `s..e` of one row, whose bytes are
-    /// `data[offsets[i]..offsets[i + 1]]`.
-    #[inline]
-    fn push_ids(&mut self, s: usize, e: usize, data: &[u8], offsets: &[i32]) {
-        let Some(dict) = self.dict.active_mut() else {
-            return;
-        };
-        let at = |i: usize| offsets[i] as usize;
-        let page = &mut self.page;
-        let k = e - s;
-        let (ps, pe) = self.prev.unwrap_or((0, 0));
-        let pk = pe - ps;
-        // The whole row equals the previous one: same bytes, same cuts.
-        if pk == k
-            && k > 0
-            && same(&data[at(s)..at(e)], &data[at(ps)..at(pe)])
-            && (1..k).all(|j| at(s + j) - at(s) == at(ps + j) - at(ps))
-        {
-            let from = page.ids.len() - k;
-            page.ids.extend_from_within(from..);
-            return;
-        }
-        let base = page.ids.len();
-        for j in 0..k {
-            let v = &data[at(s + j)..at(s + j + 1)];
-            let id = if j < pk && same(&data[at(ps + j)..at(ps + j + 1)], v) {
-                page.ids[base - pk + j]
-            } else {
-                let id = dict.intern(v);
-                // Min/max only change with a value new to this page.
-                if self.stats.is_some() && page.first_in_page(id) {
-                    page.stats.update(v);
-                }
-                id
-            };
-            page.ids.push(id);
-        }
     }
 
     fn page_full(&self) -> bool {
@@ -432,5 +428,58 @@ fn count_page(stats: &mut Vec<PageEncodingStats>, page_type: PageType, encoding:
             encoding,
             count: 1,
         }),
+    }
+}
+
+/// Dictionary ids for the values `s..e` of one row, whose bytes are
+/// `data[offsets[i]..offsets[i + 1]]`, appended to `page`; `prev` is the
+/// row before in the same page and array (`(0, 0)` if none).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn push_ids(
+    dict: &mut Dictionary,
+    page: &mut OpenPage,
+    stats: bool,
+    prev: (usize, usize),
+    s: usize,
+    e: usize,
+    data: &[u8],
+    offsets: &[i32],
+) {
+    let at = |i: usize| offsets[i] as usize;
+    let k = e - s;
+    let (ps, pe) = prev;
+    let pk = pe - ps;
+    // The whole row equals the previous one: same bytes, same cuts.
+    if pk == k
+        && k > 0
+        && same(&data[at(s)..at(e)], &data[at(ps)..at(pe)])
+        && (1..k).all(|j| at(s + j) - at(s) == at(ps + j) - at(ps))
+    {
+        let from = page.ids.len() - k;
+        if k == 1 {
+            // A top-level column's run (rows are sorted by service,
+            // resource and scope): no call to `memcpy` for one id.
+            let id = page.ids[from];
+            page.ids.push(id);
+        } else {
+            page.ids.extend_from_within(from..);
+        }
+        return;
+    }
+    let base = page.ids.len();
+    for j in 0..k {
+        let v = &data[at(s + j)..at(s + j + 1)];
+        let id = if j < pk && same(&data[at(ps + j)..at(ps + j + 1)], v) {
+            page.ids[base - pk + j]
+        } else {
+            let id = dict.intern(v);
+            // Min/max only change with a value new to this page.
+            if stats && page.first_in_page(id) {
+                page.stats.update(v);
+            }
+            id
+        };
+        page.ids.push(id);
     }
 }
