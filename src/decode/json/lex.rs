@@ -689,6 +689,36 @@ impl<'a> Parser<'a, '_> {
         Ok(n)
     }
 
+    /// The non-negative integer at the cursor when it is written plainly:
+    /// 1 to 19 decimal digits, no leading zero (but `0` itself), not
+    /// followed by a fraction or an exponent. Returns it with the offset
+    /// just past it, without moving the cursor; `None` for anything else,
+    /// which [`Parser::scalar`] then reads (or refuses) as before.
+    #[inline]
+    pub(super) fn plain_uint(&self) -> Option<(u64, usize)> {
+        let b = self.bytes();
+        let start = self.at;
+        let (mut n, mut i) = (0u64, start);
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            if i - start == 19 {
+                return None;
+            }
+            n = n * 10 + u64::from(c - b'0');
+            i += 1;
+        }
+        let leading_zero = i - start > 1 && b[start] == b'0';
+        if i == start || leading_zero || matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        Some((n, i))
+    }
+
+    /// Moves the cursor to `at` (an offset [`Parser::plain_uint`] gave).
+    #[inline]
+    pub(super) fn step_to(&mut self, at: usize) {
+        self.at = at;
+    }
+
     /// A number at the cursor (RFC 8259 grammar), classified as serde_json
     /// does: integers without fraction or exponent are [`Scalar::U64`] or
     /// (negative, not zero) [`Scalar::I64`] when they fit, anything else is

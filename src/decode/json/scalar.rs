@@ -56,6 +56,14 @@ impl<'a> Parser<'a, '_> {
         if let Some(s) = self.string_next() {
             return self.int_of_str(&s?);
         }
+        // A plain number in range (an `int32` or `uint32` field, as JSON
+        // writes them), without `scalar`'s dispatch; anything else below.
+        if let Some((n, end)) = self.plain_uint() {
+            if let Ok(v) = T::try_from(i128::from(n)) {
+                self.step_to(end);
+                return Ok(v);
+            }
+        }
         match self.scalar()? {
             Scalar::Str(s) => self.int_of_str(&s),
             Scalar::U64(n) => self.int_in_range(i128::from(n)),
@@ -376,6 +384,51 @@ mod tests {
         p.id::<N>()
             .and_then(|id| p.finish().map(|()| id))
             .map_err(|e| e.to_string())
+    }
+
+    /// Reads `v` (a whole JSON document) as an integer of type `T`.
+    fn int<T: JsonInt>(v: &str) -> Option<T> {
+        let budget = big();
+        let mut p = Parser::new(v, &budget);
+        let n = p.int::<T>().ok()?;
+        p.finish().ok().map(|()| n)
+    }
+
+    /// Numbers read in place (plain digits) and through the general
+    /// scalar path (anything else) give what proto3 JSON says: integral
+    /// values in range, in any number form or as strings; the rest is an
+    /// error, whichever path it takes (leading zeros, 20 digits, fractions,
+    /// exponents, signs, out of range).
+    #[test]
+    fn integers_in_every_number_form() {
+        assert_eq!(int::<u32>("0"), Some(0));
+        assert_eq!(int::<u32>("7"), Some(7));
+        assert_eq!(int::<u32>(" 42"), Some(42));
+        assert_eq!(int::<u32>("4294967295"), Some(u32::MAX));
+        assert_eq!(int::<u32>("4294967296"), None);
+        assert_eq!(int::<u32>("01"), None);
+        assert_eq!(int::<u32>("00"), None);
+        assert_eq!(int::<u32>("-0"), Some(0));
+        assert_eq!(int::<u32>("-1"), None);
+        assert_eq!(int::<u32>("1e2"), Some(100));
+        assert_eq!(int::<u32>("1E2"), Some(100));
+        assert_eq!(int::<u32>("5.0"), Some(5));
+        assert_eq!(int::<u32>("5.5"), None);
+        assert_eq!(int::<u32>("\"12\""), Some(12));
+        assert_eq!(int::<i32>("-12"), Some(-12));
+        assert_eq!(int::<i32>("2147483648"), None);
+        assert_eq!(int::<i64>("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(int::<i64>("9223372036854775808"), None);
+        assert_eq!(
+            int::<u64>("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(int::<u64>("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(int::<u64>("18446744073709551616"), None);
+        assert_eq!(
+            int::<u64>("1714564800000000000"),
+            Some(1_714_564_800_000_000_000)
+        );
     }
 
     const TRACE: [u8; 16] = [

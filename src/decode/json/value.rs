@@ -99,16 +99,30 @@ pub(super) fn any_value<'a>(p: &mut Parser<'a, '_>, depth: usize) -> Result<AnyV
         });
     }
     p.charge::<AnyValue>()?;
-    let mut v = AnyValue::Empty;
-    // A string value, the most common, without scanning and matching its
-    // key; anything else the general way.
-    if p.eat_key(b'{', "stringValue") {
-        v = AnyValue::Str(p.str()?);
-        p.rest_of_object(|p, key| any_field(&mut v, p, &key, depth))?;
+    // The variants as exporters write them (`{"stringValue":…`), read
+    // without scanning and matching the key; anything else the general way.
+    let first = if p.eat_key(b'{', "stringValue") {
+        Some(AnyValue::Str(p.str()?))
+    } else if p.eat_key(b'{', "intValue") {
+        Some(AnyValue::Int(p.int()?))
+    } else if p.eat_key(b'{', "doubleValue") {
+        Some(AnyValue::Double(p.f64()?))
+    } else if p.eat_key(b'{', "boolValue") {
+        Some(AnyValue::Bool(p.bool()?))
     } else {
-        p.object(&"an AnyValue object", |p, key| {
-            any_field(&mut v, p, &key, depth)
-        })?;
+        None
+    };
+    let mut v = AnyValue::Empty;
+    match first {
+        Some(first) => {
+            v = first;
+            p.rest_of_object(|p, key| any_field(&mut v, p, &key, depth))?;
+        }
+        None => {
+            p.object(&"an AnyValue object", |p, key| {
+                any_field(&mut v, p, &key, depth)
+            })?;
+        }
     }
     Ok(v)
 }
@@ -158,7 +172,8 @@ mod tests {
     use crate::error::Error;
 
     /// The fast paths of `KeyValue` and `AnyValue` (keys in the order
-    /// exporters write, no whitespace) read what the general walk reads,
+    /// exporters write, no whitespace; the string, int, double and bool
+    /// variants) read what the general walk reads,
     /// whatever follows them: each attribute below is decoded as written
     /// and with a space after every `{` and `,`, which sends every object
     /// the general way.
@@ -181,6 +196,15 @@ mod tests {
             r#"{"key":"k","value":{"stringValue":7}}"#,
             r#"{"key":"k","value":{"stringValue":"v"}"#,
             r#"{"key":5,"value":{}}"#,
+            r#"{"key":"k","value":{"intValue":"7"}}"#,
+            r#"{"key":"k","value":{"intValue":7,"boolValue":true}}"#,
+            r#"{"key":"k","value":{"intValue":"x"}}"#,
+            r#"{"key":"k","value":{"doubleValue":1.5}}"#,
+            r#"{"key":"k","value":{"doubleValue":"NaN","stringValue":"s"}}"#,
+            r#"{"key":"k","value":{"doubleValue":true}}"#,
+            r#"{"key":"k","value":{"boolValue":false}}"#,
+            r#"{"key":"k","value":{"boolValue":"true"}}"#,
+            r#"{"key":"k","value":{"boolValue":true,}}"#,
         ];
         for attr in attrs {
             let doc = |a: &str| {

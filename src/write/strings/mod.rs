@@ -221,9 +221,7 @@ impl StringColumn {
             }
             values += e - s;
             r += 1;
-            if page.is_full(max_rows, page_bytes)
-                || values >= budget
-                || dict.page.len() > max_bytes
+            if page.is_full(max_rows, page_bytes) || values >= budget || dict.page.len() > max_bytes
             {
                 break;
             }
