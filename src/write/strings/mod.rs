@@ -203,7 +203,8 @@ impl StringColumn {
         let (max_rows, page_bytes) = (self.limits.page_rows, self.limits.page_bytes);
         let stats = self.stats.is_some();
         let Some(dict) = self.dict.active_mut() else {
-            return Ok(from);
+            // No dictionary (the caller checked): the rows go as values.
+            return self.push_values(offsets, data, from, rows, row, bufs);
         };
         let page = &mut self.page;
         let mut prev = self.prev.unwrap_or((0, 0));
@@ -226,7 +227,8 @@ impl StringColumn {
                 break;
             }
         }
-        // Rows are contiguous in `values`: their bytes are one span.
+        // Consecutive rows' values are consecutive in the array: their
+        // bytes are one span.
         page.unencoded_bytes += i64::from(offsets[row(r - 1).1] - offsets[row(from).0]);
         self.prev = Some(prev);
         if !self.dict.pays(values, max_bytes, sample) {
