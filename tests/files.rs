@@ -570,6 +570,12 @@ fn small_limits_cross_pages_and_both_dictionary_drop_outs() {
     for index in &offsets {
         assert!(index.page_locations().len() >= 30);
     }
+    // The sample ends on its 16th value (row 15): the last page through
+    // the dictionary ends there, and row 16 starts the first plain page.
+    let values: Vec<i64> = (offsets[2].page_locations().iter())
+        .map(|p| p.first_row_index)
+        .collect();
+    assert_eq!(values[..3], [0, 10, 16]);
     // `TraceId` pages end on bytes too (at most 40, see `check_file`).
     let firsts: Vec<i64> = (offsets[3].page_locations().iter())
         .map(|p| p.first_row_index)

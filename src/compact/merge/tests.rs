@@ -411,8 +411,9 @@ fn merged_rows_write_and_read_back() {
 /// Keys or strings, the same file, where it is hardest: inputs of
 /// several row groups (each its own dictionary, so an input's dictionary
 /// changes between its batches), pages of 3 rows, and output dictionaries
-/// kept throughout, or sampled after 6 values and capped at 64 bytes, so
-/// that chunks give their dictionary up in the middle of a run's rows.
+/// kept throughout, or sampled after 6 values and capped at 64 bytes, or
+/// sampled after 4 and not capped, so that chunks give their dictionary up in the middle of a run's
+/// rows, on the byte cap or on the sample's end.
 #[test]
 fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
     use crate::write::{FileWriter, WriteOptions};
@@ -425,6 +426,12 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
     let given_up = WriteOptions {
         dictionary_bytes: 64,
         dictionary_sample: 6,
+        ..kept
+    };
+    // Decided by cardinality alone, at the sample's end (the byte cap
+    // far), which falls inside the merge's 6-row outputs.
+    let sampled = WriteOptions {
+        dictionary_sample: 4,
         ..kept
     };
     for signal in signals() {
@@ -459,7 +466,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
                 }
                 w.finish().unwrap()
             };
-            for options in [kept, given_up] {
+            for options in [kept, given_up, sampled] {
                 assert_eq!(write(true, options), write(false, options), "{table:?}");
             }
         }
