@@ -412,8 +412,8 @@ fn merged_rows_write_and_read_back() {
 /// several row groups (each its own dictionary, so an input's dictionary
 /// changes between its batches), pages of 3 rows, and output dictionaries
 /// kept throughout, or sampled after 6 values and capped at 64 bytes, or
-/// sampled after 4 and not capped, so that chunks give their dictionary up in the middle of a run's
-/// rows, on the byte cap or on the sample's end.
+/// sampled after 4 and not capped, so that chunks give their dictionary up
+/// in the middle of a run's rows, on the byte cap or on the sample's end.
 #[test]
 fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
     use crate::write::{FileWriter, WriteOptions};

@@ -689,13 +689,13 @@ impl<'a> Parser<'a, '_> {
         Ok(n)
     }
 
-    /// The non-negative integer at the cursor when it is written plainly:
-    /// 1 to 19 decimal digits, no leading zero (but `0` itself), not
-    /// followed by a fraction or an exponent. Returns it with the offset
-    /// just past it, without moving the cursor; `None` for anything else,
-    /// which [`Parser::scalar`] then reads (or refuses) as before.
+    /// The non-negative integer at the cursor when it is written plainly
+    /// (1 to 19 decimal digits, no leading zero but `0` itself, no fraction
+    /// or exponent) and `fits` takes it: stepped over and returned. `None`
+    /// for anything else, the cursor unmoved, for [`Parser::scalar`] to read
+    /// (or refuse) as before.
     #[inline]
-    pub(super) fn plain_uint(&self) -> Option<(u64, usize)> {
+    pub(super) fn plain_uint<T>(&mut self, fits: impl FnOnce(u64) -> Option<T>) -> Option<T> {
         let b = self.bytes();
         let start = self.at;
         let (mut n, mut i) = (0u64, start);
@@ -710,13 +710,9 @@ impl<'a> Parser<'a, '_> {
         if i == start || leading_zero || matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        Some((n, i))
-    }
-
-    /// Moves the cursor to `at` (an offset [`Parser::plain_uint`] gave).
-    #[inline]
-    pub(super) fn step_to(&mut self, at: usize) {
-        self.at = at;
+        let v = fits(n)?;
+        self.at = i;
+        Some(v)
     }
 
     /// A number at the cursor (RFC 8259 grammar), classified as serde_json

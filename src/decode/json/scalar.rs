@@ -58,11 +58,8 @@ impl<'a> Parser<'a, '_> {
         }
         // A plain number in range (an `int32` or `uint32` field, as JSON
         // writes them), without `scalar`'s dispatch; anything else below.
-        if let Some((n, end)) = self.plain_uint() {
-            if let Ok(v) = T::try_from(i128::from(n)) {
-                self.step_to(end);
-                return Ok(v);
-            }
+        if let Some(v) = self.plain_uint(|n| T::try_from(i128::from(n)).ok()) {
+            return Ok(v);
         }
         match self.scalar()? {
             Scalar::Str(s) => self.int_of_str(&s),
