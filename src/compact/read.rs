@@ -8,7 +8,8 @@
 //! ([`Footer::row_group`]); the caller gets that range and
 //! [`Footer::decode_row_group`] decodes it into Arrow batches of at most a
 //! given number of rows, one at a time, with the exact Arrow types the file
-//! was written with (from its embedded `ARROW:schema`).
+//! was written with (from its embedded `ARROW:schema`, which is not decoded
+//! when it is byte for byte one this build writes).
 //!
 //! The footer must carry this crate's keys (`otlp2r2.schema_version`,
 //! `otlp2r2.table`, see [`crate::write::SCHEMA_VERSION_KEY`]): a file
@@ -21,7 +22,7 @@
 //! unit: the caller compares [`Footer::table`], [`Footer::schema_version`]
 //! and [`Footer::schema`]) and does not read page indexes or statistics.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -30,6 +31,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::{encode_arrow_schema, ARROW_SCHEMA_META_KEY};
 use parquet::basic::{Encoding, PageType, Type as PhysicalType};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
@@ -74,6 +76,27 @@ pub const DECODED_PER_PLAIN_BYTE: u64 = 5;
 
 /// The Parquet magic, at both ends of a file.
 const MAGIC: &[u8; 4] = b"PAR1";
+
+/// The timestamp units this crate writes (`TIMESTAMP_UNIT`).
+const WRITTEN_UNITS: [TimeUnit; 2] = [TimeUnit::Nanosecond, TimeUnit::Microsecond];
+
+/// `table`'s schema at the unit whose `ARROW:schema` value, as this build
+/// writes it, is `encoded` byte for byte; `None` for any other value (an
+/// older schema version, or a file another writer made). Each table and
+/// unit is encoded once per process, when first asked for.
+fn written_schema(table: Table, encoded: &str) -> Option<SchemaRef> {
+    type Written = OnceLock<(String, SchemaRef)>;
+    static WRITTEN: [[Written; WRITTEN_UNITS.len()]; Table::ALL.len()] =
+        [const { [const { OnceLock::new() }; WRITTEN_UNITS.len()] }; Table::ALL.len()];
+    let cells = WRITTEN.get(Table::ALL.iter().position(|&t| t == table)?)?;
+    WRITTEN_UNITS.iter().zip(cells).find_map(|(&unit, cell)| {
+        let (text, schema) = cell.get_or_init(|| {
+            let schema = table.schema(unit);
+            (encode_arrow_schema(&schema), schema)
+        });
+        (text == encoded).then(|| Arc::clone(schema))
+    })
+}
 
 /// What [`Footer::parse`] made of a file's suffix.
 #[derive(Debug)]
@@ -126,8 +149,13 @@ pub struct RowGroupRange {
 /// Arrow schema and where each row group lies.
 #[derive(Debug, Clone)]
 pub struct Footer {
-    /// The file's metadata, set to decode to `decoded`.
-    arrow: ArrowReaderMetadata,
+    /// The file's Parquet metadata.
+    metadata: Arc<ParquetMetaData>,
+    /// It, set to decode to `decoded`: for a file whose schema was
+    /// recognised ([`Footer::parse`]), made when first needed (a merge sets
+    /// its inputs to decode another schema anyway, and a footer read only
+    /// for its rows never decodes).
+    arrow: OnceLock<ArrowReaderMetadata>,
     /// The file's Arrow schema without its key-value metadata.
     schema: SchemaRef,
     /// What its row groups decode to: `schema`, unless
@@ -225,7 +253,7 @@ impl Footer {
             keys.into_iter()
                 .flatten()
                 .find(|kv| kv.key == key)
-                .and_then(|kv| kv.value.clone())
+                .and_then(|kv| kv.value.as_deref())
         };
         let (Some(schema_version), Some(name)) = (value(SCHEMA_VERSION_KEY), value(TABLE_KEY))
         else {
@@ -236,9 +264,26 @@ impl Footer {
         let Some(table) = Table::ALL.into_iter().find(|t| t.name() == name) else {
             return Err(bad(format!("not an otlp2r2 file: unknown table {name:?}")));
         };
-        let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())?;
-        let schema = Arc::new(Schema::new(arrow.schema().fields().clone()));
+        let schema_version = schema_version.to_string();
+        let known = value(ARROW_SCHEMA_META_KEY).and_then(|e| written_schema(table, e));
+        let metadata = Arc::new(metadata);
+        // A file whose `ARROW:schema` is what this build writes has that
+        // schema, without decoding it again (base64, then an IPC message
+        // verified field by field, then the Arrow fields mapped onto the
+        // Parquet leaves: a third of a small input's set-up); whether its
+        // columns fit it is checked when it is first decoded. Any other
+        // file is read with the schema it carries.
+        let (arrow, schema) = match known {
+            Some(schema) => (OnceLock::new(), schema),
+            None => {
+                let options = ArrowReaderOptions::new();
+                let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options)?;
+                let schema = Arc::new(Schema::new(arrow.schema().fields().clone()));
+                (OnceLock::from(arrow), schema)
+            }
+        };
         Ok(FooterOrNeed::Footer(Box::new(Footer {
+            metadata,
             arrow,
             decoded: Arc::clone(&schema),
             schema,
@@ -276,16 +321,27 @@ impl Footer {
     /// error when `schema` does not fit the file.
     pub fn decode_as(&mut self, schema: SchemaRef) -> Result<()> {
         let options = ArrowReaderOptions::new().with_schema(Arc::clone(&schema));
-        self.arrow = ArrowReaderMetadata::try_new(Arc::clone(self.arrow.metadata()), options)?;
+        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&self.metadata), options)?;
+        self.arrow = OnceLock::from(arrow);
         self.decoded = schema;
         Ok(())
+    }
+
+    /// The metadata set to decode to `decoded`, made the first time.
+    fn arrow(&self) -> Result<&ArrowReaderMetadata> {
+        if let Some(arrow) = self.arrow.get() {
+            return Ok(arrow);
+        }
+        let options = ArrowReaderOptions::new().with_schema(Arc::clone(&self.decoded));
+        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&self.metadata), options)?;
+        Ok(self.arrow.get_or_init(|| arrow))
     }
 
     /// Whether every row group's chunk of the leaf at `path` is
     /// dictionary-encoded in all its data pages (from the chunks' page
     /// encoding statistics; `false` without them or for an unknown path).
     pub fn all_dictionary(&self, path: &[String]) -> bool {
-        let metadata = self.arrow.metadata();
+        let metadata = &self.metadata;
         let columns = metadata.file_metadata().schema_descr().columns();
         let Some(leaf) = columns.iter().position(|c| c.path().parts() == path) else {
             return false;
@@ -359,7 +415,7 @@ impl Footer {
     /// A row group that fits in one batch has its reader dropped once
     /// decoded, so only its batch is held.
     pub fn read_memory(&self, batch_rows: usize) -> ReadMemory {
-        let meta = self.arrow.metadata();
+        let meta = &self.metadata;
         let columns = meta.file_metadata().schema_descr().num_columns() as u64;
         let fixed = columns.saturating_mul(READER_BYTES_PER_COLUMN);
         let mut out = ReadMemory::default();
@@ -416,7 +472,7 @@ impl Footer {
 
     /// The parquet crate's decoded metadata (no page indexes).
     pub fn metadata(&self) -> &ParquetMetaData {
-        self.arrow.metadata()
+        &self.metadata
     }
 
     /// Decodes row group `index` from `bytes`, the bytes of its range
@@ -449,7 +505,7 @@ impl Footer {
         }
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
             RangeReader { start, bytes },
-            self.arrow.clone(),
+            self.arrow()?.clone(),
         )
         .with_row_groups(vec![index])
         .with_batch_size(batch_rows.max(1))
@@ -627,6 +683,71 @@ mod tests {
                 ));
             }
         }
+    }
+
+    /// A footer whose `ARROW:schema` is one this build writes (every table,
+    /// both units) is read with that schema, which is the one decoding its
+    /// own gives; a file whose embedded schema differs keeps its own.
+    #[test]
+    fn written_schemas_are_recognised_and_others_keep_their_own() {
+        let footer = |data: &[u8]| match Footer::parse(data, data.len() as u64).unwrap() {
+            FooterOrNeed::Footer(f) => f,
+            FooterOrNeed::Need(_) => panic!("the whole file holds its footer"),
+        };
+        let embedded = |f: &Footer| {
+            let options = ArrowReaderOptions::new();
+            let own = ArrowReaderMetadata::try_new(Arc::clone(&f.metadata), options).unwrap();
+            Arc::new(Schema::new(own.schema().fields().clone()))
+        };
+        let encoded = |f: &Footer| {
+            let kv = f.metadata().file_metadata().key_value_metadata().unwrap();
+            let kv = kv
+                .iter()
+                .find(|kv| kv.key == ARROW_SCHEMA_META_KEY)
+                .unwrap();
+            kv.value.clone().unwrap()
+        };
+        for table in Table::ALL {
+            for unit in WRITTEN_UNITS {
+                let schema = table.schema(unit);
+                let data = FileWriter::new(table, &schema, 0)
+                    .unwrap()
+                    .finish()
+                    .unwrap();
+                let f = footer(&data);
+                assert_eq!(
+                    written_schema(table, &encoded(&f)),
+                    Some(Arc::clone(&schema))
+                );
+                assert_eq!(f.schema(), &schema, "{table:?} {unit:?}");
+                assert_eq!(f.schema(), &embedded(&f), "{table:?} {unit:?}");
+                assert_eq!(f.time_unit(), Some(unit));
+            }
+        }
+        // Field metadata changes the embedded schema: not recognised, so the
+        // footer reads the file's own (and a merge keeps it apart).
+        let table = Table::Logs;
+        let plain = table.schema(TimeUnit::Nanosecond);
+        let mut fields: Vec<Field> = plain.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields[0].set_metadata([("origin".to_string(), "elsewhere".to_string())].into());
+        let other = Arc::new(Schema::new(fields));
+        let data = FileWriter::new(table, &other, 0).unwrap().finish().unwrap();
+        let f = footer(&data);
+        assert_eq!(written_schema(table, &encoded(&f)), None);
+        assert_eq!(f.schema(), &other);
+        assert_ne!(f.schema(), &plain);
+        // A table's encoding is not another's.
+        let traces = footer(
+            &FileWriter::new(
+                Table::Traces,
+                &Table::Traces.schema(TimeUnit::Nanosecond),
+                0,
+            )
+            .unwrap()
+            .finish()
+            .unwrap(),
+        );
+        assert_eq!(written_schema(Table::Logs, &encoded(&traces)), None);
     }
 
     /// The reader-memory estimate has its fixed part per column, grows with
