@@ -151,10 +151,10 @@ pub struct RowGroupRange {
 pub struct Footer {
     /// The file's Parquet metadata.
     metadata: Arc<ParquetMetaData>,
-    /// It, set to decode to `decoded`: for a file whose schema was
-    /// recognised ([`Footer::parse`]), made when first needed (a merge sets
-    /// its inputs to decode another schema anyway, and a footer read only
-    /// for its rows never decodes).
+    /// `metadata` set up to decode to `decoded`. For a file whose schema
+    /// was recognised ([`Footer::parse`]) it is made when first needed: a
+    /// merge sets its inputs to decode another schema anyway, and a footer
+    /// read only for its rows never decodes.
     arrow: OnceLock<ArrowReaderMetadata>,
     /// The file's Arrow schema without its key-value metadata.
     schema: SchemaRef,
