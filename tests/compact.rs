@@ -279,6 +279,37 @@ fn open_hours_are_not_compacted() {
         .all(|k| { otlp2r2::key::parse_partition(k).unwrap().1 != hour }));
 }
 
+/// A small input (the whole file within the footer's first get) is read
+/// with that one get; a larger one with the footer's get and one per row
+/// group. The gets of a run: the inputs', then one footer per output to
+/// verify it.
+#[test]
+fn a_small_input_is_read_with_one_get() {
+    let store = Faulty::new(memory());
+    for seed in 1..=6 {
+        ingest(store.inner(), Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    ingest(store.inner(), Signal::Logs, &logs_at(3000, 7, 0), false);
+    let sizes: Vec<usize> = store
+        .inner()
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("otel_logs/"))
+        .map(|(_, d)| d.len())
+        .collect();
+    let small = sizes.iter().filter(|&&n| n <= 64 << 10).count() as u64;
+    assert_eq!((small, sizes.len()), (6, 7), "{sizes:?}");
+    let s = Settings {
+        target_bytes: 64 << 20,
+        ..settings()
+    };
+    let before = store.calls(Op::Get);
+    let report = compact_all(&store, &s);
+    assert_eq!((report.inputs, report.outputs), (7, 1));
+    // Six small inputs, one large one in one row group, one output.
+    assert_eq!(store.calls(Op::Get) - before, 6 + 2 + 1);
+}
+
 /// Planning with a look-back lists each table from its first day's
 /// `date=` folder on, never the whole bucket: a partition older than the
 /// look-back is left alone, one inside it is found; with no look-back both

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use bytes::Bytes;
 
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
@@ -330,17 +331,21 @@ async fn compact<S: Store>(
             left += count - i;
             break;
         }
-        let Some(file) = read_footer(store, &m).await? else {
+        let Some((file, whole)) = read_footer(store, &m).await? else {
             continue;
         };
-        let memory = file.read_memory(INPUT_ROWS);
+        let mut memory = file.read_memory(INPUT_ROWS);
+        if whole.is_some() {
+            // Kept from now until the input's row group is decoded.
+            memory.held = memory.held.saturating_add(size);
+        }
         let same =
             |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
         match groups.iter_mut().find(same) {
             // Two files always merge, so each run makes progress.
             Some(g) if g.files.len() < 2 || within(g.memory, memory) => {
                 g.memory = g.memory.with(memory);
-                g.files.push((m, file));
+                g.files.push(Source::new(m, file, whole));
             }
             Some(_) => {
                 left += 1;
@@ -350,7 +355,7 @@ async fn compact<S: Store>(
             None => groups.push(Group {
                 version: file.schema_version().to_string(),
                 schema: file.schema().clone(),
-                files: vec![(m, file)],
+                files: vec![Source::new(m, file, whole)],
                 memory,
             }),
         }
@@ -359,7 +364,7 @@ async fn compact<S: Store>(
     }
     let mut merged = false;
     for g in groups.into_iter().filter(|g| g.files.len() >= 2) {
-        let bytes: u64 = g.files.iter().map(|(m, _)| m.size).sum();
+        let bytes: u64 = g.files.iter().map(|s| s.meta.size).sum();
         let row_group_bytes = if left > 0 && bytes < settings.small_bytes() {
             settings.row_group_bytes.min(INTERMEDIATE_ROW_GROUP_BYTES)
         } else {
@@ -376,15 +381,20 @@ async fn compact<S: Store>(
 }
 
 /// Reads a file's footer (its last bytes, then more if the footer is
-/// longer); `None` when the file went away meanwhile.
-async fn read_footer<S: Store>(store: &S, m: &Meta) -> Result<Option<Footer>> {
+/// longer); `None` when the file went away meanwhile. When those last bytes
+/// are the whole file (one of at most [`FOOTER_GUESS`]: a request's file),
+/// they come back too, and its row groups take no get of their own.
+async fn read_footer<S: Store>(store: &S, m: &Meta) -> Result<Option<(Footer, Option<Bytes>)>> {
     let mut length = FOOTER_GUESS.min(m.size);
     for _ in 0..2 {
         let Some(tail) = store.get(&m.key, Some(Range::Suffix { length })).await? else {
             return Ok(None);
         };
         match Footer::parse(&tail, m.size)? {
-            FooterOrNeed::Footer(f) => return Ok(Some(*f)),
+            FooterOrNeed::Footer(f) => {
+                let whole = (tail.len() as u64 == m.size).then(|| Bytes::from(tail));
+                return Ok(Some((*f, whole)));
+            }
             FooterOrNeed::Need(n) => length = n.min(m.size),
         }
     }
@@ -463,7 +473,7 @@ async fn fold_tombstones<S: Store>(
 struct Group {
     version: String,
     schema: SchemaRef,
-    files: Vec<(Meta, Footer)>,
+    files: Vec<Source>,
     /// What reading them is estimated to hold ([`Footer::read_memory`]).
     memory: ReadMemory,
 }
@@ -495,14 +505,14 @@ async fn merge_group<S: Store>(
     let Group {
         schema, mut files, ..
     } = group;
-    files.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    files.sort_by(|a, b| a.meta.key.cmp(&b.meta.key));
     let inputs: Vec<Input> = files
         .iter()
-        .map(|(m, f)| Input {
-            key: m.key.clone(),
-            etag: m.etag.clone(),
-            size: m.size,
-            rows: f.rows(),
+        .map(|s| Input {
+            key: s.meta.key.clone(),
+            etag: s.meta.etag.clone(),
+            size: s.meta.size,
+            rows: s.file.rows(),
         })
         .collect();
     let hash = protocol::inputs_hash(&inputs);
@@ -518,12 +528,12 @@ async fn merge_group<S: Store>(
 
     // The merge: each input read one row group at a time, the string
     // leaves that are dictionaries in every input kept as dictionaries.
-    let footers: Vec<&Footer> = files.iter().map(|(_, f)| f).collect();
+    let footers: Vec<&Footer> = files.iter().map(|s| &s.file).collect();
     let decoded = read::decoded_schema(p.table, &schema, &footers);
-    for (_, f) in &mut files {
-        f.decode_as(Arc::clone(&decoded))?;
+    for s in &mut files {
+        s.file.decode_as(Arc::clone(&decoded))?;
     }
-    let mut sources: Vec<Source> = files.into_iter().map(|(m, f)| Source::new(m, f)).collect();
+    let mut sources = files;
     // Output batches never straddle a row group.
     let out_rows = MERGE_ROWS.min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
@@ -735,7 +745,7 @@ async fn verify<S: Store>(store: &S, intent: &Intent) -> Result<u64> {
             .head(&o.key)
             .await?
             .ok_or_else(|| store::failed("head", &o.key, "a committed output is missing"))?;
-        let file = read_footer(store, &head)
+        let (file, _) = read_footer(store, &head)
             .await?
             .ok_or_else(|| store::failed("get", &o.key, "a committed output is missing"))?;
         rows += file.rows();
@@ -743,10 +753,13 @@ async fn verify<S: Store>(store: &S, intent: &Intent) -> Result<u64> {
     Ok(rows)
 }
 
-/// One input, read one row group at a time through ranged gets.
+/// One input, read one row group at a time through ranged gets, or out of
+/// its bytes when [`read_footer`] got the whole file.
 struct Source {
     meta: Meta,
     file: Footer,
+    /// The whole file, until its last row group is decoded.
+    whole: Option<Bytes>,
     next_group: usize,
     batches: Option<RowGroupBatches>,
     /// Rows of the open row group not yet out.
@@ -754,10 +767,11 @@ struct Source {
 }
 
 impl Source {
-    fn new(meta: Meta, file: Footer) -> Self {
+    fn new(meta: Meta, file: Footer, whole: Option<Bytes>) -> Self {
         Source {
             meta,
             file,
+            whole,
             next_group: 0,
             batches: None,
             group_rows_left: 0,
@@ -783,22 +797,29 @@ impl Source {
             let Some(range) = self.file.row_group(self.next_group) else {
                 return Ok(None);
             };
-            let slice = Range::Slice {
-                offset: range.start,
-                length: range.len,
+            let end = range.start.saturating_add(range.len);
+            let bytes = match self.whole.as_ref() {
+                Some(whole) if end <= whole.len() as u64 => {
+                    whole.slice(range.start as usize..end as usize)
+                }
+                _ => {
+                    let slice = Range::Slice {
+                        offset: range.start,
+                        length: range.len,
+                    };
+                    let bytes = store.get(&self.meta.key, Some(slice)).await?;
+                    let bytes = bytes.ok_or_else(|| {
+                        store::failed("get", &self.meta.key, "an input went away during its run")
+                    })?;
+                    Bytes::from(bytes)
+                }
             };
-            let bytes = store
-                .get(&self.meta.key, Some(slice))
-                .await?
-                .ok_or_else(|| {
-                    store::failed("get", &self.meta.key, "an input went away during its run")
-                })?;
-            let batches = self.file.decode_row_group(
-                self.next_group,
-                range.start,
-                bytes.into(),
-                INPUT_ROWS,
-            )?;
+            if self.next_group + 1 >= self.file.row_groups() {
+                self.whole = None;
+            }
+            let batches =
+                self.file
+                    .decode_row_group(self.next_group, range.start, bytes, INPUT_ROWS)?;
             self.batches = Some(batches);
             self.group_rows_left = range.rows;
             self.next_group += 1;
