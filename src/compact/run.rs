@@ -336,8 +336,15 @@ async fn compact<S: Store>(
         };
         let mut memory = file.read_memory(INPUT_ROWS);
         if whole.is_some() {
-            // Kept from now until the input's row group is decoded.
-            memory.held = memory.held.saturating_add(size);
+            // The bytes are held from now until the input's last row group
+            // is decoded. With one row group, its reader or batch takes
+            // their place (the reader holds them), and the merge starts by
+            // decoding its inputs one after the other: the larger of the
+            // two per input. Otherwise both.
+            memory.held = match file.row_groups() {
+                1 => memory.held.max(size),
+                _ => memory.held.saturating_add(size),
+            };
         }
         let same =
             |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
