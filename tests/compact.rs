@@ -308,6 +308,22 @@ fn a_small_input_is_read_with_one_get() {
     assert_eq!((report.inputs, report.outputs), (7, 1));
     // Six small inputs, one large one in one row group, one output.
     assert_eq!(store.calls(Op::Get) - before, 6 + 2 + 1);
+
+    // Two groups in one run (microsecond files merge apart): the first to
+    // merge keeps its small inputs' bytes; the second's would be held
+    // through that merge, so its inputs get their row groups again.
+    let store = Faulty::new(memory());
+    for seed in 1..=6 {
+        ingest(store.inner(), Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    for seed in 11..=13 {
+        // Smaller, so that their group is the first.
+        ingest(store.inner(), Signal::Logs, &logs_at(5, seed, 0), true);
+    }
+    let before = store.calls(Op::Get);
+    let report = compact_all(&store, &s);
+    assert_eq!((report.inputs, report.outputs), (9, 2));
+    assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
 }
 
 /// Planning with a look-back lists each table from its first day's

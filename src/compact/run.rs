@@ -369,8 +369,15 @@ async fn compact<S: Store>(
         taken += 1;
         taken_bytes += size;
     }
+    let mut groups: Vec<Group> = groups.into_iter().filter(|g| g.files.len() >= 2).collect();
+    // Groups merge one after the other, so only the first keeps its small
+    // inputs' bytes: the others' would be held through its merge, on top of
+    // its bound. They get their row groups as larger inputs do.
+    for s in groups.iter_mut().skip(1).flat_map(|g| &mut g.files) {
+        s.whole = None;
+    }
     let mut merged = false;
-    for g in groups.into_iter().filter(|g| g.files.len() >= 2) {
+    for g in groups {
         let bytes: u64 = g.files.iter().map(|s| s.meta.size).sum();
         let row_group_bytes = if left > 0 && bytes < settings.small_bytes() {
             settings.row_group_bytes.min(INTERMEDIATE_ROW_GROUP_BYTES)
