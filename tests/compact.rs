@@ -16,6 +16,7 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, TimeUnit};
 use common::fixtures;
 use futures_executor::block_on;
+use otlp2r2::compact::read::DEFAULT_SUFFIX_BYTES;
 use otlp2r2::compact::{self, Partition, Settings};
 use otlp2r2::store::fault::{Faulty, Op, Rule, When};
 use otlp2r2::store::memory::Memory;
@@ -286,26 +287,31 @@ fn open_hours_are_not_compacted() {
 #[test]
 fn a_small_input_is_read_with_one_get() {
     let store = Faulty::new(memory());
-    for seed in 1..=6 {
+    for seed in 1..=5 {
         ingest(store.inner(), Signal::Logs, &logs_at(20, seed, 0), false);
     }
+    // Over 64 KiB: the suffix first got was that long before.
+    ingest(store.inner(), Signal::Logs, &logs_at(900, 6, 0), false);
     ingest(store.inner(), Signal::Logs, &logs_at(3000, 7, 0), false);
-    let sizes: Vec<usize> = store
+    let sizes: Vec<u64> = store
         .inner()
         .snapshot()
         .into_iter()
         .filter(|(k, _)| k.starts_with("otel_logs/"))
-        .map(|(_, d)| d.len())
+        .map(|(_, d)| d.len() as u64)
         .collect();
-    let small = sizes.iter().filter(|&&n| n <= 64 << 10).count() as u64;
-    assert_eq!((small, sizes.len()), (6, 7), "{sizes:?}");
+    let small = sizes.iter().filter(|&&n| n <= DEFAULT_SUFFIX_BYTES).count();
+    let over_64k = sizes.iter().filter(|&&n| n > 64 << 10).count();
+    assert_eq!((small, over_64k, sizes.len()), (6, 2, 7), "{sizes:?}");
     let s = Settings {
         target_bytes: 64 << 20,
         ..settings()
     };
     let before = store.calls(Op::Get);
+    let rows_before = rows(store.inner());
     let report = compact_all(&store, &s);
     assert_eq!((report.inputs, report.outputs), (7, 1));
+    assert_eq!(rows(store.inner()), rows_before);
     // Six small inputs, one large one in one row group, one output.
     assert_eq!(store.calls(Op::Get) - before, 6 + 2 + 1);
 

@@ -47,11 +47,13 @@ use crate::write::{
 /// the metadata's length (4 bytes) and the magic `PAR1`.
 pub const FOOTER_TAIL_BYTES: u64 = 8;
 
-/// A good first guess of the suffix to get for [`Footer::parse`]: 64 KiB,
+/// A good first guess of the suffix to get for [`Footer::parse`]: 128 KiB,
 /// which holds the footer of every file this crate writes of up to a few
 /// hundred row groups (a row group's metadata is about 4 KiB for the widest
-/// table). A larger footer costs a second ranged get.
-pub const DEFAULT_SUFFIX_BYTES: u64 = 64 << 10;
+/// table), and the whole of a request's file of up to about a thousand
+/// records (the OpenTelemetry SDKs export 512 at a time by default), which
+/// then needs no other get. A larger footer costs a second ranged get.
+pub const DEFAULT_SUFFIX_BYTES: u64 = 128 << 10;
 
 /// The largest footer [`Footer::parse`] accepts: 16 MiB (a file this
 /// crate writes has a few KiB per row group). A longer one is refused

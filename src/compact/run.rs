@@ -32,17 +32,13 @@ use bytes::Bytes;
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
 use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
-use super::read::{self, Footer, FooterOrNeed, ReadMemory, RowGroupBatches};
+use super::read::{self, Footer, FooterOrNeed, ReadMemory, RowGroupBatches, DEFAULT_SUFFIX_BYTES};
 use super::Settings;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::schema::Table;
 use crate::store::{self, Meta, Part, PutMode, Range, Store};
 use crate::write::FileWriter;
-
-/// Bytes read from a file's end to find its footer; longer footers cost a
-/// second read.
-const FOOTER_GUESS: u64 = 64 << 10;
 
 /// Tombstones a partition keeps before a run folds them into one.
 const TOMBSTONES_KEPT: usize = 8;
@@ -396,10 +392,10 @@ async fn compact<S: Store>(
 
 /// Reads a file's footer (its last bytes, then more if the footer is
 /// longer); `None` when the file went away meanwhile. When those last bytes
-/// are the whole file (one of at most [`FOOTER_GUESS`]: a request's file),
-/// they come back too, and its row groups take no get of their own.
+/// are the whole file (one of at most [`DEFAULT_SUFFIX_BYTES`]: a request's
+/// file), they come back too, and its row groups take no get of their own.
 async fn read_footer<S: Store>(store: &S, m: &Meta) -> Result<Option<(Footer, Option<Bytes>)>> {
-    let mut length = FOOTER_GUESS.min(m.size);
+    let mut length = DEFAULT_SUFFIX_BYTES.min(m.size);
     for _ in 0..2 {
         let Some(tail) = store.get(&m.key, Some(Range::Suffix { length })).await? else {
             return Ok(None);
