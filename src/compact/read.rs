@@ -322,9 +322,7 @@ impl Footer {
     /// with some string leaves as dictionaries ([`decoded_schema`]). An
     /// error when `schema` does not fit the file.
     pub fn decode_as(&mut self, schema: SchemaRef) -> Result<()> {
-        let options = ArrowReaderOptions::new().with_schema(Arc::clone(&schema));
-        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&self.metadata), options)?;
-        self.arrow = OnceLock::from(arrow);
+        self.arrow = OnceLock::from(self.reader_metadata(&schema)?);
         self.decoded = schema;
         Ok(())
     }
@@ -334,9 +332,18 @@ impl Footer {
         if let Some(arrow) = self.arrow.get() {
             return Ok(arrow);
         }
-        let options = ArrowReaderOptions::new().with_schema(Arc::clone(&self.decoded));
-        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&self.metadata), options)?;
+        let arrow = self.reader_metadata(&self.decoded)?;
         Ok(self.arrow.get_or_init(|| arrow))
+    }
+
+    /// The file's metadata set up to decode to `schema`; an error when
+    /// `schema` does not fit the file.
+    fn reader_metadata(&self, schema: &SchemaRef) -> Result<ArrowReaderMetadata> {
+        let options = ArrowReaderOptions::new().with_schema(Arc::clone(schema));
+        Ok(ArrowReaderMetadata::try_new(
+            Arc::clone(&self.metadata),
+            options,
+        )?)
     }
 
     /// Whether every row group's chunk of the leaf at `path` is
