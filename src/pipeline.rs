@@ -24,7 +24,7 @@ use crate::write;
 // The defaults keep the largest accepted request well under a Worker's
 // 128 MB: measured with dhat (docs/performance.md, "Peak memory"), an 8 MiB
 // protobuf logs request (24k records) peaks at 25 MiB of heap besides its
-// body, a 16 MiB one at 39 MiB (in WASM a 9.9 MiB one peaks at 37 MiB).
+// body, a 16 MiB one at 39 MiB (in WASM a 9.9 MiB one peaks at 34 MiB).
 
 /// Default cap on the request body as received (possibly gzip): 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 << 20;
@@ -215,19 +215,29 @@ pub fn process_inflated(
         bytes_in,
         ..Default::default()
     };
+    // Each file's pages are encoded while the model is there to build its
+    // batches; its bytes are laid out once the model is gone, in the room
+    // it leaves (in a Worker, linear memory need not grow for them).
+    let mut files = Vec::with_capacity(plan.files().len());
     for file in plan.files() {
-        let data = write(
+        let closed = encode(
             file.table,
             plan.batches(file, opts.timestamp_unit),
             file.rows(),
         )?;
+        let key = key::object_key(file.table, file.first_time(), hash);
+        files.push((key, file.table, file.rows(), closed));
+    }
+    drop(plan);
+    drop(model);
+    for (key, table, rows, closed) in files {
         out.objects.push(Object {
-            key: key::object_key(file.table, file.first_time(), hash),
-            table: file.table,
-            rows: file.rows(),
-            data,
+            key,
+            table,
+            rows,
+            data: closed.into_bytes()?,
         });
-        out.records += file.rows();
+        out.records += rows;
     }
     Ok(out)
 }
@@ -422,6 +432,16 @@ pub fn write(
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
     rows: usize,
 ) -> Result<Vec<u8>> {
+    encode(table, batches, rows)?.into_bytes()
+}
+
+/// [`write`] up to the file's encoded column chunks (see
+/// [`write::FileWriter::close`]).
+fn encode(
+    table: Table,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+    rows: usize,
+) -> Result<write::Closed> {
     let mut file: Option<write::FileWriter> = None;
     for batch in batches {
         let batch = batch?;
@@ -435,5 +455,5 @@ pub fn write(
         }
     }
     file.ok_or(crate::Error::Internal("a planned file has no rows"))?
-        .finish()
+        .close()
 }

@@ -5,7 +5,7 @@
 //! A Worker isolate serves several requests at once, and the request limits
 //! are sized for one: the largest accepted request peaks at about four times
 //! its inflated body (measured: an 8 MiB protobuf logs body peaks at 24.5 MiB
-//! of heap besides the body with dhat, and a 9.9 MiB one at 37 MiB of wasm
+//! of heap besides the body with dhat, and a 9.9 MiB one at 34 MiB of wasm
 //! memory in workerd; `docs/performance.md`, "Peak memory"). Each request is
 //! charged [`cost`] of what it is known to hold: first its declared
 //! `Content-Length` (before the body is read), then each chunk as it arrives,

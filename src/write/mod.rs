@@ -498,18 +498,51 @@ impl FileWriter {
     /// closed), writes the footer and returns the file's bytes not yet
     /// taken by [`FileWriter::take_written`] (the whole file if none were).
     pub fn finish(self) -> Result<Vec<u8>> {
+        self.close()?.into_bytes()
+    }
+
+    /// [`FileWriter::finish`] in two steps: the open row group's column
+    /// chunks are encoded now (its pages compressed, the column writers
+    /// gone), and laid out as the file's bytes by [`Closed::into_bytes`].
+    /// A caller that holds other memory until the end (the pipeline, its
+    /// decoded request) can free it in between: the file's bytes are then
+    /// allocated in one piece where it was, and need not extend the heap.
+    pub fn close(self) -> Result<Closed> {
         let FileWriter {
-            mut file,
+            file,
             columns,
             mut bufs,
             group_rows,
             groups,
             ..
         } = self;
-        if group_rows > 0 || groups == 0 {
+        let chunks = if group_rows > 0 || groups == 0 {
+            Some(encode_chunks(columns, &mut bufs)?)
+        } else {
+            None
+        };
+        Ok(Closed { file, chunks })
+    }
+}
+
+/// A file whose last row group is encoded but not yet written out: see
+/// [`FileWriter::close`].
+pub struct Closed {
+    file: SerializedFileWriter<Vec<u8>>,
+    /// The last row group's column chunks; `None` when the file's rows
+    /// were all flushed by [`FileWriter::flush_row_group`] before.
+    chunks: Option<Vec<Chunk>>,
+}
+
+impl Closed {
+    /// Appends the last row group and writes the footer: the file's bytes
+    /// not yet taken by [`FileWriter::take_written`].
+    pub fn into_bytes(self) -> Result<Vec<u8>> {
+        let Closed { mut file, chunks } = self;
+        if let Some(chunks) = chunks {
             // The footer: schema, column metadata and page indexes.
             let footer = 8192 + 256 * file.schema_descr().num_columns();
-            close_row_group(&mut file, columns, &mut bufs, footer)?;
+            append_row_group(&mut file, chunks, footer)?;
         }
         Ok(file.into_inner()?)
     }
@@ -523,8 +556,12 @@ fn close_row_group(
     bufs: &mut PageBuffers,
     more: usize,
 ) -> Result<()> {
-    // Every column chunk is encoded in memory first, so the file's
-    // buffer grows once, to its size.
+    let chunks = encode_chunks(columns, bufs)?;
+    append_row_group(file, chunks, more)
+}
+
+/// Every column chunk of `columns`, encoded in memory, in schema order.
+fn encode_chunks(columns: Vec<ColumnWriter>, bufs: &mut PageBuffers) -> Result<Vec<Chunk>> {
     let mut chunks = Vec::new();
     for writer in columns {
         match writer {
@@ -541,6 +578,17 @@ fn close_row_group(
             }
         }
     }
+    Ok(chunks)
+}
+
+/// Appends `chunks` to `file` as one row group. Every chunk is encoded
+/// already, so the file's buffer grows once, to hold them and `more` bytes
+/// after them.
+fn append_row_group(
+    file: &mut SerializedFileWriter<Vec<u8>>,
+    chunks: Vec<Chunk>,
+    more: usize,
+) -> Result<()> {
     let data: i64 = chunks.iter().map(Chunk::size).sum();
     file.inner_mut().reserve_exact(data as usize + more);
     let mut group = file.next_row_group()?;
