@@ -28,7 +28,8 @@ Worker's wasm memory) is loaded with the files, then the Worker's own queue cons
 the partition's message, and again with every message it sends back (a partition over one run's
 bounds), until the queue is empty. Prints input MB/s over the runs' wall time and the wasm linear
 memory the Worker reports (it only grows: the peak); writes bench-wasm/compact-report.json. VAR=VALUE
-pairs set the Worker's COMPACT_* vars.
+pairs set the Worker's COMPACT_* vars; R2_LATENCY_MS=N makes every bucket call wait N ms, as a call
+to R2 from a Worker does (the report's ops then count the most calls under way at once).
 """
 import datetime
 import gzip

@@ -332,6 +332,132 @@ fn a_small_input_is_read_with_one_get() {
     assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
 }
 
+/// A store whose gets each take one turn of the executor (as an R2 get
+/// waits on the network), counting them and how many are under way at once.
+#[derive(Default)]
+struct Overlapping<S> {
+    inner: S,
+    gets: std::cell::Cell<usize>,
+    now: std::cell::Cell<usize>,
+    most: std::cell::Cell<usize>,
+}
+
+/// Pending once, then ready: lets other futures run in between.
+struct Turn(bool);
+
+impl std::future::Future for Turn {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+impl<S: Store> Store for Overlapping<S> {
+    async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
+        self.inner.list(prefix, start).await
+    }
+    async fn get(
+        &self,
+        key: &str,
+        range: Option<store::Range>,
+    ) -> otlp2r2::Result<Option<Vec<u8>>> {
+        self.gets.set(self.gets.get() + 1);
+        self.now.set(self.now.get() + 1);
+        self.most.set(self.most.get().max(self.now.get()));
+        Turn(false).await;
+        self.now.set(self.now.get() - 1);
+        self.inner.get(key, range).await
+    }
+    async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
+        self.inner.head(key).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        mode: store::PutMode,
+    ) -> otlp2r2::Result<Option<store::Meta>> {
+        self.inner.put(key, data, mode).await
+    }
+    async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
+        self.inner.create_multipart(key).await
+    }
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        data: Vec<u8>,
+    ) -> otlp2r2::Result<store::Part> {
+        self.inner.upload_part(key, upload_id, number, data).await
+    }
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<store::Part>,
+    ) -> otlp2r2::Result<store::Meta> {
+        self.inner.complete_multipart(key, upload_id, parts).await
+    }
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> otlp2r2::Result<()> {
+        self.inner.abort_multipart(key, upload_id).await
+    }
+    async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
+        self.inner.delete(keys).await
+    }
+}
+
+/// A partition's footers are read several at a time (at most six, a
+/// Worker's open connections), not one after the other, and the run's
+/// result is what it is when they are read one by one. A run that stops at
+/// its bounds has asked for at most six footers it does not take: the one
+/// that stopped it and up to five read ahead of it (how many depends on
+/// when the gets answer).
+#[test]
+fn footers_are_read_several_at_a_time() {
+    let store = Overlapping {
+        inner: memory(),
+        ..Default::default()
+    };
+    for seed in 1..=20 {
+        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    let rows_before = rows(&store.inner);
+    let report = compact_all(&store, &settings());
+    assert_eq!((report.inputs, report.outputs), (20, 1));
+    assert_eq!(rows(&store.inner), rows_before);
+    assert_eq!(store.most.get(), 6);
+    // Each input read whole with its footer, and the output's footer.
+    assert_eq!(store.gets.get(), 20 + 1);
+
+    // Eight inputs a run at most.
+    let store = Overlapping {
+        inner: memory(),
+        ..Default::default()
+    };
+    for seed in 1..=20 {
+        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    let s = Settings {
+        max_inputs: 8,
+        ..settings()
+    };
+    let p = first_partition(&store.inner);
+    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    assert!(r.more && r.inputs == 8, "{r:?}");
+    // The taken inputs, the unused footers, the output's footer.
+    let unused = store.gets.get() - 8 - 1;
+    assert!((1..=6).contains(&unused), "{unused}");
+}
+
 /// Planning with a look-back lists each table from its first day's
 /// `date=` folder on, never the whole bucket: a partition older than the
 /// look-back is left alone, one inside it is found; with no look-back both

@@ -18,8 +18,19 @@ export class R2Bucket {
     this.objects = new Map(); // key -> { data, etag }
     this.uploads = new Map(); // upload id -> { key, parts: Map(number -> data) }
     this.ops = {};
+    this.latency = 0; // ms each call of the compaction bench waits, as a call to R2 would
+    this.inFlight = 0;
   }
   count(op) { this.ops[op] = (this.ops[op] || 0) + 1; }
+  // With a latency set: waits it, and counts the calls under way at once
+  // (ops.most_at_once).
+  async wait() {
+    if (!this.latency) return;
+    this.inFlight += 1;
+    this.ops.most_at_once = Math.max(this.ops.most_at_once || 0, this.inFlight);
+    await new Promise((r) => setTimeout(r, this.latency));
+    this.inFlight -= 1;
+  }
   meta(key, o) {
     return {
       key, size: o.data.byteLength, etag: o.etag, httpEtag: `"${o.etag}"`, version: o.etag,
@@ -41,6 +52,7 @@ export class R2Bucket {
   }
   async put(key, value, options) {
     this.count("put");
+    await this.wait();
     const data = await this.bytesOf(value);
     const cond = options && options.onlyIf;
     const old = this.objects.get(key);
@@ -50,11 +62,13 @@ export class R2Bucket {
   }
   async head(key) {
     this.count("head");
+    await this.wait();
     const o = this.objects.get(key);
     return o ? this.meta(key, o) : null;
   }
   async get(key, options) {
     this.count("get");
+    await this.wait();
     const o = this.objects.get(key);
     if (!o) return null;
     let data = o.data;
@@ -73,10 +87,12 @@ export class R2Bucket {
   }
   async delete(keys) {
     this.count("delete");
+    await this.wait();
     for (const k of Array.isArray(keys) ? keys : [keys]) this.objects.delete(k);
   }
   async list(options) {
     this.count("list");
+    await this.wait();
     const prefix = (options && options.prefix) || "";
     const limit = (options && options.limit) || 1000;
     const after = options && (options.cursor || options.startAfter);
@@ -94,11 +110,13 @@ export class R2Bucket {
       key, uploadId,
       async uploadPart(number, value) {
         bucket.count("uploadPart");
+        await bucket.wait();
         bucket.uploads.get(uploadId).parts.set(number, await bucket.bytesOf(value));
         return { partNumber: number, etag: `p${uploadId}-${number}` };
       },
       async complete(parts) {
         bucket.count("complete");
+        await bucket.wait();
         const u = bucket.uploads.get(uploadId);
         const chunks = parts.map((p) => u.parts.get(p.partNumber));
         const data = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -112,6 +130,7 @@ export class R2Bucket {
   }
   async createMultipartUpload(key) {
     this.count("createMultipartUpload");
+    await this.wait();
     const id = `u${this.uploads.size}-${this.puts}`;
     this.uploads.set(id, { key, parts: new Map() });
     return this.upload(key, id);
@@ -149,7 +168,8 @@ function batchOf(ids) {
 }
 
 // The compaction bench (bench_worker.py --compact): PUT /bucket/<key> stores
-// an input; POST /compact?partition=<table/hour>&<COMPACT_* var>=… runs the
+// an input; POST /compact?partition=<table/hour>&<COMPACT_* var>=…
+// [&R2_LATENCY_MS=n, each bucket call waiting n ms as a call to R2 does] runs the
 // Worker's queue consumer on that partition, and again on every partition it
 // sends back, until the queue is empty. Answers each run's log line (with
 // memory_bytes, the wasm linear memory: it only grows, so the last is the
@@ -164,6 +184,7 @@ async function compaction(request, ctx) {
   }
   const env = { OTLP_BUCKET: BUCKET, COMPACT_QUEUE: QUEUE };
   for (const [k, v] of url.searchParams) if (k.startsWith("COMPACT_")) env[k] = v;
+  BUCKET.latency = Number(url.searchParams.get("R2_LATENCY_MS") || 0);
   QUEUE.sent = [url.searchParams.get("partition")];
   const runs = [];
   while (QUEUE.sent.length) {

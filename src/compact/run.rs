@@ -8,7 +8,7 @@
 //!    uploads, delete its completed outputs; `committed`: finish it);
 //! 3. delete late retries (files whose key a tombstone lists) and expire old
 //!    tombstones;
-//! 4. read the small files' footers, smallest first and within the run's
+//! 4. read the small files' footers (six at a time), smallest first and within the run's
 //!    bounds (inputs, bytes, memory: [`Report::more`] says when files were
 //!    left for another run), group them by schema (only files of the same
 //!    schema version and timestamp unit merge), and for each group of two
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
 
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
@@ -39,6 +40,10 @@ use crate::key;
 use crate::schema::Table;
 use crate::store::{self, Meta, Part, PutMode, Range, Store};
 use crate::write::FileWriter;
+
+/// Footers read at once: a Worker invocation has six connections open at a
+/// time (R2 calls included), and nothing else runs while they are read.
+const FOOTER_READS: usize = 6;
 
 /// Tombstones a partition keeps before a run folds them into one.
 const TOMBSTONES_KEPT: usize = 8;
@@ -308,7 +313,17 @@ async fn compact<S: Store>(
     let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
     let mut full = false;
     let count = small.len();
-    for (i, m) in small.into_iter().enumerate() {
+    // The footers are read FOOTER_READS at a time, in this order: on R2
+    // every get is a round trip, and a partition of small files is mostly
+    // footers. A run that stops early has asked for a few it does not use.
+    let mut footers = stream::iter(small)
+        .map(|m| async move {
+            let footer = read_footer(store, &m).await;
+            (m, footer)
+        })
+        .buffered(FOOTER_READS)
+        .enumerate();
+    while let Some((i, (m, footer))) = footers.next().await {
         let size = m.size;
         // The bounds: inputs, bytes, and memory (what the open inputs hold
         // plus the largest decode under way).
@@ -318,8 +333,8 @@ async fn compact<S: Store>(
                 && held.with(add).total() <= settings.merge_memory_bytes
         };
         // Past the bounds (or the memory full: files only grow from here),
-        // with every group able to merge: the rest wait, unread (their
-        // footers would cost subrequests for nothing).
+        // with every group able to merge: the rest wait, their footers
+        // not asked for beyond those already under way.
         if (full || !within(ReadMemory::default(), ReadMemory::default()))
             && !groups.is_empty()
             && groups.iter().all(|g| g.files.len() >= 2)
@@ -327,7 +342,7 @@ async fn compact<S: Store>(
             left += count - i;
             break;
         }
-        let Some((file, whole)) = read_footer(store, &m).await? else {
+        let Some((file, whole)) = footer? else {
             continue;
         };
         let mut memory = file.read_memory(INPUT_ROWS);
@@ -365,6 +380,8 @@ async fn compact<S: Store>(
         taken += 1;
         taken_bytes += size;
     }
+    // Footers read ahead and not taken go now, before any merge.
+    drop(footers);
     let mut groups: Vec<Group> = groups.into_iter().filter(|g| g.files.len() >= 2).collect();
     // Groups merge one after the other, so only the first keeps its small
     // inputs' bytes: the others' would be held through its merge, on top of
