@@ -340,6 +340,9 @@ struct Overlapping<S> {
     gets: std::cell::Cell<usize>,
     now: std::cell::Cell<usize>,
     most: std::cell::Cell<usize>,
+    /// The same for the gets of byte ranges (row groups).
+    slices_now: std::cell::Cell<usize>,
+    slices_most: std::cell::Cell<usize>,
 }
 
 /// Pending once, then ready: lets other futures run in between.
@@ -369,11 +372,20 @@ impl<S: Store> Store for Overlapping<S> {
         key: &str,
         range: Option<store::Range>,
     ) -> otlp2r2::Result<Option<Vec<u8>>> {
+        let slice = matches!(range, Some(store::Range::Slice { .. }));
         self.gets.set(self.gets.get() + 1);
         self.now.set(self.now.get() + 1);
         self.most.set(self.most.get().max(self.now.get()));
+        if slice {
+            self.slices_now.set(self.slices_now.get() + 1);
+            self.slices_most
+                .set(self.slices_most.get().max(self.slices_now.get()));
+        }
         Turn(false).await;
         self.now.set(self.now.get() - 1);
+        if slice {
+            self.slices_now.set(self.slices_now.get() - 1);
+        }
         self.inner.get(key, range).await
     }
     async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
@@ -456,6 +468,40 @@ fn footers_are_read_several_at_a_time() {
     // The taken inputs, the unused footers, the output's footer.
     let unused = store.gets.get() - 8 - 1;
     assert!((1..=6).contains(&unused), "{unused}");
+}
+
+/// The inputs not read whole with their footers get their first row
+/// groups several at a time before the merge starts (at most six), with
+/// no more gets than one by one, and the same rows.
+#[test]
+fn first_row_groups_are_got_several_at_a_time() {
+    let store = Overlapping {
+        inner: memory(),
+        ..Default::default()
+    };
+    for seed in 1..=8 {
+        ingest(&store.inner, Signal::Logs, &logs_at(3000, seed, 0), false);
+    }
+    let sizes: Vec<u64> = store
+        .inner
+        .snapshot()
+        .into_iter()
+        .map(|(_, d)| d.len() as u64)
+        .collect();
+    assert!(sizes.iter().all(|&n| n > DEFAULT_SUFFIX_BYTES), "{sizes:?}");
+    let rows_before = rows(&store.inner);
+    // One run for all eight.
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: 256 << 20,
+        ..settings()
+    };
+    let report = compact_all(&store, &s);
+    assert_eq!((report.inputs, report.outputs), (8, 1));
+    assert_eq!(rows(&store.inner), rows_before);
+    assert_eq!(store.slices_most.get(), 6);
+    // A footer and a row group per input, the output's footer.
+    assert_eq!(store.gets.get(), 8 * 2 + 1);
 }
 
 /// Planning with a look-back lists each table from its first day's

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
@@ -41,9 +41,10 @@ use crate::schema::Table;
 use crate::store::{self, Meta, Part, PutMode, Range, Store};
 use crate::write::FileWriter;
 
-/// Footers read at once: a Worker invocation has six connections open at a
-/// time (R2 calls included), and nothing else runs while they are read.
-const FOOTER_READS: usize = 6;
+/// Gets under way at once, of footers and of the inputs' first row groups:
+/// a Worker invocation has six connections open at a time (R2 calls
+/// included), and nothing else runs while they are read.
+const GETS_AT_ONCE: usize = 6;
 
 /// Tombstones a partition keeps before a run folds them into one.
 const TOMBSTONES_KEPT: usize = 8;
@@ -313,7 +314,7 @@ async fn compact<S: Store>(
     let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
     let mut full = false;
     let count = small.len();
-    // The footers are read FOOTER_READS at a time, in this order: on R2
+    // The footers are read GETS_AT_ONCE at a time, in this order: on R2
     // every get is a round trip, and a partition of small files is mostly
     // footers. A run that stops early has asked for a few it does not use.
     let mut footers = stream::iter(small)
@@ -321,7 +322,7 @@ async fn compact<S: Store>(
             let footer = read_footer(store, &m).await;
             (m, footer)
         })
-        .buffered(FOOTER_READS)
+        .buffered(GETS_AT_ONCE)
         .enumerate();
     while let Some((i, (m, footer))) = footers.next().await {
         let size = m.size;
@@ -561,6 +562,7 @@ async fn merge_group<S: Store>(
         s.file.decode_as(Arc::clone(&decoded))?;
     }
     let mut sources = files;
+    get_first_row_groups(store, &mut sources).await?;
     // Output batches never straddle a row group.
     let out_rows = MERGE_ROWS.min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
@@ -787,6 +789,9 @@ struct Source {
     file: Footer,
     /// The whole file, until its last row group is decoded.
     whole: Option<Bytes>,
+    /// Row group `next_group`'s bytes, got ahead of the merge (see
+    /// [`get_first_row_groups`]).
+    ahead: Option<Bytes>,
     next_group: usize,
     batches: Option<RowGroupBatches>,
     /// Rows of the open row group not yet out.
@@ -799,6 +804,7 @@ impl Source {
             meta,
             file,
             whole,
+            ahead: None,
             next_group: 0,
             batches: None,
             group_rows_left: 0,
@@ -825,21 +831,12 @@ impl Source {
                 return Ok(None);
             };
             let end = range.start.saturating_add(range.len);
-            let bytes = match self.whole.as_ref() {
-                Some(whole) if end <= whole.len() as u64 => {
+            let bytes = match (self.ahead.take(), self.whole.as_ref()) {
+                (Some(ahead), _) => ahead,
+                (None, Some(whole)) if end <= whole.len() as u64 => {
                     whole.slice(range.start as usize..end as usize)
                 }
-                _ => {
-                    let slice = Range::Slice {
-                        offset: range.start,
-                        length: range.len,
-                    };
-                    let bytes = store.get(&self.meta.key, Some(slice)).await?;
-                    let bytes = bytes.ok_or_else(|| {
-                        store::failed("get", &self.meta.key, "an input went away during its run")
-                    })?;
-                    Bytes::from(bytes)
-                }
+                (None, _) => self.get_row_group(store, self.next_group).await?,
             };
             if self.next_group + 1 >= self.file.row_groups() {
                 self.whole = None;
@@ -852,4 +849,53 @@ impl Source {
             self.next_group += 1;
         }
     }
+
+    /// Whether row group `group` would take a get of its own (not got
+    /// ahead, not in the whole file's bytes).
+    fn needs_get(&self, group: usize) -> bool {
+        let Some(range) = self.file.row_group(group) else {
+            return false;
+        };
+        let end = range.start.saturating_add(range.len);
+        self.ahead.is_none() && self.whole.as_ref().is_none_or(|w| end > w.len() as u64)
+    }
+
+    /// Row group `group`'s bytes, with a ranged get.
+    async fn get_row_group<S: Store>(&self, store: &S, group: usize) -> Result<Bytes> {
+        let range = self
+            .file
+            .row_group(group)
+            .ok_or(Error::Internal("no such row group"))?;
+        let slice = Range::Slice {
+            offset: range.start,
+            length: range.len,
+        };
+        let bytes = store.get(&self.meta.key, Some(slice)).await?;
+        let bytes = bytes.ok_or_else(|| {
+            store::failed("get", &self.meta.key, "an input went away during its run")
+        })?;
+        Ok(Bytes::from(bytes))
+    }
+}
+
+/// Gets the first row group of every input that needs a get for it,
+/// [`GETS_AT_ONCE`] at a time: the merge's first step decodes a batch of
+/// every input before it puts out a row, so it would otherwise wait for
+/// those gets one after the other. Each input holds those bytes no longer
+/// than it would anyway (its reader keeps them until its row group ends),
+/// so the run's memory estimate holds.
+async fn get_first_row_groups<S: Store>(store: &S, sources: &mut [Source]) -> Result<()> {
+    let wanted: Vec<usize> = (0..sources.len())
+        .filter(|&i| sources[i].needs_get(0))
+        .collect();
+    let sources_ref: &[Source] = sources;
+    let got: Vec<(usize, Bytes)> = stream::iter(wanted)
+        .map(|i| async move { Ok::<_, Error>((i, sources_ref[i].get_row_group(store, 0).await?)) })
+        .buffered(GETS_AT_ONCE)
+        .try_collect()
+        .await?;
+    for (i, bytes) in got {
+        sources[i].ahead = Some(bytes);
+    }
+    Ok(())
 }
