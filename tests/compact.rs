@@ -485,8 +485,8 @@ fn first_row_groups_are_got_several_at_a_time() {
     let sizes: Vec<u64> = store
         .inner
         .snapshot()
-        .into_iter()
-        .map(|(_, d)| d.len() as u64)
+        .into_values()
+        .map(|d| d.len() as u64)
         .collect();
     assert!(sizes.iter().all(|&n| n > DEFAULT_SUFFIX_BYTES), "{sizes:?}");
     let rows_before = rows(&store.inner);
