@@ -8,11 +8,12 @@
 //!    uploads, delete its completed outputs; `committed`: finish it);
 //! 3. delete late retries (files whose key a tombstone lists) and expire old
 //!    tombstones;
-//! 4. read the small files' footers (six at a time), smallest first and within the run's
-//!    bounds (inputs, bytes, memory: [`Report::more`] says when files were
-//!    left for another run), group them by schema (only files of the same
-//!    schema version and timestamp unit merge), and for each group of two
-//!    or more: record the intent, merge row group by row group into
+//! 4. read the small files' footers (six at a time), smallest first and
+//!    within the run's bounds (inputs, bytes, memory: [`Report::more`] says
+//!    when files were left for another run), group them by schema (only
+//!    files of the same schema version and timestamp unit merge), and for
+//!    each group of two or more: record the intent, get the inputs' first
+//!    row groups (six at a time), merge row group by row group into
 //!    outputs rolled at the target size (multipart parts as they fill; row
 //!    groups of at most 1 MiB when a later run will read the output back),
 //!    commit, verify the outputs' rows, write the tombstone, delete the
