@@ -363,6 +363,25 @@ impl std::future::Future for Turn {
     }
 }
 
+/// One get under way: counted in `now` (and `most`) until it ends or is
+/// dropped unfinished (a run drops the footers it read ahead and did not
+/// take).
+struct Under<'a>(&'a std::cell::Cell<usize>);
+
+impl<'a> Under<'a> {
+    fn way(now: &'a std::cell::Cell<usize>, most: &std::cell::Cell<usize>) -> Self {
+        now.set(now.get() + 1);
+        most.set(most.get().max(now.get()));
+        Under(now)
+    }
+}
+
+impl Drop for Under<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
 impl<S: Store> Store for Overlapping<S> {
     async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
         self.inner.list(prefix, start).await
@@ -372,20 +391,11 @@ impl<S: Store> Store for Overlapping<S> {
         key: &str,
         range: Option<store::Range>,
     ) -> otlp2r2::Result<Option<Vec<u8>>> {
-        let slice = matches!(range, Some(store::Range::Slice { .. }));
         self.gets.set(self.gets.get() + 1);
-        self.now.set(self.now.get() + 1);
-        self.most.set(self.most.get().max(self.now.get()));
-        if slice {
-            self.slices_now.set(self.slices_now.get() + 1);
-            self.slices_most
-                .set(self.slices_most.get().max(self.slices_now.get()));
-        }
+        let _all = Under::way(&self.now, &self.most);
+        let _slice = matches!(range, Some(store::Range::Slice { .. }))
+            .then(|| Under::way(&self.slices_now, &self.slices_most));
         Turn(false).await;
-        self.now.set(self.now.get() - 1);
-        if slice {
-            self.slices_now.set(self.slices_now.get() - 1);
-        }
         self.inner.get(key, range).await
     }
     async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
@@ -502,6 +512,43 @@ fn first_row_groups_are_got_several_at_a_time() {
     assert_eq!(store.slices_most.get(), 6);
     // A footer and a row group per input, the output's footer.
     assert_eq!(store.gets.get(), 8 * 2 + 1);
+}
+
+/// A run reads the partition's tombstones several at a time too (one per
+/// earlier run, until they are folded).
+#[test]
+fn tombstones_are_read_several_at_a_time() {
+    let store = Overlapping {
+        inner: memory(),
+        ..Default::default()
+    };
+    for seed in 1..=8 {
+        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    // Two inputs a run: a run, and a tombstone, for each merge.
+    let s = Settings {
+        max_inputs: 2,
+        ..settings()
+    };
+    let rows_before = rows(&store.inner);
+    compact_all(&store, &s);
+    assert_eq!(rows(&store.inner), rows_before);
+    let tombstones = store
+        .inner
+        .snapshot()
+        .into_keys()
+        .filter(|k| k.starts_with("_compaction/done/"))
+        .count();
+    assert!((6..=8).contains(&tombstones), "{tombstones}");
+    // A run with nothing left to merge reads them, and its one file's
+    // footer.
+    store.most.set(0);
+    let gets = store.gets.get();
+    let p = first_partition(&store.inner);
+    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    assert_eq!(r.inputs, 0);
+    assert_eq!(store.gets.get() - gets, tombstones + 1);
+    assert_eq!(store.most.get(), 6);
 }
 
 /// Planning with a look-back lists each table from its first day's

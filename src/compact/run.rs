@@ -280,16 +280,30 @@ async fn compact<S: Store>(
         }
     }
     // 3. Late retries, and tombstones past their time.
+    // Expired ones go in one call; the others are read GETS_AT_ONCE at a
+    // time (one per earlier run, up to TOMBSTONES_KEPT and one more).
     let mut tombstoned = BTreeSet::new();
     let mut live: Vec<(String, u64)> = Vec::new();
-    for m in store::list_all(store, &protocol::tombstone_prefix(&p)).await? {
-        let done = protocol::parse_tombstone(&m.key).map(|(_, done)| done);
-        if done.is_some_and(|d| d.saturating_add(settings.tombstone_secs) < now) {
-            store.delete(std::slice::from_ref(&m.key)).await?;
-            continue;
-        }
-        tombstoned.extend(read_tombstone(store, &m.key).await?);
-        if let Some(done) = done {
+    let (expired, kept): (Vec<Meta>, Vec<Meta>) =
+        store::list_all(store, &protocol::tombstone_prefix(&p))
+            .await?
+            .into_iter()
+            .partition(|m| {
+                protocol::parse_tombstone(&m.key)
+                    .is_some_and(|(_, d)| d.saturating_add(settings.tombstone_secs) < now)
+            });
+    if !expired.is_empty() {
+        let keys: Vec<String> = expired.into_iter().map(|m| m.key).collect();
+        store.delete(&keys).await?;
+    }
+    let read: Vec<Vec<String>> = stream::iter(&kept)
+        .map(|m| read_tombstone(store, &m.key))
+        .buffered(GETS_AT_ONCE)
+        .try_collect()
+        .await?;
+    for (m, inputs) in kept.into_iter().zip(read) {
+        tombstoned.extend(inputs);
+        if let Some((_, done)) = protocol::parse_tombstone(&m.key) {
             live.push((m.key, done));
         }
     }
