@@ -332,57 +332,23 @@ fn a_small_input_is_read_with_one_get() {
     assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
 }
 
-/// A store whose gets each take one turn of the executor (as an R2 get
-/// waits on the network), counting them and how many are under way at once.
-#[derive(Default)]
-struct Overlapping<S> {
-    inner: S,
-    gets: std::cell::Cell<usize>,
-    now: std::cell::Cell<usize>,
-    most: std::cell::Cell<usize>,
-    /// The same for the gets of byte ranges (row groups).
-    slices_now: std::cell::Cell<usize>,
-    slices_most: std::cell::Cell<usize>,
+/// A test store: the in-memory one, with `hook` run before each get.
+struct OnGet<'a, H> {
+    inner: &'a Memory,
+    hook: H,
 }
 
-/// Pending once, then ready: lets other futures run in between.
-struct Turn(bool);
-
-impl std::future::Future for Turn {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
+/// What an [`OnGet`] store does before a get goes through.
+trait BeforeGet {
+    async fn before_get(
+        &self,
+        inner: &Memory,
+        key: &str,
+        range: &Option<store::Range>,
+    ) -> otlp2r2::Result<()>;
 }
 
-/// One get under way: counted in `now` (and `most`) until it ends or is
-/// dropped unfinished (a run drops the footers it read ahead and did not
-/// take).
-struct Under<'a>(&'a std::cell::Cell<usize>);
-
-impl<'a> Under<'a> {
-    fn way(now: &'a std::cell::Cell<usize>, most: &std::cell::Cell<usize>) -> Self {
-        now.set(now.get() + 1);
-        most.set(most.get().max(now.get()));
-        Under(now)
-    }
-}
-
-impl Drop for Under<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
-}
-
-impl<S: Store> Store for Overlapping<S> {
+impl<H: BeforeGet> store::Store for OnGet<'_, H> {
     async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
         self.inner.list(prefix, start).await
     }
@@ -391,11 +357,7 @@ impl<S: Store> Store for Overlapping<S> {
         key: &str,
         range: Option<store::Range>,
     ) -> otlp2r2::Result<Option<Vec<u8>>> {
-        self.gets.set(self.gets.get() + 1);
-        let _all = Under::way(&self.now, &self.most);
-        let _slice = matches!(range, Some(store::Range::Slice { .. }))
-            .then(|| Under::way(&self.slices_now, &self.slices_most));
-        Turn(false).await;
+        self.hook.before_get(self.inner, key, &range).await?;
         self.inner.get(key, range).await
     }
     async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
@@ -437,6 +399,79 @@ impl<S: Store> Store for Overlapping<S> {
     }
 }
 
+/// Each get takes one turn of the executor (as an R2 get waits on the
+/// network); counts the gets and how many are under way at once.
+#[derive(Default)]
+struct Overlaps {
+    gets: std::cell::Cell<usize>,
+    now: std::cell::Cell<usize>,
+    most: std::cell::Cell<usize>,
+    /// The same for the gets of byte ranges (row groups).
+    slices_now: std::cell::Cell<usize>,
+    slices_most: std::cell::Cell<usize>,
+}
+
+impl BeforeGet for Overlaps {
+    async fn before_get(
+        &self,
+        _: &Memory,
+        _: &str,
+        range: &Option<store::Range>,
+    ) -> otlp2r2::Result<()> {
+        self.gets.set(self.gets.get() + 1);
+        let _all = Under::way(&self.now, &self.most);
+        let _slice = matches!(range, Some(store::Range::Slice { .. }))
+            .then(|| Under::way(&self.slices_now, &self.slices_most));
+        Turn(false).await;
+        Ok(())
+    }
+}
+
+/// An [`OnGet`] store over `inner` whose gets overlap.
+fn overlapping(inner: &Memory) -> OnGet<'_, Overlaps> {
+    OnGet {
+        inner,
+        hook: Overlaps::default(),
+    }
+}
+
+/// Pending once, then ready: lets other futures run in between.
+struct Turn(bool);
+
+impl std::future::Future for Turn {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// One get under way: counted in `now` (and `most`) until it ends or is
+/// dropped unfinished (a run drops the footers it read ahead and did not
+/// take).
+struct Under<'a>(&'a std::cell::Cell<usize>);
+
+impl<'a> Under<'a> {
+    fn way(now: &'a std::cell::Cell<usize>, most: &std::cell::Cell<usize>) -> Self {
+        now.set(now.get() + 1);
+        most.set(most.get().max(now.get()));
+        Under(now)
+    }
+}
+
+impl Drop for Under<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
 /// A partition's footers are read several at a time (at most six, a
 /// Worker's open connections), not one after the other, and the run's
 /// result is what it is when they are read one by one. A run that stops at
@@ -445,38 +480,34 @@ impl<S: Store> Store for Overlapping<S> {
 /// when the gets answer).
 #[test]
 fn footers_are_read_several_at_a_time() {
-    let store = Overlapping {
-        inner: memory(),
-        ..Default::default()
-    };
+    let inner = memory();
+    let store = overlapping(&inner);
     for seed in 1..=20 {
-        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
     }
-    let rows_before = rows(&store.inner);
+    let rows_before = rows(&inner);
     let report = compact_all(&store, &settings());
     assert_eq!((report.inputs, report.outputs), (20, 1));
-    assert_eq!(rows(&store.inner), rows_before);
-    assert_eq!(store.most.get(), 6);
+    assert_eq!(rows(&inner), rows_before);
+    assert_eq!(store.hook.most.get(), 6);
     // Each input read whole with its footer, and the output's footer.
-    assert_eq!(store.gets.get(), 20 + 1);
+    assert_eq!(store.hook.gets.get(), 20 + 1);
 
     // Eight inputs a run at most.
-    let store = Overlapping {
-        inner: memory(),
-        ..Default::default()
-    };
+    let inner = memory();
+    let store = overlapping(&inner);
     for seed in 1..=20 {
-        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
     }
     let s = Settings {
         max_inputs: 8,
         ..settings()
     };
-    let p = first_partition(&store.inner);
+    let p = first_partition(&inner);
     let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
     assert!(r.more && r.inputs == 8, "{r:?}");
     // The taken inputs, the unused footers, the output's footer.
-    let unused = store.gets.get() - 8 - 1;
+    let unused = store.hook.gets.get() - 8 - 1;
     assert!((1..=6).contains(&unused), "{unused}");
 }
 
@@ -485,21 +516,18 @@ fn footers_are_read_several_at_a_time() {
 /// no more gets than one by one, and the same rows.
 #[test]
 fn first_row_groups_are_got_several_at_a_time() {
-    let store = Overlapping {
-        inner: memory(),
-        ..Default::default()
-    };
+    let inner = memory();
+    let store = overlapping(&inner);
     for seed in 1..=8 {
-        ingest(&store.inner, Signal::Logs, &logs_at(3000, seed, 0), false);
+        ingest(&inner, Signal::Logs, &logs_at(3000, seed, 0), false);
     }
-    let sizes: Vec<u64> = store
-        .inner
+    let sizes: Vec<u64> = inner
         .snapshot()
         .into_values()
         .map(|d| d.len() as u64)
         .collect();
     assert!(sizes.iter().all(|&n| n > DEFAULT_SUFFIX_BYTES), "{sizes:?}");
-    let rows_before = rows(&store.inner);
+    let rows_before = rows(&inner);
     // One run for all eight.
     let s = Settings {
         target_bytes: 64 << 20,
@@ -508,33 +536,30 @@ fn first_row_groups_are_got_several_at_a_time() {
     };
     let report = compact_all(&store, &s);
     assert_eq!((report.inputs, report.outputs), (8, 1));
-    assert_eq!(rows(&store.inner), rows_before);
-    assert_eq!(store.slices_most.get(), 6);
+    assert_eq!(rows(&inner), rows_before);
+    assert_eq!(store.hook.slices_most.get(), 6);
     // A footer and a row group per input, the output's footer.
-    assert_eq!(store.gets.get(), 8 * 2 + 1);
+    assert_eq!(store.hook.gets.get(), 8 * 2 + 1);
 }
 
 /// A run reads the partition's tombstones several at a time too (one per
 /// earlier run, until they are folded).
 #[test]
 fn tombstones_are_read_several_at_a_time() {
-    let store = Overlapping {
-        inner: memory(),
-        ..Default::default()
-    };
+    let inner = memory();
+    let store = overlapping(&inner);
     for seed in 1..=8 {
-        ingest(&store.inner, Signal::Logs, &logs_at(20, seed, 0), false);
+        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
     }
     // Two inputs a run: a run, and a tombstone, for each merge.
     let s = Settings {
         max_inputs: 2,
         ..settings()
     };
-    let rows_before = rows(&store.inner);
+    let rows_before = rows(&inner);
     compact_all(&store, &s);
-    assert_eq!(rows(&store.inner), rows_before);
-    let tombstones = store
-        .inner
+    assert_eq!(rows(&inner), rows_before);
+    let tombstones = inner
         .snapshot()
         .into_keys()
         .filter(|k| k.starts_with("_compaction/done/"))
@@ -542,13 +567,13 @@ fn tombstones_are_read_several_at_a_time() {
     assert!((6..=8).contains(&tombstones), "{tombstones}");
     // A run with nothing left to merge reads them, and its one file's
     // footer.
-    store.most.set(0);
-    let gets = store.gets.get();
-    let p = first_partition(&store.inner);
+    store.hook.most.set(0);
+    let gets = store.hook.gets.get();
+    let p = first_partition(&inner);
     let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
     assert_eq!(r.inputs, 0);
-    assert_eq!(store.gets.get() - gets, tombstones + 1);
-    assert_eq!(store.most.get(), 6);
+    assert_eq!(store.hook.gets.get() - gets, tombstones + 1);
+    assert_eq!(store.hook.most.get(), 6);
 }
 
 /// Planning with a look-back lists each table from its first day's
@@ -1005,11 +1030,13 @@ fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
     let p = block_on(compact::find_eligible(&inner, NOW, &settings())).unwrap()[0];
     let lease = otlp2r2::compact::protocol::lease_key(&p);
     let takeover = serde_json::json!({"owner": "other", "expires": NOW + 10_000}).to_string();
-    let store = TakeOverOnFirstGet {
+    let store = OnGet {
         inner: &inner,
-        lease: lease.clone(),
-        with: takeover.clone().into_bytes(),
-        done: std::cell::Cell::new(false),
+        hook: TakeOver {
+            lease: lease.clone(),
+            with: takeover.clone().into_bytes(),
+            done: std::cell::Cell::new(false),
+        },
     };
     let r = block_on(compact::run(&store, p, NOW, &settings(), "me")).unwrap();
     assert!(r.leased);
@@ -1021,68 +1048,28 @@ fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
     );
 }
 
-/// A store that, on the first get of a table file, overwrites the lease as
-/// another compactor taking it over would.
-struct TakeOverOnFirstGet<'a> {
-    inner: &'a Memory,
+/// On the first get of a table file, overwrites the lease as another
+/// compactor taking it over would.
+struct TakeOver {
     lease: String,
     with: Vec<u8>,
     done: std::cell::Cell<bool>,
 }
 
-impl store::Store for TakeOverOnFirstGet<'_> {
-    async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
-        self.inner.list(prefix, start).await
-    }
-    async fn get(
+impl BeforeGet for TakeOver {
+    async fn before_get(
         &self,
+        inner: &Memory,
         key: &str,
-        range: Option<store::Range>,
-    ) -> otlp2r2::Result<Option<Vec<u8>>> {
+        _: &Option<store::Range>,
+    ) -> otlp2r2::Result<()> {
         if !self.done.get() && key.starts_with("otel_") {
             self.done.set(true);
-            self.inner
+            inner
                 .put(&self.lease, self.with.clone(), store::PutMode::Overwrite)
                 .await?;
         }
-        self.inner.get(key, range).await
-    }
-    async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
-        self.inner.head(key).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        data: Vec<u8>,
-        mode: store::PutMode,
-    ) -> otlp2r2::Result<Option<store::Meta>> {
-        self.inner.put(key, data, mode).await
-    }
-    async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
-        self.inner.create_multipart(key).await
-    }
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u16,
-        data: Vec<u8>,
-    ) -> otlp2r2::Result<store::Part> {
-        self.inner.upload_part(key, upload_id, number, data).await
-    }
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<store::Part>,
-    ) -> otlp2r2::Result<store::Meta> {
-        self.inner.complete_multipart(key, upload_id, parts).await
-    }
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> otlp2r2::Result<()> {
-        self.inner.abort_multipart(key, upload_id).await
-    }
-    async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
-        self.inner.delete(keys).await
+        Ok(())
     }
 }
 

@@ -34,7 +34,9 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use super::merge::{Merger, Step};
 use super::plan::{self, Partition};
 use super::protocol::{self, Input, Intent, Lease, Output, State, Tombstone};
-use super::read::{self, Footer, FooterOrNeed, ReadMemory, RowGroupBatches, DEFAULT_SUFFIX_BYTES};
+use super::read::{
+    self, Footer, FooterOrNeed, ReadMemory, RowGroupBatches, RowGroupRange, DEFAULT_SUFFIX_BYTES,
+};
 use super::Settings;
 use crate::error::{Error, Result};
 use crate::key;
@@ -845,13 +847,9 @@ impl Source {
             let Some(range) = self.file.row_group(self.next_group) else {
                 return Ok(None);
             };
-            let end = range.start.saturating_add(range.len);
-            let bytes = match (self.ahead.take(), self.whole.as_ref()) {
-                (Some(ahead), _) => ahead,
-                (None, Some(whole)) if end <= whole.len() as u64 => {
-                    whole.slice(range.start as usize..end as usize)
-                }
-                (None, _) => self.get_row_group(store, self.next_group).await?,
+            let bytes = match self.ahead.take().or_else(|| self.in_whole(range)) {
+                Some(bytes) => bytes,
+                None => self.get_range(store, range).await?,
             };
             if self.next_group + 1 >= self.file.row_groups() {
                 self.whole = None;
@@ -865,22 +863,15 @@ impl Source {
         }
     }
 
-    /// Whether row group `group` would take a get of its own (not got
-    /// ahead, not in the whole file's bytes).
-    fn needs_get(&self, group: usize) -> bool {
-        let Some(range) = self.file.row_group(group) else {
-            return false;
-        };
+    /// Row group `range`'s bytes cut from the whole file's, if held.
+    fn in_whole(&self, range: RowGroupRange) -> Option<Bytes> {
         let end = range.start.saturating_add(range.len);
-        self.ahead.is_none() && self.whole.as_ref().is_none_or(|w| end > w.len() as u64)
+        let whole = self.whole.as_ref().filter(|w| end <= w.len() as u64)?;
+        Some(whole.slice(range.start as usize..end as usize))
     }
 
-    /// Row group `group`'s bytes, with a ranged get.
-    async fn get_row_group<S: Store>(&self, store: &S, group: usize) -> Result<Bytes> {
-        let range = self
-            .file
-            .row_group(group)
-            .ok_or(Error::Internal("no such row group"))?;
+    /// Row group `range`'s bytes, with a ranged get.
+    async fn get_range<S: Store>(&self, store: &S, range: RowGroupRange) -> Result<Bytes> {
         let slice = Range::Slice {
             offset: range.start,
             length: range.len,
@@ -900,12 +891,20 @@ impl Source {
 /// than it would anyway (its reader keeps them until its row group ends),
 /// so the run's memory estimate holds.
 async fn get_first_row_groups<S: Store>(store: &S, sources: &mut [Source]) -> Result<()> {
-    let wanted: Vec<usize> = (0..sources.len())
-        .filter(|&i| sources[i].needs_get(0))
+    // (input, its first row group) unless its whole file's bytes hold it.
+    let wanted: Vec<(usize, RowGroupRange)> = sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let range = s.file.row_group(0)?;
+            s.in_whole(range).is_none().then_some((i, range))
+        })
         .collect();
     let sources_ref: &[Source] = sources;
     let got: Vec<(usize, Bytes)> = stream::iter(wanted)
-        .map(|i| async move { Ok::<_, Error>((i, sources_ref[i].get_row_group(store, 0).await?)) })
+        .map(|(i, range)| async move {
+            Ok::<_, Error>((i, sources_ref[i].get_range(store, range).await?))
+        })
         .buffered(GETS_AT_ONCE)
         .try_collect()
         .await?;
