@@ -14,7 +14,8 @@
 //      mode=js-read  the host reads the body in JavaScript and answers 400
 //                    without calling the Worker: the platform's own floor.
 //      Answers JSON: per build, every round's mean ms per request, their
-//      median, each round's ratio to build 0, and the Worker's last log line.
+//      median, each round's ratio to build 0, the first request's ms (a cold
+//      isolate) and the Worker's last log line.
 // PUT /bucket/<key>, POST /compact?…  go to the first build's host as they are
 //      (the compaction bench, see host.js).
 const WARMUP_MS = 1500; // V8 tiers wasm up in the background; let it finish
@@ -56,11 +57,16 @@ export default {
         if (r.status !== expect) throw new Error(`build ${b}: status ${r.status}, expected ${expect}: ${text.slice(0, 300)}`);
         lines[b] = r.headers.get("x-log-line");
       };
-      // Warm every build up, and size the batches from the warm times.
+      // Warm every build up, and size the batches from the warm times. The
+      // first request of each build is its isolate's first: V8 compiles the
+      // wasm as it runs (first_ms).
       const batch = [];
+      const first = [];
       for (let b = 0; b < builds; b++) {
         const start = performance.now();
-        let n = 0;
+        await once(b);
+        first[b] = performance.now() - start;
+        let n = 1;
         while (n < 3 || performance.now() - start < WARMUP_MS) { await once(b); n++; }
         const t = performance.now();
         await once(b);
@@ -80,6 +86,7 @@ export default {
         path, mode, gzip: q("gzip", "0") === "1", body_bytes: body.length, requests_per_batch: per,
         builds: rounds.map((rs, b) => ({
           rounds_ms: rs,
+          first_ms: first[b],
           median_ms: median(rs),
           ratio_to_first: median(rs.map((x, r) => x / rounds[0][r])),
           log_line: lines[b] && JSON.parse(lines[b]),
