@@ -155,9 +155,10 @@ bench-compact-dhat: ## compaction's allocated bytes and blocks per row and peak 
 	cargo bench --bench compact --features dhat-heap -- --dhat
 
 # The Worker's own queue consumer compacting the same partitions inside workerd
-# (a bucket in JavaScript memory), plus one logs partition of COMPACT_LARGE_MIB.
+# (a bucket in JavaScript memory), plus one logs partition of COMPACT_LARGE_MIB
+# and three of 1,000 one-record requests (the memory bound's tests).
 COMPACT_LARGE_MIB ?= 1024
-bench-compact-worker: wasm-tools node-tools ## the Worker's queue consumer compacting the bench's partitions and one of COMPACT_LARGE_MIB MiB in workerd: MB/s and wasm memory
+bench-compact-worker: wasm-tools node-tools ## the Worker's queue consumer compacting the bench's partitions, one of COMPACT_LARGE_MIB MiB and three of one-record files in workerd: MB/s and wasm memory
 	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/worker-profile
 	rm -rf target/compact-bench-worker
 	OTLP2R2_COMPACT_DUMP=$(ROOT)/target/compact-bench-worker OTLP2R2_COMPACT_LARGE_MIB=$(COMPACT_LARGE_MIB) \

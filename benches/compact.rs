@@ -9,7 +9,9 @@
 //! run) and `scripts/bench_worker.py --compact` (the Worker's queue consumer
 //! in workerd). With `OTLP2R2_COMPACT_LARGE_MIB=N` as well, it writes
 //! `DIR/logs-large/`: one logs partition of about N MiB of 8,192-row files,
-//! the memory bound's test in workerd (dumped only, not timed here).
+//! and three partitions of 1,000 one-record requests (logs, spans,
+//! exponential histograms): the memory bound's tests in workerd (dumped
+//! only, not timed here).
 //!
 //! With `--features dhat-heap` and `-- --dhat`, each workload instead runs
 //! once under dhat in its own process and prints allocated bytes, blocks and
@@ -83,6 +85,41 @@ fn dump_large(dir: &std::path::Path, mib: u64) {
     }
 }
 
+/// `DIR/<signal>-1000x1/`: 1,000 requests of one record each, the files of
+/// one table each (logs, spans, and exponential histograms, the widest
+/// table at 36 columns): a run's memory there is mostly what each input's
+/// footer holds (`compact::read::Footer::footer_memory`).
+fn dump_one_row(dir: &std::path::Path) {
+    for (signal, name) in [
+        (Signal::Logs, "logs"),
+        (Signal::Traces, "traces"),
+        (Signal::Metrics, "metrics-exphist"),
+    ] {
+        let d = dir.join(format!("{name}-1000x1"));
+        for seed in 0..1000u64 {
+            // One record, except metrics: one point of each kind.
+            let body = match signal {
+                Signal::Logs => fixtures::logs(1, 100 + seed).encode_to_vec(),
+                Signal::Traces => fixtures::traces(1, 100 + seed).encode_to_vec(),
+                Signal::Metrics => fixtures::metrics(5, 100 + seed).encode_to_vec(),
+            };
+            let req = Request {
+                signal,
+                encoding: Encoding::Protobuf,
+                gzip: false,
+                body: &body,
+            };
+            let output = process(&req, &Options::default()).unwrap();
+            let keep = |t: otlp2r2::Table| {
+                signal != Signal::Metrics || t == otlp2r2::Table::ExponentialHistogram
+            };
+            for o in output.objects.into_iter().filter(|o| keep(o.table)) {
+                dump(&d, &o.key, &o.data);
+            }
+        }
+    }
+}
+
 /// The partitions timed: (signal, files, rows per file).
 const WORKLOADS: [(Signal, usize, usize); 4] = [
     (Signal::Logs, 500, 100),
@@ -134,6 +171,7 @@ fn bench(c: &mut Criterion) {
         .unwrap_or(0);
     if let (Some(dir), true) = (&dump_dir, large > 0) {
         dump_large(dir, large);
+        dump_one_row(dir);
     }
     for (signal, files, rows) in WORKLOADS {
         let files_in = inputs(signal, files, rows);

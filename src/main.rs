@@ -31,7 +31,7 @@ compact: merge each closed hour's small files of DIR (laid out as `convert` writ
   --target-bytes N     close an output file at this size (default 134217728)
   --row-group-rows N   rows per row group (default 131072)
   --row-group-bytes N  or fewer, once a row group holds this many bytes (default 4194304)
-  --memory-bytes N     reader memory one run may hold (default 25165824, the Worker's bound);
+  --memory-bytes N     reader memory one run may hold (default 26214400, the Worker's bound);
                        more lets a run merge more files at once, so fewer runs re-merge outputs
   --lookback-hours N   only the hours up to N before now (default 0: every hour of DIR;
                        the Worker's default is 168)

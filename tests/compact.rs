@@ -904,6 +904,62 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
     }
 }
 
+/// Files of one row each are bounded by what their decoded footers hold,
+/// not by their few bytes: with room for ten footers, a run takes at most
+/// ten of them (the bytes alone would have let all forty into one run).
+#[test]
+fn one_row_files_are_bounded_by_their_footers() {
+    let store = memory();
+    for seed in 0..40 {
+        ingest(&store, Signal::Logs, &logs_at(1, seed, 0), false);
+    }
+    let before = rows(&store);
+    assert_eq!(table_files(&store).len(), 40);
+    // What each file is taken to hold open (read whole: its footer's share
+    // and the larger of its bytes and its batch), and its decode's peak.
+    let (mut least_held, mut most_peak) = (u64::MAX, 0);
+    for (key, data) in store.snapshot() {
+        let compact::read::FooterOrNeed::Footer(footer) =
+            compact::read::Footer::parse(&data, data.len() as u64).unwrap()
+        else {
+            panic!("{key}: no footer")
+        };
+        let m = footer.read_memory(1024);
+        let size = data.len() as u64;
+        assert!(footer.footer_memory() > 4 * size, "{key}: {size} B");
+        least_held = least_held.min(m.held.max(footer.footer_memory() + size));
+        most_peak = most_peak.max(m.peak);
+    }
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: 10 * least_held + most_peak,
+        ..settings()
+    };
+    let mut runs = Vec::new();
+    loop {
+        let r = block_on(compact::run(
+            &store,
+            first_partition(&store),
+            NOW,
+            &s,
+            "test",
+        ))
+        .unwrap();
+        assert!(
+            (2..=10).contains(&r.inputs),
+            "a run merged {} inputs",
+            r.inputs
+        );
+        runs.push(r.inputs);
+        if !r.more {
+            break;
+        }
+        assert!(runs.len() < 20, "no end to the runs: {runs:?}");
+    }
+    assert!(runs.len() >= 4, "{runs:?}");
+    assert_eq!(rows(&store), before);
+}
+
 /// Every store call of a run fails in turn (before or after it takes
 /// effect): that run fails, the next one finishes the job, and no row is
 /// lost or left twice.

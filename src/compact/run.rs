@@ -369,9 +369,9 @@ async fn compact<S: Store>(
             // is decoded. With one row group, its reader or batch takes
             // their place (the reader holds them), and the merge starts by
             // decoding its inputs one after the other: the larger of the
-            // two per input. Otherwise both.
+            // two per input, beside the footer. Otherwise both.
             memory.held = match file.row_groups() {
-                1 => memory.held.max(size),
+                1 => memory.held.max(file.footer_memory().saturating_add(size)),
                 _ => memory.held.saturating_add(size),
             };
         }
