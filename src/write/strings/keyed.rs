@@ -168,10 +168,12 @@ impl StringColumn {
             for r in start..start + len {
                 let keys = k.row_keys(r)?;
                 let n = keys.len();
+                // Only a value new to the dictionary grows its page.
+                let mut grew = false;
                 let bytes = match prev {
                     // The same keys of the same batch as the row before
                     // (rows of one resource or scope): the same ids.
-                    Some((pb, pk, bytes)) if pb == b && n > 0 && pk == keys => {
+                    Some((pb, pk, bytes)) if pb == b && n > 0 && same_keys(pk, keys) => {
                         let ids = &mut self.page.ids;
                         let from = ids.len() - n;
                         if n == 1 {
@@ -182,7 +184,11 @@ impl StringColumn {
                         }
                         bytes
                     }
-                    _ => self.push_keys(keys, k.dict, &mut ids[b])?,
+                    _ => {
+                        let (bytes, new) = self.push_keys(keys, k.dict, &mut ids[b])?;
+                        grew = new;
+                        bytes
+                    }
                 };
                 prev = Some((b, keys, bytes));
                 let page = &mut self.page;
@@ -199,7 +205,7 @@ impl StringColumn {
                     prev = None;
                 }
                 pending += n;
-                if pending >= budget || self.dict.page_bytes() > max_bytes {
+                if pending >= budget || (grew && self.dict.page_bytes() > max_bytes) {
                     if !self.dict.pays(pending, max_bytes, sample) {
                         // Close this page and write the rest of the chunk
                         // without it.
@@ -243,27 +249,35 @@ impl StringColumn {
 
     /// Dictionary ids for one row's values, `keys` into `dict` (`ids`: the
     /// chunk's id of each of `dict`'s values, learned here); returns the
-    /// values' bytes. A key outside `dict` is an internal error.
+    /// values' bytes, and whether one was new to the chunk's dictionary. A
+    /// key outside `dict` is an internal error.
     #[inline]
-    fn push_keys(&mut self, keys: &[i32], dict: &StringArray, ids: &mut [u32]) -> Result<i64> {
+    fn push_keys(
+        &mut self,
+        keys: &[i32],
+        dict: &StringArray,
+        ids: &mut [u32],
+    ) -> Result<(i64, bool)> {
         let Some(chunk) = self.dict.active_mut() else {
-            return Ok(0);
+            return Ok((0, false));
         };
         let (offsets, data) = (dict.value_offsets(), dict.value_data());
         let page = &mut self.page;
-        let mut bytes = 0;
+        let (mut bytes, mut grew) = (0, false);
         for &k in keys {
             // A negative key wraps past any dictionary's length; `ids` has
-            // one entry per value of `dict`.
+            // one entry per value of `dict`, and `offsets` one more.
             let k = k as u32 as usize;
-            let Some(slot) = ids.get_mut(k) else {
+            let (Some(slot), Some(&[a, b])) = (ids.get_mut(k), offsets.get(k..k + 2)) else {
                 return Err(internal("a dictionary key past its dictionary"));
             };
-            let (a, b) = (offsets[k] as usize, offsets[k + 1] as usize);
+            let (a, b) = (a as usize, b as usize);
             bytes += (b - a) as i64;
             let mut id = *slot;
             if id == NO_ID {
+                let len = chunk.len();
                 id = chunk.intern(&data[a..b]);
+                grew |= chunk.len() > len;
                 *slot = id;
             }
             if self.stats.is_some() && page.first_in_page(id) {
@@ -271,8 +285,15 @@ impl StringColumn {
             }
             page.ids.push(id);
         }
-        Ok(bytes)
+        Ok((bytes, grew))
     }
+}
+
+/// Whether two rows' keys are the same, compared a key at a time: `==` on
+/// slices calls `memcmp`, which on wasm32 is a loop over bytes.
+#[inline]
+fn same_keys(a: &[i32], b: &[i32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The rows of `runs` as strings: each row's range of values (row offsets,
