@@ -268,8 +268,12 @@ impl StringColumn {
             // A negative key wraps past any dictionary's length; `ids` has
             // one entry per value of `dict`, and `offsets` one more.
             let k = k as u32 as usize;
-            let (Some(slot), Some(&[a, b])) = (ids.get_mut(k), offsets.get(k..k + 2)) else {
+            let Some(slot) = ids.get_mut(k) else {
                 return Err(internal("a dictionary key past its dictionary"));
+            };
+            // `k` is below `ids`' length here, so `k + 2` cannot overflow.
+            let Some(&[a, b]) = offsets.get(k..k + 2) else {
+                return Err(internal("a dictionary key past its offsets"));
             };
             let (a, b) = (a as usize, b as usize);
             bytes += (b - a) as i64;
