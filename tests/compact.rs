@@ -77,6 +77,13 @@ fn logs_at(n: usize, seed: u64, hours: u64) -> Vec<u8> {
     req.encode_to_vec()
 }
 
+/// Ingests one logs request of `n` records per seed, all in one hour.
+fn ingest_logs<S: Store>(store: &S, seeds: impl IntoIterator<Item = u64>, n: usize) {
+    for seed in seeds {
+        ingest(store, Signal::Logs, &logs_at(n, seed, 0), false);
+    }
+}
+
 fn read_all(data: &[u8]) -> Vec<RecordBatch> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(data))
         .unwrap()
@@ -482,9 +489,7 @@ impl Drop for Under<'_> {
 fn footers_are_read_several_at_a_time() {
     let inner = memory();
     let store = overlapping(&inner);
-    for seed in 1..=20 {
-        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
-    }
+    ingest_logs(&inner, 1..=20, 20);
     let rows_before = rows(&inner);
     let report = compact_all(&store, &settings());
     assert_eq!((report.inputs, report.outputs), (20, 1));
@@ -496,9 +501,7 @@ fn footers_are_read_several_at_a_time() {
     // Eight inputs a run at most.
     let inner = memory();
     let store = overlapping(&inner);
-    for seed in 1..=20 {
-        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
-    }
+    ingest_logs(&inner, 1..=20, 20);
     let s = Settings {
         max_inputs: 8,
         ..settings()
@@ -518,9 +521,7 @@ fn footers_are_read_several_at_a_time() {
 fn first_row_groups_are_got_several_at_a_time() {
     let inner = memory();
     let store = overlapping(&inner);
-    for seed in 1..=8 {
-        ingest(&inner, Signal::Logs, &logs_at(3000, seed, 0), false);
-    }
+    ingest_logs(&inner, 1..=8, 3000);
     let sizes: Vec<u64> = inner
         .snapshot()
         .into_values()
@@ -548,9 +549,7 @@ fn first_row_groups_are_got_several_at_a_time() {
 fn tombstones_are_read_several_at_a_time() {
     let inner = memory();
     let store = overlapping(&inner);
-    for seed in 1..=8 {
-        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
-    }
+    ingest_logs(&inner, 1..=8, 20);
     // Two inputs a run: a run, and a tombstone, for each merge.
     let s = Settings {
         max_inputs: 2,
@@ -693,9 +692,7 @@ fn many_runs_fold_their_tombstones_and_still_catch_late_retries() {
     let store = memory();
     let first = logs_at(20, 100, 0);
     ingest(&store, Signal::Logs, &first, false);
-    for seed in 101..114 {
-        ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
-    }
+    ingest_logs(&store, 101..114, 20);
     let s = Settings {
         target_bytes: 64 << 20,
         merge_memory_bytes: 1,
@@ -738,9 +735,7 @@ fn late_data_joins_the_hours_output() {
 #[test]
 fn row_groups_close_at_their_byte_cap() {
     let store = memory();
-    for seed in 0..6 {
-        ingest(&store, Signal::Logs, &logs_at(3000, seed, 0), false);
-    }
+    ingest_logs(&store, 0..6, 3000);
     let before = rows(&store);
     let s = Settings {
         target_bytes: 64 << 20,
@@ -795,9 +790,7 @@ fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
 #[test]
 fn intermediate_outputs_have_small_row_groups() {
     let store = memory();
-    for seed in 0..7 {
-        ingest(&store, Signal::Logs, &logs_at(6000, seed, 0), false);
-    }
+    ingest_logs(&store, 0..7, 6000);
     let before = rows(&store);
     let inputs = table_files(&store);
     let s = Settings {
@@ -910,9 +903,7 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
 #[test]
 fn one_row_files_are_bounded_by_their_footers() {
     let store = memory();
-    for seed in 0..40 {
-        ingest(&store, Signal::Logs, &logs_at(1, seed, 0), false);
-    }
+    ingest_logs(&store, 0..40, 1);
     let before = rows(&store);
     assert_eq!(table_files(&store).len(), 40);
     // What each file is taken to hold open (read whole: its footer's share

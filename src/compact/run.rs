@@ -286,27 +286,30 @@ async fn compact<S: Store>(
     // time (one per earlier run, up to TOMBSTONES_KEPT and one more).
     let mut tombstoned = BTreeSet::new();
     let mut live: Vec<(String, u64)> = Vec::new();
-    let (expired, kept): (Vec<Meta>, Vec<Meta>) =
-        store::list_all(store, &protocol::tombstone_prefix(&p))
-            .await?
-            .into_iter()
-            .partition(|m| {
-                protocol::parse_tombstone(&m.key)
-                    .is_some_and(|(_, d)| d.saturating_add(settings.tombstone_secs) < now)
-            });
+    // Each tombstone's key with its time of completion, if it names one.
+    let (expired, kept): (Vec<_>, Vec<_>) = store::list_all(store, &protocol::tombstone_prefix(&p))
+        .await?
+        .into_iter()
+        .map(|m| {
+            let done = protocol::parse_tombstone(&m.key).map(|(_, done)| done);
+            (m.key, done)
+        })
+        .partition(|(_, done)| {
+            done.is_some_and(|d| d.saturating_add(settings.tombstone_secs) < now)
+        });
     if !expired.is_empty() {
-        let keys: Vec<String> = expired.into_iter().map(|m| m.key).collect();
+        let keys: Vec<String> = expired.into_iter().map(|(key, _)| key).collect();
         store.delete(&keys).await?;
     }
     let read: Vec<Vec<String>> = stream::iter(&kept)
-        .map(|m| read_tombstone(store, &m.key))
+        .map(|(key, _)| read_tombstone(store, key))
         .buffered(GETS_AT_ONCE)
         .try_collect()
         .await?;
-    for (m, inputs) in kept.into_iter().zip(read) {
+    for ((key, done), inputs) in kept.into_iter().zip(read) {
         tombstoned.extend(inputs);
-        if let Some((_, done)) = protocol::parse_tombstone(&m.key) {
-            live.push((m.key, done));
+        if let Some(done) = done {
+            live.push((key, done));
         }
     }
     if live.len() > TOMBSTONES_KEPT {
