@@ -275,11 +275,13 @@ fn dhat_read(path: &str, batch_rows: usize, keep_dictionaries: bool) {
     else {
         panic!("{path}: no footer")
     };
+    let mut kept = Vec::new();
     if keep_dictionaries {
         let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
+        kept = footer.dictionary_leaves(&decoded);
         footer.decode_as(decoded).unwrap();
     }
-    let estimate = footer.read_memory(batch_rows);
+    let estimate = footer.read_memory(batch_rows, &kept);
     let ranges: Vec<_> = (0..footer.row_groups())
         .map(|i| footer.row_group(i).unwrap())
         .collect();

@@ -775,14 +775,6 @@ fn row_groups(data: Vec<u8>) -> Vec<(i64, i64)> {
         .collect()
 }
 
-/// The compressed size of each row group of a Parquet file.
-fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
-    row_groups(data)
-        .into_iter()
-        .map(|(bytes, _)| bytes)
-        .collect()
-}
-
 /// An output that a later run will read back (its run left small files
 /// and it is small itself) closes its row groups at 1 MiB, so that more of
 /// it fits a run's memory; the partition's last output has the configured
@@ -790,13 +782,14 @@ fn row_group_sizes(data: Vec<u8>) -> Vec<i64> {
 #[test]
 fn intermediate_outputs_have_small_row_groups() {
     let store = memory();
-    ingest_logs(&store, 0..7, 6000);
+    // Files of one input batch each: the merge's output batches are full.
+    ingest_logs(&store, 0..40, 400);
     let before = rows(&store);
     let inputs = table_files(&store);
     let s = Settings {
         target_bytes: 64 << 20,
         row_group_rows: 1 << 20,
-        max_inputs: 3,
+        max_inputs: 30,
         ..settings()
     };
     assert_eq!(s.row_group_bytes, 4 << 20);
@@ -808,24 +801,28 @@ fn intermediate_outputs_have_small_row_groups() {
         "test",
     ))
     .unwrap();
-    assert!(r.more && r.inputs == 3, "{r:?}");
+    assert!(r.more && r.inputs == 30, "{r:?}");
     let out: Vec<String> = table_files(&store)
         .into_iter()
         .filter(|k| !inputs.contains(k))
         .collect();
     assert_eq!(out.len(), 1);
-    let sizes = row_group_sizes(store.snapshot().remove(&out[0]).unwrap());
-    // Closed at the first 8,192-row batch past 1 MiB.
+    // Closed at the first 2,048-row batch past 1 MiB (of the writer's
+    // estimate, about 5,000 of these rows), where whole 8,192-row batches
+    // made row groups of 8,192 rows.
+    let groups = row_groups(store.snapshot().remove(&out[0]).unwrap());
     assert!(
-        sizes.len() >= 2 && sizes.iter().all(|&b| b < 2 << 20),
-        "{sizes:?}"
+        groups.len() >= 2 && groups.iter().all(|&(b, n)| b < 1 << 20 && n < 8192),
+        "{groups:?}"
     );
     compact_all(&store, &s);
     assert_eq!(rows(&store), before);
     let files = table_files(&store);
     assert_eq!(files.len(), 1);
-    let sizes = row_group_sizes(store.snapshot().remove(&files[0]).unwrap());
-    assert!(sizes.iter().any(|&b| b > 2 << 20), "{sizes:?}");
+    // The last output: one row group of every row.
+    let groups = row_groups(store.snapshot().remove(&files[0]).unwrap());
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].1, 16_000);
 }
 
 /// A partition larger than one run's bounds (inputs, bytes, memory) is
@@ -915,7 +912,9 @@ fn one_row_files_are_bounded_by_their_footers() {
         else {
             panic!("{key}: no footer")
         };
-        let m = footer.read_memory(1024);
+        // A run of these files keeps their string leaves as dictionaries.
+        let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
+        let m = footer.read_memory(1024, &footer.dictionary_leaves(&decoded));
         let size = data.len() as u64;
         assert!(footer.footer_memory() > 4 * size, "{key}: {size} B");
         least_held = least_held.min(m.held.max(footer.footer_memory() + size));
@@ -948,6 +947,63 @@ fn one_row_files_are_bounded_by_their_footers() {
         assert!(runs.len() < 20, "no end to the runs: {runs:?}");
     }
     assert!(runs.len() >= 4, "{runs:?}");
+    assert_eq!(rows(&store), before);
+}
+
+/// A run counts the string leaves it will decode as dictionaries (those
+/// every input holds as dictionaries: attribute keys, names, enums) at
+/// their dictionaries' size, not at their strings': with room for ten
+/// request files estimated as strings, it takes more of them at once,
+/// and no more than the dictionaries' estimate lets in.
+#[test]
+fn a_run_counts_kept_dictionaries_as_dictionaries() {
+    let store = memory();
+    ingest_logs(&store, 0..40, 100);
+    let before = rows(&store);
+    // Each file's held memory (read whole with its footer, one row group:
+    // at least its bytes), least and most, and its decode's peak, with its
+    // string leaves as strings and as dictionaries.
+    let (mut plain, mut kept) = ((u64::MAX, 0, 0), (u64::MAX, 0, 0));
+    for (key, data) in store.snapshot() {
+        let compact::read::FooterOrNeed::Footer(footer) =
+            compact::read::Footer::parse(&data, data.len() as u64).unwrap()
+        else {
+            panic!("{key}: no footer")
+        };
+        let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
+        let leaves = footer.dictionary_leaves(&decoded);
+        assert!(!leaves.is_empty(), "{key}");
+        let whole = footer.footer_memory() + data.len() as u64;
+        for (leaves, out) in [(&[][..], &mut plain), (&leaves[..], &mut kept)] {
+            let m = footer.read_memory(1024, leaves);
+            let held = m.held.max(whole);
+            *out = (out.0.min(held), out.1.max(held), out.2.max(m.peak));
+        }
+    }
+    assert!(kept.1 * 5 < plain.0 * 4, "kept {kept:?}, plain {plain:?}");
+    // Room for ten files estimated as strings: at most this many.
+    let budget = 10 * plain.1 + plain.2;
+    let by_strings = (budget / plain.0) as usize;
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: budget,
+        ..settings()
+    };
+    let r = block_on(compact::run(
+        &store,
+        first_partition(&store),
+        NOW,
+        &s,
+        "test",
+    ))
+    .unwrap();
+    assert!(
+        r.inputs > by_strings,
+        "{} inputs, {by_strings} by strings",
+        r.inputs
+    );
+    assert!(r.inputs as u64 * kept.0 <= budget, "{} inputs", r.inputs);
+    compact_all(&store, &s);
     assert_eq!(rows(&store), before);
 }
 

@@ -358,11 +358,20 @@ impl Footer {
     /// dictionary-encoded in all its data pages (from the chunks' page
     /// encoding statistics; `false` without them or for an unknown path).
     pub fn all_dictionary(&self, path: &[String]) -> bool {
+        let columns = self.metadata.file_metadata().schema_descr().columns();
+        columns
+            .iter()
+            .position(|c| c.path().parts() == path)
+            .is_some_and(|leaf| self.leaf_all_dictionary(leaf))
+    }
+
+    /// [`Footer::all_dictionary`] for the leaf column at `leaf` (its index
+    /// in the file's Parquet schema; `false` past the last).
+    pub fn leaf_all_dictionary(&self, leaf: usize) -> bool {
         let metadata = &self.metadata;
-        let columns = metadata.file_metadata().schema_descr().columns();
-        let Some(leaf) = columns.iter().position(|c| c.path().parts() == path) else {
+        if leaf >= metadata.file_metadata().schema_descr().num_columns() {
             return false;
-        };
+        }
         metadata.row_groups().iter().all(|g| {
             let c = g.column(leaf);
             let data_pages =
@@ -380,6 +389,39 @@ impl Footer {
                     (None, None) => false,
                 }
         })
+    }
+
+    /// The leaf columns (indices in the file's Parquet schema, as
+    /// [`Footer::read_memory`] takes them) that are dictionaries in
+    /// `decoded`, a [`decoded_schema`] of the file's schema. With no
+    /// footers given, that names every leaf a merge may keep as a
+    /// dictionary; a run keeps those that each of its inputs holds as
+    /// dictionaries throughout ([`Footer::leaf_all_dictionary`]).
+    pub fn dictionary_leaves(&self, decoded: &Schema) -> Vec<usize> {
+        let columns = self.metadata.file_metadata().schema_descr().columns();
+        let is_dictionary = |parts: &[String]| {
+            let Some((first, rest)) = parts.split_first() else {
+                return false;
+            };
+            let Ok(mut field) = decoded.field_with_name(first) else {
+                return false;
+            };
+            for part in rest {
+                let child = match field.data_type() {
+                    DataType::Map(entries, _) => (entries.name() == part).then_some(entries),
+                    DataType::Struct(children) => children.find(part).map(|(_, c)| c),
+                    _ => None,
+                };
+                let Some(child) = child else {
+                    return false;
+                };
+                field = child;
+            }
+            matches!(field.data_type(), DataType::Dictionary(..))
+        };
+        (0..columns.len())
+            .filter(|&i| is_dictionary(columns[i].path().parts()))
+            .collect()
     }
 
     /// The unit of the file's timestamp columns (that of its first one;
@@ -427,12 +469,19 @@ impl Footer {
     ///   [`DECODED_PER_PLAIN_BYTE`] times the chunk's bytes when a file lacks
     ///   them) plus an offset per value, fixed-width values at their width,
     ///   plus the reader's levels, times [`BATCH_PERCENT`] % (the reader's
-    ///   buffers and the arrays built from them).
+    ///   buffers and the arrays built from them);
+    /// - a string leaf decoded as a dictionary (its index in `dictionaries`,
+    ///   see [`Footer::dictionary_leaves`]) costs a key per value, and its
+    ///   dictionary once, whatever the batch's share: at most the chunk's
+    ///   uncompressed bytes, which hold it, and at most all its strings
+    ///   with an offset each. Its values are not copied out row by row: for
+    ///   a request's file, whose attributes repeat row after row, this is a
+    ///   fraction of its strings' size.
     ///
     /// A row group that fits in one batch has its reader dropped once
     /// decoded, so only its batch is held. Every input also holds
     /// [`Footer::footer_memory`] throughout.
-    pub fn read_memory(&self, batch_rows: usize) -> ReadMemory {
+    pub fn read_memory(&self, batch_rows: usize, dictionaries: &[usize]) -> ReadMemory {
         let meta = &self.metadata;
         let columns = meta.file_metadata().schema_descr().num_columns() as u64;
         let fixed = columns.saturating_mul(READER_BYTES_PER_COLUMN);
@@ -443,8 +492,8 @@ impl Footer {
                 continue;
             };
             let rows = g.rows.max(1);
-            let (mut plain, mut pages, mut decoded) = (0u64, 0u64, 0u64);
-            for c in group.columns() {
+            let (mut plain, mut pages, mut decoded, mut kept) = (0u64, 0u64, 0u64, 0u64);
+            for (leaf, c) in group.columns().iter().enumerate() {
                 let bytes = u64::try_from(c.uncompressed_size()).unwrap_or(0);
                 let values = u64::try_from(c.num_values()).unwrap_or(0);
                 plain = plain.saturating_add(bytes);
@@ -456,7 +505,14 @@ impl Footer {
                             || bytes.saturating_mul(DECODED_PER_PLAIN_BYTE),
                             |b| u64::try_from(b).unwrap_or(0),
                         );
-                        decoded = decoded.saturating_add(strings);
+                        if dictionaries.contains(&leaf) {
+                            // Its distinct values: within the chunk, and no
+                            // more than all its values with their offsets.
+                            let offsets = values.saturating_add(1).saturating_mul(4);
+                            kept = kept.saturating_add(bytes.min(strings.saturating_add(offsets)));
+                        } else {
+                            decoded = decoded.saturating_add(strings);
+                        }
                         4
                     }
                     PhysicalType::BOOLEAN => 1,
@@ -475,6 +531,7 @@ impl Footer {
             }
             let pages = pages.saturating_mul(PAGES_FACTOR).min(plain);
             let batch = (decoded.saturating_mul((batch_rows as u64).min(rows)) / rows)
+                .saturating_add(kept)
                 .saturating_mul(BATCH_PERCENT)
                 / 100;
             let reader = fixed.saturating_add(g.len).saturating_add(pages);
@@ -672,7 +729,7 @@ impl ChunkReader for RangeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compact::merge::tests::{files, read};
+    use crate::compact::merge::tests::{batches, files, read};
     use crate::pipeline::Signal;
     use crate::write::FileWriter;
 
@@ -799,7 +856,7 @@ mod tests {
             .file_metadata()
             .schema_descr()
             .num_columns() as u64;
-        let (s, l) = (small.read_memory(1024), large.read_memory(1024));
+        let (s, l) = (small.read_memory(1024, &[]), large.read_memory(1024, &[]));
         // Every input holds its footer's share, whatever its rows.
         assert_eq!(small.footer_memory(), columns * FOOTER_BYTES_PER_COLUMN);
         let batch = s.held - small.footer_memory();
@@ -808,36 +865,68 @@ mod tests {
         assert!(s.peak > columns * READER_BYTES_PER_COLUMN + batch);
         // The large one keeps its reader and compressed bytes open.
         assert!(l.held > columns * READER_BYTES_PER_COLUMN + large.row_group(0).unwrap().len);
-        assert!(l.held < large.read_memory(2000).peak);
-        assert_eq!(large.read_memory(2000), large.read_memory(100_000));
+        assert!(l.held < large.read_memory(2000, &[]).peak);
+        assert_eq!(
+            large.read_memory(2000, &[]),
+            large.read_memory(100_000, &[])
+        );
         assert!(s.peak < l.peak);
     }
 
     /// What the estimate says a file's decoded batch holds is at least the
     /// Arrow memory of the batches it decodes, for every signal (metrics'
-    /// attributes decode to many times their dictionary-encoded bytes).
+    /// attributes decode to many times their dictionary-encoded bytes),
+    /// with its string leaves decoded as strings and, as a merge of such
+    /// inputs does, as dictionaries; the latter estimated lower.
     #[test]
     fn read_memory_covers_the_decoded_batches() {
         for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
-            for (table, data) in files(signal, &[3000], 11) {
-                let (footer, batches) = read(&data, 1024);
-                let held = footer.read_memory(1024).held;
-                let columns = footer
-                    .metadata()
-                    .file_metadata()
-                    .schema_descr()
-                    .num_columns();
-                // A file of one batch is held as its batch alone.
-                let reader = match footer.row_group(0) {
-                    Some(g) if g.rows > 1024 => columns as u64 * READER_BYTES_PER_COLUMN + g.len,
-                    _ => 0,
-                };
-                for b in &batches {
-                    let arrow = b.get_array_memory_size() as u64;
-                    assert!(
-                        held >= reader + arrow,
-                        "{table:?}: estimate {held} < reader {reader} + batch {arrow}"
+            for rows in [100, 3000] {
+                for (table, data) in files(signal, &[rows], 11) {
+                    let (mut footer, as_strings) = read(&data, 1024);
+                    let decoded = decoded_schema(table, footer.schema(), &[&footer]);
+                    let leaves = footer.dictionary_leaves(&decoded);
+                    assert!(!leaves.is_empty(), "{table:?}: no leaf kept");
+                    // The candidates, less those in plain pages somewhere.
+                    let candidates =
+                        footer.dictionary_leaves(&decoded_schema(table, footer.schema(), &[]));
+                    let all_dictionary: Vec<usize> = (candidates.into_iter())
+                        .filter(|&leaf| footer.leaf_all_dictionary(leaf))
+                        .collect();
+                    assert_eq!(all_dictionary, leaves, "{table:?}");
+                    footer.decode_as(Arc::clone(&decoded)).unwrap();
+                    let as_dictionaries = batches(&footer, &data, 1024);
+                    let columns = footer
+                        .metadata()
+                        .file_metadata()
+                        .schema_descr()
+                        .num_columns();
+                    // A file of one batch is held as its batch alone.
+                    let reader = match footer.row_group(0) {
+                        Some(g) if g.rows > 1024 => {
+                            columns as u64 * READER_BYTES_PER_COLUMN + g.len
+                        }
+                        _ => 0,
+                    };
+                    let (plain, kept) = (
+                        footer.read_memory(1024, &[]).held,
+                        footer.read_memory(1024, &leaves).held,
                     );
+                    // A request's logs or spans, one batch: their
+                    // attributes repeat, so their dictionaries are less
+                    // than their strings (few of a gauge's strings do).
+                    if rows <= 1024 && matches!(table, Table::Logs | Table::Traces) {
+                        assert!(kept < plain, "{table:?} {rows}: {kept} >= {plain}");
+                    }
+                    for (held, decoded) in [(plain, &as_strings), (kept, &as_dictionaries)] {
+                        for b in decoded {
+                            let arrow = b.get_array_memory_size() as u64;
+                            assert!(
+                                held >= reader + arrow,
+                                "{table:?} {rows}: estimate {held} < reader {reader} + batch {arrow}"
+                            );
+                        }
+                    }
                 }
             }
         }

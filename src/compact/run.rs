@@ -55,6 +55,13 @@ const TOMBSTONES_KEPT: usize = 8;
 /// Rows per merged batch fed to the writer.
 const MERGE_ROWS: usize = 8192;
 
+/// Rows per merged batch fed to the writer of an intermediate output (see
+/// [`INTERMEDIATE_ROW_GROUP_BYTES`]): its row groups close at the first
+/// batch past their byte cap, and 8,192 rows of logs are about 0.8 MB of
+/// Parquet, so with [`MERGE_ROWS`] a 1 MiB row group came out at up to
+/// 1.8 MB.
+const INTERMEDIATE_MERGE_ROWS: usize = 2048;
+
 /// Row groups of an intermediate output close at this many bytes at most
 /// (1 MiB), whatever `Settings::row_group_bytes` says. An output is
 /// intermediate when its run left small files for another run and it is
@@ -348,15 +355,15 @@ async fn compact<S: Store>(
         let size = m.size;
         // The bounds: inputs, bytes, and memory (what the open inputs hold
         // plus the largest decode under way).
-        let within = |held: ReadMemory, add: ReadMemory| {
+        let within = |memory: ReadMemory| {
             taken < settings.max_inputs
                 && taken_bytes.saturating_add(size) <= settings.run_bytes
-                && held.with(add).total() <= settings.merge_memory_bytes
+                && memory.total() <= settings.merge_memory_bytes
         };
         // Past the bounds (or the memory full: files only grow from here),
         // with every group able to merge: the rest wait, their footers
         // not asked for beyond those already under way.
-        if (full || !within(ReadMemory::default(), ReadMemory::default()))
+        if (full || !within(ReadMemory::default()))
             && !groups.is_empty()
             && groups.iter().all(|g| g.files.len() >= 2)
         {
@@ -366,37 +373,22 @@ async fn compact<S: Store>(
         let Some((file, whole)) = footer? else {
             continue;
         };
-        let mut memory = file.read_memory(INPUT_ROWS);
-        if whole.is_some() {
-            // The bytes are held from now until the input's last row group
-            // is decoded. With one row group, its reader or batch takes
-            // their place (the reader holds them), and the merge starts by
-            // decoding its inputs one after the other: the larger of the
-            // two per input, beside the footer. Otherwise both.
-            memory.held = match file.row_groups() {
-                1 => memory.held.max(file.footer_memory().saturating_add(size)),
-                _ => memory.held.saturating_add(size),
-            };
-        }
         let same =
             |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
         match groups.iter_mut().find(same) {
-            // Two files always merge, so each run makes progress.
-            Some(g) if g.files.len() < 2 || within(g.memory, memory) => {
-                g.memory = g.memory.with(memory);
+            Some(g) => {
+                let (memory, kept) = g.with(&file, size, whole.is_some());
+                // Two files always merge, so each run makes progress.
+                if g.files.len() >= 2 && !within(memory) {
+                    left += 1;
+                    full = true;
+                    continue;
+                }
+                g.memory = memory;
+                g.kept = kept;
                 g.files.push(Source::new(m, file, whole));
             }
-            Some(_) => {
-                left += 1;
-                full = true;
-                continue;
-            }
-            None => groups.push(Group {
-                version: file.schema_version().to_string(),
-                schema: file.schema().clone(),
-                files: vec![Source::new(m, file, whole)],
-                memory,
-            }),
+            None => groups.push(Group::new(p.table, Source::new(m, file, whole))),
         }
         taken += 1;
         taken_bytes += size;
@@ -522,8 +514,66 @@ struct Group {
     version: String,
     schema: SchemaRef,
     files: Vec<Source>,
-    /// What reading them is estimated to hold ([`Footer::read_memory`]).
+    /// The string leaves that every file holds as dictionaries throughout,
+    /// which the merge decodes as dictionaries ([`read::decoded_schema`]).
+    kept: Vec<usize>,
+    /// What reading them is estimated to hold ([`Footer::read_memory`]),
+    /// with `kept` decoded as dictionaries.
     memory: ReadMemory,
+}
+
+impl Group {
+    /// A group of one file.
+    fn new(table: Table, first: Source) -> Group {
+        let file = &first.file;
+        let candidates = file.dictionary_leaves(&read::decoded_schema(table, file.schema(), &[]));
+        let kept: Vec<usize> = candidates
+            .into_iter()
+            .filter(|&leaf| file.leaf_all_dictionary(leaf))
+            .collect();
+        Group {
+            version: file.schema_version().to_string(),
+            schema: Arc::clone(file.schema()),
+            memory: input_memory(file, first.meta.size, first.whole.is_some(), &kept),
+            kept,
+            files: vec![first],
+        }
+    }
+
+    /// The group's memory with `file` (of `size` bytes, held whole or not)
+    /// added, and the leaves it would then keep as dictionaries: fewer if
+    /// `file` holds one of them in plain pages, and then every file's
+    /// estimate is made again with that leaf as strings.
+    fn with(&self, file: &Footer, size: u64, whole: bool) -> (ReadMemory, Vec<usize>) {
+        let kept: Vec<usize> = (self.kept.iter().copied())
+            .filter(|&leaf| file.leaf_all_dictionary(leaf))
+            .collect();
+        let memory = match kept.len() == self.kept.len() {
+            true => self.memory,
+            false => self.files.iter().fold(ReadMemory::default(), |m, s| {
+                m.with(input_memory(&s.file, s.meta.size, s.whole.is_some(), &kept))
+            }),
+        };
+        (memory.with(input_memory(file, size, whole, &kept)), kept)
+    }
+}
+
+/// What an input holds in a merge that decodes the leaves `kept` as
+/// dictionaries: [`Footer::read_memory`], and its `size` bytes when they
+/// were got whole with its footer. Those are held until its last row group
+/// is decoded. With one row group, its reader or batch takes their place
+/// (the reader holds them), and the merge starts by decoding its inputs
+/// one after the other: the larger of the two per input, beside the
+/// footer. Otherwise both.
+fn input_memory(file: &Footer, size: u64, whole: bool, kept: &[usize]) -> ReadMemory {
+    let mut memory = file.read_memory(INPUT_ROWS, kept);
+    if whole {
+        memory.held = match file.row_groups() {
+            1 => memory.held.max(file.footer_memory().saturating_add(size)),
+            _ => memory.held.saturating_add(size),
+        };
+    }
+    memory
 }
 
 /// One output file being written.
@@ -551,7 +601,10 @@ async fn merge_group<S: Store>(
     report: &mut Report,
 ) -> Result<()> {
     let Group {
-        schema, mut files, ..
+        schema,
+        mut files,
+        kept,
+        ..
     } = group;
     files.sort_by(|a, b| a.meta.key.cmp(&b.meta.key));
     let inputs: Vec<Input> = files
@@ -578,13 +631,18 @@ async fn merge_group<S: Store>(
     // leaves that are dictionaries in every input kept as dictionaries.
     let footers: Vec<&Footer> = files.iter().map(|s| &s.file).collect();
     let decoded = read::decoded_schema(p.table, &schema, &footers);
+    debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
     for s in &mut files {
         s.file.decode_as(Arc::clone(&decoded))?;
     }
     let mut sources = files;
     get_first_row_groups(store, &mut sources).await?;
     // Output batches never straddle a row group.
-    let out_rows = MERGE_ROWS.min(settings.row_group_rows.max(1));
+    let batch_rows = match row_group_bytes < settings.row_group_bytes {
+        true => INTERMEDIATE_MERGE_ROWS,
+        false => MERGE_ROWS,
+    };
+    let out_rows = batch_rows.min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
     let mut done_rows = 0u64;
