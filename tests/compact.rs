@@ -763,6 +763,22 @@ fn first_partition(store: &Memory) -> compact::Partition {
     compact::Partition { table, hour }
 }
 
+/// One run over the store's first partition.
+fn run_first(store: &Memory, s: &Settings) -> compact::Report {
+    block_on(compact::run(store, first_partition(store), NOW, s, "test")).unwrap()
+}
+
+/// Each stored file's key, footer and size in bytes.
+fn stored_footers(store: &Memory) -> Vec<(String, compact::read::Footer, u64)> {
+    let parse = |data: &[u8]| compact::read::Footer::parse(data, data.len() as u64);
+    (store.snapshot().into_iter())
+        .map(|(key, data)| match parse(&data) {
+            Ok(compact::read::FooterOrNeed::Footer(footer)) => (key, *footer, data.len() as u64),
+            _ => panic!("{key}: no footer"),
+        })
+        .collect()
+}
+
 /// Each row group of a Parquet file: its compressed bytes and its rows.
 fn row_groups(data: Vec<u8>) -> Vec<(i64, i64)> {
     use parquet::file::reader::FileReader;
@@ -793,14 +809,7 @@ fn intermediate_outputs_have_small_row_groups() {
         ..settings()
     };
     assert_eq!(s.row_group_bytes, 4 << 20);
-    let r = block_on(compact::run(
-        &store,
-        first_partition(&store),
-        NOW,
-        &s,
-        "test",
-    ))
-    .unwrap();
+    let r = run_first(&store, &s);
     assert!(r.more && r.inputs == 30, "{r:?}");
     let out: Vec<String> = table_files(&store)
         .into_iter()
@@ -863,14 +872,7 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
         }
         let mut runs = Vec::new();
         loop {
-            let r = block_on(compact::run(
-                &store,
-                first_partition(&store),
-                NOW,
-                &s,
-                "test",
-            ))
-            .unwrap();
+            let r = run_first(&store, &s);
             assert!(r.inputs >= 2, "{bound}: a run merged {} inputs", r.inputs);
             match bound {
                 "inputs" => assert!(r.inputs <= 3),
@@ -906,16 +908,9 @@ fn one_row_files_are_bounded_by_their_footers() {
     // What each file is taken to hold open (read whole: its footer's share
     // and the larger of its bytes and its batch), and its decode's peak.
     let (mut least_held, mut most_peak) = (u64::MAX, 0);
-    for (key, data) in store.snapshot() {
-        let compact::read::FooterOrNeed::Footer(footer) =
-            compact::read::Footer::parse(&data, data.len() as u64).unwrap()
-        else {
-            panic!("{key}: no footer")
-        };
+    for (key, footer, size) in stored_footers(&store) {
         // A run of these files keeps their string leaves as dictionaries.
-        let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
-        let m = footer.read_memory(1024, &footer.dictionary_leaves(&decoded));
-        let size = data.len() as u64;
+        let m = footer.read_memory(1024, &footer.kept_leaves());
         assert!(footer.footer_memory() > 4 * size, "{key}: {size} B");
         least_held = least_held.min(m.held.max(footer.footer_memory() + size));
         most_peak = most_peak.max(m.peak);
@@ -927,14 +922,7 @@ fn one_row_files_are_bounded_by_their_footers() {
     };
     let mut runs = Vec::new();
     loop {
-        let r = block_on(compact::run(
-            &store,
-            first_partition(&store),
-            NOW,
-            &s,
-            "test",
-        ))
-        .unwrap();
+        let r = run_first(&store, &s);
         assert!(
             (2..=10).contains(&r.inputs),
             "a run merged {} inputs",
@@ -964,16 +952,10 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
     // at least its bytes), least and most, and its decode's peak, with its
     // string leaves as strings and as dictionaries.
     let (mut plain, mut kept) = ((u64::MAX, 0, 0), (u64::MAX, 0, 0));
-    for (key, data) in store.snapshot() {
-        let compact::read::FooterOrNeed::Footer(footer) =
-            compact::read::Footer::parse(&data, data.len() as u64).unwrap()
-        else {
-            panic!("{key}: no footer")
-        };
-        let decoded = compact::read::decoded_schema(footer.table(), footer.schema(), &[&footer]);
-        let leaves = footer.dictionary_leaves(&decoded);
+    for (key, footer, size) in stored_footers(&store) {
+        let leaves = footer.kept_leaves();
         assert!(!leaves.is_empty(), "{key}");
-        let whole = footer.footer_memory() + data.len() as u64;
+        let whole = footer.footer_memory() + size;
         for (leaves, out) in [(&[][..], &mut plain), (&leaves[..], &mut kept)] {
             let m = footer.read_memory(1024, leaves);
             let held = m.held.max(whole);
@@ -989,14 +971,7 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
         merge_memory_bytes: budget,
         ..settings()
     };
-    let r = block_on(compact::run(
-        &store,
-        first_partition(&store),
-        NOW,
-        &s,
-        "test",
-    ))
-    .unwrap();
+    let r = run_first(&store, &s);
     assert!(
         r.inputs > by_strings,
         "{} inputs, {by_strings} by strings",

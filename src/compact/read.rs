@@ -424,6 +424,13 @@ impl Footer {
             .collect()
     }
 
+    /// The leaves a merge of this file alone decodes as dictionaries:
+    /// [`Footer::dictionary_leaves`] of its [`decoded_schema`]. A merge of
+    /// several keeps those that all its inputs have here.
+    pub fn kept_leaves(&self) -> Vec<usize> {
+        self.dictionary_leaves(&decoded_schema(self.table, &self.schema, &[self]))
+    }
+
     /// The unit of the file's timestamp columns (that of its first one;
     /// every table has one).
     pub fn time_unit(&self) -> Option<TimeUnit> {

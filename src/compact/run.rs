@@ -373,11 +373,13 @@ async fn compact<S: Store>(
         let Some((file, whole)) = footer? else {
             continue;
         };
+        let source = Source::new(m, file, whole);
+        let file = &source.file;
         let same =
             |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
         match groups.iter_mut().find(same) {
             Some(g) => {
-                let (memory, kept) = g.with(&file, size, whole.is_some());
+                let (memory, kept) = g.with(&source);
                 // Two files always merge, so each run makes progress.
                 if g.files.len() >= 2 && !within(memory) {
                     left += 1;
@@ -386,9 +388,9 @@ async fn compact<S: Store>(
                 }
                 g.memory = memory;
                 g.kept = kept;
-                g.files.push(Source::new(m, file, whole));
+                g.files.push(source);
             }
-            None => groups.push(Group::new(p.table, Source::new(m, file, whole))),
+            None => groups.push(Group::new(source)),
         }
         taken += 1;
         taken_bytes += size;
@@ -524,50 +526,45 @@ struct Group {
 
 impl Group {
     /// A group of one file.
-    fn new(table: Table, first: Source) -> Group {
-        let file = &first.file;
-        let candidates = file.dictionary_leaves(&read::decoded_schema(table, file.schema(), &[]));
-        let kept: Vec<usize> = candidates
-            .into_iter()
-            .filter(|&leaf| file.leaf_all_dictionary(leaf))
-            .collect();
+    fn new(first: Source) -> Group {
+        let kept = first.file.kept_leaves();
         Group {
-            version: file.schema_version().to_string(),
-            schema: Arc::clone(file.schema()),
-            memory: input_memory(file, first.meta.size, first.whole.is_some(), &kept),
+            version: first.file.schema_version().to_string(),
+            schema: Arc::clone(first.file.schema()),
+            memory: input_memory(&first, &kept),
             kept,
             files: vec![first],
         }
     }
 
-    /// The group's memory with `file` (of `size` bytes, held whole or not)
-    /// added, and the leaves it would then keep as dictionaries: fewer if
-    /// `file` holds one of them in plain pages, and then every file's
-    /// estimate is made again with that leaf as strings.
-    fn with(&self, file: &Footer, size: u64, whole: bool) -> (ReadMemory, Vec<usize>) {
+    /// The group's memory with input `s` added, and the leaves it would
+    /// then keep as dictionaries: fewer if `s` holds one of them in plain
+    /// pages, and then every file's estimate is made again with that leaf
+    /// as strings.
+    fn with(&self, s: &Source) -> (ReadMemory, Vec<usize>) {
         let kept: Vec<usize> = (self.kept.iter().copied())
-            .filter(|&leaf| file.leaf_all_dictionary(leaf))
+            .filter(|&leaf| s.file.leaf_all_dictionary(leaf))
             .collect();
         let memory = match kept.len() == self.kept.len() {
             true => self.memory,
-            false => self.files.iter().fold(ReadMemory::default(), |m, s| {
-                m.with(input_memory(&s.file, s.meta.size, s.whole.is_some(), &kept))
-            }),
+            false => (self.files.iter())
+                .fold(ReadMemory::default(), |m, f| m.with(input_memory(f, &kept))),
         };
-        (memory.with(input_memory(file, size, whole, &kept)), kept)
+        (memory.with(input_memory(s, &kept)), kept)
     }
 }
 
-/// What an input holds in a merge that decodes the leaves `kept` as
-/// dictionaries: [`Footer::read_memory`], and its `size` bytes when they
-/// were got whole with its footer. Those are held until its last row group
-/// is decoded. With one row group, its reader or batch takes their place
-/// (the reader holds them), and the merge starts by decoding its inputs
-/// one after the other: the larger of the two per input, beside the
-/// footer. Otherwise both.
-fn input_memory(file: &Footer, size: u64, whole: bool, kept: &[usize]) -> ReadMemory {
+/// What input `s` holds in a merge that decodes the leaves `kept` as
+/// dictionaries: [`Footer::read_memory`], and its bytes when they were got
+/// whole with its footer. Those are held until its last row group is
+/// decoded. With one row group, its reader or batch takes their place (the
+/// reader holds them), and the merge starts by decoding its inputs one
+/// after the other: the larger of the two per input, beside the footer.
+/// Otherwise both.
+fn input_memory(s: &Source, kept: &[usize]) -> ReadMemory {
+    let (file, size) = (&s.file, s.meta.size);
     let mut memory = file.read_memory(INPUT_ROWS, kept);
-    if whole {
+    if s.whole.is_some() {
         memory.held = match file.row_groups() {
             1 => memory.held.max(file.footer_memory().saturating_add(size)),
             _ => memory.held.saturating_add(size),
