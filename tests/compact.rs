@@ -982,6 +982,54 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
     assert_eq!(rows(&store), before);
 }
 
+/// A run that memory bounds decodes its inputs in smaller batches when
+/// that lets more of them in: files of 3,000 records, a budget that fits
+/// three of them decoded 1,024 rows at a time.
+#[test]
+fn a_run_bounded_by_memory_takes_smaller_batches() {
+    let store = memory();
+    ingest_logs(&store, 0..12, 3000);
+    let before = rows(&store);
+    // Each file's estimate, least held and most held and most at peak, at
+    // 1,024 and at 256 rows a batch (none is read whole: all are larger
+    // than the first get).
+    let (mut wide, mut tight) = ((u64::MAX, 0, 0), (u64::MAX, 0, 0));
+    for (key, footer, size) in stored_footers(&store) {
+        assert!(
+            size > compact::read::DEFAULT_SUFFIX_BYTES,
+            "{key}: {size} B"
+        );
+        assert!(footer.rows() > 1024, "{key}");
+        let leaves = footer.kept_leaves();
+        for (rows, out) in [(1024, &mut wide), (256, &mut tight)] {
+            let m = footer.read_memory(rows, &leaves);
+            *out = (out.0.min(m.held), out.1.max(m.held), out.2.max(m.peak));
+        }
+    }
+    assert!(tight.1 < wide.0, "tight {tight:?}, wide {wide:?}");
+    let budget = 3 * wide.1 + wide.2;
+    // At 1,024 rows, no more than this many fit, even the smallest.
+    let at_1024 = ((budget - wide.2) / wide.0) as usize;
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: budget,
+        ..settings()
+    };
+    let r = run_first(&store, &s);
+    assert!(
+        r.inputs > at_1024,
+        "{} inputs, {at_1024} at 1,024 rows",
+        r.inputs
+    );
+    assert!(
+        r.inputs as u64 * tight.0 + tight.2 <= budget,
+        "{} inputs",
+        r.inputs
+    );
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+}
+
 /// Every store call of a run fails in turn (before or after it takes
 /// effect): that run fails, the next one finishes the job, and no row is
 /// lost or left twice.

@@ -79,6 +79,17 @@ const INTERMEDIATE_ROW_GROUP_BYTES: usize = 1 << 20;
 /// 10 MiB per input).
 const INPUT_ROWS: usize = 1024;
 
+/// Rows per decoded input batch in a run that memory bounds: when the
+/// next input does not fit at [`INPUT_ROWS`], the run's inputs are
+/// estimated again at this size, and decoded at it if the input then fits.
+/// A quarter of the batch lets six 8,192-row request files into a run of
+/// the default budget where four fitted (dhat: one read holds 3.2 MiB at
+/// 1,024 rows, 2.6 MiB at 256), so fewer runs re-merge their rows and a
+/// large partition takes fewer runs. A run that memory does not bound
+/// keeps the larger batches, whose fixed cost per batch is lower (a
+/// 100-row input's row group is one batch either way).
+const TIGHT_INPUT_ROWS: usize = 256;
+
 /// What one partition's run did (also the fields of its log line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
@@ -379,7 +390,12 @@ async fn compact<S: Store>(
             |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
         match groups.iter_mut().find(same) {
             Some(g) => {
-                let (memory, kept) = g.with(&source);
+                let (mut memory, mut kept) = g.with(&source, g.input_rows);
+                let mut rows = g.input_rows;
+                if !within(memory) && rows > TIGHT_INPUT_ROWS {
+                    rows = TIGHT_INPUT_ROWS;
+                    (memory, kept) = g.with(&source, rows);
+                }
                 // Two files always merge, so each run makes progress.
                 if g.files.len() >= 2 && !within(memory) {
                     left += 1;
@@ -388,6 +404,7 @@ async fn compact<S: Store>(
                 }
                 g.memory = memory;
                 g.kept = kept;
+                g.input_rows = rows;
                 g.files.push(source);
             }
             None => groups.push(Group::new(source)),
@@ -520,8 +537,11 @@ struct Group {
     /// which the merge decodes as dictionaries ([`read::decoded_schema`]).
     kept: Vec<usize>,
     /// What reading them is estimated to hold ([`Footer::read_memory`]),
-    /// with `kept` decoded as dictionaries.
+    /// with `kept` decoded as dictionaries and `input_rows` a batch.
     memory: ReadMemory,
+    /// Rows per batch decoded from each input: [`INPUT_ROWS`], or
+    /// [`TIGHT_INPUT_ROWS`] once memory bounds the group.
+    input_rows: usize,
 }
 
 impl Group {
@@ -531,39 +551,41 @@ impl Group {
         Group {
             version: first.file.schema_version().to_string(),
             schema: Arc::clone(first.file.schema()),
-            memory: input_memory(&first, &kept),
+            memory: input_memory(&first, &kept, INPUT_ROWS),
             kept,
             files: vec![first],
+            input_rows: INPUT_ROWS,
         }
     }
 
-    /// The group's memory with input `s` added, and the leaves it would
-    /// then keep as dictionaries: fewer if `s` holds one of them in plain
-    /// pages, and then every file's estimate is made again with that leaf
-    /// as strings.
-    fn with(&self, s: &Source) -> (ReadMemory, Vec<usize>) {
+    /// The group's memory with input `s` added and its inputs decoded
+    /// `rows` at a time, and the leaves it would then keep as
+    /// dictionaries: fewer if `s` holds one of them in plain pages. Every
+    /// file's estimate is made again when either changes.
+    fn with(&self, s: &Source, rows: usize) -> (ReadMemory, Vec<usize>) {
         let kept: Vec<usize> = (self.kept.iter().copied())
             .filter(|&leaf| s.file.leaf_all_dictionary(leaf))
             .collect();
-        let memory = match kept.len() == self.kept.len() {
+        let memory = match kept.len() == self.kept.len() && rows == self.input_rows {
             true => self.memory,
-            false => (self.files.iter())
-                .fold(ReadMemory::default(), |m, f| m.with(input_memory(f, &kept))),
+            false => (self.files.iter()).fold(ReadMemory::default(), |m, f| {
+                m.with(input_memory(f, &kept, rows))
+            }),
         };
-        (memory.with(input_memory(s, &kept)), kept)
+        (memory.with(input_memory(s, &kept, rows)), kept)
     }
 }
 
 /// What input `s` holds in a merge that decodes the leaves `kept` as
-/// dictionaries: [`Footer::read_memory`], and its bytes when they were got
-/// whole with its footer. Those are held until its last row group is
-/// decoded. With one row group, its reader or batch takes their place (the
+/// dictionaries, `rows` at a time: [`Footer::read_memory`], and its bytes
+/// when they were got whole with its footer. Those are held until its last
+/// row group is decoded. With one row group, its reader or batch takes their place (the
 /// reader holds them), and the merge starts by decoding its inputs one
 /// after the other: the larger of the two per input, beside the footer.
 /// Otherwise both.
-fn input_memory(s: &Source, kept: &[usize]) -> ReadMemory {
+fn input_memory(s: &Source, kept: &[usize], rows: usize) -> ReadMemory {
     let (file, size) = (&s.file, s.meta.size);
-    let mut memory = file.read_memory(INPUT_ROWS, kept);
+    let mut memory = file.read_memory(rows, kept);
     if s.whole.is_some() {
         memory.held = match file.row_groups() {
             1 => memory.held.max(file.footer_memory().saturating_add(size)),
@@ -601,6 +623,7 @@ async fn merge_group<S: Store>(
         schema,
         mut files,
         kept,
+        input_rows,
         ..
     } = group;
     files.sort_by(|a, b| a.meta.key.cmp(&b.meta.key));
@@ -631,6 +654,7 @@ async fn merge_group<S: Store>(
     debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
     for s in &mut files {
         s.file.decode_as(Arc::clone(&decoded))?;
+        s.batch_rows = input_rows;
     }
     let mut sources = files;
     get_first_row_groups(store, &mut sources).await?;
@@ -869,6 +893,8 @@ struct Source {
     ahead: Option<Bytes>,
     next_group: usize,
     batches: Option<RowGroupBatches>,
+    /// Rows per decoded batch (its group's `input_rows`).
+    batch_rows: usize,
     /// Rows of the open row group not yet out.
     group_rows_left: u64,
 }
@@ -882,6 +908,7 @@ impl Source {
             ahead: None,
             next_group: 0,
             batches: None,
+            batch_rows: INPUT_ROWS,
             group_rows_left: 0,
         }
     }
@@ -914,7 +941,7 @@ impl Source {
             }
             let batches =
                 self.file
-                    .decode_row_group(self.next_group, range.start, bytes, INPUT_ROWS)?;
+                    .decode_row_group(self.next_group, range.start, bytes, self.batch_rows)?;
             self.batches = Some(batches);
             self.group_rows_left = range.rows;
             self.next_group += 1;
