@@ -150,6 +150,10 @@ fn written_footers_match_the_documented_schema() {
                 Some(otlp2r2::schema::SCHEMA_VERSION)
             );
             assert_eq!(get("otlp2r2.table").as_deref(), Some(name));
+            assert_eq!(
+                get("otlp2r2.page_bytes"),
+                Some(otlp2r2::write::DEFAULT_PAGE_BYTES.to_string())
+            );
             let sorting = meta.row_group(0).sorting_columns().unwrap();
             assert_eq!(sorting.len(), obj.table.sort_columns().len());
         }

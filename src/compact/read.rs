@@ -39,9 +39,7 @@ use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
 use crate::schema::Table;
-use crate::write::{
-    by_strings, DEFAULT_PAGE_BYTES, DEFAULT_PAGE_ROWS, SCHEMA_VERSION_KEY, TABLE_KEY,
-};
+use crate::write::{by_strings, DEFAULT_PAGE_ROWS, PAGE_BYTES_KEY, SCHEMA_VERSION_KEY, TABLE_KEY};
 
 /// The bytes at the end of every Parquet file after its footer metadata:
 /// the metadata's length (4 bytes) and the magic `PAR1`.
@@ -74,6 +72,10 @@ pub const FOOTER_BYTES_PER_COLUMN: u64 = 2 << 10;
 /// [`Footer::read_memory`]: decompressed page bytes held per byte of one
 /// data page per column.
 pub const PAGES_FACTOR: u64 = 3;
+/// [`Footer::read_memory`]: the page cap of a file whose footer does not
+/// say it ([`PAGE_BYTES_KEY`]): the 256 KiB that this crate wrote before
+/// it said so.
+pub const UNSAID_PAGE_BYTES: u64 = 256 << 10;
 /// [`Footer::read_memory`]: bytes a decoded batch holds per 100 bytes of
 /// its values (measured: 1.4 to 2.1 times, the most for metrics at 1,024
 /// rows, whose nested maps and lists grow buffers by doubling).
@@ -173,6 +175,9 @@ pub struct Footer {
     decoded: SchemaRef,
     table: Table,
     schema_version: String,
+    /// Its cap on a data page's bytes ([`PAGE_BYTES_KEY`], or
+    /// [`UNSAID_PAGE_BYTES`]).
+    page_bytes: u64,
     groups: Vec<RowGroupRange>,
 }
 
@@ -275,6 +280,10 @@ impl Footer {
             return Err(bad(format!("not an otlp2r2 file: unknown table {name:?}")));
         };
         let schema_version = schema_version.to_string();
+        let page_bytes = value(PAGE_BYTES_KEY)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&b| b > 0)
+            .unwrap_or(UNSAID_PAGE_BYTES);
         let known = value(ARROW_SCHEMA_META_KEY).and_then(|e| written_schema(table, e));
         let metadata = Arc::new(metadata);
         // A file whose `ARROW:schema` is what this build writes has that
@@ -299,6 +308,7 @@ impl Footer {
             schema,
             table,
             schema_version,
+            page_bytes,
             groups,
         })))
     }
@@ -468,7 +478,8 @@ impl Footer {
     /// - it holds the row group's compressed bytes (fetched whole);
     /// - and each column's current data page, decompressed: about the
     ///   chunk's uncompressed bytes over its pages (this crate ends a page at
-    ///   [`DEFAULT_PAGE_ROWS`] rows or [`DEFAULT_PAGE_BYTES`] bytes), times
+    ///   [`DEFAULT_PAGE_ROWS`] rows or at the bytes its footer says,
+    ///   [`PAGE_BYTES_KEY`]: 64 KiB, 256 KiB before it said so), times
     ///   [`PAGES_FACTOR`] (the dictionary page and the page being decoded
     ///   next to it), never more than the whole row group;
     /// - a decoded batch costs its share of the row group's decoded bytes:
@@ -505,7 +516,7 @@ impl Footer {
                 let values = u64::try_from(c.num_values()).unwrap_or(0);
                 plain = plain.saturating_add(bytes);
                 let by_rows = bytes.saturating_mul(DEFAULT_PAGE_ROWS as u64) / rows;
-                pages = pages.saturating_add(bytes.min(by_rows).min(DEFAULT_PAGE_BYTES as u64));
+                pages = pages.saturating_add(bytes.min(by_rows).min(self.page_bytes));
                 let width = match c.column_type() {
                     PhysicalType::BYTE_ARRAY => {
                         let strings = c.unencoded_byte_array_data_bytes().map_or_else(
@@ -843,6 +854,53 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(written_schema(Table::Logs, &encoded(&traces)), None);
+    }
+
+    /// A file says its page cap in its footer, and the estimate takes a
+    /// page per column at most that size: the same rows in 256 KiB pages
+    /// are estimated higher than in 4 KiB ones. A file whose
+    /// footer does not say it is taken to have 256 KiB pages.
+    #[test]
+    fn the_page_cap_comes_from_the_footer() {
+        use crate::write::{WriteOptions, DEFAULT_PAGE_BYTES};
+        let (table, data) = files(Signal::Logs, &[8192], 3).remove(0);
+        let (f, decoded) = read(&data, 8192);
+        assert_eq!(f.page_bytes, DEFAULT_PAGE_BYTES as u64);
+        let schema = Arc::clone(f.schema());
+        let write = |options: WriteOptions| {
+            let mut w = FileWriter::with_options(table, &schema, 8192, options).unwrap();
+            for b in &decoded {
+                w.write(b).unwrap();
+            }
+            w.finish().unwrap()
+        };
+        let wide = WriteOptions {
+            page_bytes: 256 << 10,
+            ..WriteOptions::default()
+        };
+        let narrow = WriteOptions {
+            page_bytes: 4 << 10,
+            ..WriteOptions::default()
+        };
+        let (narrow, wide) = (write(narrow), write(wide));
+        let (narrow, wide) = (read(&narrow, 8192).0, read(&wide, 8192).0);
+        assert_eq!(narrow.page_bytes, 4 << 10);
+        assert_eq!(wide.page_bytes, 256 << 10);
+        let (n, w) = (narrow.read_memory(256, &[]), wide.read_memory(256, &[]));
+        assert!(n.peak < w.peak, "{n:?} {w:?}");
+        // Without the key (renamed in place, same length, so the footer
+        // stays valid): what this crate wrote before it said so.
+        let mut old = write(WriteOptions {
+            page_bytes: 4 << 10,
+            ..WriteOptions::default()
+        });
+        let at = (old.windows(PAGE_BYTES_KEY.len()))
+            .position(|w| w == PAGE_BYTES_KEY.as_bytes())
+            .unwrap();
+        old[at + PAGE_BYTES_KEY.len() - 1] ^= 1;
+        let old = read(&old, 8192).0;
+        assert_eq!(old.page_bytes, UNSAID_PAGE_BYTES);
+        assert!(old.read_memory(256, &[]).peak > n.peak);
     }
 
     /// The reader-memory estimate has its fixed parts per column (the

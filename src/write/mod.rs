@@ -58,6 +58,10 @@ use crate::schema::{Table, SCHEMA_VERSION};
 pub const SCHEMA_VERSION_KEY: &str = "otlp2r2.schema_version";
 /// Footer key holding the table name.
 pub const TABLE_KEY: &str = "otlp2r2.table";
+/// Footer key holding the file's cap on a data page's bytes of values
+/// ([`WriteOptions::page_bytes`], in decimal): the compactor's memory
+/// estimate of reading the file takes a page per column at most this size.
+pub const PAGE_BYTES_KEY: &str = "otlp2r2.page_bytes";
 
 /// Columns whose values repeat across rows (per resource, scope, metric or a
 /// small enum), where a dictionary page beats plain encoding. Unique-valued
@@ -87,12 +91,15 @@ const LOW_CARDINALITY: &[&str] = &[
 /// buffers hold one batch at most (the parquet crate's default is 20,000).
 pub const DEFAULT_PAGE_ROWS: usize = 8192;
 
-/// Default bytes of values per data page, about: 256 KiB (the parquet
-/// crate's default is 1 MiB). A page is encoded and compressed in one piece:
-/// at 256 KiB its buffers stay in cache (measured: a 10k-record logs request
-/// 2 % faster) and a Worker holds less at a time. Snappy compresses in 64 KiB
-/// blocks anyway, so files are no larger.
-pub const DEFAULT_PAGE_BYTES: usize = 256 << 10;
+/// Default bytes of values per data page, about: 64 KiB (the parquet
+/// crate's default is 1 MiB). A page is encoded and compressed in one piece,
+/// so its buffers stay in cache, and a reader holds one decompressed page
+/// per column: compaction reads a 8,192-record logs request file in 2.6 MiB
+/// instead of 3.2 with 256 KiB pages (dhat), so more inputs fit a run. The
+/// same request costs the same instructions to write (callgrind) and its
+/// file is 0.9 % larger (more page headers and statistics); Snappy
+/// compresses in 64 KiB blocks anyway.
+pub const DEFAULT_PAGE_BYTES: usize = 64 << 10;
 
 /// Default size a dictionary page may reach before its column chunk goes on
 /// without it: 1 MiB (the parquet crate's default).
@@ -208,6 +215,10 @@ impl WriteOptions {
             .set_key_value_metadata(Some(vec![
                 KeyValue::new(SCHEMA_VERSION_KEY.to_string(), SCHEMA_VERSION.to_string()),
                 KeyValue::new(TABLE_KEY.to_string(), table.name().to_string()),
+                KeyValue::new(
+                    PAGE_BYTES_KEY.to_string(),
+                    self.page_bytes.max(1).to_string(),
+                ),
             ]))
             .build()
     }
