@@ -479,7 +479,9 @@ impl Footer {
     /// - and each column's current data page, decompressed: about the
     ///   chunk's uncompressed bytes over its pages (this crate ends a page at
     ///   [`DEFAULT_PAGE_ROWS`] rows or at the bytes its footer says,
-    ///   [`PAGE_BYTES_KEY`]: 64 KiB, 256 KiB before it said so), times
+    ///   [`PAGE_BYTES_KEY`]: 64 KiB in request files and intermediate
+    ///   outputs, 256 KiB in compacted files that stay and in files
+    ///   written before the key), times
     ///   [`PAGES_FACTOR`] (the dictionary page and the page being decoded
     ///   next to it), never more than the whole row group;
     /// - a decoded batch costs its share of the row group's decoded bytes:
@@ -858,8 +860,8 @@ mod tests {
 
     /// A file says its page cap in its footer, and the estimate takes a
     /// page per column at most that size: the same rows in 256 KiB pages
-    /// are estimated higher than in 4 KiB ones. A file whose
-    /// footer does not say it is taken to have 256 KiB pages.
+    /// are estimated higher than in 4 KiB ones. A file whose footer does
+    /// not say it is taken to have 256 KiB pages.
     #[test]
     fn the_page_cap_comes_from_the_footer() {
         use crate::write::{WriteOptions, DEFAULT_PAGE_BYTES};

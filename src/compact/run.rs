@@ -587,10 +587,10 @@ impl Group {
 /// What input `s` holds in a merge that decodes the leaves `kept` as
 /// dictionaries, `rows` at a time: [`Footer::read_memory`], and its bytes
 /// when they were got whole with its footer. Those are held until its last
-/// row group is decoded. With one row group, its reader or batch takes their place (the
-/// reader holds them), and the merge starts by decoding its inputs one
-/// after the other: the larger of the two per input, beside the footer.
-/// Otherwise both.
+/// row group is decoded. With one row group, its reader or batch takes
+/// their place (the reader holds them), and the merge starts by decoding
+/// its inputs one after the other: the larger of the two per input, beside
+/// the footer. Otherwise both.
 fn input_memory(s: &Source, kept: &[usize], rows: usize) -> ReadMemory {
     let (file, size) = (&s.file, s.meta.size);
     let mut memory = file.read_memory(rows, kept);

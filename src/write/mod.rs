@@ -94,7 +94,7 @@ pub const DEFAULT_PAGE_ROWS: usize = 8192;
 /// Default bytes of values per data page, about: 64 KiB (the parquet
 /// crate's default is 1 MiB). A page is encoded and compressed in one piece,
 /// so its buffers stay in cache, and a reader holds one decompressed page
-/// per column: compaction reads a 8,192-record logs request file in 2.6 MiB
+/// per column: compaction reads an 8,192-record logs request file in 2.6 MiB
 /// instead of 3.2 with 256 KiB pages (dhat), so more inputs fit a run. The
 /// same request costs the same instructions to write (callgrind) and its
 /// file is 0.9 % larger (more page headers and statistics); Snappy
