@@ -779,6 +779,18 @@ fn stored_footers(store: &Memory) -> Vec<(String, compact::read::Footer, u64)> {
         .collect()
 }
 
+/// Over every stored file, as `estimate` (of its key, footer and size)
+/// says: the least any holds, the most any holds, and the most any peaks at.
+fn estimate_range(
+    store: &Memory,
+    estimate: impl Fn(&str, &compact::read::Footer, u64) -> compact::read::ReadMemory,
+) -> (u64, u64, u64) {
+    (stored_footers(store).iter()).fold((u64::MAX, 0, 0), |out, (key, footer, size)| {
+        let m = estimate(key, footer, *size);
+        (out.0.min(m.held), out.1.max(m.held), out.2.max(m.peak))
+    })
+}
+
 /// Each row group of a Parquet file: its compressed bytes and its rows.
 fn row_groups(data: Vec<u8>) -> Vec<(i64, i64)> {
     use parquet::file::reader::FileReader;
@@ -951,17 +963,17 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
     // Each file's held memory (read whole with its footer, one row group:
     // at least its bytes), least and most, and its decode's peak, with its
     // string leaves as strings and as dictionaries.
-    let (mut plain, mut kept) = ((u64::MAX, 0, 0), (u64::MAX, 0, 0));
-    for (key, footer, size) in stored_footers(&store) {
-        let leaves = footer.kept_leaves();
-        assert!(!leaves.is_empty(), "{key}");
-        let whole = footer.footer_memory() + size;
-        for (leaves, out) in [(&[][..], &mut plain), (&leaves[..], &mut kept)] {
-            let m = footer.read_memory(1024, leaves);
-            let held = m.held.max(whole);
-            *out = (out.0.min(held), out.1.max(held), out.2.max(m.peak));
-        }
-    }
+    let held = |kept: bool| {
+        estimate_range(&store, |key, footer, size| {
+            let leaves = footer.kept_leaves();
+            assert!(!leaves.is_empty(), "{key}");
+            let leaves = if kept { &leaves[..] } else { &[] };
+            let mut m = footer.read_memory(1024, leaves);
+            m.held = m.held.max(footer.footer_memory() + size);
+            m
+        })
+    };
+    let (plain, kept) = (held(false), held(true));
     assert!(kept.1 * 5 < plain.0 * 4, "kept {kept:?}, plain {plain:?}");
     // Room for ten files estimated as strings: at most this many.
     let budget = 10 * plain.1 + plain.2;
@@ -993,19 +1005,17 @@ fn a_run_bounded_by_memory_takes_smaller_batches() {
     // Each file's estimate, least held and most held and most at peak, at
     // 1,024 and at 256 rows a batch (none is read whole: all are larger
     // than the first get).
-    let (mut wide, mut tight) = ((u64::MAX, 0, 0), (u64::MAX, 0, 0));
-    for (key, footer, size) in stored_footers(&store) {
-        assert!(
-            size > compact::read::DEFAULT_SUFFIX_BYTES,
-            "{key}: {size} B"
-        );
-        assert!(footer.rows() > 1024, "{key}");
-        let leaves = footer.kept_leaves();
-        for (rows, out) in [(1024, &mut wide), (256, &mut tight)] {
-            let m = footer.read_memory(rows, &leaves);
-            *out = (out.0.min(m.held), out.1.max(m.held), out.2.max(m.peak));
-        }
-    }
+    let at = |rows: usize| {
+        estimate_range(&store, |key, footer, size| {
+            assert!(
+                size > compact::read::DEFAULT_SUFFIX_BYTES,
+                "{key}: {size} B"
+            );
+            assert!(footer.rows() > 1024, "{key}");
+            footer.read_memory(rows, &footer.kept_leaves())
+        })
+    };
+    let (wide, tight) = (at(1024), at(256));
     assert!(tight.1 < wide.0, "tight {tight:?}, wide {wide:?}");
     let budget = 3 * wide.1 + wide.2;
     // At 1,024 rows, no more than this many fit, even the smallest.

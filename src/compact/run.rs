@@ -662,7 +662,6 @@ async fn merge_group<S: Store>(
     debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
     for s in &mut files {
         s.file.decode_as(Arc::clone(&decoded))?;
-        s.batch_rows = input_rows;
     }
     let mut sources = files;
     get_first_row_groups(store, &mut sources).await?;
@@ -685,7 +684,7 @@ async fn merge_group<S: Store>(
     let mut done_rows = 0u64;
     loop {
         match merger.step()? {
-            Step::Need(i) => match sources[i].next(store).await? {
+            Step::Need(i) => match sources[i].next(store, input_rows).await? {
                 Some((batch, true)) => merger.feed_last(i, batch)?,
                 batch => merger.feed(i, batch.map(|(b, _)| b))?,
             },
@@ -914,8 +913,6 @@ struct Source {
     ahead: Option<Bytes>,
     next_group: usize,
     batches: Option<RowGroupBatches>,
-    /// Rows per decoded batch (its group's `input_rows`).
-    batch_rows: usize,
     /// Rows of the open row group not yet out.
     group_rows_left: u64,
 }
@@ -929,17 +926,21 @@ impl Source {
             ahead: None,
             next_group: 0,
             batches: None,
-            batch_rows: INPUT_ROWS,
             group_rows_left: 0,
         }
     }
 
-    /// The input's next batch and whether it is the input's last, `None`
-    /// at its end. A row group's reader (its compressed bytes, pages and
-    /// decoders) is dropped as soon as its last batch is out, not when the
-    /// next one is asked for: a merge holds many inputs' last batches at
-    /// once.
-    async fn next<S: Store>(&mut self, store: &S) -> Result<Option<(RecordBatch, bool)>> {
+    /// The input's next batch, of at most `batch_rows` rows (its run's
+    /// `input_rows`; a row group already open keeps the size it was opened
+    /// with), and whether it is the input's last, `None` at its end. A row
+    /// group's reader (its compressed bytes, pages and decoders) is dropped
+    /// as soon as its last batch is out, not when the next one is asked
+    /// for: a merge holds many inputs' last batches at once.
+    async fn next<S: Store>(
+        &mut self,
+        store: &S,
+        batch_rows: usize,
+    ) -> Result<Option<(RecordBatch, bool)>> {
         loop {
             if let Some(b) = self.batches.as_mut().and_then(Iterator::next) {
                 let b = b?;
@@ -962,7 +963,7 @@ impl Source {
             }
             let batches =
                 self.file
-                    .decode_row_group(self.next_group, range.start, bytes, self.batch_rows)?;
+                    .decode_row_group(self.next_group, range.start, bytes, batch_rows)?;
             self.batches = Some(batches);
             self.group_rows_left = range.rows;
             self.next_group += 1;
