@@ -1040,6 +1040,35 @@ fn a_run_bounded_by_memory_takes_smaller_batches() {
     assert_eq!(rows(&store), before);
 }
 
+/// A run that would leave a few files for one last run takes only as many
+/// of its smallest files as that last run needs room for, instead of
+/// merging large files that the last run merges again. Four small files
+/// and four four times larger, six inputs a run: the greedy plan merges
+/// the four small and two large (12 parts of rows), then the rest with
+/// that output (20 parts: 32 in all); the lookahead merges three small (3
+/// parts), then everything else with that output, six inputs (23 in all).
+#[test]
+fn a_run_leaves_room_for_one_last_run() {
+    let store = memory();
+    let n = 200;
+    ingest_logs(&store, 0..4, n);
+    ingest_logs(&store, 10..14, 4 * n);
+    let before = rows(&store);
+    let s = Settings {
+        target_bytes: 64 << 20,
+        max_inputs: 6,
+        ..settings()
+    };
+    let first = run_first(&store, &s);
+    assert_eq!((first.inputs, first.rows), (3, 3 * n as u64), "{first:?}");
+    assert!(first.more, "{first:?}");
+    let last = run_first(&store, &s);
+    assert_eq!((last.inputs, last.rows), (6, 20 * n as u64), "{last:?}");
+    assert!(!last.more, "{last:?}");
+    assert_eq!(rows(&store), before);
+    assert_eq!(table_files(&store).len(), 1);
+}
+
 /// Every store call of a run fails in turn (before or after it takes
 /// effect): that run fails, the next one finishes the job, and no row is
 /// lost or left twice.
