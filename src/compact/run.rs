@@ -370,7 +370,8 @@ async fn compact<S: Store>(
     let (mut taken, mut taken_bytes, mut left) = (0usize, 0u64, 0usize);
     let mut full = false;
     // The first files past the run's bounds, for the lookahead below;
-    // `None` once one of their footers failed to read.
+    // `None` once one of their footers failed to read, or once there are
+    // more than it looks at.
     let mut over: Option<Vec<Source>> = Some(Vec::new());
     let count = small.len();
     // The footers are read GETS_AT_ONCE at a time, in this order: on R2
@@ -421,8 +422,11 @@ async fn compact<S: Store>(
                 None => {
                     left += 1;
                     full = true;
-                    if let Some(o) = over.as_mut() {
-                        o.push(source);
+                    // Kept for the lookahead only while it could use them:
+                    // this run's other groups may read on past its bounds.
+                    match over.as_mut() {
+                        Some(o) if o.len() < LOOKAHEAD_FILES => o.push(source),
+                        _ => over = None,
                     }
                     continue;
                 }
@@ -614,8 +618,8 @@ impl Group {
     /// merge, costlier per row than a run of a few large ones, and the
     /// files given back and the ones left have their footers read twice:
     /// giving back 85 100-row requests, or 4, to merge their few rows once
-    /// instead of twice took as many instructions as it saved, or 2–3 %
-    /// more (callgrind, logs and traces 500 × 100).
+    /// instead of twice took as many instructions as it saved, or up to
+    /// 3.3 % more (callgrind, logs and traces 500 × 100).
     fn splits(&self, left: usize, max_inputs: usize) -> std::ops::Range<usize> {
         let k = self.files.len();
         let total: u64 = self.files.iter().map(|s| s.file.rows()).sum();
@@ -653,7 +657,11 @@ impl Group {
                 }
             }
         }
-        Ok(group)
+        // Two files are taken whatever they hold (`fit`): check them too.
+        match group.memory.total() <= budget {
+            true => Ok(group),
+            false => Err(group.files),
+        }
     }
 
     /// How the group reads with input `s` added, if it stays `within` the
