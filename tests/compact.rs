@@ -791,6 +791,22 @@ fn estimate_range(
     })
 }
 
+/// Compacts the store's first partition with `budget` of reader memory a
+/// run (outputs that do not roll), run after run, and checks that every row
+/// is kept; the first run's report.
+fn runs_within_memory(store: &Memory, budget: u64) -> compact::Report {
+    let before = rows(store);
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: budget,
+        ..settings()
+    };
+    let first = run_first(store, &s);
+    compact_all(store, &s);
+    assert_eq!(rows(store), before);
+    first
+}
+
 /// Each row group of a Parquet file: its compressed bytes and its rows.
 fn row_groups(data: Vec<u8>) -> Vec<(i64, i64)> {
     use parquet::file::reader::FileReader;
@@ -959,7 +975,6 @@ fn one_row_files_are_bounded_by_their_footers() {
 fn a_run_counts_kept_dictionaries_as_dictionaries() {
     let store = memory();
     ingest_logs(&store, 0..40, 100);
-    let before = rows(&store);
     // Each file's held memory (read whole with its footer, one row group:
     // at least its bytes), least and most, and its decode's peak, with its
     // string leaves as strings and as dictionaries.
@@ -978,20 +993,13 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
     // Room for ten files estimated as strings: at most this many.
     let budget = 10 * plain.1 + plain.2;
     let by_strings = (budget / plain.0) as usize;
-    let s = Settings {
-        target_bytes: 64 << 20,
-        merge_memory_bytes: budget,
-        ..settings()
-    };
-    let r = run_first(&store, &s);
+    let r = runs_within_memory(&store, budget);
     assert!(
         r.inputs > by_strings,
         "{} inputs, {by_strings} by strings",
         r.inputs
     );
     assert!(r.inputs as u64 * kept.0 <= budget, "{} inputs", r.inputs);
-    compact_all(&store, &s);
-    assert_eq!(rows(&store), before);
 }
 
 /// A run that memory bounds decodes its inputs in smaller batches when
@@ -1001,7 +1009,6 @@ fn a_run_counts_kept_dictionaries_as_dictionaries() {
 fn a_run_bounded_by_memory_takes_smaller_batches() {
     let store = memory();
     ingest_logs(&store, 0..12, 3000);
-    let before = rows(&store);
     // Each file's estimate, least held and most held and most at peak, at
     // 1,024 and at 256 rows a batch (none is read whole: all are larger
     // than the first get).
@@ -1020,12 +1027,7 @@ fn a_run_bounded_by_memory_takes_smaller_batches() {
     let budget = 3 * wide.1 + wide.2;
     // At 1,024 rows, no more than this many fit, even the smallest.
     let at_1024 = ((budget - wide.2) / wide.0) as usize;
-    let s = Settings {
-        target_bytes: 64 << 20,
-        merge_memory_bytes: budget,
-        ..settings()
-    };
-    let r = run_first(&store, &s);
+    let r = runs_within_memory(&store, budget);
     assert!(
         r.inputs > at_1024,
         "{} inputs, {at_1024} at 1,024 rows",
@@ -1036,8 +1038,6 @@ fn a_run_bounded_by_memory_takes_smaller_batches() {
         "{} inputs",
         r.inputs
     );
-    compact_all(&store, &s);
-    assert_eq!(rows(&store), before);
 }
 
 /// A run that would leave a few files for one last run takes only as many

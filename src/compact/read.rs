@@ -884,18 +884,15 @@ mod tests {
             page_bytes: 4 << 10,
             ..WriteOptions::default()
         };
-        let (narrow, wide) = (write(narrow), write(wide));
-        let (narrow, wide) = (read(&narrow, 8192).0, read(&wide, 8192).0);
+        let (narrow_bytes, wide) = (write(narrow), write(wide));
+        let (narrow, wide) = (read(&narrow_bytes, 8192).0, read(&wide, 8192).0);
         assert_eq!(narrow.page_bytes, 4 << 10);
         assert_eq!(wide.page_bytes, 256 << 10);
         let (n, w) = (narrow.read_memory(256, &[]), wide.read_memory(256, &[]));
         assert!(n.peak < w.peak, "{n:?} {w:?}");
         // Without the key (renamed in place, same length, so the footer
         // stays valid): what this crate wrote before it said so.
-        let mut old = write(WriteOptions {
-            page_bytes: 4 << 10,
-            ..WriteOptions::default()
-        });
+        let mut old = narrow_bytes;
         let at = (old.windows(PAGE_BYTES_KEY.len()))
             .position(|w| w == PAGE_BYTES_KEY.as_bytes())
             .unwrap();

@@ -403,9 +403,11 @@ async fn compact<S: Store>(
         {
             left += count - i;
             match (footer, over.as_mut()) {
-                (Ok(Some((file, whole))), Some(o)) => o.push(Source::new(m, file, whole)),
-                (Err(_), _) => over = None,
-                _ => {}
+                (Ok(Some((file, whole))), Some(o)) if o.len() < LOOKAHEAD_FILES => {
+                    o.push(Source::new(m, file, whole))
+                }
+                (Ok(None), _) => {}
+                _ => over = None,
             }
             break;
         }
