@@ -170,7 +170,7 @@ bench-dhat: ## allocated bytes and peak heap per record, ours vs the peer (dhat)
 
 CYCLES_WORKLOAD ?= logs-protobuf
 CYCLES_STAGE ?= all
-bench-cycles: ## CPU cycles (perf stat) or instructions (callgrind, where perf has no counters) per request (CYCLES_WORKLOAD=logs-protobuf|traces-protobuf|metrics-protobuf|logs-json CYCLES_STAGE=all|decode|transform|write|peer: the peer's whole conversion)
+bench-cycles: ## CPU cycles (perf stat) or instructions (callgrind, where perf has no counters) per request (CYCLES_WORKLOAD=logs-protobuf|traces-protobuf|metrics-protobuf|logs-json, @N for N records instead of 10,000; CYCLES_STAGE=all|decode|transform|write|peer: the peer's whole conversion)
 	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 	@bin=$$(cargo bench --bench peers --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p'); \

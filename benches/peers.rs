@@ -23,9 +23,14 @@ const N: usize = 10_000;
 
 /// (id, signal, encoding, body)
 fn workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
+    workloads_of(N)
+}
+
+/// The workloads of [`workloads`] with `n` records each.
+fn workloads_of(n: usize) -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
     let st = fixtures::json::Style::default();
-    let logs = fixtures::logs(N, 1);
-    let traces = fixtures::traces(N, 2);
+    let logs = fixtures::logs(n, 1);
+    let traces = fixtures::traces(n, 2);
     vec![
         (
             "logs-protobuf",
@@ -43,7 +48,7 @@ fn workloads() -> Vec<(&'static str, Signal, Encoding, Vec<u8>)> {
             "metrics-protobuf",
             Signal::Metrics,
             Encoding::Protobuf,
-            fixtures::metrics(N, 3).encode_to_vec(),
+            fixtures::metrics(n, 3).encode_to_vec(),
         ),
         (
             "logs-json",
@@ -197,10 +202,16 @@ fn dhat_one(id: &str, library: &str) {
 /// set-up: fixtures, and for `transform` and `write` the model or batches).
 /// STAGE is `all` (the default: `process`), `decode`, `transform` or `write`,
 /// or `peer`: the peer's whole conversion of the same body (`peer`).
+/// WORKLOAD may end in `@RECORDS` (`logs-protobuf@512`) for a request of
+/// that many records instead of 10,000.
 fn cycles(id: &str, n: usize, stage: &str) {
     use fixtures::stages;
     use otlp2r2::{pipeline, Limits};
-    let (_, signal, encoding, body) = workloads()
+    let (id, records) = match id.split_once('@') {
+        Some((id, records)) => (id, records.parse().expect("RECORDS")),
+        None => (id, N),
+    };
+    let (_, signal, encoding, body) = workloads_of(records)
         .into_iter()
         .find(|w| w.0 == id)
         .expect("workload");

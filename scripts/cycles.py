@@ -1,6 +1,6 @@
 """CPU cycles (or instructions) per request of one stage (make bench-cycles).
 
-usage: cycles.py BENCH_BINARY [WORKLOAD [STAGE [N]]]
+usage: cycles.py BENCH_BINARY [WORKLOAD[@RECORDS] [STAGE [N]]]
 
 Runs the peers bench binary's `--cycles` mode with N iterations and with 0
 (the same set-up, no work) and prints the difference divided by N.

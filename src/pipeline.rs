@@ -220,11 +220,7 @@ pub fn process_inflated(
     // it leaves (in a Worker, linear memory need not grow for them).
     let mut files = Vec::with_capacity(plan.files().len());
     for file in plan.files() {
-        let closed = encode(
-            file.table,
-            plan.batches(file, opts.timestamp_unit),
-            file.rows(),
-        )?;
+        let closed = encode(file.table, plan.batches(file, opts.timestamp_unit))?;
         let key = key::object_key(file.table, file.first_time(), hash);
         files.push((key, file.table, file.rows(), closed));
     }
@@ -423,16 +419,14 @@ impl<'m> Plan<'m> {
     }
 }
 
-/// Stage 4: encodes one file of `table` from its batches (`rows` in all, to
-/// size the file's buffer), each written and dropped before the next is
-/// built. `None` batches at all: an empty file is never written, so this is
-/// an internal error.
+/// Stage 4: encodes one file of `table` from its batches, each written and
+/// dropped before the next is built. No batch at all: an empty file is
+/// never written, so this is an internal error.
 pub fn write(
     table: Table,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
-    rows: usize,
 ) -> Result<Vec<u8>> {
-    encode(table, batches, rows)?.into_bytes()
+    encode(table, batches)?.into_bytes()
 }
 
 /// [`write`] up to the file's encoded column chunks (see
@@ -440,7 +434,6 @@ pub fn write(
 fn encode(
     table: Table,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
-    rows: usize,
 ) -> Result<write::Closed> {
     let mut file: Option<write::FileWriter> = None;
     for batch in batches {
@@ -448,7 +441,7 @@ fn encode(
         match file.as_mut() {
             Some(f) => f.write(&batch)?,
             None => {
-                let mut f = write::FileWriter::new(table, &batch.schema(), rows)?;
+                let mut f = write::FileWriter::new(table, &batch.schema())?;
                 f.write(&batch)?;
                 file = Some(f);
             }

@@ -148,7 +148,7 @@ fn pages_split_and_are_indexed() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(written.len(), n.div_ceil(pipeline::CHUNK_ROWS));
-    let data = pipeline::write(Table::Logs, written.iter().cloned().map(Ok), n).unwrap();
+    let data = pipeline::write(Table::Logs, written.iter().cloned().map(Ok)).unwrap();
     let all = arrow_select::concat::concat_batches(&schema, &written).unwrap();
     assert_eq!(common::read_parquet(&data), all);
 
@@ -433,7 +433,7 @@ fn check_file(
 ) -> (Vec<Vec<Encoding>>, Vec<OffsetIndexMetaData>) {
     let schema = map_schema();
     let n = rows.len();
-    let mut w = FileWriter::with_options(Table::Logs, &schema, n, options).unwrap();
+    let mut w = FileWriter::with_options(Table::Logs, &schema, options).unwrap();
     for b in batches {
         w.write(b).unwrap();
     }

@@ -818,10 +818,7 @@ mod tests {
         for table in Table::ALL {
             for unit in WRITTEN_UNITS {
                 let schema = table.schema(unit);
-                let data = FileWriter::new(table, &schema, 0)
-                    .unwrap()
-                    .finish()
-                    .unwrap();
+                let data = FileWriter::new(table, &schema).unwrap().finish().unwrap();
                 let f = footer(&data);
                 assert_eq!(
                     written_schema(table, &encoded(&f)),
@@ -839,21 +836,17 @@ mod tests {
         let mut fields: Vec<Field> = plain.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields[0].set_metadata([("origin".to_string(), "elsewhere".to_string())].into());
         let other = Arc::new(Schema::new(fields));
-        let data = FileWriter::new(table, &other, 0).unwrap().finish().unwrap();
+        let data = FileWriter::new(table, &other).unwrap().finish().unwrap();
         let f = footer(&data);
         assert_eq!(written_schema(table, &encoded(&f)), None);
         assert_eq!(f.schema(), &other);
         assert_ne!(f.schema(), &plain);
         // A table's encoding is not another's.
         let traces = footer(
-            &FileWriter::new(
-                Table::Traces,
-                &Table::Traces.schema(TimeUnit::Nanosecond),
-                0,
-            )
-            .unwrap()
-            .finish()
-            .unwrap(),
+            &FileWriter::new(Table::Traces, &Table::Traces.schema(TimeUnit::Nanosecond))
+                .unwrap()
+                .finish()
+                .unwrap(),
         );
         assert_eq!(written_schema(Table::Logs, &encoded(&traces)), None);
     }
@@ -870,7 +863,7 @@ mod tests {
         assert_eq!(f.page_bytes, DEFAULT_PAGE_BYTES as u64);
         let schema = Arc::clone(f.schema());
         let write = |options: WriteOptions| {
-            let mut w = FileWriter::with_options(table, &schema, 8192, options).unwrap();
+            let mut w = FileWriter::with_options(table, &schema, options).unwrap();
             for b in &decoded {
                 w.write(b).unwrap();
             }
@@ -1003,7 +996,7 @@ mod tests {
         let (_, data) = files(Signal::Logs, &[50], 8).remove(0);
         let (_, batches) = read(&data, 1000);
         let all = &batches[0];
-        let mut w = FileWriter::new(Table::Logs, all.schema_ref(), 0).unwrap();
+        let mut w = FileWriter::new(Table::Logs, all.schema_ref()).unwrap();
         for at in (0..50).step_by(7) {
             w.write(&all.slice(at, 7.min(50 - at))).unwrap();
             if at % 14 == 7 {

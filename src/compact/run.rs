@@ -917,12 +917,7 @@ async fn merge_group<S: Store>(
                         put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
                             .await?;
                     out = Some(Out {
-                        writer: FileWriter::with_options(
-                            p.table,
-                            &schema,
-                            settings.row_group_rows,
-                            options,
-                        )?,
+                        writer: FileWriter::with_options(p.table, &schema, options)?,
                         sink: Sink {
                             key,
                             upload: None,

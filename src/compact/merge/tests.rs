@@ -377,7 +377,7 @@ fn merged_rows_write_and_read_back() {
                 .map(|r| plain_batch(&r.to_batch(&schema).unwrap(), &file_schema))
                 .collect::<Vec<_>>();
             let write = |each: &mut dyn FnMut(&mut crate::write::FileWriter, usize)| {
-                let mut w = crate::write::FileWriter::new(table, &file_schema, 0).unwrap();
+                let mut w = crate::write::FileWriter::new(table, &file_schema).unwrap();
                 let mut file = Vec::new();
                 for i in 0..out.len() {
                     each(&mut w, i);
@@ -439,7 +439,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
         for (table, data) in files(signal, &[23, 31, 17, 9], 5) {
             // The request file again, in row groups of 7 rows.
             let (footer, batches) = read(&data, 1000);
-            let mut w = FileWriter::new(table, footer.schema(), 0).unwrap();
+            let mut w = FileWriter::new(table, footer.schema()).unwrap();
             for b in &batches {
                 for start in (0..b.num_rows()).step_by(7) {
                     w.write(&b.slice(start, 7.min(b.num_rows() - start)))
@@ -455,7 +455,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
             assert_ne!(schema, file_schema);
             let out = merge_rows(table, &schema, inputs, 6, false);
             let write = |keyed: bool, options: WriteOptions| {
-                let mut w = FileWriter::with_options(table, &file_schema, 0, options).unwrap();
+                let mut w = FileWriter::with_options(table, &file_schema, options).unwrap();
                 for r in &out {
                     if keyed {
                         w.write_rows(r).unwrap();

@@ -9,6 +9,8 @@
 //! with Snappy. It does not decide where pages end or which encoding a page
 //! gets (see [`super::StringColumn`]), nor write the dictionary page.
 
+use std::cell::Cell;
+
 use bytes::Bytes;
 use parquet::basic::Encoding;
 use parquet::column::page::{CompressedPage, Page};
@@ -41,10 +43,23 @@ impl Snappy {
 }
 
 /// Scratch space a file's string columns share, reused page after page: the
-/// page being assembled and Snappy.
+/// page being assembled and Snappy. A file takes the buffers the last file
+/// of its thread left ([`PageBuffers::take`], [`PageBuffers::keep`]), so
+/// that it does not begin by growing and zeroing them and Snappy's hash
+/// table again, which a request of a few records paid in full.
 pub struct PageBuffers {
     snappy: Snappy,
     page: Vec<u8>,
+}
+
+/// Buffers larger than this (after a page of one large value) are not kept
+/// for the next file: they are freed with their file.
+const KEPT_BUFFER_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// The buffers the last file of this thread (a Worker isolate has one)
+    /// left for the next.
+    static SPARE: Cell<Option<PageBuffers>> = const { Cell::new(None) };
 }
 
 impl Default for PageBuffers {
@@ -60,6 +75,19 @@ impl Default for PageBuffers {
 }
 
 impl PageBuffers {
+    /// The buffers the last file of this thread left, or new ones.
+    pub fn take() -> PageBuffers {
+        SPARE.with(Cell::take).unwrap_or_default()
+    }
+
+    /// Leaves the buffers for the next file of this thread, unless they
+    /// grew past [`KEPT_BUFFER_BYTES`].
+    pub fn keep(self) {
+        if self.page.capacity() + self.snappy.out.capacity() <= KEPT_BUFFER_BYTES {
+            SPARE.with(|spare| spare.set(Some(self)));
+        }
+    }
+
     /// `input` compressed with Snappy, in a buffer of exactly its size.
     pub(super) fn compress(&mut self, input: &[u8]) -> Result<Bytes> {
         self.snappy.compress(input)
