@@ -121,8 +121,8 @@ fn written_schema(table: Table, encoded: &str) -> Option<SchemaRef> {
 /// version, and 2, the schema), the latest last: at most [`SCHEMAS_KEPT`].
 /// A footer that begins with the same bytes encodes the same schema (the
 /// Thrift encoding delimits itself), and is decoded with that one instead
-/// of building the schema tree again: building and dropping it was 6 % of
-/// compacting a partition of 100-point metrics files.
+/// of building the schema tree again: building and dropping it was 7.5 %
+/// of compacting a partition of 100-point metrics files (callgrind).
 static SCHEMAS: Mutex<Vec<(Box<[u8]>, SchemaDescPtr)>> = Mutex::new(Vec::new());
 /// How many schemas [`SCHEMAS`] keeps: the oldest goes first.
 const SCHEMAS_KEPT: usize = 16;
