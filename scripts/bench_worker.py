@@ -10,7 +10,8 @@ usage: bench_worker.py [--passes N] [--only TEXT] --ships NAME BUILD_DIR...  (ru
 Each BUILD_DIR is worker-build output (index.js, index_bg.wasm), e.g. the same code at several
 opt-levels; NAME is the directory name of the one the Worker ships, which goes first and is the
 base of every ratio. Request bodies come from the bench-wasm harness's fixture generator (the same
-bytes as `make bench-wasm`). --only TEXT runs only the cases whose label holds TEXT (an A/B of a few).
+bytes as `make bench-wasm`). --only TEXT runs only the cases whose label holds TEXT (an A/B of a few;
+the reports it writes then hold only those).
 
 For each case a fresh workerd serves bench-wasm/worker/driver.js and one bench-wasm/worker/host.js
 per build; each host calls its build's own fetch handler with an in-memory R2 bucket, and the
@@ -279,7 +280,11 @@ def main():
     cases = CASES
     if "--only" in args:
         i = args.index("--only")
+        if i + 1 >= len(args):
+            sys.exit("--only needs the text of the case labels to run")
         cases = [c for c in CASES if args[i + 1] in c[0]]
+        if not cases:
+            sys.exit(f"--only {args[i + 1]!r}: no case label holds it")
         del args[i:i + 2]
     if "--passes" in args:
         i = args.index("--passes")

@@ -73,7 +73,9 @@ pub const READER_BYTES_PER_COLUMN: u64 = 16 << 10;
 /// and the smallest buffers of its decoded batch. Measured in workerd as
 /// wasm memory per input over runs of 250, 500 and 1,000 one-row files:
 /// 1.4–1.7 KiB, from logs (22 columns, 32 KiB an input) to exponential
-/// histograms (36 columns, 59 KiB).
+/// histograms (36 columns, 59 KiB). Measured when each footer held its own
+/// schema tree; footers now share it ([`SCHEMAS`]), so this is on the safe
+/// side (200 metrics inputs took 1.5 MiB less).
 pub const FOOTER_BYTES_PER_COLUMN: u64 = 2 << 10;
 /// [`Footer::read_memory`]: decompressed page bytes held per byte of one
 /// data page per column.
@@ -116,16 +118,21 @@ fn written_schema(table: Table, encoded: &str) -> Option<SchemaRef> {
     })
 }
 
-/// The Parquet schemas of footers decoded so far, each with its footer's
-/// first bytes up to the end of the schema (`FileMetaData`'s fields 1, the
-/// version, and 2, the schema), the latest last: at most [`SCHEMAS_KEPT`].
-/// A footer that begins with the same bytes encodes the same schema (the
-/// Thrift encoding delimits itself), and is decoded with that one instead
-/// of building the schema tree again: building and dropping it was 7.5 %
-/// of compacting a partition of 100-point metrics files (callgrind).
+/// The Parquet schemas of this crate's footers decoded so far, each with
+/// its footer's first bytes up to the end of the schema (`FileMetaData`'s
+/// fields 1, the version, and 2, the schema), the most recently used last:
+/// at most [`SCHEMAS_KEPT`]. A footer that begins with the same bytes
+/// encodes the same schema (the Thrift encoding delimits itself: the parquet
+/// crate, skipping those bytes, ends where it ended parsing them the first
+/// time, which is where [`schema_end`] found field 3), and is decoded with
+/// that one instead of building the schema tree again: building and
+/// dropping it was 7.5 % of compacting a partition of 100-point metrics
+/// files (callgrind).
 static SCHEMAS: Mutex<Vec<(Box<[u8]>, SchemaDescPtr)>> = Mutex::new(Vec::new());
-/// How many schemas [`SCHEMAS`] keeps: the oldest goes first.
+/// How many schemas [`SCHEMAS`] keeps: the least recently used goes first.
 const SCHEMAS_KEPT: usize = 16;
+/// The longest schema [`SCHEMAS`] keeps (this crate's are about 2 KiB).
+const KEPT_SCHEMA_BYTES: usize = 64 << 10;
 
 /// Where the schema ends in `footer`, the Thrift bytes of a Parquet
 /// `FileMetaData` (compact protocol): after field 1 (the version), then
@@ -165,25 +172,46 @@ fn schema_end(footer: &[u8]) -> Option<usize> {
 }
 
 /// `footer`'s Parquet metadata, with a schema decoded before when the
-/// footer begins as one did ([`SCHEMAS`]).
-fn decode_metadata(footer: &[u8]) -> Result<ParquetMetaData> {
-    let mut kept = SCHEMAS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, descr)) = kept.iter().find(|(head, _)| footer.starts_with(head)) {
-        let options = ParquetMetaDataOptions::new().with_schema(Arc::clone(descr));
-        return Ok(ParquetMetaDataReader::decode_metadata_with_options(
-            footer,
-            Some(&options),
-        )?);
-    }
-    let metadata = ParquetMetaDataReader::decode_metadata(footer)?;
-    if let Some(end) = schema_end(footer) {
-        if kept.len() >= SCHEMAS_KEPT {
-            kept.remove(0);
+/// footer begins as one did ([`SCHEMAS`]), and whether it did.
+fn decode_metadata(footer: &[u8]) -> Result<(ParquetMetaData, bool)> {
+    let known = {
+        let mut kept = SCHEMAS.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = kept.iter().position(|(head, _)| footer.starts_with(head));
+        at.map(|i| {
+            let entry = kept.remove(i);
+            let descr = Arc::clone(&entry.1);
+            kept.push(entry);
+            descr
+        })
+    };
+    match known {
+        Some(descr) => {
+            let options = ParquetMetaDataOptions::new().with_schema(descr);
+            let metadata =
+                ParquetMetaDataReader::decode_metadata_with_options(footer, Some(&options))?;
+            Ok((metadata, true))
         }
-        let descr = metadata.file_metadata().schema_descr_ptr();
-        kept.push((footer[..end].into(), descr));
+        None => Ok((ParquetMetaDataReader::decode_metadata(footer)?, false)),
     }
-    Ok(metadata)
+}
+
+/// Keeps the schema of `metadata`, decoded from `footer`, one of this
+/// crate's, for the footers that begin as it does ([`SCHEMAS`]).
+fn keep_schema(footer: &[u8], metadata: &ParquetMetaData) {
+    let Some(head) = schema_end(footer)
+        .filter(|&end| end <= KEPT_SCHEMA_BYTES)
+        .map(|end| &footer[..end])
+    else {
+        return;
+    };
+    let mut kept = SCHEMAS.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept.iter().any(|(h, _)| **h == *head) {
+        return;
+    }
+    if kept.len() >= SCHEMAS_KEPT {
+        kept.remove(0);
+    }
+    kept.push((head.into(), metadata.file_metadata().schema_descr_ptr()));
 }
 
 /// What [`Footer::parse`] made of a file's suffix.
@@ -305,7 +333,8 @@ impl Footer {
         if (suffix.len() as u64) < need {
             return Ok(FooterOrNeed::Need(need));
         }
-        let metadata = decode_metadata(&suffix[tail - len as usize..tail])?;
+        let footer = &suffix[tail - len as usize..tail];
+        let (metadata, known) = decode_metadata(footer)?;
         // Column chunks must lie between the leading magic and the footer:
         // the parquet crate's reader asserts their offsets are not negative.
         let data_end = file_size - need;
@@ -355,6 +384,9 @@ impl Footer {
         let Some(table) = Table::ALL.into_iter().find(|t| t.name() == name) else {
             return Err(bad(format!("not an otlp2r2 file: unknown table {name:?}")));
         };
+        if !known {
+            keep_schema(footer, &metadata);
+        }
         let schema_version = schema_version.to_string();
         let page_bytes = value(PAGE_BYTES_KEY)
             .and_then(|v| v.parse::<u64>().ok())
@@ -928,41 +960,49 @@ mod tests {
     }
 
     /// A footer that begins as one decoded before, up to the end of its
-    /// schema, shares that footer's schema; other schemas are decoded. A
-    /// footer whose fields are not laid out as `schema_end` expects is
-    /// never kept.
+    /// schema, shares that footer's schema, and its rows decode as
+    /// written; other schemas are decoded. A footer whose fields are not
+    /// laid out as `schema_end` expects is never kept.
     #[test]
     fn footers_share_a_schema_decoded_before() {
-        let file = |table: Table, unit| {
-            let schema = table.schema(unit);
-            FileWriter::new(table, &schema).unwrap().finish().unwrap()
-        };
         let footer_bytes = |data: &[u8]| {
             let len = u32::from_le_bytes(data[data.len() - 8..data.len() - 4].try_into().unwrap());
             data[data.len() - 8 - len as usize..data.len() - 8].to_vec()
         };
-        let descr = |data: &[u8]| {
-            let FooterOrNeed::Footer(f) = Footer::parse(data, data.len() as u64).unwrap() else {
-                panic!("the whole file holds its footer")
-            };
-            f.metadata().file_metadata().schema_descr_ptr()
-        };
-        let logs = file(Table::Logs, TimeUnit::Nanosecond);
-        let first = descr(&logs);
-        let again = descr(&file(Table::Logs, TimeUnit::Nanosecond));
-        assert!(Arc::ptr_eq(&first, &again));
+        let descr = |f: &Footer| f.metadata().file_metadata().schema_descr_ptr();
+        // Two logs files of other rows: their footers differ after the
+        // schema (rows, row groups, statistics).
+        let two = files(Signal::Logs, &[30, 70], 5);
+        assert_ne!(footer_bytes(&two[0].1), footer_bytes(&two[1].1));
+        let (first, _) = read(&two[0].1, 1024);
+        let (second, decoded) = read(&two[1].1, 1024);
+        assert!(Arc::ptr_eq(&descr(&first), &descr(&second)));
+        // Its rows are the parquet crate's own reading of the file.
+        let own = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(two[1].1.clone()))
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .unwrap();
+        let concat =
+            |b: &[RecordBatch]| arrow_select::concat::concat_batches(second.schema(), b).unwrap();
+        assert_eq!(concat(&decoded), concat(&own));
+        assert_eq!(concat(&decoded).num_rows(), 70);
         // Another table or unit begins otherwise and has its own schema.
-        let bytes = footer_bytes(&logs);
+        let bytes = footer_bytes(&two[0].1);
         let end = schema_end(&bytes).unwrap();
         for (table, unit) in [
             (Table::Traces, TimeUnit::Nanosecond),
             (Table::Logs, TimeUnit::Microsecond),
         ] {
-            let data = file(table, unit);
+            let data = FileWriter::new(table, &table.schema(unit))
+                .unwrap()
+                .finish()
+                .unwrap();
             assert!(!footer_bytes(&data).starts_with(&bytes[..end]));
-            let other = descr(&data);
-            assert!(!Arc::ptr_eq(&first, &other));
-            assert_ne!(*first, *other);
+            let (other, _) = read(&data, 1024);
+            assert!(!Arc::ptr_eq(&descr(&first), &descr(&other)));
+            assert_ne!(*descr(&first), *descr(&other));
         }
         // The schema ends where field 3 (the rows, an i64) begins; field 2
         // (a list) began after field 1 (the version, an i32, 1).

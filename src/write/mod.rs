@@ -255,7 +255,8 @@ struct Template {
 }
 
 /// The templates made so far, the latest last: at most [`TEMPLATES_KEPT`]
-/// (the pipeline's files use one per table and timestamp unit).
+/// (the pipeline's files use one per table and timestamp unit, and
+/// compaction's outputs two more options: a few of the 16 are used).
 static TEMPLATES: Mutex<Vec<Arc<Template>>> = Mutex::new(Vec::new());
 /// How many templates [`TEMPLATES`] keeps: the oldest goes first.
 const TEMPLATES_KEPT: usize = 16;
@@ -410,6 +411,9 @@ impl FileWriter {
                 [k, v] if by_strings(field) => {
                     ColumnWriter::Map(Box::new((strings(k), strings(v))))
                 }
+                // The factory has no writers for it: the next columns' would
+                // be taken.
+                _ if by_strings(field) => return Err(internal("a string column's leaves")),
                 _ => ColumnWriter::Arrow(arrow_writers.by_ref().take(n).collect()),
             });
         }
