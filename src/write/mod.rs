@@ -770,16 +770,20 @@ mod tests {
 
     /// The logs fixture's rows, as the pipeline builds them.
     fn logs() -> RecordBatch {
-        let body = include_bytes!("../../tests/data/logs.pb");
-        let model = pipeline::decode(
+        rows(
             Signal::Logs,
-            crate::Encoding::Protobuf,
-            body,
-            &Limits::UNLIMITED,
+            include_bytes!("../../tests/data/logs.pb"),
+            TimeUnit::Nanosecond,
         )
-        .unwrap();
+    }
+
+    /// The first file's rows of a protobuf request `body` of `signal`, as
+    /// the pipeline builds them at `unit`.
+    fn rows(signal: Signal, body: &[u8], unit: TimeUnit) -> RecordBatch {
+        let model =
+            pipeline::decode(signal, crate::Encoding::Protobuf, body, &Limits::UNLIMITED).unwrap();
         let plan = pipeline::plan(&model, &Limits::UNLIMITED).unwrap();
-        let mut all = plan.all_batches(TimeUnit::Nanosecond).unwrap();
+        let mut all = plan.all_batches(unit).unwrap();
         let (_, batches) = all.remove(0);
         arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
     }
@@ -883,16 +887,7 @@ mod tests {
         assert!(first != default);
         assert!(write(Table::Logs, &batch, small) == first);
         let body = include_bytes!("../../tests/data/traces.pb");
-        let model = pipeline::decode(
-            Signal::Traces,
-            crate::Encoding::Protobuf,
-            body,
-            &Limits::UNLIMITED,
-        )
-        .unwrap();
-        let plan = pipeline::plan(&model, &Limits::UNLIMITED).unwrap();
-        let traces = plan.all_batches(TimeUnit::Microsecond).unwrap().remove(0).1;
-        let traces = arrow_select::concat::concat_batches(&traces[0].schema(), &traces).unwrap();
+        let traces = rows(Signal::Traces, body, TimeUnit::Microsecond);
         let spans = write(Table::Traces, &traces, small);
         assert!(write(Table::Logs, &batch, WriteOptions::default()) == default);
         assert!(write(Table::Traces, &traces, small) == spans);
