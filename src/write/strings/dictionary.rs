@@ -37,8 +37,9 @@ impl Dictionary {
         self.spans.len()
     }
 
-    #[cfg(test)]
-    fn get(&self, id: u32) -> &[u8] {
+    /// Value `id`'s bytes.
+    #[inline]
+    pub(super) fn value(&self, id: u32) -> &[u8] {
         let (start, len) = self.spans[id as usize];
         &self.page[start as usize..(start + len) as usize]
     }
@@ -278,7 +279,7 @@ mod tests {
         assert_eq!(d.intern(b"a"), 1);
         assert_eq!(d.intern(b"b"), 0);
         assert_eq!(d.intern(b""), 2);
-        assert_eq!(d.get(1), b"a");
+        assert_eq!(d.value(1), b"a");
         assert_eq!(d.page, [1, 0, 0, 0, b'b', 1, 0, 0, 0, b'a', 0, 0, 0, 0]);
     }
 

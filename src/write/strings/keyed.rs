@@ -21,6 +21,7 @@
 use arrow_array::{Array, StringArray};
 use arrow_buffer::{Buffer, OffsetBuffer};
 
+use super::dictionary::Dictionary;
 use super::{PageBuffers, StringColumn};
 use crate::batch::internal;
 use crate::error::Result;
@@ -88,6 +89,104 @@ fn same_array(a: &StringArray, b: &StringArray) -> bool {
         && a.values().ptr_eq(b.values())
 }
 
+/// Values a segment of keyed rows takes at most (see
+/// [`StringColumn::push_keyed_runs`]): its ids are scratch space.
+const SEGMENT_VALUES: usize = 4096;
+
+/// One segment of keyed rows, mapped to a chunk's dictionary ids: scratch
+/// space the string columns of a file share (in [`PageBuffers`]).
+#[derive(Default)]
+pub(super) struct Mapped {
+    /// The rows' values, as the chunk's ids.
+    ids: Vec<u32>,
+    /// Values per row (a map's leaf only).
+    counts: Vec<u32>,
+}
+
+impl Mapped {
+    /// Maps the rows of `runs` from `from` (`(run, rows of it done)`) to
+    /// `chunk`'s ids, interning the values not seen before (`ids`: each
+    /// batch's ids learned so far), until the runs end, the rows fill the
+    /// open page (`room`: its rows and values left), hold `budget` values
+    /// or [`SEGMENT_VALUES`], or a value interned takes the dictionary's
+    /// page past `max_bytes`; returns where the next segment starts. A
+    /// segment ends on a row's end, and holds a row at least.
+    ///
+    /// A page's ids are as wide as the dictionary is long when the page
+    /// closes, so a segment never interns a value of a row after the one
+    /// that fills its page.
+    #[allow(clippy::too_many_arguments)]
+    fn map(
+        &mut self,
+        chunk: &mut Dictionary,
+        batches: &[Keyed],
+        runs: &[Run],
+        ids: &mut [Vec<u32>],
+        from: (usize, usize),
+        room: (usize, usize),
+        budget: usize,
+        max_bytes: usize,
+    ) -> Result<(usize, usize)> {
+        self.ids.clear();
+        self.counts.clear();
+        let (room_rows, room_ids) = room;
+        let limit = budget.min(SEGMENT_VALUES).min(room_ids);
+        let mut past_cap = false;
+        let mut rows = 0;
+        let (mut i, mut done) = from;
+        while i < runs.len() {
+            let (b, start, len) = runs[i];
+            let k = &batches[b];
+            let known = &mut ids[b];
+            for r in start + done..start + len {
+                let keys = k.row_keys(r)?;
+                if k.offsets.is_some() {
+                    self.counts.push(keys.len() as u32);
+                }
+                for &key in keys {
+                    // A negative key wraps past any dictionary's length.
+                    let id = match known.get(key as u32 as usize) {
+                        Some(&id) if id != NO_ID => id,
+                        _ => {
+                            let id = learn(chunk, k.dict, known, key)?;
+                            past_cap |= chunk.page.len() > max_bytes;
+                            id
+                        }
+                    };
+                    self.ids.push(id);
+                }
+                rows += 1;
+                if past_cap || self.ids.len() >= limit || rows == room_rows {
+                    return Ok(if r + 1 == start + len {
+                        (i + 1, 0)
+                    } else {
+                        (i, r + 1 - start)
+                    });
+                }
+            }
+            (i, done) = (i + 1, 0);
+        }
+        Ok((runs.len(), 0))
+    }
+}
+
+/// The chunk's id of `dict`'s value `key`, interned the first time a row
+/// uses it, and kept in `known`. A key outside `dict` is an internal error.
+#[cold]
+fn learn(chunk: &mut Dictionary, dict: &StringArray, known: &mut [u32], key: i32) -> Result<u32> {
+    let key = key as u32 as usize;
+    let (Some(slot), Some(&[a, z])) = (known.get_mut(key), dict.value_offsets().get(key..key + 2))
+    else {
+        return Err(internal("a dictionary key past its dictionary"));
+    };
+    let value = dict
+        .value_data()
+        .get(a as usize..z as usize)
+        .ok_or_else(|| internal("a dictionary value past its data"))?;
+    *slot = chunk.intern(value);
+    Ok(*slot)
+}
+
 impl StringColumn {
     /// Appends `runs` of rows of `batches` (`(batch, first row, rows)`),
     /// in order. An internal error when a batch's keys, offsets or runs do
@@ -150,6 +249,17 @@ impl StringColumn {
     /// Appends rows through the dictionary while the chunk keeps it;
     /// returns where it stopped, `(run, rows of it done)`: `(runs.len(),
     /// 0)` unless it gave the dictionary up.
+    ///
+    /// The rows go in segments, each in two loops: one maps the segment's
+    /// keys to the chunk's ids, run after run (a merge of many inputs hands
+    /// over runs of a row or two, so what a run costs is what counts), the
+    /// other appends those ids to the open page. A segment ends where a
+    /// writer taking one row at a time would have to look at something:
+    /// the page fills, the dictionary's sample ends, or a value just
+    /// interned takes the dictionary past its cap (or at
+    /// [`SEGMENT_VALUES`]). The state is asked there, so the pages and the
+    /// dictionary's decisions, hence the bytes, are those of the same rows
+    /// written as strings.
     fn push_keyed_runs(
         &mut self,
         batches: &[Keyed],
@@ -157,72 +267,82 @@ impl StringColumn {
         ids: &mut [Vec<u32>],
         bufs: &mut PageBuffers,
     ) -> Result<(usize, usize)> {
+        let mut mapped = std::mem::take(&mut bufs.mapped);
+        let result = self.push_segments(&mut mapped, batches, runs, ids, bufs);
+        bufs.mapped = mapped;
+        result
+    }
+
+    fn push_segments(
+        &mut self,
+        mapped: &mut Mapped,
+        batches: &[Keyed],
+        runs: &[Run],
+        ids: &mut [Vec<u32>],
+        bufs: &mut PageBuffers,
+    ) -> Result<(usize, usize)> {
         let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
-        // Values not yet counted by `pays`, which is asked only when the
-        // sample ends or the dictionary passes its cap (not every row).
-        let (mut pending, mut budget) = (0, self.dict.values_until_decision(sample));
-        // The last row pushed to the open page: its batch, keys and bytes.
-        let mut prev: Option<(usize, &[i32], i64)> = None;
-        for (i, &(b, start, len)) in runs.iter().enumerate() {
-            let k = &batches[b];
-            for r in start..start + len {
-                let keys = k.row_keys(r)?;
-                let n = keys.len();
-                // Only a value new to the dictionary grows its page.
-                let mut grew = false;
-                let bytes = match prev {
-                    // The same keys of the same batch as the row before
-                    // (rows of one resource or scope): the same ids.
-                    Some((pb, pk, bytes)) if pb == b && n > 0 && same_keys(pk, keys) => {
-                        let ids = &mut self.page.ids;
-                        let from = ids.len() - n;
-                        if n == 1 {
-                            let id = ids[from];
-                            ids.push(id);
-                        } else {
-                            ids.extend_from_within(from..);
-                        }
-                        bytes
-                    }
-                    _ => {
-                        let (bytes, new) = self.push_keys(keys, k.dict, &mut ids[b])?;
-                        grew = new;
-                        bytes
-                    }
-                };
-                prev = Some((b, keys, bytes));
-                let page = &mut self.page;
-                page.rows += 1;
-                page.unencoded_bytes += bytes;
-                if self.nested {
-                    page.counts.push(n as u32);
-                    page.levels += n.max(1);
-                } else {
-                    page.levels += 1;
-                }
-                if self.page_full() {
-                    self.flush_page(bufs)?;
-                    prev = None;
-                }
-                pending += n;
-                if pending >= budget || (grew && self.dict.page_bytes() > max_bytes) {
-                    if !self.dict.pays(pending, max_bytes, sample) {
-                        // Close this page and write the rest of the chunk
-                        // without it.
-                        self.flush_page(bufs)?;
-                        self.dict.give_up();
-                        return Ok((i, r + 1 - start));
-                    }
-                    (pending, budget) = (0, self.dict.values_until_decision(sample));
-                }
+        let (max_rows, max_ids) = (self.limits.page_rows, self.limits.page_bytes.div_ceil(4));
+        let mut at = (0, 0);
+        while at.0 < runs.len() {
+            if self.page_full() {
+                self.flush_page(bufs)?;
+            }
+            // Both at least 1: the page is not full.
+            let room = (
+                max_rows.saturating_sub(self.page.rows).max(1),
+                max_ids.saturating_sub(self.page.ids.len()).max(1),
+            );
+            let budget = self.dict.values_until_decision(sample);
+            let Some(chunk) = self.dict.active_mut() else {
+                return Err(internal("keyed rows without a dictionary"));
+            };
+            at = mapped.map(chunk, batches, runs, ids, at, room, budget, max_bytes)?;
+            self.push_mapped(mapped, bufs)?;
+            if !self.dict.pays(mapped.ids.len(), max_bytes, sample) {
+                // Close this page and write the rest of the chunk without
+                // the dictionary.
+                self.flush_page(bufs)?;
+                self.dict.give_up();
+                return Ok(at);
             }
         }
-        // Count the rest of the values (the sample does not end on them).
-        if !self.dict.pays(pending, max_bytes, sample) {
-            self.flush_page(bufs)?;
-            self.dict.give_up();
+        Ok(at)
+    }
+
+    /// Appends the rows of `mapped`, which fit the open page (the last of
+    /// them may fill it), and closes the page if they filled it.
+    fn push_mapped(&mut self, mapped: &Mapped, bufs: &mut PageBuffers) -> Result<()> {
+        let Some(chunk) = self.dict.active() else {
+            return Err(internal("keyed rows without a dictionary"));
+        };
+        let page = &mut self.page;
+        let mut bytes = 0;
+        for &id in &mapped.ids {
+            let v = chunk.value(id);
+            bytes += v.len() as i64;
+            if self.stats.is_some() && page.first_in_page(id) {
+                page.stats.update(v);
+            }
         }
-        Ok((runs.len(), 0))
+        page.ids.extend_from_slice(&mapped.ids);
+        page.unencoded_bytes += bytes;
+        if self.nested {
+            page.rows += mapped.counts.len();
+            page.counts.extend_from_slice(&mapped.counts);
+            page.levels += mapped
+                .counts
+                .iter()
+                .map(|&n| (n as usize).max(1))
+                .sum::<usize>();
+        } else {
+            page.rows += mapped.ids.len();
+            page.levels += mapped.ids.len();
+        }
+        if self.page_full() {
+            self.flush_page(bufs)?;
+        }
+        Ok(())
     }
 
     /// The ids this chunk learned of `k`'s dictionary, taken out of
@@ -246,58 +366,6 @@ impl StringColumn {
         });
         vec![NO_ID; k.dict.len()]
     }
-
-    /// Dictionary ids for one row's values, `keys` into `dict` (`ids`: the
-    /// chunk's id of each of `dict`'s values, learned here); returns the
-    /// values' bytes, and whether one was new to the chunk's dictionary. A
-    /// key outside `dict` is an internal error.
-    #[inline]
-    fn push_keys(
-        &mut self,
-        keys: &[i32],
-        dict: &StringArray,
-        ids: &mut [u32],
-    ) -> Result<(i64, bool)> {
-        let Some(chunk) = self.dict.active_mut() else {
-            return Ok((0, false));
-        };
-        let (offsets, data) = (dict.value_offsets(), dict.value_data());
-        let page = &mut self.page;
-        let (mut bytes, mut grew) = (0, false);
-        for &k in keys {
-            // A negative key wraps past any dictionary's length; `ids` has
-            // one entry per value of `dict`, and `offsets` one more.
-            let k = k as u32 as usize;
-            let Some(slot) = ids.get_mut(k) else {
-                return Err(internal("a dictionary key past its dictionary"));
-            };
-            // `k` is below `ids`' length here, so `k + 2` cannot overflow.
-            let Some(&[a, b]) = offsets.get(k..k + 2) else {
-                return Err(internal("a dictionary key past its offsets"));
-            };
-            let (a, b) = (a as usize, b as usize);
-            bytes += (b - a) as i64;
-            let mut id = *slot;
-            if id == NO_ID {
-                let len = chunk.len();
-                id = chunk.intern(&data[a..b]);
-                grew |= chunk.len() > len;
-                *slot = id;
-            }
-            if self.stats.is_some() && page.first_in_page(id) {
-                page.stats.update(&data[a..b]);
-            }
-            page.ids.push(id);
-        }
-        Ok((bytes, grew))
-    }
-}
-
-/// Whether two rows' keys are the same, compared a key at a time: `==` on
-/// slices calls `memcmp`, which on wasm32 is a loop over bytes.
-#[inline]
-fn same_keys(a: &[i32], b: &[i32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The rows of `runs` as strings: each row's range of values (row offsets,

@@ -16,6 +16,7 @@ use parquet::basic::Encoding;
 use parquet::column::page::{CompressedPage, Page};
 
 use super::dictionary::Dictionary;
+use super::keyed::Mapped;
 use super::stats::MinMax;
 use crate::error::Result;
 use crate::write::delta;
@@ -50,6 +51,8 @@ impl Snappy {
 pub struct PageBuffers {
     snappy: Snappy,
     page: Vec<u8>,
+    /// Keyed rows mapped to a chunk's ids (at most a segment's worth).
+    pub(super) mapped: Mapped,
 }
 
 /// Buffers larger than this (after a page of one large value) are not kept
@@ -70,6 +73,7 @@ impl Default for PageBuffers {
                 out: Vec::new(),
             },
             page: Vec::new(),
+            mapped: Mapped::default(),
         }
     }
 }
