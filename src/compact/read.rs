@@ -69,14 +69,15 @@ pub const MAX_FOOTER_BYTES: u64 = 16 << 20;
 pub const READER_BYTES_PER_COLUMN: u64 = 16 << 10;
 /// [`Footer::read_memory`]: what an input holds per leaf column from its
 /// footer's read to the end of its run, whatever its rows: its decoded
-/// footer (each column chunk's metadata and statistics, the schema tree)
-/// and the smallest buffers of its decoded batch. Measured in workerd as
-/// wasm memory per input over runs of 250, 500 and 1,000 one-row files:
-/// 1.4–1.7 KiB, from logs (22 columns, 32 KiB an input) to exponential
-/// histograms (36 columns, 59 KiB). Measured when each footer held its own
-/// schema tree; footers now share it ([`SCHEMAS`]), so this is on the safe
-/// side (200 metrics inputs took 1.5 MiB less).
-pub const FOOTER_BYTES_PER_COLUMN: u64 = 2 << 10;
+/// footer (each column chunk's metadata and statistics; the schema tree is
+/// shared, [`SCHEMAS`]) and the smallest buffers of its decoded batch.
+/// Measured in workerd as wasm memory per input over runs of 250, 500 and
+/// 1,000 one-row files (2026-12-02): 1.15–1.2 KiB for logs (22 columns,
+/// 25–27 KiB an input) and spans (32 columns, 36–39 KiB), 1.4 KiB for
+/// exponential histograms (36 columns, 49–52 KiB), the widest table. With
+/// the file's bytes, which a small input holds too, the estimate is 1.2 to
+/// 1.5 times those.
+pub const FOOTER_BYTES_PER_COLUMN: u64 = 3 << 9;
 /// [`Footer::read_memory`]: decompressed page bytes held per byte of one
 /// data page per column.
 pub const PAGES_FACTOR: u64 = 3;
