@@ -104,6 +104,11 @@ pub(super) struct Mapped {
 }
 
 impl Mapped {
+    /// Bytes its buffers take.
+    pub(super) fn capacity_bytes(&self) -> usize {
+        4 * (self.ids.capacity() + self.counts.capacity())
+    }
+
     /// Maps the rows of `runs` from `from` (`(run, rows of it done)`) to
     /// `chunk`'s ids, interning the values not seen before (`ids`: each
     /// batch's ids learned so far), until the runs end, the rows fill the
@@ -175,9 +180,13 @@ impl Mapped {
 #[cold]
 fn learn(chunk: &mut Dictionary, dict: &StringArray, known: &mut [u32], key: i32) -> Result<u32> {
     let key = key as u32 as usize;
-    let (Some(slot), Some(&[a, z])) = (known.get_mut(key), dict.value_offsets().get(key..key + 2))
-    else {
+    let Some(slot) = known.get_mut(key) else {
         return Err(internal("a dictionary key past its dictionary"));
+    };
+    // `key` is below `known`'s length (one entry per value of `dict`), so
+    // `key + 2` cannot overflow.
+    let Some(&[a, z]) = dict.value_offsets().get(key..key + 2) else {
+        return Err(internal("a dictionary key past its offsets"));
     };
     let value = dict
         .value_data()

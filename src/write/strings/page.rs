@@ -87,7 +87,9 @@ impl PageBuffers {
     /// Leaves the buffers for the next file of this thread, unless they
     /// grew past [`KEPT_BUFFER_BYTES`].
     pub fn keep(self) {
-        if self.page.capacity() + self.snappy.out.capacity() <= KEPT_BUFFER_BYTES {
+        let bytes =
+            self.page.capacity() + self.snappy.out.capacity() + self.mapped.capacity_bytes();
+        if bytes <= KEPT_BUFFER_BYTES {
             SPARE.with(|spare| spare.set(Some(self)));
         }
     }
