@@ -44,6 +44,12 @@ impl Dictionary {
         &self.page[start as usize..(start + len) as usize]
     }
 
+    /// Value `id`'s length in bytes.
+    #[inline]
+    pub(super) fn value_len(&self, id: u32) -> usize {
+        self.spans[id as usize].1 as usize
+    }
+
     /// The id of `v`, given it (the next id) if it is new.
     #[inline]
     pub(super) fn intern(&mut self, v: &[u8]) -> u32 {

@@ -327,15 +327,19 @@ impl StringColumn {
         };
         let page = &mut self.page;
         let mut bytes = 0;
-        for &id in &mapped.ids {
-            let v = chunk.value(id);
-            bytes += v.len() as i64;
-            if self.stats.is_some() && page.first_in_page(id) {
-                page.stats.update(v);
+        if self.stats.is_some() {
+            for &id in &mapped.ids {
+                let v = chunk.value(id);
+                bytes += v.len();
+                if page.first_in_page(id) {
+                    page.stats.update(v);
+                }
             }
+        } else {
+            bytes = mapped.ids.iter().map(|&id| chunk.value_len(id)).sum();
         }
         page.ids.extend_from_slice(&mapped.ids);
-        page.unencoded_bytes += bytes;
+        page.unencoded_bytes += bytes as i64;
         if self.nested {
             page.rows += mapped.counts.len();
             page.counts.extend_from_slice(&mapped.counts);
