@@ -282,6 +282,7 @@ impl StringColumn {
         result
     }
 
+    /// [`StringColumn::push_keyed_runs`] with its scratch space, `mapped`.
     fn push_segments(
         &mut self,
         mapped: &mut Mapped,
