@@ -413,7 +413,9 @@ fn merged_rows_write_and_read_back() {
 /// changes between its batches), pages of 3 rows, and output dictionaries
 /// kept throughout, or sampled after 6 values and capped at 64 bytes, or
 /// sampled after 4 and not capped, so that chunks give their dictionary up
-/// in the middle of a run's rows, on the byte cap or on the sample's end.
+/// in the middle of a run's rows, on the byte cap or on the sample's end;
+/// pages that end on their ids' bytes (6 ids) instead of their rows; and a
+/// dictionary kept until its cap, passed in the middle of long pages.
 #[test]
 fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
     use crate::write::{FileWriter, WriteOptions};
@@ -432,6 +434,19 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
     // far), which falls inside the merge's 6-row outputs.
     let sampled = WriteOptions {
         dictionary_sample: 4,
+        ..kept
+    };
+    // Pages cut by their ids (6 a page) rather than their rows, inside a
+    // map row's values as often as not.
+    let by_ids = WriteOptions {
+        page_rows: 1000,
+        page_bytes: 24,
+        ..kept
+    };
+    // A kept dictionary that passes its cap in the middle of long pages.
+    let capped = WriteOptions {
+        page_rows: 1000,
+        dictionary_bytes: 64,
         ..kept
     };
     for signal in signals() {
@@ -466,7 +481,7 @@ fn keyed_rows_write_as_strings_do_across_dictionaries_and_give_ups() {
                 }
                 w.finish().unwrap()
             };
-            for options in [kept, given_up, sampled] {
+            for options in [kept, given_up, sampled, by_ids, capped] {
                 assert_eq!(write(true, options), write(false, options), "{table:?}");
             }
         }
