@@ -293,11 +293,12 @@ impl StringColumn {
     ) -> Result<(usize, usize)> {
         let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
         let (max_rows, max_ids) = (self.limits.page_rows, self.limits.page_bytes.div_ceil(4));
+        if self.page_full() {
+            self.flush_page(bufs)?;
+        }
+        // From here each segment leaves the page not full (`push_mapped`).
         let mut at = (0, 0);
         while at.0 < runs.len() {
-            if self.page_full() {
-                self.flush_page(bufs)?;
-            }
             // Both at least 1: the page is not full.
             let room = (
                 max_rows.saturating_sub(self.page.rows).max(1),
