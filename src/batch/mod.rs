@@ -7,7 +7,7 @@
 //!    and upper bounds of string bytes for every column (`size.rs`), checked
 //!    against the request's output budget ([`Context`]);
 //! 3. every builder is allocated once from that plan and filled without
-//!    growing (`builders.rs`), row by row, in one straight-line loop.
+//!    growing (`builders.rs`), a column at a time (`columns.rs` says why).
 //!
 //! What each table's columns are, in which order and from which values, is
 //! declared once per table with `columns!` (`columns.rs`) in [`logs`],
