@@ -220,22 +220,21 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
-/// Builds the batch of `table` from its column set `C` over `rows` (one
-/// hour's chunk, sorted): the rows' views listed once, a sizing pass, the
-/// output check, one allocation per builder, a fill pass, then the arrays.
-pub(crate) fn build<'x, C: Columns>(
+/// Builds the batch of `table` from its column set `C` over `rows` (the
+/// views of one hour's chunk, sorted): a sizing pass, the output check, one
+/// allocation per builder, a fill pass, then the arrays.
+pub(crate) fn build<C: Columns>(
     table: Table,
     ctx: &Context<'_>,
     unit: TimeUnit,
-    rows: impl ExactSizeIterator<Item = C::Item<'x>>,
+    rows: &[C::Item<'_>],
 ) -> Result<RecordBatch> {
     let n = rows.len();
-    let items: Vec<C::Item<'x>> = rows.collect();
     let mut plan = C::Plan::default();
-    C::plan_columns(&mut plan, &items);
+    C::plan_columns(&mut plan, rows);
     ctx.check_output(table, n, C::bytes(&plan))?;
     let mut builders = C::builders(n, plan, unit)?;
-    C::push_columns(&mut builders, &items);
+    C::push_columns(&mut builders, rows);
     let schema = table.schema(unit);
     debug_assert_eq!(
         schema
