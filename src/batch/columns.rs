@@ -14,13 +14,13 @@
 //!
 //! Everything is monomorphised, with no dynamic dispatch and no per-row
 //! allocation, as hand-written builders would be. A table's batch is sized
-//! and filled a column at a time: one loop over the rows per column, each
-//! keeping its one builder's buffers in registers. Row after row, every
-//! push reloaded and stored back the lengths of some forty buffers, which
-//! cost the Worker 5–10 % of an 8,192-record request in workerd; natively,
-//! where that traffic is cheap, the stage runs 2–4 % more instructions
-//! this way (`docs/performance.md`, 2026-12-02). A list's item structs, a few per row, are still filled item
-//! by item ([`Columns::plan`], [`Columns::push`]).
+//! and filled a column at a time: one loop over the rows per column, which
+//! touches one builder. Filled row after row, each row touched every
+//! builder (some forty buffers); the column-at-a-time fill made the
+//! Worker's 8,192-record requests 5–10 % faster in workerd, for 2–4 % more
+//! instructions in this stage natively (`docs/performance.md`, 2026-12-02).
+//! A list's item structs, a few per row, are still filled item by item
+//! ([`Columns::plan`], [`Columns::push`]).
 //!
 //! This module does not know any table: the declarations live with their
 //! tables in `logs`, `traces` and `metrics`.

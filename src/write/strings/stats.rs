@@ -22,9 +22,9 @@ const STATS_TRUNCATE: usize = 64;
 ///
 /// Each bound's first eight bytes are kept as a number too ([`prefix`]):
 /// most values differ from both bounds within them, and one integer
-/// compare then settles what a byte compare would (a call to `memcmp`
-/// per bound and value: 4.6 % of a compaction natively, where long log
-/// bodies share their first bytes less often than their bounds do).
+/// compare then settles what a byte compare would. (A `memcmp` call per
+/// bound and value was 4.6 % of a logs compaction natively, on the plain
+/// pages of `Body`, `TraceId` and `SpanId`.)
 #[derive(Default, Clone)]
 pub(super) struct MinMax {
     min: Vec<u8>,
