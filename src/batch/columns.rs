@@ -14,13 +14,14 @@
 //!
 //! Everything is monomorphised, with no dynamic dispatch and no per-row
 //! allocation, as hand-written builders would be. A table's batch is sized
-//! and filled a column at a time: one loop over the rows per column, which
+//! row after row (nothing is allocated before the output check), then
+//! filled a column at a time: one loop over the rows per column, which
 //! touches one builder. Filled row after row, each row touched every
 //! builder (some forty buffers); the column-at-a-time fill made the
 //! Worker's 8,192-record requests 5–10 % faster in workerd, for 2–4 % more
 //! instructions in this stage natively (`docs/performance.md`, 2026-12-02).
-//! A list's item structs, a few per row, are still filled item by item
-//! ([`Columns::plan`], [`Columns::push`]).
+//! A list's item structs, a few per row, are filled item by item
+//! ([`Columns::push`]).
 //!
 //! This module does not know any table: the declarations live with their
 //! tables in `logs`, `traces` and `metrics`.
@@ -98,8 +99,6 @@ pub(crate) trait Columns {
     fn fields(unit: TimeUnit) -> Vec<Field>;
     /// Adds one item to every column's plan.
     fn plan(plan: &mut Self::Plan, item: &Self::Item<'_>);
-    /// Adds every item to the plans, a column at a time.
-    fn plan_columns(plan: &mut Self::Plan, items: &[Self::Item<'_>]);
     /// The bytes the plans add to the output check.
     fn bytes(plan: &Self::Plan) -> u64;
     /// Allocates every column's builder for `rows` items.
@@ -180,11 +179,6 @@ macro_rules! columns {
                     $( <$kind as Kind>::plan(&mut plan.$col, $value); )+
                 }
 
-                #[inline(always)]
-                fn plan_columns(plan: &mut Plan, items: &[Self::Item<'_>]) {
-                    $( for $x in items { <$kind as Kind>::plan(&mut plan.$col, $value); } )+
-                }
-
                 fn bytes(plan: &Plan) -> u64 {
                     0 $( + <$kind as Kind>::bytes(&plan.$col) )+
                 }
@@ -220,21 +214,26 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
-/// Builds the batch of `table` from its column set `C` over `rows` (the
-/// views of one hour's chunk, sorted): a sizing pass, the output check, one
-/// allocation per builder, a fill pass, then the arrays.
-pub(crate) fn build<C: Columns>(
+/// Builds the batch of `table` from its column set `C` over `rows` (one
+/// hour's chunk, sorted): a sizing pass over the rows as they come, the
+/// output check, then, with nothing allocated before it, the rows' views
+/// listed once, one allocation per builder, a fill pass a column at a
+/// time, and the arrays.
+pub(crate) fn build<'x, C: Columns>(
     table: Table,
     ctx: &Context<'_>,
     unit: TimeUnit,
-    rows: &[C::Item<'_>],
+    rows: impl ExactSizeIterator<Item = C::Item<'x>> + Clone,
 ) -> Result<RecordBatch> {
     let n = rows.len();
     let mut plan = C::Plan::default();
-    C::plan_columns(&mut plan, rows);
+    for x in rows.clone() {
+        C::plan(&mut plan, &x);
+    }
     ctx.check_output(table, n, C::bytes(&plan))?;
     let mut builders = C::builders(n, plan, unit)?;
-    C::push_columns(&mut builders, rows);
+    let rows: Vec<C::Item<'x>> = rows.collect();
+    C::push_columns(&mut builders, &rows);
     let schema = table.schema(unit);
     debug_assert_eq!(
         schema

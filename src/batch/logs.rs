@@ -64,8 +64,8 @@ pub fn build(
     rows: &[Row],
     unit: TimeUnit,
 ) -> Result<RecordBatch> {
-    let rows: Vec<_> = super::rows::item_rows_of(req, ctx, rows).collect();
-    columns::build::<table::Set>(Table::Logs, ctx, unit, &rows)
+    let rows = super::rows::item_rows_of(req, ctx, rows);
+    columns::build::<table::Set>(Table::Logs, ctx, unit, rows)
 }
 
 #[cfg(test)]

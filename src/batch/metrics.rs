@@ -293,7 +293,7 @@ pub fn build(
                 $pat => Some($points),
                 _ => None,
             })?;
-            columns::build::<$set::Set>(table, ctx, unit, &at)
+            columns::build::<$set::Set>(table, ctx, unit, at.iter().copied())
         }};
     }
     match table {

@@ -102,8 +102,8 @@ pub fn build(
     rows: &[Row],
     unit: TimeUnit,
 ) -> Result<RecordBatch> {
-    let rows: Vec<_> = super::rows::item_rows_of(req, ctx, rows).collect();
-    columns::build::<table::Set>(Table::Traces, ctx, unit, &rows)
+    let rows = super::rows::item_rows_of(req, ctx, rows);
+    columns::build::<table::Set>(Table::Traces, ctx, unit, rows)
 }
 
 #[cfg(test)]
