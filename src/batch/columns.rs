@@ -216,9 +216,9 @@ pub(crate) use columns;
 
 /// Builds the batch of `table` from its column set `C` over `rows` (one
 /// hour's chunk, sorted): a sizing pass over the rows as they come, the
-/// output check, then, with nothing allocated before it, the rows' views
-/// listed once, one allocation per builder, a fill pass a column at a
-/// time, and the arrays.
+/// output check, then (nothing is allocated before it) one allocation per
+/// builder, the rows' views listed once, a fill pass a column at a time,
+/// and the arrays.
 pub(crate) fn build<'x, C: Columns>(
     table: Table,
     ctx: &Context<'_>,
