@@ -18,8 +18,13 @@ per build; each host calls its build's own fetch handler with an in-memory R2 bu
 driver reaches it through a service binding, so the body crosses an isolate boundary as a stream.
 The driver warms every build up, then interleaves short batches of requests to each build, because
 this shared 2-core machine has slow phases lasting seconds in which everything takes twice as long:
-interleaving makes the ratio between builds trustworthy even when absolute times wander. The table
-quotes, over N passes, the median ms per request and the median per-round ratio to the shipped build.
+interleaving makes the ratio between builds trustworthy even when absolute times wander. A build's
+slot in workerd matters too: with the same build in both slots, the second slot read 2-5 % faster
+(2026-12-02), whichever build sat there. So each pass rotates the builds through the slots, and N
+(by default the smallest multiple of the build count that is at least 3) gives every build every
+slot equally often. The table quotes, over the N passes, the median ms per request and the ratio to
+the shipped build: per pass the median of the per-round ratios, then their geometric mean over the
+passes, in which the slots' bias cancels.
 
 Writes bench-wasm/worker-report.json and bench-wasm/worker-report.md (with the first request of a
 fresh isolate, which also pays for V8 compiling the wasm). Python standard library only.
@@ -276,7 +281,7 @@ def main():
         return profile_compact(Path(args[1]), Path(args[2]), args[3:])
     if args[:1] == ["--profile"] and len(args) in (4, 5):
         return profile(Path(args[1]), Path(args[2]), args[3], args[4:])
-    passes = 3
+    passes = None
     cases = CASES
     if "--only" in args:
         i = args.index("--only")
@@ -303,20 +308,34 @@ def main():
         sys.exit("bench-wasm/pkg is missing: run `make bench-worker`")
     names = [b.name for b in builds]
 
-    runs = {}  # case label -> [driver result per pass]
+    n = len(builds)
+    if passes is None:
+        passes = -(-3 // n) * n
+    elif passes % n:
+        print(f"warning: {passes} passes do not give each of the {n} builds every slot equally often; "
+              "the ratios keep part of the slots' bias", file=sys.stderr)
+
+    runs = {}  # case label -> [per pass, the driver's result for each build, in `names`' order]
     with tempfile.TemporaryDirectory(prefix="otlp2r2-bench-worker-") as tmp:
         tmp = Path(tmp)
         bodies = fixture_bodies(tmp, [workload for _, workload, *_ in cases])
         for p in range(passes):
+            slots = [(p + k) % n for k in range(n)]  # slots[k]: the build in slot k this pass
             for label, workload, path, ctype, gz, mode in cases:
-                q = f"/run?builds={len(builds)}&path={path}&type={ctype}&gzip={int(gz)}&mode={mode}"
-                out = run_case(tmp, builds, q, bodies[workload][0], f"pass {p + 1} {label}")
+                q = f"/run?builds={n}&path={path}&type={ctype}&gzip={int(gz)}&mode={mode}"
+                out = run_case(tmp, [builds[b] for b in slots], q, bodies[workload][0], f"pass {p + 1} {label}")
                 r = json.loads(out)
                 if "error" in r:
                     sys.exit(f"{label}: {r['error']}")
-                runs.setdefault(label, []).append(r)
-                cells = "  ".join(f"{n} {b['median_ms']:6.2f} ms ({b['ratio_to_first']:.2f}×)"
-                                  for n, b in zip(names, r["builds"]))
+                per = [None] * n
+                for k, b in enumerate(slots):
+                    per[b] = r["builds"][k]
+                ship = per[0]["rounds_ms"]
+                for x in per:
+                    x["ratio_to_shipped"] = statistics.median(t / s for t, s in zip(x["rounds_ms"], ship))
+                runs.setdefault(label, []).append({"body_bytes": r["body_bytes"], "builds": per})
+                cells = "  ".join(f"{names[b]} {per[b]['median_ms']:6.2f} ms ({per[b]['ratio_to_shipped']:.2f}×)"
+                                  for b in slots)
                 print(f"pass {p + 1} {label:55} {cells}", flush=True)
 
     sizes = {b.name: ((b / "index_bg.wasm").stat().st_size, len(gzip.compress((b / "index_bg.wasm").read_bytes(), 9)))
@@ -330,7 +349,7 @@ def main():
             per = [r["builds"][b] for r in rs]
             log = per[-1].get("log_line") or {}
             row["builds"][n] = {"median_ms": statistics.median(x["median_ms"] for x in per),
-                                "ratio_to_shipped": statistics.median(x["ratio_to_first"] for x in per),
+                                "ratio_to_shipped": statistics.geometric_mean(x["ratio_to_shipped"] for x in per),
                                 "pass_medians_ms": [x["median_ms"] for x in per],
                                 "first_ms": statistics.median(x["first_ms"] for x in per),
                                 "wasm_memory_bytes": log.get("memory_bytes")}
@@ -344,8 +363,9 @@ def main():
     lines = [f"# bench-worker report ({report['date']}, {report['workerd']})", "",
              "The Worker as deployed (worker-build output): its fetch handler called in workerd through a service "
              "binding, with an in-memory R2 bucket; builds interleaved in one workerd. Wall-clock ms per request "
-             f"(median over {passes} passes of each pass's median of 15 rounds) and, in brackets, the median "
-             "per-round ratio to the shipped build.", "",
+             f"(median over {passes} passes of each pass's median of 15 rounds) and, in brackets, the ratio to the "
+             "shipped build (each pass's median per-round ratio; their geometric mean over the passes, which "
+             "rotate the builds through workerd's slots).", "",
              f"| case | body | {head} |", "|---|---:|" + "---:|" * len(names)]
     for row in table:
         cells = " | ".join(f"{row['builds'][n]['median_ms']:.2f} ms ({row['builds'][n]['ratio_to_shipped']:.2f}×)"
