@@ -37,19 +37,40 @@ pub(super) fn any_value_into<'a>(
     while r.has_more() {
         let (field, wire) = r.key()?;
         match field {
-            1 => *out = AnyValue::Str(r.f_str(wire, "AnyValue.string_value")?),
-            2 => *out = AnyValue::Bool(r.f_bool(wire, "AnyValue.bool_value")?),
-            3 => *out = AnyValue::Int(r.f_i64(wire, "AnyValue.int_value")?),
-            4 => *out = AnyValue::Double(r.f_double(wire, "AnyValue.double_value")?),
-            5 | 6 => *out = container(&mut r, field, wire, depth)?,
+            1 => set(out, AnyValue::Str(r.f_str(wire, "AnyValue.string_value")?)),
+            2 => set(out, AnyValue::Bool(r.f_bool(wire, "AnyValue.bool_value")?)),
+            3 => set(out, AnyValue::Int(r.f_i64(wire, "AnyValue.int_value")?)),
+            4 => set(
+                out,
+                AnyValue::Double(r.f_double(wire, "AnyValue.double_value")?),
+            ),
+            5 | 6 => set(out, container(&mut r, field, wire, depth)?),
             7 => {
                 r.expect(wire, WireType::LengthDelimited, "AnyValue.bytes_value")?;
-                *out = AnyValue::Bytes(Cow::Borrowed(r.len_delimited("AnyValue.bytes_value")?))
+                set(
+                    out,
+                    AnyValue::Bytes(Cow::Borrowed(r.len_delimited("AnyValue.bytes_value")?)),
+                )
             }
             _ => r.skip(wire)?,
         }
     }
     Ok(())
+}
+
+/// Stores `v` in `out`. `out` is nearly always still `Empty` (a value's
+/// first field): then nothing is dropped, where `*out = v` called the
+/// out-of-line (recursive) `drop_in_place::<AnyValue>` for every value, 3.6 %
+/// of decoding 10k logs (callgrind). A later field of the same value (OTLP's
+/// `oneof`: the last one wins) drops the earlier one as before.
+#[inline(always)]
+fn set<'a>(out: &mut AnyValue<'a>, v: AnyValue<'a>) {
+    if matches!(out, AnyValue::Empty) {
+        // `Empty` owns nothing: forgetting it leaks nothing.
+        std::mem::forget(std::mem::replace(out, v));
+    } else {
+        *out = v;
+    }
 }
 
 /// Decodes a `KeyValue` message into `out`.
@@ -166,6 +187,29 @@ mod tests {
 
     use super::*;
     use crate::decode::proto::tests::{big, push_len};
+
+    /// `AnyValue` is a `oneof`: of several fields, the last one wins, a
+    /// container replaced as well as a scalar.
+    #[test]
+    fn the_last_field_of_a_value_wins() {
+        // array_value { values: { int_value: 7 } }, then string_value "x",
+        // then int_value 3, then an empty kvlist_value.
+        let body = [
+            0x2a, 0x04, 0x0a, 0x02, 0x18, 0x07, 0x0a, 0x01, b'x', 0x18, 0x03, 0x32, 0x00,
+        ];
+        let b = big();
+        let attrs = RefCell::default();
+        for (end, want) in [
+            (6, AnyValue::Array(vec![AnyValue::Int(7)])),
+            (9, AnyValue::Str("x".into())),
+            (11, AnyValue::Int(3)),
+            (13, AnyValue::KvList(vec![])),
+        ] {
+            let mut out = AnyValue::Empty;
+            any_value_into(Reader::new(&body[..end], &b, &attrs), 0, &mut out).unwrap();
+            assert_eq!(out, want, "first {end} bytes");
+        }
+    }
 
     #[test]
     fn deep_nesting_is_bounded() {

