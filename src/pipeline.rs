@@ -319,20 +319,21 @@ pub struct Plan<'m> {
 /// Stage 2: lists and sorts the rows of `model` into files, and checks the
 /// file count against [`Limits::max_objects`] before any is built.
 pub fn plan<'m>(model: &'m Model<'m>, limits: &Limits) -> Result<Plan<'m>> {
-    let with_limit = |ctx: Context<'m>| ctx.with_max_output_bytes(limits.max_output_bytes);
+    let limit = limits.max_output_bytes;
     let (ctx, tables, rejected, rejected_message) = match model {
         Model::Logs(m) => {
-            let ctx = with_limit(Context::new(m));
+            let ctx = Context::limited(m, Table::Logs.name(), limit)?;
             let rows = batch::logs::rows(m, &ctx);
             (ctx, vec![(Table::Logs, rows)], 0, None)
         }
         Model::Traces(m) => {
-            let ctx = with_limit(Context::new(m));
+            let ctx = Context::limited(m, Table::Traces.name(), limit)?;
             let rows = batch::traces::rows(m, &ctx);
             (ctx, vec![(Table::Traces, rows)], 0, None)
         }
         Model::Metrics(m) => {
-            let ctx = with_limit(Context::new(m));
+            // The metrics tables share the request's context.
+            let ctx = Context::limited(m, "otel_metrics_*", limit)?;
             let mut rows = batch::metrics::rows(m, &ctx);
             let message = rows.first_rejected.take().map(|name| {
                 format!(

@@ -191,6 +191,31 @@ fn corpus() -> Vec<Case> {
             schema_url: String::new(),
         });
     let wide = wide.encode_to_vec();
+    // A resource attribute holding an array of 200 KB of control bytes and
+    // no record: 200 KB on the wire (a few hundred gzipped), 1.2 MB once
+    // rendered as JSON (`\u0001` each), past a 1 MiB output limit before
+    // any row exists.
+    let mut escaped = fixtures::logs(0, 0);
+    escaped
+        .resource_logs
+        .push(opentelemetry_proto::tonic::logs::v1::ResourceLogs {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![fixtures::kv(
+                    "blob",
+                    opentelemetry_proto::tonic::common::v1::any_value::Value::ArrayValue(
+                        opentelemetry_proto::tonic::common::v1::ArrayValue {
+                            values: vec![opentelemetry_proto::tonic::common::v1::AnyValue {
+                                value: Some(fixtures::s(&"\u{1}".repeat(200_000))),
+                            }],
+                        },
+                    ),
+                )],
+                ..Default::default()
+            }),
+            scope_logs: vec![],
+            schema_url: String::new(),
+        });
+    let escaped = escaped.encode_to_vec();
     // A 1 KiB resource attribute on 20,000 records: each 8,192-row chunk
     // plans ~9.7 MB, under a 16 MiB limit, but the request ~24 MB over it.
     let mut long = fixtures::logs(0, 0);
@@ -231,6 +256,7 @@ fn corpus() -> Vec<Case> {
 
     vec![
         Case { limits: Limits { max_output_bytes: 1 << 20, ..Limits::default() }, ..case("shared values blow up the output", Protobuf, wide, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", .. }), "otel_logs rows") },
+        Case { limits: Limits { max_output_bytes: 1 << 20, ..Limits::default() }, ..case("shared values are bounded before they are rendered", Protobuf, escaped, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", limit } if *limit == 1 << 20), "otel_logs rows") },
         Case { limits: Limits { max_output_bytes: 16 << 20, ..Limits::default() }, ..case("the output limit is per request, not per chunk", Protobuf, long, |e| matches!(e, Error::OutputTooLarge { table: "otel_logs", limit } if *limit == 16 << 20), "otel_logs rows") },
         Case { limits: Limits { max_objects: 2, ..Limits::default() }, ..case("too many hours", Protobuf, hours, |e| matches!(e, Error::TooManyObjects { count: 3, limit: 2 }), "3 files") },
         Case { signal: Signal::Metrics, limits: Limits { max_decoded_bytes: 400_000, ..Limits::default() }, ..case("JSON bucket counts are budgeted", Json, many_buckets.into_bytes(), |e| matches!(e, Error::DecodedTooLarge { .. }), "bytes of records") },

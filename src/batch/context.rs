@@ -3,7 +3,10 @@
 //! the request-wide output budget.
 //!
 //! Built once per request, before any batch; it holds no Arrow arrays. The
-//! output check here is the only limit the batch stage enforces.
+//! output check here is the only limit the batch stage enforces, and it
+//! counts the rendered shared values too: a value inside an array renders
+//! as JSON, up to six times its bytes (`\u0001` for a control byte), so a
+//! small request could otherwise render far more than it decoded.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -26,9 +29,15 @@ pub struct RenderedAttrs {
 }
 
 impl RenderedAttrs {
-    /// Renders `attrs`: keys as they are, values with [`render::text`].
-    pub fn new(attrs: &[KeyValue<'_>]) -> Self {
-        let mut r = RenderedAttrs::default();
+    /// Renders `attrs`: keys as they are, values with [`render::text`],
+    /// into buffers sized once from `size` (their [`AttrsSize::of`]).
+    fn new(attrs: &[KeyValue<'_>], size: &AttrsSize) -> Self {
+        let mut r = RenderedAttrs {
+            keys: Vec::with_capacity(size.key_bytes as usize),
+            key_ends: Vec::with_capacity(attrs.len()),
+            values: Vec::with_capacity(size.value_bytes as usize),
+            value_ends: Vec::with_capacity(attrs.len()),
+        };
         for kv in attrs {
             r.keys.extend_from_slice(kv.key.as_bytes());
             r.key_ends.push(r.keys.len() as u32);
@@ -68,28 +77,59 @@ pub struct Context<'r> {
 impl<'r> Context<'r> {
     /// Renders the shared values of `req`; no output limit.
     pub fn new<T>(req: &'r Request<'_, T>) -> Self {
+        Self::render(req, u64::MAX)
+    }
+
+    /// Renders the shared values of `req` under the output limit `limit`
+    /// ([`crate::Limits::max_output_bytes`]), which `table`'s error names.
+    /// Their bound is checked before anything is rendered, and what they
+    /// take counts against the limit, as the batches' plans do.
+    pub fn limited<T>(req: &'r Request<'_, T>, table: &'static str, limit: usize) -> Result<Self> {
+        let limit = limit as u64;
+        let bound = req
+            .iter()
+            .flat_map(|g| {
+                std::iter::once(&g.resource.attributes)
+                    .chain(g.scopes.iter().map(|s| &s.scope.attributes))
+            })
+            .fold(0u64, |sum, attrs| {
+                sum.saturating_add(rendered_bytes(&AttrsSize::of(attrs)))
+            });
+        if bound > limit {
+            return Err(Error::OutputTooLarge {
+                table,
+                limit: limit as usize,
+            });
+        }
+        let ctx = Self::render(req, limit);
+        let rendered = ctx
+            .resource_attrs
+            .iter()
+            .chain(ctx.scope_attrs.iter().flatten())
+            .map(|r| rendered_bytes(&r.size()))
+            .sum();
+        ctx.planned.set(rendered);
+        Ok(ctx)
+    }
+
+    fn render<T>(req: &'r Request<'_, T>, max_output_bytes: u64) -> Self {
+        let rendered = |attrs: &[KeyValue<'_>]| RenderedAttrs::new(attrs, &AttrsSize::of(attrs));
         let scopes = |g: &ResourceGroup<'_, T>| {
             g.scopes
                 .iter()
-                .map(|s| RenderedAttrs::new(&s.scope.attributes))
+                .map(|s| rendered(&s.scope.attributes))
                 .collect()
         };
         Context {
             services: req.iter().map(|g| service_name(&g.resource)).collect(),
             resource_attrs: req
                 .iter()
-                .map(|g| RenderedAttrs::new(&g.resource.attributes))
+                .map(|g| rendered(&g.resource.attributes))
                 .collect(),
             scope_attrs: req.iter().map(scopes).collect(),
-            max_output_bytes: u64::MAX,
+            max_output_bytes,
             planned: Cell::new(0),
         }
-    }
-
-    /// Sets the output limit.
-    pub fn with_max_output_bytes(mut self, limit: usize) -> Self {
-        self.max_output_bytes = limit as u64;
-        self
     }
 
     /// Checks the sizing pass's plan for one batch before anything of it is
@@ -138,6 +178,12 @@ impl<'r> Context<'r> {
         let names: Vec<&str> = self.services.iter().map(|s| s.as_ref()).collect();
         super::ranks(&names)
     }
+}
+
+/// The bytes a rendered attribute list of `size` holds: keys, values and
+/// the two `u32` ends of each entry.
+fn rendered_bytes(size: &AttrsSize) -> u64 {
+    size.key_bytes + size.value_bytes + size.entries * 8
 }
 
 /// `ServiceName`: the `service.name` resource attribute as text (the
