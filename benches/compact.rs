@@ -153,7 +153,7 @@ fn whole(
 ) -> (compact::Report, usize) {
     let mut total = compact::Report::default();
     for runs in 1.. {
-        let r = block_on(compact::run(store, partition, NOW, settings, "bench")).unwrap();
+        let r = block_on(compact::run(store, partition, &|| NOW, settings, "bench")).unwrap();
         total += &r;
         if !r.more {
             return (total, runs);

@@ -195,8 +195,11 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
             );
         }
     };
+    // The clock runs on from `--now`: each run's lease is taken, and kept,
+    // by the time it really starts.
+    let clock = || now.saturating_add(started.elapsed().as_secs());
     let total = futures_executor::block_on(compact::compact_all(
-        &store, now, &settings, &owner, progress,
+        &store, &clock, &settings, &owner, progress,
     ))
     .map_err(fail)?;
     // A partition over one run's bounds takes several runs, and a later

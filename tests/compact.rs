@@ -222,7 +222,7 @@ fn ingest_mix<S: Store>(store: &S, seed: u64, requests: usize) {
 }
 
 fn compact_all<S: Store>(store: &S, s: &Settings) -> compact::Report {
-    block_on(compact::compact_all(store, NOW, s, "test", |_, _| {})).unwrap()
+    block_on(compact::compact_all(store, &|| NOW, s, "test", |_, _| {})).unwrap()
 }
 
 /// Compacting keeps every row, sorts every output, and leaves one file per
@@ -274,7 +274,7 @@ fn open_hours_are_not_compacted() {
     let early = (hour + 1) * 3600 + settings().grace_secs - 1;
     let r = block_on(compact::compact_all(
         &store,
-        early,
+        &|| early,
         &settings(),
         "t",
         |_, _| {},
@@ -507,7 +507,7 @@ fn footers_are_read_several_at_a_time() {
         ..settings()
     };
     let p = first_partition(&inner);
-    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "test")).unwrap();
     assert!(r.more && r.inputs == 8, "{r:?}");
     // The taken inputs, the unused footers, the output's footer.
     let unused = store.hook.gets.get() - 8 - 1;
@@ -569,7 +569,7 @@ fn tombstones_are_read_several_at_a_time() {
     store.hook.most.set(0);
     let gets = store.hook.gets.get();
     let p = first_partition(&inner);
-    let r = block_on(compact::run(&store, p, NOW, &s, "test")).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "test")).unwrap();
     assert_eq!(r.inputs, 0);
     assert_eq!(store.hook.gets.get() - gets, tombstones + 1);
     assert_eq!(store.hook.most.get(), 6);
@@ -765,7 +765,14 @@ fn first_partition(store: &Memory) -> compact::Partition {
 
 /// One run over the store's first partition.
 fn run_first(store: &Memory, s: &Settings) -> compact::Report {
-    block_on(compact::run(store, first_partition(store), NOW, s, "test")).unwrap()
+    block_on(compact::run(
+        store,
+        first_partition(store),
+        &|| NOW,
+        s,
+        "test",
+    ))
+    .unwrap()
 }
 
 /// Each stored file's key, footer and size in bytes.
@@ -1104,7 +1111,7 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
                 ingest_mix(&store, 3, 4);
                 let rule = Rule::new(*op, When::Nth(nth));
                 store.fail(if after { rule.after() } else { rule });
-                let failed = block_on(compact::compact_all(&store, NOW, &s, "a", |_, _| {}));
+                let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
                 store.heal();
                 // The next run completes or undoes the crashed one.
                 compact_all(&store, &s);
@@ -1160,9 +1167,9 @@ fn an_unreadable_tombstone_stops_only_its_partition() {
         block_on(compact::find_eligible(&store, NOW, &settings())).unwrap(),
         all
     );
-    let err = block_on(compact::run(&store, all[0], NOW, &settings(), "me")).unwrap_err();
+    let err = block_on(compact::run(&store, all[0], &|| NOW, &settings(), "me")).unwrap_err();
     assert!(err.to_string().contains(&bad), "{err}");
-    let r = block_on(compact::run(&store, all[1], NOW, &settings(), "me")).unwrap();
+    let r = block_on(compact::run(&store, all[1], &|| NOW, &settings(), "me")).unwrap();
     assert_eq!(r.inputs, 2);
 }
 
@@ -1176,10 +1183,10 @@ fn a_held_lease_keeps_a_second_compactor_out() {
     let lease = otlp2r2::compact::protocol::lease_key(&p);
     let held = serde_json::json!({"owner": "other", "expires": NOW + 60}).to_string();
     block_on(store.put(&lease, held.into_bytes(), store::PutMode::Overwrite)).unwrap();
-    let r = block_on(compact::run(&store, p, NOW, &settings(), "me")).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW, &settings(), "me")).unwrap();
     assert!(!r.leased);
     assert_eq!(table_files(&store).len(), 2);
-    let r = block_on(compact::run(&store, p, NOW + 61, &settings(), "me")).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW + 61, &settings(), "me")).unwrap();
     assert!(r.leased && r.inputs == 2);
     let _ = Partition::from_id(&p.id());
 }
@@ -1203,7 +1210,7 @@ fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
             done: std::cell::Cell::new(false),
         },
     };
-    let r = block_on(compact::run(&store, p, NOW, &settings(), "me")).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW, &settings(), "me")).unwrap();
     assert!(r.leased);
     let left = block_on(inner.get(&lease, None)).unwrap();
     assert_eq!(
@@ -1211,6 +1218,52 @@ fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
         Some(takeover.as_bytes()),
         "the new holder's lease is gone"
     );
+}
+
+/// A run whose clock passes its lease's end less the margin mid-run (a
+/// stalled Worker, a suspended CLI) stops before its next write: nothing
+/// it writes can land after another compactor may take the partition
+/// over, so that one never undoes outputs being committed. The next run,
+/// after the lease expired, undoes it and does the job: every row once.
+#[test]
+fn a_run_past_its_lease_stops_writing() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    ingest_mix(&store, 5, 4);
+    let before = rows(&store);
+    let inputs = table_files(&store);
+    let s = settings();
+    let p = first_partition(&store);
+    // The clock is read at the start and before each write: the intent is
+    // written at NOW, and the first output's write finds the margin's edge.
+    let late = NOW + s.lease_secs - compact::lease_margin(&s);
+    let reads = std::cell::Cell::new(0);
+    let clock = || {
+        reads.set(reads.get() + 1);
+        if reads.get() <= 2 {
+            NOW
+        } else {
+            late
+        }
+    };
+    let err = block_on(compact::run(&store, p, &clock, &s, "stalled")).unwrap_err();
+    assert!(err.to_string().contains("lease is about to end"), "{err}");
+    // The intent was written, then nothing: no output, no delete.
+    assert_eq!(table_files(&store), inputs);
+    let intents = block_on(store::list_all(&store, &protocol::intent_prefix(&p))).unwrap();
+    assert_eq!(intents.len(), 1);
+    // Another compactor once the lease expired: every row once.
+    let r = block_on(compact::compact_all(
+        &store,
+        &|| NOW + s.lease_secs + 1,
+        &s,
+        "later",
+        |_, _| {},
+    ))
+    .unwrap();
+    assert!(r.recovered >= 1, "{r:?}");
+    assert_eq!(rows(&store), before);
+    check_outputs(&store, &s);
 }
 
 /// On the first get of a table file, overwrites the lease as another

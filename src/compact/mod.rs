@@ -23,18 +23,19 @@ mod run;
 mod settings;
 
 pub use plan::Partition;
-pub use run::{find_eligible, run, Report};
+pub use run::{find_eligible, lease_margin, run, Report};
 pub use settings::*;
 
 use crate::error::Result;
 use crate::store::Store;
 
-/// Every eligible partition at `now`, compacted one after the other, each
-/// run again while its bounds leave work ([`Report::more`]) (the CLI's job;
-/// the Worker spreads the runs over queue messages instead).
+/// Every partition eligible when it starts, compacted one after the other,
+/// each run again while its bounds leave work ([`Report::more`]) (the CLI's
+/// job; the Worker spreads the runs over queue messages instead). `clock`
+/// gives the time in Unix seconds; each run reads it for its own lease.
 pub async fn compact_all<S: Store>(
     store: &S,
-    now: u64,
+    clock: &dyn Fn() -> u64,
     settings: &Settings,
     owner: &str,
     mut progress: impl FnMut(&Partition, &Report),
@@ -43,9 +44,9 @@ pub async fn compact_all<S: Store>(
         leased: true,
         ..Report::default()
     };
-    for p in find_eligible(store, now, settings).await? {
+    for p in find_eligible(store, clock(), settings).await? {
         loop {
-            let r = run(store, p, now, settings, owner).await?;
+            let r = run(store, p, clock, settings, owner).await?;
             progress(&p, &r);
             total += &r;
             // A run that merged nothing would not do better a second time.

@@ -24,6 +24,12 @@
 //!
 //! A crash anywhere loses no row (the inputs stay until the outputs are
 //! committed and verified) and leaves no row twice after the next run.
+//!
+//! A run writes only while its lease has more than [`lease_margin`] left
+//! (every write goes through [`Leased`], which reads the clock first), so a
+//! run that overran its lease stops before another compactor may take the
+//! partition over: the new holder never sees an intent whose owner still
+//! writes, and never undoes outputs that are being committed.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -238,20 +244,31 @@ async fn read_tombstone<S: Store>(store: &S, key: &str) -> Result<Vec<String>> {
     }
 }
 
-/// Compacts `partition` at `now` as `owner` (a name unique to this run).
+/// Compacts `partition` as `owner` (a name unique to this run). `clock`
+/// gives the time in Unix seconds: read at the start for the lease, the
+/// late retries and the tombstones, and again before every write, which
+/// stops when the lease has less than [`lease_margin`] left.
 pub async fn run<S: Store>(
     store: &S,
     partition: Partition,
-    now: u64,
+    clock: &dyn Fn() -> u64,
     settings: &Settings,
     owner: &str,
 ) -> Result<Report> {
     let mut report = Report::default();
+    let now = clock();
     let Some(etag) = take_lease(store, &partition, now, settings, owner).await? else {
         return Ok(report);
     };
     report.leased = true;
-    let result = compact(store, partition, now, settings, &mut report).await;
+    let leased = Leased {
+        inner: store,
+        clock,
+        deadline: now
+            .saturating_add(settings.lease_secs)
+            .saturating_sub(lease_margin(settings)),
+    };
+    let result = compact(&leased, partition, now, settings, &mut report).await;
     // The lease goes whatever happened (an expired lease is taken over anyway).
     let released = release_lease(store, &partition, &etag).await;
     result.and(released).map(|()| report)
@@ -267,6 +284,91 @@ async fn release_lease<S: Store>(store: &S, p: &Partition, etag: &str) -> Result
     match store.head(&key).await? {
         Some(m) if m.etag == etag => store.delete(&[key]).await,
         _ => Ok(()),
+    }
+}
+
+/// How long before its lease ends a run stops writing: a minute, or a
+/// quarter of a shorter lease. It covers the clocks' skew between two
+/// compactors and a write's time in flight.
+pub fn lease_margin(settings: &Settings) -> u64 {
+    (settings.lease_secs / 4).min(60)
+}
+
+/// The store as a leased run sees it: reads go through; every write first
+/// checks the clock against the run's deadline (its lease's end less
+/// [`lease_margin`]) and fails past it, so that nothing this run writes
+/// lands after another compactor may have taken the partition over.
+struct Leased<'a, S> {
+    inner: &'a S,
+    clock: &'a dyn Fn() -> u64,
+    deadline: u64,
+}
+
+impl<S> Leased<'_, S> {
+    fn check(&self, op: &'static str, key: &str) -> Result<()> {
+        if (self.clock)() < self.deadline {
+            return Ok(());
+        }
+        Err(store::failed(
+            op,
+            key,
+            "the run's lease is about to end: it stopped before this write, and the next run finishes or undoes its work",
+        ))
+    }
+}
+
+impl<S: Store> Store for Leased<'_, S> {
+    async fn list(&self, prefix: &str, start: store::Start<'_>) -> Result<store::Listing> {
+        self.inner.list(prefix, start).await
+    }
+
+    async fn get(&self, key: &str, range: Option<Range>) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key, range).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Meta>> {
+        self.inner.head(key).await
+    }
+
+    async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
+        self.check("put", key)?;
+        self.inner.put(key, data, mode).await
+    }
+
+    async fn create_multipart(&self, key: &str) -> Result<String> {
+        self.check("create_multipart", key)?;
+        self.inner.create_multipart(key).await
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        data: Vec<u8>,
+    ) -> Result<Part> {
+        self.check("upload_part", key)?;
+        self.inner.upload_part(key, upload_id, number, data).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<Part>,
+    ) -> Result<Meta> {
+        self.check("complete_multipart", key)?;
+        self.inner.complete_multipart(key, upload_id, parts).await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
+        self.check("abort_multipart", key)?;
+        self.inner.abort_multipart(key, upload_id).await
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        self.check("delete", keys.first().map_or("", String::as_str))?;
+        self.inner.delete(keys).await
     }
 }
 
@@ -507,12 +609,14 @@ async fn recover<S: Store>(
     match intent.state {
         State::Writing => {
             for o in &intent.outputs {
-                // A completed upload is an object (deleted below); aborting
-                // it would be an error on R2.
+                // Best effort: the upload may be completed (its object is
+                // deleted below), aborted already (by the crashed run, whose
+                // reply was lost), or open. The first two are errors on R2,
+                // and a failing abort must not stop every later run of the
+                // partition; an upload left open holds no object, and R2's
+                // lifecycle rule aborts it (after 7 days by default).
                 if let Some(id) = o.upload_id.as_ref() {
-                    if store.head(&o.key).await?.is_none() {
-                        store.abort_multipart(&o.key, id).await?;
-                    }
+                    let _ = store.abort_multipart(&o.key, id).await;
                 }
             }
             let outputs: Vec<String> = intent.outputs.iter().map(|o| o.key.clone()).collect();

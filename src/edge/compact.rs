@@ -102,9 +102,15 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
             continue;
         };
         let result = match settings(&env) {
-            Ok(s) => compact::run(&store, partition, started / 1000, &s, &owner)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(s) => compact::run(
+                &store,
+                partition,
+                &|| Date::now().as_millis() / 1000,
+                &s,
+                &owner,
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         let mut line = serde_json::json!({

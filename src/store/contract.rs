@@ -97,6 +97,23 @@ pub async fn check<S: Store>(store: &S, min_part: usize) {
     store.upload_part("n", &id, 1, b"x".to_vec()).await.unwrap();
     store.abort_multipart("n", &id).await.unwrap();
     assert_eq!(store.head("n").await.unwrap(), None);
+    // Uploads that are no longer open cannot be aborted, as on R2.
+    assert!(store.abort_multipart("n", &id).await.is_err());
+    let done_id = store.create_multipart("o").await.unwrap();
+    let part = store
+        .upload_part("o", &done_id, 1, b"o".to_vec())
+        .await
+        .unwrap();
+    store
+        .complete_multipart("o", &done_id, vec![part])
+        .await
+        .unwrap();
+    assert!(store.abort_multipart("o", &done_id).await.is_err());
+    assert_eq!(
+        store.get("o", None).await.unwrap().as_deref(),
+        Some(&b"o"[..])
+    );
+    store.delete(&["o".to_string()]).await.unwrap();
 
     // Deletes of many keys, missing ones included.
     let gone: Vec<String> = ["a/1", "a/2", "zzz"].map(String::from).to_vec();

@@ -287,11 +287,9 @@ impl Store for Dir {
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
-        match self.upload_dir("abort_multipart", key, upload_id) {
-            Ok(dir) => fs::remove_dir_all(dir).map_err(|e| failed("abort_multipart", key, e)),
-            // Aborting what is already gone is done.
-            Err(_) => Ok(()),
-        }
+        // As R2: completed, aborted or unknown uploads are an error.
+        let dir = self.upload_dir("abort_multipart", key, upload_id)?;
+        fs::remove_dir_all(dir).map_err(|e| failed("abort_multipart", key, e))
     }
 
     async fn delete(&self, keys: &[String]) -> Result<()> {

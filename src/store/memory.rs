@@ -244,8 +244,8 @@ impl Store for Memory {
                 s.uploads.remove(upload_id);
                 Ok(())
             }
-            // Aborting what is already gone is done.
-            None => Ok(()),
+            // As R2: completed, aborted or unknown uploads are gone.
+            None => Err(failed("abort_multipart", key, "no such upload")),
             Some(_) => Err(failed("abort_multipart", key, "upload is for another key")),
         }
     }

@@ -159,7 +159,9 @@ pub trait Store {
         parts: Vec<Part>,
     ) -> Result<Meta>;
 
-    /// Abandons an upload and its parts.
+    /// Abandons an upload and its parts. An upload that is not open (never
+    /// created, completed, or already aborted) is an error, as on R2 and S3
+    /// (`NoSuchUpload`); a caller that only tidies up ignores it.
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()>;
 
     /// Deletes objects; keys that do not exist are not an error.
