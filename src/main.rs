@@ -195,9 +195,11 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
             );
         }
     };
-    // The clock runs on from `--now`: each run's lease is taken, and kept,
-    // by the time it really starts.
-    let clock = || now.saturating_add(started.elapsed().as_secs());
+    // The clock runs on from `--now` with the system's clock (which, unlike
+    // `Instant`, also runs while the machine sleeps): each run's lease is
+    // taken, and kept, by the time it really starts.
+    let since = std::time::SystemTime::now();
+    let clock = || now.saturating_add(since.elapsed().map_or(0, |d| d.as_secs()));
     let total = futures_executor::block_on(compact::compact_all(
         &store, &clock, &settings, &owner, progress,
     ))

@@ -26,10 +26,15 @@
 //! committed and verified) and leaves no row twice after the next run.
 //!
 //! A run writes only while its lease has more than [`lease_margin`] left
-//! (every write goes through [`Leased`], which reads the clock first), so a
-//! run that overran its lease stops before another compactor may take the
-//! partition over: the new holder never sees an intent whose owner still
-//! writes, and never undoes outputs that are being committed.
+//! (every write but an abort of its own upload goes through [`Leased`],
+//! which reads the clock first; the lease is released only before that
+//! time too), so a run that overran its lease stops before another
+//! compactor may take the partition over: as long as the two compactors'
+//! clocks agree within the margin, less a write's time in flight, the new
+//! holder never sees an intent whose owner still writes, and never undoes
+//! outputs that are being committed. In a Worker the lease also outlasts
+//! the invocation (15 minutes of wall time at most), whose `Date.now()`
+//! moves only with I/O.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -269,8 +274,14 @@ pub async fn run<S: Store>(
             .saturating_sub(lease_margin(settings)),
     };
     let result = compact(&leased, partition, now, settings, &mut report).await;
-    // The lease goes whatever happened (an expired lease is taken over anyway).
-    let released = release_lease(store, &partition, &etag).await;
+    // The lease goes whatever happened, while it is surely still this
+    // run's; past the deadline it expires on its own, and another
+    // compactor may hold it already.
+    let released = if clock() < leased.deadline {
+        release_lease(store, &partition, &etag).await
+    } else {
+        Ok(())
+    };
     result.and(released).map(|()| report)
 }
 
@@ -297,7 +308,11 @@ pub fn lease_margin(settings: &Settings) -> u64 {
 /// The store as a leased run sees it: reads go through; every write first
 /// checks the clock against the run's deadline (its lease's end less
 /// [`lease_margin`]) and fails past it, so that nothing this run writes
-/// lands after another compactor may have taken the partition over.
+/// lands after another compactor may have taken the partition over. An
+/// abort goes through too: a run aborts only uploads it created or found
+/// in an intent it recovers, never another live run's (whose ids it cannot
+/// know), and its own must go even past the deadline (the cleanup of an
+/// upload the intent could not record).
 struct Leased<'a, S> {
     inner: &'a S,
     clock: &'a dyn Fn() -> u64,
@@ -362,7 +377,6 @@ impl<S: Store> Store for Leased<'_, S> {
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
-        self.check("abort_multipart", key)?;
         self.inner.abort_multipart(key, upload_id).await
     }
 
