@@ -91,6 +91,14 @@ pub enum Error {
         limit: usize,
     },
 
+    /// The request needs more memory than the isolate's budget has free
+    /// now (see [`crate::pipeline::Meter`]): 503, and the exporter retries.
+    #[error("this request needs {bytes} bytes of memory, more than is free now; retry later")]
+    Busy {
+        /// What the request needed when it was refused.
+        bytes: u64,
+    },
+
     /// The request's rows span more UTC hours (files) than
     /// [`crate::Limits::max_objects`].
     #[error(

@@ -15,7 +15,7 @@ use arrow_schema::TimeUnit;
 use crate::batch::{self, Context, Row};
 use crate::body::{self, Encoding};
 use crate::decode::{self, Budget};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key;
 use crate::model::{LogsRequest, MetricsRequest, TracesRequest};
 use crate::schema::Table;
@@ -192,23 +192,65 @@ pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
         limits.max_body_bytes,
         limits.max_inflated_bytes,
     )?;
-    process_inflated(req.signal, req.encoding, &body, req.body.len(), opts)
+    process_inflated(req.signal, req.encoding, &body, req.body.len(), opts, None)
+}
+
+/// What a request holds, told to a memory budget as the pipeline learns it
+/// (the Worker's [`crate::http::admission`]): the budget charged the body at
+/// a measured multiple of its bytes, which holds for real requests, but a
+/// small request of an unusual shape (shared values repeated on many rows,
+/// or rendered larger) can take more within the limits. `charge` is called
+/// with the request's bytes so far (`held`, the decoded model, the rendered
+/// shared values, every batch planned), before the work that needs them;
+/// false refuses the request with [`Error::Busy`].
+#[derive(Clone, Copy)]
+pub struct Meter<'a> {
+    /// Bytes the request held before the pipeline started (its body, and
+    /// its inflated copy).
+    pub held: usize,
+    /// Charges the request's bytes so far; false when they do not fit.
+    pub charge: &'a dyn Fn(usize) -> bool,
+}
+
+/// What a [`Meter`] charges per byte the decoder's budget and the batches'
+/// plans count, as a fraction: 3/2. They count the decoded model and the
+/// Arrow columns; the rest of the heap's peak (page buffers, dictionaries,
+/// the sort's rows, the files' bytes) was up to 39 % of them on requests of
+/// 8,192 records (test `the_meter_bounds_the_heap_peak`, which checks that
+/// the charge is at least the peak and at most twice it; 2026-12-03).
+const METER_SCALE: (u64, u64) = (3, 2);
+
+impl Meter<'_> {
+    /// Charges `bytes` (as counted by the budget and the plans) beyond what
+    /// the request held.
+    pub(crate) fn charge(&self, bytes: u64) -> Result<()> {
+        let scaled = bytes.saturating_mul(METER_SCALE.0) / METER_SCALE.1;
+        let total = (self.held as u64).saturating_add(scaled);
+        if (self.charge)(usize::try_from(total).unwrap_or(usize::MAX)) {
+            Ok(())
+        } else {
+            Err(Error::Busy { bytes: total })
+        }
+    }
 }
 
 /// [`process`] after the body was inflated (or checked, when plain) by
 /// [`body::prepare`]: the request handler inflates first to charge the
-/// inflated size to its memory budget. `bytes_in` is the body as received.
+/// inflated size to its memory budget, then passes a [`Meter`] for the
+/// rest. `bytes_in` is the body as received.
 pub fn process_inflated(
     signal: Signal,
     encoding: Encoding,
     body: &[u8],
     bytes_in: usize,
     opts: &Options,
+    meter: Option<Meter<'_>>,
 ) -> Result<Output> {
     let limits = &opts.limits;
     let hash = key::request_hash(signal.name(), body);
-    let model = decode(signal, encoding, body, limits)?;
-    let plan = plan(&model, limits)?;
+    let budget = Budget::new(limits.max_decoded_bytes);
+    let model = decode_in(signal, encoding, body, &budget)?;
+    let plan = plan_metered(&model, limits, meter.map(|m| (m, budget.used() as u64)))?;
     let mut out = Output {
         rejected: plan.rejected,
         rejected_message: plan.rejected_message.clone(),
@@ -257,18 +299,30 @@ pub fn decode<'a>(
     body: &'a [u8],
     limits: &Limits,
 ) -> Result<Model<'a>> {
-    let budget = Budget::new(limits.max_decoded_bytes);
+    decode_in(
+        signal,
+        encoding,
+        body,
+        &Budget::new(limits.max_decoded_bytes),
+    )
+}
+
+/// [`decode`] against `budget`, which then says what the model took.
+fn decode_in<'a>(
+    signal: Signal,
+    encoding: Encoding,
+    body: &'a [u8],
+    budget: &Budget,
+) -> Result<Model<'a>> {
     Ok(match (signal, encoding) {
-        (Signal::Logs, Encoding::Protobuf) => Model::Logs(decode::proto::logs(body, &budget)?),
-        (Signal::Logs, Encoding::Json) => Model::Logs(decode::json::logs(body, &budget)?),
-        (Signal::Traces, Encoding::Protobuf) => {
-            Model::Traces(decode::proto::traces(body, &budget)?)
-        }
-        (Signal::Traces, Encoding::Json) => Model::Traces(decode::json::traces(body, &budget)?),
+        (Signal::Logs, Encoding::Protobuf) => Model::Logs(decode::proto::logs(body, budget)?),
+        (Signal::Logs, Encoding::Json) => Model::Logs(decode::json::logs(body, budget)?),
+        (Signal::Traces, Encoding::Protobuf) => Model::Traces(decode::proto::traces(body, budget)?),
+        (Signal::Traces, Encoding::Json) => Model::Traces(decode::json::traces(body, budget)?),
         (Signal::Metrics, Encoding::Protobuf) => {
-            Model::Metrics(decode::proto::metrics(body, &budget)?)
+            Model::Metrics(decode::proto::metrics(body, budget)?)
         }
-        (Signal::Metrics, Encoding::Json) => Model::Metrics(decode::json::metrics(body, &budget)?),
+        (Signal::Metrics, Encoding::Json) => Model::Metrics(decode::json::metrics(body, budget)?),
     })
 }
 
@@ -319,21 +373,31 @@ pub struct Plan<'m> {
 /// Stage 2: lists and sorts the rows of `model` into files, and checks the
 /// file count against [`Limits::max_objects`] before any is built.
 pub fn plan<'m>(model: &'m Model<'m>, limits: &Limits) -> Result<Plan<'m>> {
+    plan_metered(model, limits, None)
+}
+
+/// [`plan`], its rendered shared values and every batch it plans charged to
+/// `meter` on top of `decoded`, the model's bytes.
+fn plan_metered<'m>(
+    model: &'m Model<'m>,
+    limits: &Limits,
+    meter: Option<(Meter<'m>, u64)>,
+) -> Result<Plan<'m>> {
     let limit = limits.max_output_bytes;
     let (ctx, tables, rejected, rejected_message) = match model {
         Model::Logs(m) => {
-            let ctx = Context::limited(m, Table::Logs.name(), limit)?;
+            let ctx = Context::limited(m, Table::Logs.name(), limit, meter)?;
             let rows = batch::logs::rows(m, &ctx);
             (ctx, vec![(Table::Logs, rows)], 0, None)
         }
         Model::Traces(m) => {
-            let ctx = Context::limited(m, Table::Traces.name(), limit)?;
+            let ctx = Context::limited(m, Table::Traces.name(), limit, meter)?;
             let rows = batch::traces::rows(m, &ctx);
             (ctx, vec![(Table::Traces, rows)], 0, None)
         }
         Model::Metrics(m) => {
             // The metrics tables share the request's context.
-            let ctx = Context::limited(m, "otel_metrics_*", limit)?;
+            let ctx = Context::limited(m, "otel_metrics_*", limit, meter)?;
             let mut rows = batch::metrics::rows(m, &ctx);
             let message = rows.first_rejected.take().map(|name| {
                 format!(

@@ -915,3 +915,70 @@ fn write_fuzz_seeds() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// The meter the Worker charges its memory budget with (`pipeline::Meter`)
+/// is an upper bound of what the pipeline really allocates, for real
+/// requests of 8,192 records (the Collector's batch) and for a small one
+/// of an unusual shape, and not a loose one: within 2× of the heap's peak.
+#[test]
+fn the_meter_bounds_the_heap_peak() {
+    use otlp2r2::pipeline::{process_inflated, Meter, Options};
+    let bodies = [
+        (
+            "logs",
+            Signal::Logs,
+            fixtures::logs(8192, 1).encode_to_vec(),
+        ),
+        (
+            "traces",
+            Signal::Traces,
+            fixtures::traces(8192, 2).encode_to_vec(),
+        ),
+        (
+            "metrics",
+            Signal::Metrics,
+            fixtures::metrics(8192, 3).encode_to_vec(),
+        ),
+        ("wide", Signal::Logs, wide_request()),
+    ];
+    for (name, signal, body) in bodies {
+        let most = Cell::new(0);
+        let charge = |bytes: usize| {
+            most.set(most.get().max(bytes));
+            true
+        };
+        let meter = Meter {
+            held: 0,
+            charge: &charge,
+        };
+        let opts = Options::default();
+        let (out, peak) = peak_of(|| {
+            process_inflated(
+                signal,
+                Encoding::Protobuf,
+                &body,
+                body.len(),
+                &opts,
+                Some(meter),
+            )
+            .map(|o| o.records)
+        });
+        assert!(out.unwrap() > 0);
+        let metered = most.get();
+        println!(
+            "{name}: body {} B, heap peak {peak} B ({:.2}x the body), metered {metered} B ({:.2}x the body, {:.2}x the peak)",
+            body.len(),
+            peak as f64 / body.len() as f64,
+            metered as f64 / body.len() as f64,
+            metered as f64 / peak as f64
+        );
+        assert!(
+            metered >= peak,
+            "{name}: metered {metered} B under the heap's peak {peak} B"
+        );
+        assert!(
+            metered <= 2 * peak,
+            "{name}: metered {metered} B over twice the heap's peak {peak} B"
+        );
+    }
+}

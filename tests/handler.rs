@@ -31,12 +31,22 @@ fn whole(body: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infall
 }
 
 fn send<S: Store>(head: &Head<'_>, body: &[u8], store: &S, config: &Config) -> (Reply, LogLine) {
+    send_with(head, body, store, config, &Admission::new())
+}
+
+fn send_with<S: Store>(
+    head: &Head<'_>,
+    body: &[u8],
+    store: &S,
+    config: &Config,
+    admission: &Admission,
+) -> (Reply, LogLine) {
     block_on(http::handle(
         head,
         |_| whole(body),
         store,
         config,
-        &Admission::new(),
+        admission,
     ))
 }
 
@@ -448,4 +458,64 @@ fn gzip_bodies_are_charged_their_inflated_size() {
         &admission,
     ));
     assert_eq!(reply.status, 200);
+}
+
+/// A small request of an unusual shape: a 4 KiB resource attribute shared
+/// by 2,000 empty records, 8 MB of columns once copied into every row,
+/// from a body of a few KB (charged four times its bytes when it arrives).
+fn wide_request() -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "blob".into(),
+                    value: Some(AnyValue {
+                        value: Some(Value::StringValue("x".repeat(4096))),
+                    }),
+                }],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![Default::default(); 2000],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
+    }
+    .encode_to_vec()
+}
+
+/// What the pipeline plans is charged to the budget as it is planned: a
+/// request whose body is small but whose columns are not is a 503 while
+/// another request holds the budget (nothing stored, nothing held after),
+/// and a 200 alone. Charged on its body alone, it was let in.
+#[test]
+fn a_request_is_charged_what_it_plans() {
+    let wide = wide_request();
+    assert!(wide.len() < 16 << 10, "{} bytes", wide.len());
+    let store = Memory::new();
+    let admission = Admission::new();
+    let budget = 4 << 20;
+    let config = Config {
+        inflight_bytes: budget,
+        ..Config::default()
+    };
+    let other = admission.admit(0, budget).unwrap();
+    let (reply, log) = send_with(&export("/v1/logs"), &wide, &store, &config, &admission);
+    assert_eq!(
+        (reply.status, reply.retry_after),
+        (503, Some(RETRY_AFTER_SECONDS))
+    );
+    assert!(log.error.unwrap().starts_with("busy"));
+    assert!(store.keys().is_empty());
+    assert_eq!(admission.in_use(), other.charged());
+    drop(other);
+    let (reply, _) = send_with(&export("/v1/logs"), &wide, &store, &config, &admission);
+    assert_eq!(reply.status, 200);
+    assert_eq!(admission.in_use(), 0);
 }

@@ -16,6 +16,7 @@ use super::size::AttrsSize;
 use super::Row;
 use crate::error::{Error, Result};
 use crate::model::{AnyValue, KeyValue, Request, Resource, ResourceGroup};
+use crate::pipeline::Meter;
 use crate::schema::Table;
 
 /// An attribute list rendered once (keys and text values back to back),
@@ -44,7 +45,19 @@ impl RenderedAttrs {
             render::text(&kv.value, &mut r.values);
             r.value_ends.push(r.values.len() as u32);
         }
+        // The bound is up to six times the text (an array's escapes): what
+        // it over-reserved goes back before the request's batches.
+        if r.values.capacity() > r.values.len() + r.values.len() / 2 {
+            r.values.shrink_to_fit();
+        }
         r
+    }
+
+    /// The bytes its buffers hold, capacity included.
+    fn held(&self) -> u64 {
+        (self.keys.capacity()
+            + self.values.capacity()
+            + 4 * (self.key_ends.capacity() + self.value_ends.capacity())) as u64
     }
 
     /// Its exact size.
@@ -72,6 +85,9 @@ pub struct Context<'r> {
     pub max_output_bytes: u64,
     /// What the batches built so far planned.
     planned: Cell<u64>,
+    /// The memory budget told of the plans, with the bytes the request
+    /// took before them (its decoded model).
+    meter: Option<(Meter<'r>, u64)>,
 }
 
 impl<'r> Context<'r> {
@@ -83,8 +99,15 @@ impl<'r> Context<'r> {
     /// Renders the shared values of `req` under the output limit `limit`
     /// ([`crate::Limits::max_output_bytes`]), which `table`'s error names.
     /// Their bound is checked before anything is rendered, and what they
-    /// take counts against the limit, as the batches' plans do.
-    pub fn limited<T>(req: &'r Request<'_, T>, table: &'static str, limit: usize) -> Result<Self> {
+    /// take counts against the limit, as the batches' plans do. With a
+    /// `meter` (and the bytes the request took before), the bound and then
+    /// every plan are also charged to it.
+    pub fn limited<T>(
+        req: &'r Request<'_, T>,
+        table: &'static str,
+        limit: usize,
+        meter: Option<(Meter<'r>, u64)>,
+    ) -> Result<Self> {
         let limit = limit as u64;
         let bound = req
             .iter()
@@ -101,12 +124,16 @@ impl<'r> Context<'r> {
                 limit: limit as usize,
             });
         }
-        let ctx = Self::render(req, limit);
+        if let Some((m, before)) = &meter {
+            m.charge(before.saturating_add(bound))?;
+        }
+        let mut ctx = Self::render(req, limit);
+        ctx.meter = meter;
         let rendered = ctx
             .resource_attrs
             .iter()
             .chain(ctx.scope_attrs.iter().flatten())
-            .map(|r| rendered_bytes(&r.size()))
+            .map(RenderedAttrs::held)
             .sum();
         ctx.planned.set(rendered);
         Ok(ctx)
@@ -129,6 +156,7 @@ impl<'r> Context<'r> {
             scope_attrs: req.iter().map(scopes).collect(),
             max_output_bytes,
             planned: Cell::new(0),
+            meter: None,
         }
     }
 
@@ -150,6 +178,11 @@ impl<'r> Context<'r> {
                 table: table.name(),
                 limit: self.max_output_bytes as usize,
             });
+        }
+        // Every plan is charged, although one chunk's columns are built at
+        // a time: the files' encoded pages stay until the request ends.
+        if let Some((m, before)) = &self.meter {
+            m.charge(before.saturating_add(total))?;
         }
         self.planned.set(total);
         Ok(())

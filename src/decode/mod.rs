@@ -53,4 +53,9 @@ impl Budget {
     pub fn limit(&self) -> usize {
         self.limit
     }
+
+    /// Bytes charged so far.
+    pub fn used(&self) -> usize {
+        self.limit - self.left.get()
+    }
 }

@@ -9,7 +9,11 @@
 //! memory in workerd; `docs/performance.md`, "Peak memory"). Each request is
 //! charged [`cost`] of what it is known to hold: first its declared
 //! `Content-Length` (before the body is read), then each chunk as it arrives,
-//! then its inflated size. A charge that does not fit is refused, and the
+//! then its inflated size; then, through [`crate::pipeline::Meter`], what the
+//! pipeline decodes and plans, when that is more (a single-chunk request of
+//! 8,192 records peaks at 5–6.5 times its body, and a request of an unusual
+//! shape, a few KB whose shared values fill megabytes of columns, at a
+//! thousand). A charge that does not fit is refused, and the
 //! handler answers 503 with `Retry-After`: an OTLP exporter retries later.
 //!
 //! The budget lives in one [`Admission`] per isolate (a static in the Worker

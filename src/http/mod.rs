@@ -266,11 +266,20 @@ where
         if !permit.grow_to(cost(held)) {
             return Ok(None);
         }
-        pipeline::process_inflated(signal, encoding, &inflated, bytes.len(), opts).map(Some)
+        // The charge above fits real requests; the meter charges more when
+        // what the pipeline plans passes it (an unusual shape).
+        let permit = std::cell::RefCell::new(&mut permit);
+        let charge = |bytes: usize| permit.borrow_mut().grow_to(bytes.max(cost(held)));
+        let meter = pipeline::Meter {
+            held,
+            charge: &charge,
+        };
+        pipeline::process_inflated(signal, encoding, &inflated, bytes.len(), opts, Some(meter))
+            .map(Some)
     });
     let output = match output {
         Ok(Some(o)) => o,
-        Ok(None) => return busy(log, admission, encoding),
+        Ok(None) | Err(Error::Busy { .. }) => return busy(log, admission, encoding),
         Err(e) => {
             log.error = Some(e.to_string());
             return error_reply(&e, encoding);

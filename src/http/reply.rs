@@ -48,7 +48,7 @@ pub fn status_of(err: &Error) -> u16 {
         | Error::TooManyObjects { .. } => 413,
         Error::UnsupportedContentType(_) | Error::UnsupportedContentEncoding(_) => 415,
         Error::Gzip(_) | Error::Protobuf { .. } | Error::Json { .. } | Error::TooDeep { .. } => 400,
-        Error::Store { .. } => 503,
+        Error::Store { .. } | Error::Busy { .. } => 503,
         Error::Arrow(_) | Error::Parquet(_) | Error::Internal(_) => 500,
     }
 }
