@@ -1137,6 +1137,42 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
     assert!(tried > 20, "only {tried} failure points");
 }
 
+/// Recovery aborts a crashed run's uploads as best it can: an abort that
+/// fails (R2 refuses those of completed or aborted uploads, or the call
+/// just fails) leaves an upload that holds no object, and the run goes on
+/// to undo the intent and compact the partition. (A failing abort stopped
+/// every later run of the partition.)
+#[test]
+fn a_failing_abort_does_not_stop_recovery() {
+    let s = Settings {
+        target_bytes: 24 << 10,
+        part_bytes: 4 << 10,
+        row_group_rows: 40,
+        ..settings()
+    };
+    let store = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
+    ingest_mix(&store, 3, 4);
+    let before = rows(store.inner());
+    // The first run crashes after its first part: an intent `writing`
+    // with an open upload.
+    store.fail(Rule::new(Op::UploadPart, When::Nth(2)));
+    assert!(block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {})).is_err());
+    store.heal();
+    assert_eq!(store.inner().open_uploads().len(), 1);
+    // Every abort fails from here on.
+    store.fail(Rule::new(Op::AbortMultipart, When::Always));
+    let r = compact_all(&store, &s);
+    assert!(r.recovered >= 1 && r.inputs > 0, "{r:?}");
+    assert!(store.calls(Op::AbortMultipart) >= 1);
+    store.heal();
+    compact_all(&store, &s);
+    assert_eq!(rows(store.inner()), before);
+    check_outputs(store.inner(), &s);
+    // The upload whose abort failed holds no object (R2's lifecycle rule
+    // aborts it after 7 days).
+    assert_eq!(store.inner().open_uploads().len(), 1);
+}
+
 const OPS: [Op; 9] = [
     Op::List,
     Op::Get,
