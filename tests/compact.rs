@@ -339,13 +339,15 @@ fn a_small_input_is_read_with_one_get() {
     assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
 }
 
-/// A test store: the in-memory one, with `hook` run before each get.
+/// A test store: the in-memory one, with `hook` run before each get and
+/// each part upload.
 struct OnGet<'a, H> {
     inner: &'a Memory,
     hook: H,
 }
 
-/// What an [`OnGet`] store does before a get goes through.
+/// What an [`OnGet`] store does before a get (or a part upload) goes
+/// through.
 trait BeforeGet {
     async fn before_get(
         &self,
@@ -353,6 +355,8 @@ trait BeforeGet {
         key: &str,
         range: &Option<store::Range>,
     ) -> otlp2r2::Result<()>;
+
+    async fn before_upload(&self) {}
 }
 
 impl<H: BeforeGet> store::Store for OnGet<'_, H> {
@@ -388,6 +392,7 @@ impl<H: BeforeGet> store::Store for OnGet<'_, H> {
         number: u16,
         data: Vec<u8>,
     ) -> otlp2r2::Result<store::Part> {
+        self.hook.before_upload().await;
         self.inner.upload_part(key, upload_id, number, data).await
     }
     async fn complete_multipart(
@@ -541,6 +546,120 @@ fn first_row_groups_are_got_several_at_a_time() {
     assert_eq!(store.hook.slices_most.get(), 6);
     // A footer and a row group per input, the output's footer.
     assert_eq!(store.hook.gets.get(), 8 * 2 + 1);
+}
+
+/// Each later row group's get and each part upload takes one turn of the
+/// executor; counts, for each kind, the calls started ahead (first polled
+/// by a run that went on without waiting: the no-op waker of
+/// `store::Started`) and those the run waited for from the start.
+#[derive(Default)]
+struct Waits {
+    /// (started ahead, waited for)
+    later_gets: std::cell::Cell<(usize, usize)>,
+    parts: std::cell::Cell<(usize, usize)>,
+    now: std::cell::Cell<usize>,
+    most: std::cell::Cell<usize>,
+}
+
+/// Pending once, then ready; on the first poll, counts in `log` whether
+/// the caller waits for it (a real waker) or goes on meanwhile.
+struct Logged<'a> {
+    polled: bool,
+    log: &'a std::cell::Cell<(usize, usize)>,
+}
+
+impl std::future::Future for Logged<'_> {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.polled {
+            return std::task::Poll::Ready(());
+        }
+        self.polled = true;
+        let (ahead, waited) = self.log.get();
+        match cx.waker().will_wake(std::task::Waker::noop()) {
+            true => self.log.set((ahead + 1, waited)),
+            false => self.log.set((ahead, waited + 1)),
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+impl BeforeGet for Waits {
+    async fn before_get(
+        &self,
+        _: &Memory,
+        _: &str,
+        range: &Option<store::Range>,
+    ) -> otlp2r2::Result<()> {
+        // A row group after the first (which starts after the magic bytes).
+        if let Some(store::Range::Slice { offset, .. }) = range {
+            if *offset > 4 {
+                let _call = Under::way(&self.now, &self.most);
+                Logged {
+                    polled: false,
+                    log: &self.later_gets,
+                }
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn before_upload(&self) {
+        let _call = Under::way(&self.now, &self.most);
+        Logged {
+            polled: false,
+            log: &self.parts,
+        }
+        .await
+    }
+}
+
+/// A merge gets an input's next row group as soon as the row group before
+/// is decoded, and goes on merging while it comes; it uploads an output's
+/// part and goes on merging while it goes (the next part, or the
+/// completion, waits for it). On R2 each is a round trip the merge no longer
+/// stops for. At most a few such calls are under way at once.
+#[test]
+fn a_merge_does_not_wait_for_later_row_groups_or_parts() {
+    let inner = memory();
+    let store = OnGet {
+        inner: &inner,
+        hook: Waits::default(),
+    };
+    // Row groups of 2,000 rows, more than a decoded batch (1,024).
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: 256 << 20,
+        row_group_rows: 2000,
+        ..settings()
+    };
+    // Four files, then four more with the first four's output: an input of
+    // six row groups beside four of one.
+    ingest_logs(&inner, 1..=4, 3000);
+    assert_eq!(compact_all(&store, &s).outputs, 1);
+    ingest_logs(&inner, 5..=8, 3000);
+    let rows_before = rows(&inner);
+    let report = compact_all(&store, &s);
+    assert_eq!((report.inputs, report.outputs), (5, 1));
+    assert_eq!(rows(&inner), rows_before);
+    // The input of six row groups: its five later ones got ahead.
+    assert_eq!(
+        store.hook.later_gets.get(),
+        (5, 0),
+        "row groups: ahead, waited for"
+    );
+    // Every part of both runs' outputs (64 KiB each).
+    let (ahead, waited) = store.hook.parts.get();
+    assert!(
+        ahead >= 10 && waited == 0,
+        "parts: {ahead} ahead, {waited} waited for"
+    );
+    assert!(store.hook.most.get() <= 2, "{}", store.hook.most.get());
 }
 
 /// A run reads the partition's tombstones several at a time too (one per

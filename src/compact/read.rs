@@ -612,8 +612,7 @@ impl Footer {
     /// [`Footer::footer_memory`] throughout.
     pub fn read_memory(&self, batch_rows: usize, dictionaries: &[usize]) -> ReadMemory {
         let meta = &self.metadata;
-        let columns = meta.file_metadata().schema_descr().num_columns() as u64;
-        let fixed = columns.saturating_mul(READER_BYTES_PER_COLUMN);
+        let fixed = self.reader_memory();
         let footer = self.footer_memory();
         let mut out = ReadMemory::default();
         for (i, g) in self.groups.iter().enumerate() {
@@ -674,6 +673,15 @@ impl Footer {
         }
         out.held = out.held.saturating_add(footer);
         out
+    }
+
+    /// What an open row group's reader holds besides its bytes, pages and
+    /// batch, whatever its rows: [`READER_BYTES_PER_COLUMN`] per leaf
+    /// column. [`Footer::read_memory`] counts it for every row group of
+    /// more rows than a batch.
+    pub fn reader_memory(&self) -> u64 {
+        let columns = self.metadata.file_metadata().schema_descr().num_columns() as u64;
+        columns.saturating_mul(READER_BYTES_PER_COLUMN)
     }
 
     /// What the input holds from its footer's read to the end of its run,

@@ -4,7 +4,8 @@
 //! following the protocol of [`super::protocol`]:
 //!
 //! 1. take the lease (create-only; an expired one by compare-and-swap);
-//! 2. recover what a crashed run left (an intent still `writing`: abort its
+//! 2. list the partition's intents, tombstones and files at once, and
+//!    recover what a crashed run left (an intent still `writing`: abort its
 //!    uploads, delete its completed outputs; `committed`: finish it);
 //! 3. delete late retries (files whose key a tombstone lists) and expire old
 //!    tombstones;
@@ -14,12 +15,14 @@
 //!    run's output would make one last run, this run takes only as many
 //!    files as leave that run room), group them by schema (only
 //!    files of the same schema version and timestamp unit merge), and for
-//!    each group of two or more: record the intent, get the inputs' first
-//!    row groups (six at a time), merge row group by row group into
-//!    outputs rolled at the target size (multipart parts as they fill; row
-//!    groups of at most 1 MiB when a later run will read the output back),
-//!    commit, verify the outputs' rows, write the tombstone, delete the
-//!    inputs, drop the intent;
+//!    each group of two or more: record the intent (with the first
+//!    output's key), get the inputs' first row groups (six at a time),
+//!    merge row group by row group into outputs rolled at the target size
+//!    (an input's next row group got while its last batch is merged;
+//!    multipart parts uploaded as they fill, one in flight while the merge
+//!    goes on; row groups of at most 1 MiB when a later run will read the
+//!    output back), commit, verify the outputs' rows, write the tombstone,
+//!    delete the inputs, drop the intent;
 //! 5. release the lease, unless another compactor took it over meanwhile.
 //!
 //! A crash anywhere loses no row (the inputs stay until the outputs are
@@ -37,6 +40,7 @@
 //! moves only with I/O.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -54,13 +58,18 @@ use super::Settings;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::schema::Table;
-use crate::store::{self, Meta, Part, PutMode, Range, Store};
+use crate::store::{self, Meta, Part, PutMode, Range, Started, Store};
 use crate::write::{FileWriter, WriteOptions};
 
 /// Gets under way at once, of footers and of the inputs' first row groups:
 /// a Worker invocation has six connections open at a time (R2 calls
 /// included), and nothing else runs while they are read.
 const GETS_AT_ONCE: usize = 6;
+
+/// Gets of later row groups a merge has under way ahead of its need (see
+/// [`Source::get_ahead`]): with the get it may be waiting for and a part
+/// uploading, within [`GETS_AT_ONCE`] connections.
+const AHEAD_GETS: usize = GETS_AT_ONCE - 2;
 
 /// Tombstones a partition keeps before a run folds them into one.
 const TOMBSTONES_KEPT: usize = 8;
@@ -425,13 +434,24 @@ async fn compact<S: Store>(
     settings: &Settings,
     report: &mut Report,
 ) -> Result<()> {
+    // The three listings a run starts from, at once (each a round trip on
+    // R2); the partition's is taken again after a recovery, which deletes.
+    let (intents, tombstones, mut files) = futures_util::future::try_join3(
+        store::list_all(store, &protocol::intent_prefix(&p)),
+        store::list_all(store, &protocol::tombstone_prefix(&p)),
+        store::list_all(store, &p.prefix()),
+    )
+    .await?;
     // 2. Finish or undo what a crashed run left.
-    for m in store::list_all(store, &protocol::intent_prefix(&p)).await? {
+    for m in intents {
         if let Some(bytes) = store.get(&m.key, None).await? {
             let intent: Intent = parse(&m.key, &bytes)?;
             recover(store, &p, &m.key, intent, now).await?;
             report.recovered += 1;
         }
+    }
+    if report.recovered > 0 {
+        files = store::list_all(store, &p.prefix()).await?;
     }
     // 3. Late retries, and tombstones past their time.
     // Expired ones go in one call; the others are read GETS_AT_ONCE at a
@@ -439,8 +459,7 @@ async fn compact<S: Store>(
     let mut tombstoned = BTreeSet::new();
     let mut live: Vec<(String, u64)> = Vec::new();
     // Each tombstone's key with its time of completion, if it names one.
-    let (expired, kept): (Vec<_>, Vec<_>) = store::list_all(store, &protocol::tombstone_prefix(&p))
-        .await?
+    let (expired, kept): (Vec<_>, Vec<_>) = tombstones
         .into_iter()
         .map(|m| {
             let done = protocol::parse_tombstone(&m.key).map(|(_, done)| done);
@@ -467,7 +486,6 @@ async fn compact<S: Store>(
     if live.len() > TOMBSTONES_KEPT {
         fold_tombstones(store, &p, &tombstoned, &live).await?;
     }
-    let files = store::list_all(store, &p.prefix()).await?;
     let (late, files): (Vec<Meta>, Vec<Meta>) =
         files.into_iter().partition(|m| tombstoned.contains(&m.key));
     if !late.is_empty() {
@@ -939,16 +957,18 @@ fn input_memory(s: &Source, kept: &[usize], rows: usize) -> ReadMemory {
 }
 
 /// One output file being written.
-struct Out {
+struct Out<'s> {
     writer: FileWriter,
-    sink: Sink,
+    sink: Sink<'s>,
 }
 
 /// Where an output's bytes go: its key, its multipart upload once it has
-/// one, and the written bytes not yet uploaded.
-struct Sink {
+/// one (its id, the parts uploaded, and the last part while it uploads: the
+/// merge goes on meanwhile), and the written bytes not yet uploaded.
+struct Sink<'s> {
     key: String,
     upload: Option<(String, Vec<Part>)>,
+    uploading: Option<Started<'s, Part>>,
     pending: Vec<u8>,
 }
 
@@ -982,11 +1002,16 @@ async fn merge_group<S: Store>(
     let hash = protocol::inputs_hash(&inputs);
     let intent_key = protocol::intent_key(p, hash);
     let first_name = inputs[0].key.rsplit('/').next().unwrap_or("").to_string();
+    // The first output's key goes in with the inputs: one put of the intent
+    // fewer for a run that writes one output.
     let mut intent = Intent {
         partition: p.id(),
         state: State::Writing,
         inputs,
-        outputs: Vec::new(),
+        outputs: vec![Output {
+            key: crate::key::compacted_key(p.table, p.hour, &first_name, hash, 0),
+            upload_id: None,
+        }],
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
@@ -1000,6 +1025,9 @@ async fn merge_group<S: Store>(
     }
     let mut sources = files;
     get_first_row_groups(store, &mut sources).await?;
+    // Later row groups' gets, started ahead of the merge (see
+    // [`Source::get_ahead`]), by input.
+    let mut ahead: Vec<Option<Started<'_, Bytes>>> = sources.iter().map(|_| None).collect();
     // An intermediate output (a later run reads it back) gets small row
     // groups and the writer's default pages; one that stays, large pages.
     // Output batches never straddle a row group.
@@ -1016,32 +1044,56 @@ async fn merge_group<S: Store>(
     let out_rows = batch_rows.min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
+    // Outputs begun, and the committed ones' objects.
+    let mut begun = 0;
+    let mut written: Vec<Meta> = Vec::new();
     let mut done_rows = 0u64;
     loop {
         match merger.step()? {
-            Step::Need(i) => match sources[i].next(store, input_rows).await? {
-                Some((batch, true)) => merger.feed_last(i, batch)?,
-                batch => merger.feed(i, batch.map(|(b, _)| b))?,
-            },
+            Step::Need(i) => {
+                if let Some(got) = ahead[i].take() {
+                    sources[i].ahead = Some(got.wait().await?);
+                }
+                match sources[i].next(store, input_rows).await? {
+                    Some((batch, true)) => merger.feed_last(i, batch)?,
+                    batch => merger.feed(i, batch.map(|(b, _)| b))?,
+                }
+                let under_way = ahead.iter().flatten().filter(|g| !g.is_done()).count();
+                if under_way < AHEAD_GETS {
+                    if let Some(range) = sources[i].get_ahead(input_rows) {
+                        ahead[i] = Some(Started::new(sources[i].get_range(store, range)));
+                    }
+                }
+            }
             Step::Rows(rows) => {
+                ahead.iter_mut().flatten().for_each(Started::poke);
                 if out.is_none() {
-                    let n = intent.outputs.len();
-                    let key = crate::key::compacted_key(p.table, p.hour, &first_name, hash, n);
-                    intent.outputs.push(Output {
-                        key: key.clone(),
-                        upload_id: None,
-                    });
-                    intent_etag =
-                        put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
-                            .await?;
+                    // The first output's key is in the intent already.
+                    if begun > 0 {
+                        let key =
+                            crate::key::compacted_key(p.table, p.hour, &first_name, hash, begun);
+                        intent.outputs.push(Output {
+                            key,
+                            upload_id: None,
+                        });
+                        intent_etag =
+                            put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
+                                .await?;
+                    }
+                    let key = intent.outputs[begun].key.clone();
+                    begun += 1;
                     out = Some(Out {
                         writer: FileWriter::with_options(p.table, &schema, options)?,
                         sink: Sink {
                             key,
                             upload: None,
+                            uploading: None,
                             pending: Vec::new(),
                         },
                     });
+                }
+                if let Some(part) = out.as_mut().and_then(|o| o.sink.uploading.as_mut()) {
+                    part.poke();
                 }
                 let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
                 o.writer.write_rows(&rows)?;
@@ -1057,8 +1109,7 @@ async fn merge_group<S: Store>(
                 if o.writer.bytes_written() >= settings.target_bytes {
                     let o = out.take().ok_or(Error::Internal("no output file"))?;
                     let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
-                    report.bytes_out += up.close(store, o).await?;
-                    report.outputs += 1;
+                    written.push(up.close(store, o).await?);
                 }
             }
             Step::Done => break,
@@ -1066,13 +1117,16 @@ async fn merge_group<S: Store>(
     }
     if let Some(o) = out.take() {
         let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
-        report.bytes_out += up.close(store, o).await?;
-        report.outputs += 1;
+        written.push(up.close(store, o).await?);
     }
+    // Inputs without rows begin no output: the intent names none then.
+    intent.outputs.truncate(begun);
+    report.outputs += written.len();
+    report.bytes_out += written.iter().map(|m| m.size).sum::<u64>();
     // Commit, then verify the outputs hold every input row.
     intent.state = State::Committed;
     let rows = intent.rows();
-    let written = verify(store, &intent).await?;
+    let written = verify(store, &written).await?;
     if written != rows || done_rows != rows {
         return Err(Error::Internal(
             "compacted outputs do not hold their inputs' rows",
@@ -1104,9 +1158,10 @@ async fn put_intent<S: Store>(
 }
 
 /// An output's way to R2: its pending bytes, cut into parts of
-/// `part_bytes` as they fill, each part uploaded as soon as it is full
-/// (the multipart upload created, and recorded in the intent, with the
-/// first).
+/// `part_bytes` as they fill, each part's upload started as soon as it is
+/// full (the multipart upload created, and recorded in the intent, with the
+/// first), and waited for when the next part starts or the output closes:
+/// one part in flight while the merge goes on.
 struct Uploads<'a> {
     intent: &'a mut Intent,
     intent_key: &'a str,
@@ -1134,7 +1189,12 @@ impl<'a> Uploads<'a> {
     /// `bytes` into a buffer of exactly its size, so at most a part and
     /// `bytes` are held at once (appending whole row groups, then splitting
     /// parts off, held twice that while a buffer was reallocated).
-    async fn push<S: Store>(&mut self, store: &S, o: &mut Sink, bytes: Vec<u8>) -> Result<()> {
+    async fn push<'s, S: Store>(
+        &mut self,
+        store: &'s S,
+        o: &mut Sink<'s>,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
         let part = self.part_bytes.max(1);
         if o.pending.is_empty() && bytes.len() < part {
             o.pending = bytes; // no copy
@@ -1156,9 +1216,14 @@ impl<'a> Uploads<'a> {
         }
     }
 
-    /// Uploads one part of `o`, creating its multipart upload first if it
-    /// has none.
-    async fn upload<S: Store>(&mut self, store: &S, o: &mut Sink, part: Vec<u8>) -> Result<()> {
+    /// Starts the upload of one part of `o`, creating its multipart upload
+    /// first if it has none, and waiting for the part before it.
+    async fn upload<'s, S: Store>(
+        &mut self,
+        store: &'s S,
+        o: &mut Sink<'s>,
+        part: Vec<u8>,
+    ) -> Result<()> {
         if o.upload.is_none() {
             let id = store.create_multipart(&o.key).await?;
             if let Some(rec) = self.intent.outputs.iter_mut().find(|r| r.key == o.key) {
@@ -1184,16 +1249,22 @@ impl<'a> Uploads<'a> {
             o.upload = Some((id, Vec::new()));
         }
         let (id, parts) = o.upload.as_mut().ok_or(Error::Internal("no upload"))?;
+        if let Some(before) = o.uploading.take() {
+            parts.push(before.wait().await?);
+        }
         let number =
             u16::try_from(parts.len() + 1).map_err(|_| Error::Internal("too many parts"))?;
-        parts.push(store.upload_part(&o.key, id, number, part).await?);
+        let (key, id) = (o.key.clone(), id.clone());
+        o.uploading = Some(Started::new(async move {
+            store.upload_part(&key, &id, number, part).await
+        }));
         Ok(())
     }
 
     /// Finishes an output: its last bytes as one put when it never filled
     /// a part, else through [`Uploads::push`] and a last part of at most
-    /// `part_bytes`, then the upload's completion. Its size.
-    async fn close<S: Store>(&mut self, store: &S, out: Out) -> Result<u64> {
+    /// `part_bytes`, then the upload's completion. The object written.
+    async fn close<'s, S: Store>(&mut self, store: &'s S, out: Out<'s>) -> Result<Meta> {
         let Out {
             writer,
             sink: mut o,
@@ -1201,29 +1272,28 @@ impl<'a> Uploads<'a> {
         let last = writer.finish()?;
         if o.upload.is_none() && o.pending.len() + last.len() < self.part_bytes.max(1) {
             o.pending.extend_from_slice(&last);
-            let size = o.pending.len() as u64;
-            store.put(&o.key, o.pending, PutMode::Overwrite).await?;
-            return Ok(size);
+            let put = store.put(&o.key, o.pending, PutMode::Overwrite).await?;
+            return put.ok_or_else(|| store::failed("put", &o.key, "an output was not written"));
         }
         self.push(store, &mut o, last).await?;
         if !o.pending.is_empty() {
             let rest = std::mem::take(&mut o.pending);
             self.upload(store, &mut o, rest).await?;
         }
-        let (id, parts) = o.upload.ok_or(Error::Internal("no upload"))?;
-        Ok(store.complete_multipart(&o.key, &id, parts).await?.size)
+        let (id, mut parts) = o.upload.ok_or(Error::Internal("no upload"))?;
+        if let Some(last) = o.uploading.take() {
+            parts.push(last.wait().await?);
+        }
+        store.complete_multipart(&o.key, &id, parts).await
     }
 }
 
-/// Rows in the outputs, read from their footers.
-async fn verify<S: Store>(store: &S, intent: &Intent) -> Result<u64> {
+/// Rows in the outputs (the objects their puts and completions returned),
+/// read back from their footers.
+async fn verify<S: Store>(store: &S, outputs: &[Meta]) -> Result<u64> {
     let mut rows = 0;
-    for o in &intent.outputs {
-        let head = store
-            .head(&o.key)
-            .await?
-            .ok_or_else(|| store::failed("head", &o.key, "a committed output is missing"))?;
-        let (file, _) = read_footer(store, &head)
+    for o in outputs {
+        let (file, _) = read_footer(store, o)
             .await?
             .ok_or_else(|| store::failed("get", &o.key, "a committed output is missing"))?;
         rows += file.rows();
@@ -1307,17 +1377,43 @@ impl Source {
         Some(whole.slice(range.start as usize..end as usize))
     }
 
-    /// Row group `range`'s bytes, with a ranged get.
-    async fn get_range<S: Store>(&self, store: &S, range: RowGroupRange) -> Result<Bytes> {
-        let slice = Range::Slice {
-            offset: range.start,
-            length: range.len,
-        };
-        let bytes = store.get(&self.meta.key, Some(slice)).await?;
-        let bytes = bytes.ok_or_else(|| {
-            store::failed("get", &self.meta.key, "an input went away during its run")
-        })?;
-        Ok(Bytes::from(bytes))
+    /// Row group `range`'s bytes, with a ranged get (which borrows only
+    /// the store: it may run on after this input moves).
+    fn get_range<'s, S: Store>(
+        &self,
+        store: &'s S,
+        range: RowGroupRange,
+    ) -> impl Future<Output = Result<Bytes>> + 's {
+        let key = self.meta.key.clone();
+        async move {
+            let slice = Range::Slice {
+                offset: range.start,
+                length: range.len,
+            };
+            let bytes = store.get(&key, Some(slice)).await?;
+            let bytes = bytes
+                .ok_or_else(|| store::failed("get", &key, "an input went away during its run"))?;
+            Ok(Bytes::from(bytes))
+        }
+    }
+
+    /// The next row group to get ahead of the merge, if any: once the open
+    /// row group's last batch is out, its reader (compressed bytes, pages,
+    /// decoders) is gone, so the next row group's compressed bytes may come
+    /// in while that batch is merged, within what the run's memory estimate
+    /// gave this input ([`Footer::read_memory`] counts a reader for a row
+    /// group of more rows than a batch) when they are no more than the
+    /// last one's bytes and its reader's own. Nothing for the first row
+    /// group ([`get_first_row_groups`]), nor for one the input holds already.
+    fn get_ahead(&self, batch_rows: usize) -> Option<RowGroupRange> {
+        if self.batches.is_some() || self.ahead.is_some() || self.next_group == 0 {
+            return None;
+        }
+        let done = self.file.row_group(self.next_group - 1)?;
+        let next = self.file.row_group(self.next_group)?;
+        let freed = done.len.saturating_add(self.file.reader_memory());
+        let fits = done.rows > batch_rows as u64 && next.len <= freed;
+        (fits && self.in_whole(next).is_none()).then_some(next)
     }
 }
 

@@ -28,6 +28,10 @@ pub mod dir;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod r2;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
 use crate::error::{Error, Result};
 
 /// The largest number of keys one [`Store::list`] call returns (R2's cap).
@@ -212,6 +216,56 @@ pub async fn put_all<S: Store>(
     Ok(())
 }
 
+/// A store call under way: started now, awaited later.
+///
+/// [`Started::new`] polls the call once, which is when an R2 call leaves
+/// for the network; the Worker's runtime then carries it on while the
+/// caller computes, and [`Started::wait`] takes its result. A compaction
+/// run gets an input's next row group, or uploads a finished part, this way
+/// and keeps merging meanwhile, where awaiting each call in turn would stop
+/// the merge for a round trip. The in-memory and folder stores finish on
+/// that first poll. [`Started::poke`] polls again without waiting, so that
+/// a call of several steps (a get's object, then its body) moves on.
+pub struct Started<'a, T> {
+    call: Pin<Box<dyn Future<Output = Result<T>> + 'a>>,
+    done: Option<Result<T>>,
+}
+
+impl<'a, T> Started<'a, T> {
+    /// Starts `call`.
+    pub fn new(call: impl Future<Output = Result<T>> + 'a) -> Self {
+        let mut started = Started {
+            call: Box::pin(call),
+            done: None,
+        };
+        started.poke();
+        started
+    }
+
+    /// Polls the call once more, unless it is done.
+    pub fn poke(&mut self) {
+        if self.done.is_none() {
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(result) = self.call.as_mut().poll(&mut cx) {
+                self.done = Some(result);
+            }
+        }
+    }
+
+    /// Whether the call has finished (as of its last poll).
+    pub fn is_done(&self) -> bool {
+        self.done.is_some()
+    }
+
+    /// The call's result, waiting for it if it is still under way.
+    pub async fn wait(self) -> Result<T> {
+        match self.done {
+            Some(result) => result,
+            None => self.call.await,
+        }
+    }
+}
+
 /// An object's etag as [`memory::Memory`] computes it, and parts' etags in
 /// [`dir::Dir`]: 32 hex digits of the XXH3-128 of its bytes, so equal bytes
 /// have equal etags (as R2's MD5 etags do).
@@ -278,5 +332,50 @@ mod tests {
         );
         assert_eq!(Range::Suffix { length: 4 }.bounds(10), 6..10);
         assert_eq!(Range::Suffix { length: 40 }.bounds(10), 0..10);
+    }
+
+    /// A call that waits `turns` polls, counting how often it was polled.
+    async fn after(turns: usize, polls: &std::cell::Cell<usize>) -> Result<usize> {
+        for _ in 0..turns {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                polls.set(polls.get() + 1);
+                if yielded {
+                    return Poll::Ready(());
+                }
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            })
+            .await;
+        }
+        Ok(turns)
+    }
+
+    #[test]
+    fn a_started_call_runs_as_far_as_it_can_then_is_awaited() {
+        // Done on its first poll: the result is kept.
+        let polls = std::cell::Cell::new(0);
+        let started = Started::new(after(0, &polls));
+        assert!(started.is_done());
+        assert_eq!(futures_executor::block_on(started.wait()).unwrap(), 0);
+        // Two turns: started, poked through its first, awaited for the rest.
+        let started = {
+            let mut s = Started::new(after(2, &polls));
+            assert_eq!(polls.get(), 1);
+            s.poke();
+            assert_eq!(polls.get(), 3, "the first turn done, the second begun");
+            assert!(!s.is_done());
+            s
+        };
+        assert_eq!(futures_executor::block_on(started.wait()).unwrap(), 2);
+        assert_eq!(polls.get(), 4);
+        // Poked to its end, it is not polled again.
+        let mut s = Started::new(after(1, &polls));
+        s.poke();
+        assert!(s.is_done());
+        s.poke();
+        assert_eq!(polls.get(), 6);
+        assert_eq!(futures_executor::block_on(s.wait()).unwrap(), 1);
     }
 }
