@@ -226,10 +226,11 @@ fn a_declared_length_over_the_limit_is_413_unread() {
     assert_eq!(pulled.get(), 0);
 }
 
-/// A bad configuration answers 500 on exports, naming the var, after the
-/// route and the token; the health route still answers 200.
+/// A bad configuration answers 503 with `Retry-After` on exports (an OTLP
+/// exporter retries it, where it drops the data of a 500), naming the var,
+/// after the route and the token; the health route still answers 200.
 #[test]
-fn a_bad_configuration_is_500() {
+fn a_bad_configuration_is_503_so_exporters_retry() {
     let bad = Config::from_vars(Some("t".into()), |k| {
         (k == "TIMESTAMP_UNIT").then(|| "seconds".to_string())
     });
@@ -239,7 +240,8 @@ fn a_bad_configuration_is_500() {
         ..export("/v1/logs")
     };
     let (reply, log) = send(&authed, LOGS, &store, &bad);
-    assert_eq!(reply.status, 500);
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.retry_after, Some(5));
     assert!(log.error.unwrap().contains("TIMESTAMP_UNIT"));
     let (reply, _) = send(&export("/v1/logs"), LOGS, &store, &bad);
     assert_eq!(reply.status, 401, "the token is checked first");
