@@ -6,9 +6,10 @@
 //! below [`Settings::small_bytes`] (80 % of the target size), or when it
 //! needs the protocol's attention anyway: an unfinished intent to recover,
 //! or a file whose key a tombstone lists (a late retry to delete). No I/O
-//! here: the caller lists the store and passes the keys in.
+//! here: the caller lists the store and passes each listed file to
+//! [`Seen::add`] for its partition.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::Settings;
 use crate::key;
@@ -51,24 +52,51 @@ impl Partition {
     }
 }
 
-/// The table files of every partition found in a listing, in key order.
-pub fn group(files: impl IntoIterator<Item = Meta>) -> BTreeMap<Partition, Vec<Meta>> {
-    let mut out: BTreeMap<Partition, Vec<Meta>> = BTreeMap::new();
-    for m in files {
-        if let Some((table, hour)) = key::parse_partition(&m.key) {
-            out.entry(Partition { table, hour }).or_default().push(m);
-        }
-    }
-    out
+/// What planning keeps of a partition's listed files: how many are small,
+/// and their keys while fewer than two are (a late retry among them makes
+/// the partition eligible too; with two small files it is eligible
+/// anyway). So planning holds a few keys per partition, not the listing: an
+/// hour of a busy table may hold hundreds of thousands of files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Files below [`Settings::small_bytes`].
+    pub small: usize,
+    /// The files' keys, until two are small.
+    pub keys: Vec<String>,
 }
 
-/// Whether a partition's `files` are worth a run at `now` (Unix seconds):
-/// its hour closed more than the grace period ago, and two or more files
-/// are small, or a file is a late retry (`tombstoned`), or a crashed run
-/// left an intent (`pending`).
+impl Seen {
+    /// Counts one listed file of the partition.
+    pub fn add(&mut self, file: &Meta, settings: &Settings) {
+        if file.size < settings.small_bytes() {
+            self.small += 1;
+        }
+        match self.enough() {
+            true => self.keys = Vec::new(),
+            false => self.keys.push(file.key.clone()),
+        }
+    }
+
+    /// Two small files: eligible once its hour has closed, whatever else
+    /// it holds (the rest of its listing can be skipped).
+    pub fn enough(&self) -> bool {
+        self.small >= 2
+    }
+}
+
+/// Whether `partition`'s hour closed more than the grace period before
+/// `now` (Unix seconds).
+pub fn closed(partition: &Partition, now: u64, settings: &Settings) -> bool {
+    partition.closes_at().saturating_add(settings.grace_secs) <= now
+}
+
+/// Whether a partition whose files planning has `seen` is worth a run at
+/// `now` (Unix seconds): its hour closed more than the grace period ago,
+/// and two or more files are small, or a file is a late retry
+/// (`tombstoned`), or a crashed run left an intent (`pending`).
 pub fn eligible(
     partition: &Partition,
-    files: &[Meta],
+    seen: &Seen,
     now: u64,
     settings: &Settings,
     tombstoned: &BTreeSet<String>,
@@ -77,14 +105,10 @@ pub fn eligible(
     if pending {
         return true;
     }
-    if partition.closes_at().saturating_add(settings.grace_secs) > now {
+    if !closed(partition, now, settings) {
         return false;
     }
-    let small = files
-        .iter()
-        .filter(|m| m.size < settings.small_bytes())
-        .count();
-    small >= 2 || files.iter().any(|m| tombstoned.contains(&m.key))
+    seen.enough() || seen.keys.iter().any(|k| tombstoned.contains(k))
 }
 
 #[cfg(test)]
@@ -100,21 +124,32 @@ mod tests {
     }
 
     #[test]
-    fn partitions_round_trip_their_ids_and_group_listings() {
+    fn partitions_round_trip_their_ids() {
         let p = Partition {
             table: Table::Sum,
             hour: 470_000,
         };
         assert_eq!(Partition::from_id(&p.id()), Some(p));
         assert_eq!(Partition::from_id("otel_nope/3"), None);
-        let a = format!("{}a.parquet", p.prefix());
-        let g = group([
-            meta(&a, 1),
-            meta("_compaction/x", 1),
-            meta("otel_logs/bad", 1),
-        ]);
-        assert_eq!(g.len(), 1);
-        assert_eq!(g[&p][0].key, a);
+    }
+
+    fn seen(files: &[Meta], s: &Settings) -> Seen {
+        let mut seen = Seen::default();
+        files.iter().for_each(|m| seen.add(m, s));
+        seen
+    }
+
+    /// Keys are kept only while they could decide: once two files are
+    /// small, none.
+    #[test]
+    fn planning_keeps_keys_only_until_two_files_are_small() {
+        let s = Settings::default();
+        let (small, big) = (meta("a", 1), meta("b", s.small_bytes()));
+        let one = seen(&[big.clone(), small.clone()], &s);
+        assert_eq!((one.small, one.keys.len()), (1, 2));
+        let three = seen(&[small.clone(), big, small.clone(), small], &s);
+        assert_eq!((three.small, three.keys.len()), (3, 0));
+        assert!(three.enough() && !one.enough());
     }
 
     #[test]
@@ -128,25 +163,21 @@ mod tests {
         let small = |n: &str| meta(&format!("{}{n}", p.prefix()), 1000);
         let big = |n: &str| meta(&format!("{}{n}", p.prefix()), s.small_bytes());
         let none = BTreeSet::new();
-        let two = [small("a"), small("b")];
+        let two = seen(&[small("a"), small("b")], &s);
         assert!(eligible(&p, &two, closed, &s, &none, false));
         assert!(
             !eligible(&p, &two, closed - 1, &s, &none, false),
             "inside the grace"
         );
-        assert!(!eligible(
-            &p,
-            &[small("a"), big("b")],
-            closed,
-            &s,
-            &none,
-            false
-        ));
+        let one = seen(&[small("a"), big("b")], &s);
+        assert!(!eligible(&p, &one, closed, &s, &none, false));
         let late: BTreeSet<String> = [small("a").key].into();
+        let retried = seen(&[small("a")], &s);
         assert!(
-            eligible(&p, &[small("a")], closed, &s, &late, false),
+            eligible(&p, &retried, closed, &s, &late, false),
             "a late retry"
         );
-        assert!(eligible(&p, &[], 0, &s, &none, true), "a crashed run");
+        let nothing = Seen::default();
+        assert!(eligible(&p, &nothing, 0, &s, &none, true), "a crashed run");
     }
 }

@@ -39,7 +39,7 @@
 //! the invocation (15 minutes of wall time at most), whose `Date.now()`
 //! moves only with I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -178,38 +178,46 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 }
 
 /// The partitions worth a run at `now` (Unix seconds): see
-/// [`plan::eligible`]. Lists the table files of the hours within
-/// [`Settings::lookback_hours`] (each table from the first of those days'
-/// `date=` folder on), every intent and every tombstone; reads the
-/// tombstones of partitions that have files. An intent outside the
-/// look-back is still recovered: intents are few, and a crashed run's must
-/// not wait.
+/// [`plan::eligible`]. Lists the table files of the closed hours within
+/// [`Settings::lookback_hours`] ([`closed_partitions`]), every intent and
+/// every tombstone; reads the tombstones of partitions that have files. An
+/// intent outside the look-back is still recovered: intents are few, and a
+/// crashed run's must not wait.
 pub async fn find_eligible<S: Store>(
     store: &S,
     now: u64,
     settings: &Settings,
 ) -> Result<Vec<Partition>> {
-    let files = plan::group(recent_files(store, now, settings.lookback_hours).await?);
+    let files = closed_partitions(store, now, settings).await?;
     let intents = store::list_all(store, &format!("{}intent/", protocol::ROOT)).await?;
     let pending: BTreeSet<Partition> = intents
         .iter()
         .filter_map(|m| protocol::parse_intent(&m.key))
         .collect();
+    // The tombstones that could make a partition eligible: those of closed
+    // partitions with files and fewer than two small ones (with two, it is
+    // eligible anyway), read GETS_AT_ONCE at a time.
+    let wanted: Vec<(Partition, String)> = store::list_all(store, &protocol::tombstone_root())
+        .await?
+        .into_iter()
+        .filter_map(|m| Some((protocol::parse_tombstone(&m.key)?.0, m.key)))
+        .filter(|(p, _)| files.get(p).is_some_and(|seen| !seen.enough()))
+        .collect();
+    let read: Vec<Result<Vec<String>>> = stream::iter(&wanted)
+        .map(|(_, key)| read_tombstone(store, key))
+        .buffered(GETS_AT_ONCE)
+        .collect()
+        .await;
     let mut tombstoned = BTreeSet::new();
     let mut unreadable = BTreeSet::new();
-    for m in store::list_all(store, &protocol::tombstone_root()).await? {
-        let Some((p, _)) = protocol::parse_tombstone(&m.key) else {
-            continue;
-        };
-        if files.contains_key(&p) {
-            // One tombstone that cannot be read (or is not one) must not stop
-            // every partition's compaction: its partition is planned anyway,
-            // and that run fails with the error, in its own log line.
-            match read_tombstone(store, &m.key).await {
-                Ok(keys) => tombstoned.extend(keys),
-                Err(_) => {
-                    unreadable.insert(p);
-                }
+    for ((p, _), keys) in wanted.iter().zip(read) {
+        // One tombstone that cannot be read (or is not one) must not stop
+        // every partition's compaction: its partition is planned anyway,
+        // and that run fails with the error, in its own log line.
+        match keys {
+            Ok(keys) => tombstoned.extend(keys),
+            Err(_) => {
+                unreadable.insert(*p);
             }
         }
     }
@@ -225,28 +233,72 @@ pub async fn find_eligible<S: Store>(
     Ok(out)
 }
 
-/// The table files of the hours from `lookback` hours before `now`'s hour
-/// on, or every table file when `lookback` is 0. One listing per table
-/// that starts at the first day's `date=` folder: the folders sort by date,
-/// so the older ones are skipped without being listed, and a quiet
-/// bucket costs one list call per table.
-async fn recent_files<S: Store>(store: &S, now: u64, lookback: u64) -> Result<Vec<Meta>> {
-    if lookback == 0 {
-        return store::list_all(store, "otel_").await;
-    }
-    let first = (now / 3600).saturating_sub(lookback);
-    let mut out = Vec::new();
+/// The partitions of table files whose hour has closed ([`plan::closed`]),
+/// from [`Settings::lookback_hours`] hours before `now`'s hour on (every
+/// hour when it is 0), with what planning keeps of their files
+/// ([`plan::Seen`]). One listing per table, in key order, which is hour
+/// order:
+/// - it starts at the first day's `date=` folder, so the older folders are
+///   skipped without being listed, and a quiet bucket costs one list call
+///   per table;
+/// - it stops at the first hour not yet closed: the hour being written, the
+///   busiest, is never listed;
+/// - a page that ends inside a partition that already has two small files
+///   is followed by the next partition's keys, not the rest of its own: an
+///   hour of a busy table (3,600 files for a request a second) costs a page,
+///   not one per thousand files.
+async fn closed_partitions<S: Store>(
+    store: &S,
+    now: u64,
+    settings: &Settings,
+) -> Result<BTreeMap<Partition, plan::Seen>> {
+    let lookback = settings.lookback_hours;
+    let first = (lookback > 0).then(|| (now / 3600).saturating_sub(lookback));
+    let mut out: BTreeMap<Partition, plan::Seen> = BTreeMap::new();
     for table in Table::ALL {
+        let prefix = format!("{}/", table.name());
+        // Where the next page starts: a cursor, or a key to start after.
         // `otel_x/date=YYYY-MM-DD` sorts before every key of that folder
         // and after every key of the days before it.
-        let day = key::date_prefix(table, first / 24);
-        let (prefix, after) = (format!("{}/", table.name()), day.trim_end_matches('/'));
-        let files = store::list_all_from(store, &prefix, store::Start::After(after)).await?;
-        out.extend(
-            files
-                .into_iter()
-                .filter(|m| key::parse_partition(&m.key).is_some_and(|(_, h)| h >= first)),
-        );
+        let mut from: Option<(bool, String)> = first.map(|h| {
+            let day = key::date_prefix(table, h / 24);
+            (false, day.trim_end_matches('/').to_string())
+        });
+        loop {
+            let start = match &from {
+                None => store::Start::First,
+                Some((true, cursor)) => store::Start::Cursor(cursor),
+                Some((false, key)) => store::Start::After(key),
+            };
+            let page = store.list(&prefix, start).await?;
+            let mut open = false;
+            let mut last = None;
+            for m in &page.objects {
+                let Some((table, hour)) = key::parse_partition(&m.key) else {
+                    continue;
+                };
+                if first.is_some_and(|f| hour < f) {
+                    continue;
+                }
+                let p = Partition { table, hour };
+                if !plan::closed(&p, now, settings) {
+                    open = true;
+                    break;
+                }
+                out.entry(p).or_default().add(m, settings);
+                last = Some(p);
+            }
+            let Some(cursor) = page.cursor.filter(|_| !open) else {
+                break;
+            };
+            from = match last.filter(|p| out.get(p).is_some_and(plan::Seen::enough)) {
+                // Past the partition's last possible key: its folder's
+                // prefix with the closing `/` raised to `0`, which sorts
+                // after every key in the folder and before the next one.
+                Some(p) => Some((false, format!("{}0", p.prefix().trim_end_matches('/')))),
+                None => Some((true, cursor)),
+            };
+        }
     }
     Ok(out)
 }
