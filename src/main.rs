@@ -217,5 +217,12 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
         total.recovered,
         started.elapsed().as_secs_f64()
     );
+    if total.unreadable_files > 0 {
+        eprintln!(
+            "{} files left alone, not Parquet files this compactor reads (each run counts them again):",
+            total.unreadable_files
+        );
+        total.unreadable.iter().for_each(|u| eprintln!("  {u}"));
+    }
     Ok(())
 }

@@ -815,6 +815,52 @@ fn planning_skips_the_open_hour_and_the_rest_of_a_busy_one() {
     assert_eq!(store.calls(Op::List) - before, 3 + (tables - 1) + 2);
 }
 
+/// A file in a partition's folder that this compactor cannot read (not
+/// Parquet, or not otlp2r2's) does not stop its hour: the run merges the
+/// others, leaves it where it is and names it in its report; a store
+/// failure still fails the run.
+#[test]
+fn an_unreadable_file_is_left_alone_and_named() {
+    let store = Faulty::new(memory());
+    ingest_logs(store.inner(), 1..=3, 50);
+    let p = first_partition(store.inner());
+    let put = |key: &str, bytes: Vec<u8>| {
+        block_on(store.inner().put(key, bytes, store::PutMode::Overwrite)).unwrap();
+    };
+    let junk = format!("{}0-junk.parquet", p.prefix());
+    put(&junk, b"not parquet".to_vec());
+    // Parquet, but not otlp2r2's: a file of the bench's peer, say.
+    let foreign = format!("{}1-foreign.parquet", p.prefix());
+    let column =
+        std::sync::Arc::new(arrow_array::Int32Array::from(vec![1, 2])) as arrow_array::ArrayRef;
+    let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+    let mut bytes = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    put(&foreign, bytes);
+    let s = settings();
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "test")).unwrap();
+    assert_eq!((r.inputs, r.outputs, r.unreadable_files), (3, 1, 2));
+    let named = &r.unreadable;
+    assert!(named[0].starts_with(&format!("{junk}: ")), "{named:?}");
+    assert!(named[1].contains("not an otlp2r2 file"), "{named:?}");
+    let keys = table_files(store.inner());
+    assert!(keys.contains(&junk) && keys.contains(&foreign) && keys.len() == 3);
+    // A failing get is not taken for an unreadable file.
+    ingest_logs(store.inner(), 4..=5, 50);
+    store.fail(Rule::new(Op::Get, When::Key(junk.clone())));
+    assert!(block_on(compact::run(&store, p, &|| NOW, &s, "test")).is_err());
+    // Every row of the five requests, once, with the two files gone.
+    store.heal();
+    block_on(store.inner().delete(&[junk, foreign])).unwrap();
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "test")).unwrap();
+    assert_eq!((r.inputs, r.unreadable_files), (3, 0));
+    let expected = memory();
+    ingest_logs(&expected, 1..=5, 50);
+    assert_eq!(rows(store.inner()), rows(&expected));
+}
+
 /// A late retry: a request is written, compacted, then written again (its
 /// exporter retried): after the next run every row is there once.
 #[test]

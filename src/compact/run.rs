@@ -128,6 +128,9 @@ const TIGHT_INPUT_ROWS: usize = 256;
 /// instructions (callgrind, traces 500 × 100).
 const LOOKAHEAD_FILES: usize = 16;
 
+/// Unreadable files a [`Report`] names (it counts them all).
+pub const UNREADABLE_NAMED: usize = 10;
+
 /// What one partition's run did (also the fields of its log line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
@@ -147,6 +150,14 @@ pub struct Report {
     pub late_deleted: usize,
     /// Intents of crashed runs completed or rolled back.
     pub recovered: usize,
+    /// Files of the partition left where they are because their footer is
+    /// not one this compactor reads (not Parquet, not otlp2r2's, damaged):
+    /// one such file does not stop its hour's compaction, and every run
+    /// names it until somebody removes it.
+    pub unreadable_files: usize,
+    /// The first [`UNREADABLE_NAMED`] of them, as `key: reason`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
     /// The run's bounds ([`Settings::max_inputs`], [`Settings::run_bytes`],
     /// [`Settings::merge_memory_bytes`]) left small files for another run.
     pub more: bool,
@@ -163,6 +174,10 @@ impl std::ops::AddAssign<&Report> for Report {
         self.bytes_out += r.bytes_out;
         self.late_deleted += r.late_deleted;
         self.recovered += r.recovered;
+        self.unreadable_files += r.unreadable_files;
+        let room = UNREADABLE_NAMED.saturating_sub(self.unreadable.len());
+        self.unreadable
+            .extend(r.unreadable.iter().take(room).cloned());
         self.more |= r.more;
     }
 }
@@ -597,8 +612,18 @@ async fn compact<S: Store>(
             }
             break;
         }
-        let Some((file, whole)) = footer? else {
-            continue;
+        let (file, whole) = match footer {
+            Ok(Some(footer)) => footer,
+            Ok(None) => continue, // gone meanwhile
+            // Not a file this compactor reads: left alone, and named.
+            Err(Error::Parquet(e)) => {
+                report.unreadable_files += 1;
+                if report.unreadable.len() < UNREADABLE_NAMED {
+                    report.unreadable.push(format!("{}: {e}", m.key));
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let source = Source::new(m, file, whole);
         let file = &source.file;
