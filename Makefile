@@ -196,7 +196,7 @@ bench-wasm: wasm-tools node-tools ## native vs WASM-in-workerd, timed back to ba
 # The deployed Worker's fetch handler, timed in workerd (bench-wasm/worker/):
 # the shipped profile beside the same code at other base opt-levels, on the
 # harness's fixtures. Writes bench-wasm/worker-report.md.
-BENCH_WORKER_LEVELS ?= 3 z
+BENCH_WORKER_LEVELS ?= 3 s
 bench-worker: wasm-tools node-tools ## the shipped Worker build in workerd beside base opt-levels BENCH_WORKER_LEVELS: time per request and gzipped size
 	@[ -f bench-wasm/pkg/otlp2r2_bench_wasm_bg.wasm ] || $(BUILD_HARNESS)
 	$(MAKE) -s build-worker WORKER_OUT=target/bench-worker/worker-profile
