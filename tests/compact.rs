@@ -1271,23 +1271,35 @@ fn a_run_leaves_room_for_one_last_run() {
     assert_eq!(table_files(&store).len(), 1);
 }
 
+/// Outputs rolled at 24 KiB in parts of 4 KiB, row groups of 40 rows: a
+/// small mix makes several outputs of several parts each.
+fn small_parts() -> Settings {
+    Settings {
+        target_bytes: 24 << 10,
+        part_bytes: 4 << 10,
+        row_group_rows: 40,
+        ..settings()
+    }
+}
+
+/// A store that takes parts of [`small_parts`], holding a small mix of
+/// every table.
+fn small_parts_mix() -> Faulty<Memory> {
+    let store = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
+    ingest_mix(&store, 3, 4);
+    store
+}
+
 /// Every store call of a run fails in turn (before or after it takes
 /// effect): that run fails, the next one finishes the job, and no row is
 /// lost or left twice.
 #[test]
 fn a_failure_at_any_step_is_finished_by_the_next_run() {
-    let s = Settings {
-        target_bytes: 24 << 10,
-        part_bytes: 4 << 10,
-        row_group_rows: 40,
-        ..settings()
-    };
-    let base = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
-    ingest_mix(&base, 3, 4);
+    let s = small_parts();
+    let base = small_parts_mix();
     let before = rows(base.inner());
     // Count the calls of one clean run on a copy.
-    let probe = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
-    ingest_mix(&probe, 3, 4);
+    let probe = small_parts_mix();
     let calls_before: Vec<u64> = OPS.iter().map(|op| probe.calls(*op)).collect();
     compact_all(&probe, &s);
     let expected = rows(probe.inner());
@@ -1302,8 +1314,7 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
         let n = probe.calls(*op) - calls_before[i];
         for nth in 1..=n {
             for after in [false, true] {
-                let store = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
-                ingest_mix(&store, 3, 4);
+                let store = small_parts_mix();
                 let rule = Rule::new(*op, When::Nth(nth));
                 store.fail(if after { rule.after() } else { rule });
                 let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
@@ -1339,14 +1350,8 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
 /// every later run of the partition.)
 #[test]
 fn a_failing_abort_does_not_stop_recovery() {
-    let s = Settings {
-        target_bytes: 24 << 10,
-        part_bytes: 4 << 10,
-        row_group_rows: 40,
-        ..settings()
-    };
-    let store = Faulty::new(Memory::new().with_min_part_bytes(4 << 10));
-    ingest_mix(&store, 3, 4);
+    let s = small_parts();
+    let store = small_parts_mix();
     let before = rows(store.inner());
     // The first run crashes after its first part: an intent `writing`
     // with an open upload.

@@ -218,11 +218,7 @@ pub async fn find_eligible<S: Store>(
         .filter_map(|m| Some((protocol::parse_tombstone(&m.key)?.0, m.key)))
         .filter(|(p, _)| files.get(p).is_some_and(|seen| !seen.enough()))
         .collect();
-    let read: Vec<Result<Vec<String>>> = stream::iter(&wanted)
-        .map(|(_, key)| read_tombstone(store, key))
-        .buffered(GETS_AT_ONCE)
-        .collect()
-        .await;
+    let read = read_tombstones(store, wanted.iter().map(|(_, key)| key.as_str())).await;
     let mut tombstoned = BTreeSet::new();
     let mut unreadable = BTreeSet::new();
     for ((p, _), keys) in wanted.iter().zip(read) {
@@ -323,6 +319,19 @@ async fn read_tombstone<S: Store>(store: &S, key: &str) -> Result<Vec<String>> {
         Some(b) => Ok(parse::<Tombstone>(key, &b)?.inputs),
         None => Ok(Vec::new()),
     }
+}
+
+/// The input keys each tombstone of `keys` lists, read [`GETS_AT_ONCE`] at
+/// a time, each read's result on its own.
+async fn read_tombstones<'k, S: Store>(
+    store: &S,
+    keys: impl Iterator<Item = &'k str>,
+) -> Vec<Result<Vec<String>>> {
+    stream::iter(keys)
+        .map(|key| read_tombstone(store, key))
+        .buffered(GETS_AT_ONCE)
+        .collect()
+        .await
 }
 
 /// Compacts `partition` as `owner` (a name unique to this run). `clock`
@@ -539,11 +548,8 @@ async fn compact<S: Store>(
         let keys: Vec<String> = expired.into_iter().map(|(key, _)| key).collect();
         store.delete(&keys).await?;
     }
-    let read: Vec<Vec<String>> = stream::iter(&kept)
-        .map(|(key, _)| read_tombstone(store, key))
-        .buffered(GETS_AT_ONCE)
-        .try_collect()
-        .await?;
+    let read = read_tombstones(store, kept.iter().map(|(key, _)| key.as_str())).await;
+    let read = read.into_iter().collect::<Result<Vec<_>>>()?;
     for ((key, done), inputs) in kept.into_iter().zip(read) {
         tombstoned.extend(inputs);
         if let Some(done) = done {
@@ -1079,16 +1085,17 @@ async fn merge_group<S: Store>(
     let hash = protocol::inputs_hash(&inputs);
     let intent_key = protocol::intent_key(p, hash);
     let first_name = inputs[0].key.rsplit('/').next().unwrap_or("").to_string();
+    let output = |n| Output {
+        key: crate::key::compacted_key(p.table, p.hour, &first_name, hash, n),
+        upload_id: None,
+    };
     // The first output's key goes in with the inputs: one put of the intent
     // fewer for a run that writes one output.
     let mut intent = Intent {
         partition: p.id(),
         state: State::Writing,
         inputs,
-        outputs: vec![Output {
-            key: crate::key::compacted_key(p.table, p.hour, &first_name, hash, 0),
-            upload_id: None,
-        }],
+        outputs: vec![output(0)],
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
@@ -1121,8 +1128,7 @@ async fn merge_group<S: Store>(
     let out_rows = batch_rows.min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
-    // Outputs begun, and the committed ones' objects.
-    let mut begun = 0;
+    // The outputs written, as their puts and completions returned them.
     let mut written: Vec<Meta> = Vec::new();
     let mut done_rows = 0u64;
     loop {
@@ -1145,20 +1151,16 @@ async fn merge_group<S: Store>(
             Step::Rows(rows) => {
                 ahead.iter_mut().flatten().for_each(Started::poke);
                 if out.is_none() {
-                    // The first output's key is in the intent already.
-                    if begun > 0 {
-                        let key =
-                            crate::key::compacted_key(p.table, p.hour, &first_name, hash, begun);
-                        intent.outputs.push(Output {
-                            key,
-                            upload_id: None,
-                        });
+                    // Output n begins once n are written; the first one's
+                    // key is in the intent already.
+                    let n = written.len();
+                    if n > 0 {
+                        intent.outputs.push(output(n));
                         intent_etag =
                             put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
                                 .await?;
                     }
-                    let key = intent.outputs[begun].key.clone();
-                    begun += 1;
+                    let key = output(n).key;
                     out = Some(Out {
                         writer: FileWriter::with_options(p.table, &schema, options)?,
                         sink: Sink {
@@ -1197,7 +1199,7 @@ async fn merge_group<S: Store>(
         written.push(up.close(store, o).await?);
     }
     // Inputs without rows begin no output: the intent names none then.
-    intent.outputs.truncate(begun);
+    intent.outputs.truncate(written.len());
     report.outputs += written.len();
     report.bytes_out += written.iter().map(|m| m.size).sum::<u64>();
     // Commit, then verify the outputs hold every input row.
