@@ -1236,6 +1236,18 @@ async fn put_intent<S: Store>(
     }
 }
 
+/// Makes room in `pending` for `more` bytes: room for a whole part of
+/// `part` bytes at once. Reserving exactly what each row group needs
+/// reallocated (and copied) the pending part once per row group, a part's
+/// bytes five to ten times over; growing by doubling left the smaller
+/// blocks behind as holes in a Worker's linear memory.
+fn grow(pending: &mut Vec<u8>, more: usize, part: usize) {
+    let need = pending.len() + more;
+    if need > pending.capacity() {
+        pending.reserve_exact(part.max(need) - pending.len());
+    }
+}
+
 /// An output's way to R2: its pending bytes, cut into parts of
 /// `part_bytes` as they fill, each part's upload started as soon as it is
 /// full (the multipart upload created, and recorded in the intent, with the
@@ -1265,7 +1277,7 @@ impl<'a> Uploads<'a> {
 
     /// Appends `bytes` (a flushed row group) to the output's pending bytes
     /// and uploads each part that fills. A part is copied once out of
-    /// `bytes` into a buffer of exactly its size, so at most a part and
+    /// `bytes` into a buffer of at most its size, so at most a part and
     /// `bytes` are held at once (appending whole row groups, then splitting
     /// parts off, held twice that while a buffer was reallocated).
     async fn push<'s, S: Store>(
@@ -1283,11 +1295,11 @@ impl<'a> Uploads<'a> {
         loop {
             let room = part.saturating_sub(o.pending.len());
             if rest.len() < room {
-                o.pending.reserve_exact(rest.len());
+                grow(&mut o.pending, rest.len(), part);
                 o.pending.extend_from_slice(rest);
                 return Ok(());
             }
-            o.pending.reserve_exact(room);
+            grow(&mut o.pending, room, part);
             o.pending.extend_from_slice(&rest[..room]);
             rest = &rest[room..];
             let full = std::mem::take(&mut o.pending);
@@ -1350,6 +1362,7 @@ impl<'a> Uploads<'a> {
         } = out;
         let last = writer.finish()?;
         if o.upload.is_none() && o.pending.len() + last.len() < self.part_bytes.max(1) {
+            o.pending.reserve_exact(last.len());
             o.pending.extend_from_slice(&last);
             let put = store.put(&o.key, o.pending, PutMode::Overwrite).await?;
             return put.ok_or_else(|| store::failed("put", &o.key, "an output was not written"));
@@ -1524,4 +1537,33 @@ async fn get_first_row_groups<S: Store>(store: &S, sources: &mut [Source]) -> Re
         sources[i].ahead = Some(bytes);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grow;
+
+    /// A part filled row group by row group is reallocated once, not once
+    /// per row group, and never past the part's size.
+    #[test]
+    fn a_pending_part_grows_once_to_its_size() {
+        let (part, group) = (5 << 20, 600_000);
+        let mut pending = vec![0u8; group];
+        let mut moves = 0;
+        while pending.len() + group <= part {
+            let before = pending.capacity();
+            grow(&mut pending, group, part);
+            if pending.capacity() != before {
+                moves += 1;
+            }
+            pending.extend(std::iter::repeat_n(1u8, group));
+            assert!(pending.capacity() <= part);
+        }
+        assert_eq!(pending.len(), 8 * group);
+        assert_eq!(moves, 1, "{moves} reallocations for 8 row groups");
+        // What a part cannot hold is still made room for.
+        let mut small = Vec::new();
+        grow(&mut small, 10, 4);
+        assert!(small.capacity() >= 10);
+    }
 }
