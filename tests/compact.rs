@@ -339,27 +339,35 @@ fn a_small_input_is_read_with_one_get() {
     assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
 }
 
-/// A test store: the in-memory one, with `hook` run before each get and
-/// each part upload.
-struct OnGet<'a, H> {
+/// A test store: the in-memory one, with `hook` run before each get, put,
+/// part upload and delete.
+struct Hooked<'a, H> {
     inner: &'a Memory,
     hook: H,
 }
 
-/// What an [`OnGet`] store does before a get (or a part upload) goes
-/// through.
-trait BeforeGet {
+/// What a [`Hooked`] store does before a call goes through (an error
+/// fails the call).
+trait Hooks {
     async fn before_get(
         &self,
-        inner: &Memory,
-        key: &str,
-        range: &Option<store::Range>,
-    ) -> otlp2r2::Result<()>;
+        _inner: &Memory,
+        _key: &str,
+        _range: &Option<store::Range>,
+    ) -> otlp2r2::Result<()> {
+        Ok(())
+    }
+
+    async fn before_put(&self, _key: &str) -> otlp2r2::Result<()> {
+        Ok(())
+    }
 
     async fn before_upload(&self) {}
+
+    async fn before_delete(&self, _inner: &Memory, _keys: &[String]) {}
 }
 
-impl<H: BeforeGet> store::Store for OnGet<'_, H> {
+impl<H: Hooks> store::Store for Hooked<'_, H> {
     async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
         self.inner.list(prefix, start).await
     }
@@ -380,6 +388,7 @@ impl<H: BeforeGet> store::Store for OnGet<'_, H> {
         data: Vec<u8>,
         mode: store::PutMode,
     ) -> otlp2r2::Result<Option<store::Meta>> {
+        self.hook.before_put(key).await?;
         self.inner.put(key, data, mode).await
     }
     async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
@@ -407,6 +416,7 @@ impl<H: BeforeGet> store::Store for OnGet<'_, H> {
         self.inner.abort_multipart(key, upload_id).await
     }
     async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
+        self.hook.before_delete(self.inner, keys).await;
         self.inner.delete(keys).await
     }
 }
@@ -423,7 +433,7 @@ struct Overlaps {
     slices_most: std::cell::Cell<usize>,
 }
 
-impl BeforeGet for Overlaps {
+impl Hooks for Overlaps {
     async fn before_get(
         &self,
         _: &Memory,
@@ -439,9 +449,9 @@ impl BeforeGet for Overlaps {
     }
 }
 
-/// An [`OnGet`] store over `inner` whose gets overlap.
-fn overlapping(inner: &Memory) -> OnGet<'_, Overlaps> {
-    OnGet {
+/// A [`Hooked`] store over `inner` whose gets overlap.
+fn overlapping(inner: &Memory) -> Hooked<'_, Overlaps> {
+    Hooked {
         inner,
         hook: Overlaps::default(),
     }
@@ -588,7 +598,7 @@ impl std::future::Future for Logged<'_> {
     }
 }
 
-impl BeforeGet for Waits {
+impl Hooks for Waits {
     async fn before_get(
         &self,
         _: &Memory,
@@ -627,7 +637,7 @@ impl BeforeGet for Waits {
 #[test]
 fn a_merge_does_not_wait_for_later_row_groups_or_parts() {
     let inner = memory();
-    let store = OnGet {
+    let store = Hooked {
         inner: &inner,
         hook: Waits::default(),
     };
@@ -781,6 +791,54 @@ fn planning_cost_does_not_grow_with_the_history() {
     assert_eq!(lists(0), (tables * per_table + 2, keys / 2));
 }
 
+/// Planning deletes the tombstones past their time, whichever partition
+/// they belong to: a partition compacted down to one file is never run
+/// again, so its own runs would never delete its last tombstones, and
+/// every cron would list more of them.
+#[test]
+fn planning_deletes_tombstones_past_their_time() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    ingest_logs(&store, 1..=3, 20);
+    let s = settings();
+    compact_all(&store, &s);
+    let p = first_partition(&store);
+    let tombstones = || -> Vec<String> {
+        store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(&protocol::tombstone_root()))
+            .collect()
+    };
+    let made = tombstones();
+    assert_eq!(made.len(), 1, "{made:?}");
+    // Another partition's, long past its time, and one still kept.
+    let old = protocol::tombstone_key(
+        &compact::Partition {
+            hour: p.hour - 5,
+            ..p
+        },
+        1,
+        7,
+    );
+    let inputs = br#"{"inputs":["otel_logs/x.parquet"]}"#.to_vec();
+    block_on(store.put(&old, inputs, store::PutMode::Overwrite)).unwrap();
+    let after = |secs: u64| NOW + secs;
+    // Within the time kept: the partition's stays, the old one goes.
+    let found = block_on(compact::find_eligible(&store, after(60), &s)).unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(tombstones(), made);
+    // Past it: none left, and nothing planned.
+    let found = block_on(compact::find_eligible(
+        &store,
+        after(s.tombstone_secs + 60),
+        &s,
+    ))
+    .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    assert!(tombstones().is_empty(), "{:?}", tombstones());
+}
+
 /// Planning never lists the hour being written, and lists only a page of
 /// a closed hour that has two small files already: a busy table's hour
 /// (here 3,000 files, a request a second for 50 minutes) costs a list call,
@@ -828,7 +886,7 @@ fn an_unreadable_file_is_left_alone_and_named() {
         block_on(store.inner().put(key, bytes, store::PutMode::Overwrite)).unwrap();
     };
     let junk = format!("{}0-junk.parquet", p.prefix());
-    put(&junk, b"not parquet".to_vec());
+    put(&junk, b"not parquet, though longer than a footer".to_vec());
     // Parquet, but not otlp2r2's: a file of the bench's peer, say.
     let foreign = format!("{}1-foreign.parquet", p.prefix());
     let column =
@@ -839,12 +897,24 @@ fn an_unreadable_file_is_left_alone_and_named() {
     w.write(&batch).unwrap();
     w.close().unwrap();
     put(&foreign, bytes);
+    // Empty: named without a get (R2 cannot serve its last 0 bytes).
+    let empty = format!("{}2-empty.parquet", p.prefix());
+    put(&empty, Vec::new());
+    store.fail(Rule::new(Op::Get, When::Key(empty.clone())));
     let s = settings();
     let r = block_on(compact::run(&store, p, &|| NOW, &s, "test")).unwrap();
-    assert_eq!((r.inputs, r.outputs, r.unreadable_files), (3, 1, 2));
+    assert_eq!((r.inputs, r.outputs, r.unreadable_files), (3, 1, 3));
     let named = &r.unreadable;
-    assert!(named[0].starts_with(&format!("{junk}: ")), "{named:?}");
-    assert!(named[1].contains("not an otlp2r2 file"), "{named:?}");
+    let says = |key: &str, what: &str| {
+        named
+            .iter()
+            .any(|n| n.starts_with(&format!("{key}: ")) && n.contains(what))
+    };
+    assert!(says(&junk, "not Parquet"), "{named:?}");
+    assert!(says(&foreign, "not an otlp2r2 file"), "{named:?}");
+    assert!(says(&empty, "a file of 0 bytes"), "{named:?}");
+    store.heal();
+    block_on(store.inner().delete(std::slice::from_ref(&empty))).unwrap();
     let keys = table_files(store.inner());
     assert!(keys.contains(&junk) && keys.contains(&foreign) && keys.len() == 3);
     // A failing get is not taken for an unreadable file.
@@ -877,6 +947,73 @@ fn a_late_retry_is_not_merged_twice() {
     let r = compact_all(&store, &s);
     assert_eq!(r.late_deleted, 1);
     assert_eq!(rows(&store), once);
+}
+
+/// A late retry that lands while a run recovers a committed run (after the
+/// recovery wrote the tombstone and deleted the inputs, before the run
+/// lists the partition again) is recognised by that tombstone: the run
+/// lists the tombstones again after a recovery.
+#[test]
+fn a_late_retry_during_a_recovery_is_not_merged_twice() {
+    use otlp2r2::compact::protocol;
+    use std::cell::{Cell, RefCell};
+    /// Fails every tombstone put while `stop` (a run dies right after its
+    /// commit); lands `retry` just before an intent is deleted.
+    struct Window {
+        stop: Cell<bool>,
+        retry: RefCell<Option<(String, Vec<u8>)>>,
+    }
+    impl Hooks for Window {
+        async fn before_put(&self, key: &str) -> otlp2r2::Result<()> {
+            if self.stop.get() && key.starts_with(&protocol::tombstone_root()) {
+                return Err(store::failed("put", key, "the run dies here"));
+            }
+            Ok(())
+        }
+        async fn before_delete(&self, inner: &Memory, keys: &[String]) {
+            let intent = format!("{}intent/", protocol::ROOT);
+            if keys.iter().any(|k| k.starts_with(&intent)) {
+                if let Some((key, data)) = self.retry.borrow_mut().take() {
+                    inner
+                        .put(&key, data, store::PutMode::Overwrite)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+    let inner = memory();
+    let body = logs_at(40, 7, 0);
+    ingest(&inner, Signal::Logs, &body, false);
+    ingest(&inner, Signal::Logs, &logs_at(30, 8, 0), false);
+    let p = first_partition(&inner);
+    // The first request's file as its exporter's retry writes it again.
+    let copy = memory();
+    ingest(&copy, Signal::Logs, &body, false);
+    let retry = copy.snapshot().into_iter().next().unwrap();
+    let store = Hooked {
+        inner: &inner,
+        hook: Window {
+            stop: Cell::new(true),
+            retry: RefCell::new(None),
+        },
+    };
+    let s = settings();
+    assert!(block_on(compact::run(&store, p, &|| NOW, &s, "a")).is_err());
+    store.hook.stop.set(false);
+    *store.hook.retry.borrow_mut() = Some(retry);
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "b")).unwrap();
+    assert_eq!(r.recovered, 1);
+    assert!(
+        store.hook.retry.borrow().is_none(),
+        "the retry did not land"
+    );
+    assert_eq!(r.late_deleted, 1, "{r:?}");
+    compact_all(&inner, &s);
+    let expected = memory();
+    ingest(&expected, Signal::Logs, &body, false);
+    ingest(&expected, Signal::Logs, &logs_at(30, 8, 0), false);
+    assert_eq!(rows(&inner), rows(&expected));
 }
 
 /// A partition compacted over many runs (two inputs each) leaves a
@@ -1438,7 +1575,7 @@ fn a_run_that_overran_its_lease_leaves_the_new_holder_s_lease() {
     let p = block_on(compact::find_eligible(&inner, NOW, &settings())).unwrap()[0];
     let lease = otlp2r2::compact::protocol::lease_key(&p);
     let takeover = serde_json::json!({"owner": "other", "expires": NOW + 10_000}).to_string();
-    let store = OnGet {
+    let store = Hooked {
         inner: &inner,
         hook: TakeOver {
             lease: lease.clone(),
@@ -1510,7 +1647,7 @@ struct TakeOver {
     done: std::cell::Cell<bool>,
 }
 
-impl BeforeGet for TakeOver {
+impl Hooks for TakeOver {
     async fn before_get(
         &self,
         inner: &Memory,

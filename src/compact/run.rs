@@ -195,7 +195,8 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 /// The partitions worth a run at `now` (Unix seconds): see
 /// [`plan::eligible`]. Lists the table files of the closed hours within
 /// [`Settings::lookback_hours`] ([`closed_partitions`]), every intent and
-/// every tombstone; reads the tombstones of partitions that have files. An
+/// every tombstone; deletes the tombstones past their time and reads those
+/// of partitions that have files. An
 /// intent outside the look-back is still recovered: intents are few, and a
 /// crashed run's must not wait.
 pub async fn find_eligible<S: Store>(
@@ -209,14 +210,29 @@ pub async fn find_eligible<S: Store>(
         .iter()
         .filter_map(|m| protocol::parse_intent(&m.key))
         .collect();
-    // The tombstones that could make a partition eligible: those of closed
-    // partitions with files and fewer than two small ones (with two, it is
-    // eligible anyway), read GETS_AT_ONCE at a time.
-    let wanted: Vec<(Partition, String)> = store::list_all(store, &protocol::tombstone_root())
+    // Tombstones past their time go: a run deletes its own partition's, but
+    // a partition compacted down to one file is never run again, and its
+    // last tombstones would otherwise be listed at every cron for good.
+    // Best effort: one that stays is deleted at the next cron.
+    let (expired, kept): (Vec<_>, Vec<_>) = store::list_all(store, &protocol::tombstone_root())
         .await?
         .into_iter()
-        .filter_map(|m| Some((protocol::parse_tombstone(&m.key)?.0, m.key)))
-        .filter(|(p, _)| files.get(p).is_some_and(|seen| !seen.enough()))
+        .filter_map(|m| {
+            let (p, done) = protocol::parse_tombstone(&m.key)?;
+            Some((p, done, m.key))
+        })
+        .partition(|(_, done, _)| expired(*done, now, settings));
+    if !expired.is_empty() {
+        let keys: Vec<String> = expired.into_iter().map(|(_, _, key)| key).collect();
+        let _ = store.delete(&keys).await;
+    }
+    // Of the others, those that could make a partition eligible: those of
+    // closed partitions with files and fewer than two small ones (with two,
+    // it is eligible anyway), read GETS_AT_ONCE at a time.
+    let wanted: Vec<(Partition, String)> = kept
+        .into_iter()
+        .filter(|(p, _, _)| files.get(p).is_some_and(|seen| !seen.enough()))
+        .map(|(p, _, key)| (p, key))
         .collect();
     let read = read_tombstones(store, wanted.iter().map(|(_, key)| key.as_str())).await;
     let mut tombstoned = BTreeSet::new();
@@ -312,6 +328,12 @@ async fn closed_partitions<S: Store>(
         }
     }
     Ok(out)
+}
+
+/// Whether a tombstone of a run done at `done` (Unix seconds) is past its
+/// time at `now`: kept [`Settings::tombstone_secs`].
+fn expired(done: u64, now: u64, settings: &Settings) -> bool {
+    done.saturating_add(settings.tombstone_secs) < now
 }
 
 async fn read_tombstone<S: Store>(store: &S, key: &str) -> Result<Vec<String>> {
@@ -511,11 +533,18 @@ async fn compact<S: Store>(
     report: &mut Report,
 ) -> Result<()> {
     // The three listings a run starts from, at once (each a round trip on
-    // R2); the partition's is taken again after a recovery, which deletes.
-    let (intents, tombstones, mut files) = futures_util::future::try_join3(
+    // R2); the tombstones and files are taken again after a recovery,
+    // which writes and deletes.
+    let (tombstone_prefix, file_prefix) = (protocol::tombstone_prefix(&p), p.prefix());
+    let tombstones_and_files = || {
+        futures_util::future::try_join(
+            store::list_all(store, &tombstone_prefix),
+            store::list_all(store, &file_prefix),
+        )
+    };
+    let (intents, (mut tombstones, mut files)) = futures_util::future::try_join(
         store::list_all(store, &protocol::intent_prefix(&p)),
-        store::list_all(store, &protocol::tombstone_prefix(&p)),
-        store::list_all(store, &p.prefix()),
+        tombstones_and_files(),
     )
     .await?;
     // 2. Finish or undo what a crashed run left.
@@ -527,7 +556,10 @@ async fn compact<S: Store>(
         }
     }
     if report.recovered > 0 {
-        files = store::list_all(store, &p.prefix()).await?;
+        // Recovery deleted files, and wrote the tombstone of a committed
+        // run: a late retry of one of its inputs that came back meanwhile
+        // is recognised only with that tombstone.
+        (tombstones, files) = tombstones_and_files().await?;
     }
     // 3. Late retries, and tombstones past their time.
     // Expired ones go in one call; the others are read GETS_AT_ONCE at a
@@ -541,9 +573,7 @@ async fn compact<S: Store>(
             let done = protocol::parse_tombstone(&m.key).map(|(_, done)| done);
             (m.key, done)
         })
-        .partition(|(_, done)| {
-            done.is_some_and(|d| d.saturating_add(settings.tombstone_secs) < now)
-        });
+        .partition(|(_, done)| done.is_some_and(|d| expired(d, now, settings)));
     if !expired.is_empty() {
         let keys: Vec<String> = expired.into_iter().map(|(key, _)| key).collect();
         store.delete(&keys).await?;
@@ -698,6 +728,9 @@ async fn compact<S: Store>(
 /// are the whole file (one of at most [`DEFAULT_SUFFIX_BYTES`]: a request's
 /// file), they come back too, and its row groups take no get of their own.
 async fn read_footer<S: Store>(store: &S, m: &Meta) -> Result<Option<(Footer, Option<Bytes>)>> {
+    // A file too small to be Parquet is refused from its size, without a
+    // get (R2 has no suffix of 0 bytes to serve).
+    Footer::parse(&[], m.size)?;
     let mut length = DEFAULT_SUFFIX_BYTES.min(m.size);
     for _ in 0..2 {
         let Some(tail) = store.get(&m.key, Some(Range::Suffix { length })).await? else {
