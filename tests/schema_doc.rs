@@ -154,8 +154,14 @@ fn written_footers_match_the_documented_schema() {
                 get("otlp2r2.page_bytes"),
                 Some(otlp2r2::write::DEFAULT_PAGE_BYTES.to_string())
             );
+            // Each sorting column names the leaf of its column.
             let sorting = meta.row_group(0).sorting_columns().unwrap();
-            assert_eq!(sorting.len(), obj.table.sort_columns().len());
+            let leaves = meta.file_metadata().schema_descr();
+            let named: Vec<String> = sorting
+                .iter()
+                .map(|c| leaves.column(c.column_idx as usize).path().string())
+                .collect();
+            assert_eq!(named, obj.table.sort_columns(), "{name}");
         }
     }
     seen.sort();

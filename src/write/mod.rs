@@ -186,12 +186,19 @@ impl WriteOptions {
     /// [`WriteOptions::properties`] without a row group's rows, which a
     /// [`FileWriter`] does not need (it closes row groups itself).
     fn builder(&self, table: Table, schema: &SchemaRef) -> WriterPropertiesBuilder {
+        // A sorting column is named by its leaf's index among the row
+        // group's column chunks, not its field's: every map before it
+        // (two leaves) moves it on by one.
+        let leaf_of = |i: usize| -> usize {
+            let before = &schema.fields()[..i];
+            before.iter().map(|f| leaf_count(f.data_type())).sum()
+        };
         let sorting: Vec<SortingColumn> = table
             .sort_columns()
             .iter()
             .filter_map(|name| schema.index_of(name).ok())
             .map(|i| SortingColumn {
-                column_idx: i as i32,
+                column_idx: leaf_of(i) as i32,
                 descending: false,
                 nulls_first: false,
             })
