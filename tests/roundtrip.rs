@@ -295,6 +295,81 @@ fn metrics_without_points_are_rejected_not_written() {
     assert!(out.rejected_message.unwrap().contains("\"empty\""));
 }
 
+/// A metric's data message seen twice (a sender that appends a second
+/// `Metric` encoding to the first, which protobuf defines as a merge): the
+/// points of both, as prost reads them; another kind of data replaces it.
+#[test]
+fn a_repeated_metric_data_field_is_merged_as_protobuf_says() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, number_data_point, Gauge, Metric, NumberDataPoint, Sum,
+    };
+    let point = |t: u64, v: i64| NumberDataPoint {
+        time_unix_nano: t,
+        value: Some(number_data_point::Value::AsInt(v)),
+        ..Default::default()
+    };
+    let metric = |name: &str, data: Data| Metric {
+        name: name.into(),
+        data: Some(data),
+        ..Default::default()
+    };
+    let sum = |points, temporality, is_monotonic| {
+        Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: temporality,
+            is_monotonic,
+        })
+    };
+    let gauge = |points| {
+        Data::Gauge(Gauge {
+            data_points: points,
+        })
+    };
+    let t = 1_700_000_000_000_000_000;
+    // Field `f`, length-delimited, around `inner`.
+    let field = |f: u8, inner: &[u8]| {
+        let mut b = vec![f << 3 | 2];
+        prost::encoding::encode_varint(inner.len() as u64, &mut b);
+        b.extend_from_slice(inner);
+        b
+    };
+    for halves in [
+        // Sums: points appended, the set temporality and monotonic taken.
+        [
+            metric("m", sum(vec![point(t, 1)], 2, true)),
+            metric("", sum(vec![point(t + 1, 2)], 0, false)),
+        ],
+        [
+            metric("m", gauge(vec![point(t, 1)])),
+            metric("", gauge(vec![point(t + 1, 2), point(t + 2, 3)])),
+        ],
+        // Another member replaces the first.
+        [
+            metric("m", gauge(vec![point(t, 1)])),
+            metric("", sum(vec![point(t + 1, 2)], 1, false)),
+        ],
+    ] {
+        let mut one = halves[0].encode_to_vec();
+        one.extend(halves[1].encode_to_vec());
+        let body = field(1, &field(2, &field(2, &one)));
+        let prost_view = ExportMetricsServiceRequest::decode(body.as_slice()).unwrap();
+        let points = |r: &ExportMetricsServiceRequest| match &r.resource_metrics[0].scope_metrics[0]
+            .metrics[0]
+            .data
+        {
+            Some(Data::Gauge(g)) => g.data_points.len(),
+            Some(Data::Sum(s)) => s.data_points.len(),
+            _ => 0,
+        };
+        assert!(points(&prost_view) >= 1);
+        assert_eq!(
+            common::dbg(&decode::proto::metrics(&body, &budget()).unwrap()),
+            common::dbg(&common::metrics(&prost_view))
+        );
+    }
+}
+
 // ---- property tests -------------------------------------------------------------
 
 fn any_value(depth: u32) -> BoxedStrategy<Value> {

@@ -994,7 +994,7 @@ fn exact_f64(s: &[u8]) -> Option<f64> {
     }
     let v = match usize::try_from(exp) {
         Ok(e) => m as f64 * *POW10.get(e)?,
-        Err(_) => m as f64 / *POW10.get(usize::try_from(-exp).ok()?)?,
+        Err(_) => m as f64 / *POW10.get(usize::try_from(exp.checked_neg()?).ok()?)?,
     };
     Some(if negative { -v } else { v })
 }
@@ -1291,6 +1291,21 @@ mod tests {
             }
         }
         assert!(answered > 50_000, "{answered}");
+        // Exponents at i32's ends: no overflow, the standard parser's answer.
+        for text in [
+            "0.0e-2147483647",
+            "1.5e-2147483647",
+            "1e-2147483648",
+            "1e2147483647",
+        ] {
+            if let Some(f) = exact_f64(text.as_bytes()) {
+                assert_eq!(
+                    f.to_bits(),
+                    text.parse::<f64>().unwrap().to_bits(),
+                    "{text}"
+                );
+            }
+        }
     }
 
     /// Each step of [`find_special`] against a byte-by-byte reference on

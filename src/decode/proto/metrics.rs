@@ -8,6 +8,65 @@ use super::common::push_attr;
 use super::wire::{Reader, Result};
 use crate::model::*;
 
+/// `new`, a data message just read, into `data`, as protobuf parses a
+/// oneof member seen again: the same member merges (its points appended,
+/// its scalars taken when set), another member replaces it.
+fn merge<'a>(data: &mut MetricData<'a>, new: MetricData<'a>) {
+    use MetricData as D;
+    let taken = |old: &mut i32, new: i32| {
+        if new != 0 {
+            *old = new;
+        }
+    };
+    match (&mut *data, new) {
+        (D::Gauge(a), D::Gauge(b)) => a.extend(b),
+        (D::Summary(a), D::Summary(b)) => a.extend(b),
+        (
+            D::Sum {
+                points: a,
+                temporality: t,
+                monotonic: m,
+            },
+            D::Sum {
+                points: b,
+                temporality: u,
+                monotonic: n,
+            },
+        ) => {
+            a.extend(b);
+            taken(t, u);
+            *m |= n;
+        }
+        (
+            D::Histogram {
+                points: a,
+                temporality: t,
+            },
+            D::Histogram {
+                points: b,
+                temporality: u,
+            },
+        ) => {
+            a.extend(b);
+            taken(t, u);
+        }
+        (
+            D::ExponentialHistogram {
+                points: a,
+                temporality: t,
+            },
+            D::ExponentialHistogram {
+                points: b,
+                temporality: u,
+            },
+        ) => {
+            a.extend(b);
+            taken(t, u);
+        }
+        (_, new) => *data = new,
+    }
+}
+
 pub(super) fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
     let mut m = Metric::default();
     let attrs = r.attrs_mark();
@@ -20,15 +79,16 @@ pub(super) fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
             12 => push_attr(&mut r, wire, "Metric.metadata")?,
             5 => {
                 let d = data(r.f_msg(wire, "Metric.gauge")?, &GAUGE, number_point)?;
-                m.data = MetricData::Gauge(d.points);
+                merge(&mut m.data, MetricData::Gauge(d.points));
             }
             7 => {
                 let d = data(r.f_msg(wire, "Metric.sum")?, &SUM, number_point)?;
-                m.data = MetricData::Sum {
+                let sum = MetricData::Sum {
                     points: d.points,
                     temporality: d.temporality,
                     monotonic: d.monotonic,
                 };
+                merge(&mut m.data, sum);
             }
             9 => {
                 let d = data(
@@ -36,22 +96,24 @@ pub(super) fn metric<'a>(mut r: Reader<'a, '_>) -> Result<Metric<'a>> {
                     &HISTOGRAM,
                     histogram_point,
                 )?;
-                m.data = MetricData::Histogram {
+                let histogram = MetricData::Histogram {
                     points: d.points,
                     temporality: d.temporality,
                 };
+                merge(&mut m.data, histogram);
             }
             10 => {
                 let h = r.f_msg(wire, "Metric.exponential_histogram")?;
                 let d = data(h, &EXP_HISTOGRAM, exp_histogram_point)?;
-                m.data = MetricData::ExponentialHistogram {
+                let histogram = MetricData::ExponentialHistogram {
                     points: d.points,
                     temporality: d.temporality,
                 };
+                merge(&mut m.data, histogram);
             }
             11 => {
                 let d = data(r.f_msg(wire, "Metric.summary")?, &SUMMARY, summary_point)?;
-                m.data = MetricData::Summary(d.points);
+                merge(&mut m.data, MetricData::Summary(d.points));
             }
             _ => r.skip(wire)?,
         }
