@@ -297,7 +297,7 @@ where
 
     // The reply is decided now, so the objects can be moved into the puts
     // (no second copy of every file while they upload).
-    let reply = success(signal, &output, encoding);
+    let reply = success(&output, encoding);
     let objects = output.objects.into_iter().map(|o| (o.key, o.data));
     if let Err(e) = crate::store::put_all(store, objects).await {
         log.error = Some(e.to_string());

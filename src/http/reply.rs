@@ -7,7 +7,7 @@ use prost::encoding::{encode_key, encode_varint, WireType};
 
 use crate::body::Encoding;
 use crate::error::Error;
-use crate::pipeline::{Output, Signal};
+use crate::pipeline::Output;
 
 /// An HTTP response to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,47 +107,34 @@ pub fn storage_failed(encoding: Encoding) -> Reply {
 }
 
 /// The 200 reply: an `Export*ServiceResponse` in `encoding`, with
-/// `partial_success` filled in when items were rejected.
-pub fn success(signal: Signal, output: &Output, encoding: Encoding) -> Reply {
-    let rejected = output.rejected as i64;
+/// `partial_success` filled in when items were skipped.
+///
+/// The only items ever skipped are metrics without data points. The spec
+/// counts `rejected_data_points` in data points, and such a metric holds
+/// none: the count stays 0 (left out, its default) and `error_message`
+/// says what was dropped, which is how the spec has a server warn while
+/// accepting everything. (Counting each such metric as a rejected point
+/// had exporters log points lost that never existed.)
+pub fn success(output: &Output, encoding: Encoding) -> Reply {
     let message = output.rejected_message.as_deref().unwrap_or("");
     let body = match encoding {
         Encoding::Protobuf => {
             let mut b = Vec::new();
-            if rejected != 0 || !message.is_empty() {
-                let mut inner = Vec::with_capacity(message.len() + 12);
-                if rejected != 0 {
-                    encode_key(1, WireType::Varint, &mut inner);
-                    encode_varint(rejected as u64, &mut inner);
-                }
-                if !message.is_empty() {
-                    encode_key(2, WireType::LengthDelimited, &mut inner);
-                    encode_varint(message.len() as u64, &mut inner);
-                    inner.extend_from_slice(message.as_bytes());
-                }
+            if !message.is_empty() {
+                let mut inner = Vec::with_capacity(message.len() + 6);
+                encode_key(2, WireType::LengthDelimited, &mut inner);
+                encode_varint(message.len() as u64, &mut inner);
+                inner.extend_from_slice(message.as_bytes());
                 encode_key(1, WireType::LengthDelimited, &mut b);
                 encode_varint(inner.len() as u64, &mut b);
                 b.extend_from_slice(&inner);
             }
             b
         }
-        Encoding::Json => {
-            if rejected == 0 && message.is_empty() {
-                b"{}".to_vec()
-            } else {
-                let field = match signal {
-                    Signal::Logs => "rejectedLogRecords",
-                    Signal::Traces => "rejectedSpans",
-                    Signal::Metrics => "rejectedDataPoints",
-                };
-                let mut ps = serde_json::Map::new();
-                ps.insert(field.into(), rejected.to_string().into());
-                ps.insert("errorMessage".into(), message.into());
-                serde_json::json!({ "partialSuccess": ps })
-                    .to_string()
-                    .into_bytes()
-            }
-        }
+        Encoding::Json if message.is_empty() => b"{}".to_vec(),
+        Encoding::Json => serde_json::json!({ "partialSuccess": { "errorMessage": message } })
+            .to_string()
+            .into_bytes(),
     };
     Reply {
         status: 200,
@@ -201,5 +188,33 @@ mod tests {
         assert_eq!(status_of(&store), 503);
         let r = storage_failed(Encoding::Json);
         assert_eq!((r.status, r.retry_after), (503, Some(RETRY_AFTER_SECONDS)));
+    }
+
+    /// Metrics without data points are a warning: no data point counted
+    /// as rejected, the message in both encodings; nothing skipped, an
+    /// empty response.
+    #[test]
+    fn skipped_metrics_are_a_warning_not_rejected_points() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+        use prost::Message;
+        let mut output = Output::default();
+        let r = success(&output, Encoding::Protobuf);
+        assert!(r.status == 200 && r.body.is_empty());
+        assert_eq!(success(&output, Encoding::Json).body, b"{}");
+        output.rejected = 2;
+        output.rejected_message = Some("2 metric(s) had no data points".into());
+        let r = success(&output, Encoding::Protobuf);
+        let ps = ExportMetricsServiceResponse::decode(r.body.as_slice())
+            .unwrap()
+            .partial_success
+            .unwrap();
+        assert_eq!(ps.rejected_data_points, 0);
+        assert_eq!(ps.error_message, "2 metric(s) had no data points");
+        let r = success(&output, Encoding::Json);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"partialSuccess": {"errorMessage": "2 metric(s) had no data points"}})
+        );
     }
 }
