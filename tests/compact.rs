@@ -973,7 +973,8 @@ fn a_late_retry_during_a_recovery_is_not_merged_twice() {
         async fn before_delete(&self, inner: &Memory, keys: &[String]) {
             let intent = format!("{}intent/", protocol::ROOT);
             if keys.iter().any(|k| k.starts_with(&intent)) {
-                if let Some((key, data)) = self.retry.borrow_mut().take() {
+                let retry = self.retry.borrow_mut().take();
+                if let Some((key, data)) = retry {
                     inner
                         .put(&key, data, store::PutMode::Overwrite)
                         .await
