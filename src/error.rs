@@ -146,7 +146,35 @@ impl Error {
             Error::Arrow(_) | Error::Parquet(_) | Error::Internal(_) | Error::Store { .. }
         )
     }
+
+    /// True when the same call may succeed if made again: a store call
+    /// failed. Any other error of a compaction run (a file whose pages do
+    /// not decode, an invariant that did not hold) comes back the same at
+    /// every try, so a queue consumer acks its message instead of having
+    /// the queue redeliver it to redo the whole run for nothing.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Store { .. })
+    }
 }
 
 /// The core's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only a failed store call is worth a queue's redelivery.
+    #[test]
+    fn only_store_failures_are_transient() {
+        let store = Error::Store {
+            op: "get",
+            key: "k".into(),
+            reason: "down".into(),
+        };
+        assert!(store.is_transient());
+        let data = Error::Parquet(parquet::errors::ParquetError::General("bad page".into()));
+        assert!(!data.is_transient());
+        assert!(!Error::Internal("an invariant").is_transient());
+    }
+}

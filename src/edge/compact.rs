@@ -8,9 +8,12 @@
 //! left work for another ([`compact::Report::more`]: a large partition is
 //! compacted over several messages). Queues deliver at least once and
 //! Cloudflare runs as many consumers as the queue needs: the lease and the
-//! intent make a second delivery harmless. A failed run is retried by the
-//! queue; a handler never returns an error (workers-rs would abort the
-//! isolate). One JSON log line per planning and per partition.
+//! intent make a second delivery harmless. A run that failed on a store
+//! call is retried by the queue; one that failed otherwise (a file whose
+//! pages do not decode) would fail the same again, so its message is acked
+//! and the next cron plans the partition anew. A handler never returns an
+//! error (workers-rs would abort the isolate). One JSON log line per
+//! planning and per partition.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -101,6 +104,8 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
             message.ack();
             continue;
         };
+        // An error with whether a redelivery could end otherwise: a bad
+        // setting can be fixed meanwhile, a failed store call may work.
         let result = match settings(&env) {
             Ok(s) => compact::run(
                 &store,
@@ -110,8 +115,8 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                 &owner,
             )
             .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+            .map_err(|e| (e.to_string(), e.is_transient())),
+            Err(e) => Err((e, true)),
         };
         let mut line = serde_json::json!({
             "msg": "otlp2r2 compaction",
@@ -137,9 +142,18 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                 }
                 message.ack();
             }
-            Err(e) => {
+            Err((e, transient)) => {
                 line["error"] = e.clone().into();
-                message.retry();
+                if *transient {
+                    message.retry();
+                } else {
+                    // It would fail the same at every delivery, each redoing
+                    // the run's work. Nothing is dropped: the run left its
+                    // intent or the partition's small files, which keep the
+                    // partition eligible at the next cron.
+                    line["retried"] = false.into();
+                    message.ack();
+                }
             }
         }
         log(line);
