@@ -1306,6 +1306,44 @@ fn one_row_files_are_bounded_by_their_footers() {
     assert_eq!(rows(&store), before);
 }
 
+/// The memory bound is the run's, whatever its groups: one-row files of two
+/// timestamp units (two groups, merged one after the other, the second's
+/// inputs held meanwhile) with room for ten footers take at most ten inputs
+/// a run between them (each group took ten).
+#[test]
+fn a_runs_groups_share_its_memory_bound() {
+    let store = memory();
+    ingest_logs(&store, 0..20, 1);
+    for seed in 100..120 {
+        ingest(&store, Signal::Logs, &logs_at(1, seed, 0), true);
+    }
+    let before = rows(&store);
+    assert_eq!(table_files(&store).len(), 40);
+    let (mut most_held, mut most_peak) = (0, 0);
+    for (_, footer, size) in stored_footers(&store) {
+        let m = footer.read_memory(1024, &footer.kept_leaves());
+        most_held = most_held.max(m.held.max(footer.footer_memory() + size));
+        most_peak = most_peak.max(m.peak);
+    }
+    let s = Settings {
+        target_bytes: 64 << 20,
+        merge_memory_bytes: 10 * most_held + most_peak,
+        ..settings()
+    };
+    let mut runs = Vec::new();
+    loop {
+        let r = run_first(&store, &s);
+        assert!(r.inputs <= 10, "a run merged {} inputs", r.inputs);
+        runs.push(r.inputs);
+        if !r.more {
+            break;
+        }
+        assert!(runs.len() < 30, "no end to the runs: {runs:?}");
+    }
+    assert!(runs.iter().sum::<usize>() >= 36, "{runs:?}");
+    assert_eq!(rows(&store), before);
+}
+
 /// A run counts the string leaves it will decode as dictionaries (those
 /// every input holds as dictionaries: attribute keys, names, enums) at
 /// their dictionaries' size, not at their strings': with room for ten

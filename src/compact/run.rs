@@ -624,17 +624,18 @@ async fn compact<S: Store>(
     while let Some((i, (m, footer))) = footers.next().await {
         let size = m.size;
         // The bounds: inputs, bytes, and memory (what the open inputs hold
-        // plus the largest decode under way).
-        let within = |memory: ReadMemory| {
+        // plus the largest decode under way, beside `held` for the run's
+        // other groups: their inputs are kept until their turn to merge).
+        let within = |memory: ReadMemory, held: u64| {
             taken < settings.max_inputs
                 && taken_bytes.saturating_add(size) <= settings.run_bytes
-                && memory.total() <= settings.merge_memory_bytes
+                && memory.total().saturating_add(held) <= settings.merge_memory_bytes
         };
         // Past the bounds (or the memory full: files only grow from here),
         // with every group able to merge: the rest wait, their footers
         // not asked for beyond those already under way (or those the
         // lookahead reads).
-        if (full || !within(ReadMemory::default()))
+        if (full || !within(ReadMemory::default(), 0))
             && !groups.is_empty()
             && groups.iter().all(|g| g.files.len() >= 2)
         {
@@ -661,26 +662,49 @@ async fn compact<S: Store>(
             }
             Err(e) => return Err(e),
         };
-        let source = Source::new(m, file, whole);
+        let mut source = Source::new(m, file, whole);
         let file = &source.file;
-        let same =
-            |g: &&mut Group| g.version == file.schema_version() && &g.schema == file.schema();
-        match groups.iter_mut().find(same) {
-            Some(g) => match g.fit(&source, within) {
-                Some(fit) => g.push(source, fit),
-                None => {
-                    left += 1;
-                    full = true;
-                    // Kept for the lookahead only while it could use them:
-                    // this run's other groups may read on past its bounds.
-                    match over.as_mut() {
-                        Some(o) if o.len() < LOOKAHEAD_FILES => o.push(source),
-                        _ => over = None,
-                    }
+        let same = |g: &Group| g.version == file.schema_version() && &g.schema == file.schema();
+        let at = groups.iter().position(same);
+        // One bound for the whole run: what its other groups hold counts.
+        let held: u64 = (groups.iter().enumerate())
+            .filter(|&(i, _)| Some(i) != at)
+            .map(|(_, g)| g.memory.total())
+            .sum();
+        // The first group always takes a second file (a run merges at
+        // least two); another group only within the bound.
+        let fit = match at {
+            Some(i) => groups[i]
+                .fit(&source, i == 0, |m| within(m, held))
+                .map(|fit| (i, fit)),
+            None => {
+                let g = Group::new(source);
+                if groups.is_empty() || within(g.memory, held) {
+                    groups.push(g);
+                    taken += 1;
+                    taken_bytes += size;
                     continue;
                 }
-            },
-            None => groups.push(Group::new(source)),
+                let Some(first) = g.files.into_iter().next() else {
+                    continue;
+                };
+                source = first;
+                None
+            }
+        };
+        match fit {
+            Some((i, fit)) => groups[i].push(source, fit),
+            None => {
+                left += 1;
+                full = true;
+                // Kept for the lookahead only while it could use them:
+                // this run's other groups may read on past its bounds.
+                match over.as_mut() {
+                    Some(o) if o.len() < LOOKAHEAD_FILES => o.push(source),
+                    _ => over = None,
+                }
+                continue;
+            }
         }
         taken += 1;
         taken_bytes += size;
@@ -901,7 +925,7 @@ impl Group {
         };
         let mut group = Group::new(first);
         while let Some(s) = files.next() {
-            match group.fit(&s, |m: ReadMemory| m.total() <= budget) {
+            match group.fit(&s, true, |m: ReadMemory| m.total() <= budget) {
                 Some(fit) => group.push(s, fit),
                 None => {
                     let mut back = group.files;
@@ -920,16 +944,17 @@ impl Group {
 
     /// How the group reads with input `s` added, if it stays `within` the
     /// run's bounds, its inputs decoded [`INPUT_ROWS`] at a time or else
-    /// [`TIGHT_INPUT_ROWS`], or if it holds fewer than two files (two files
-    /// always merge, so each run makes progress); `None` otherwise.
-    fn fit(&self, s: &Source, within: impl Fn(ReadMemory) -> bool) -> Option<Fit> {
+    /// [`TIGHT_INPUT_ROWS`], or if it is the run's `first` group and holds
+    /// fewer than two files (two files always merge, so each run makes
+    /// progress); `None` otherwise.
+    fn fit(&self, s: &Source, first: bool, within: impl Fn(ReadMemory) -> bool) -> Option<Fit> {
         let (mut memory, mut kept) = self.with(s, self.input_rows);
         let mut rows = self.input_rows;
         if !within(memory) && rows > TIGHT_INPUT_ROWS {
             rows = TIGHT_INPUT_ROWS;
             (memory, kept) = self.with(s, rows);
         }
-        (self.files.len() < 2 || within(memory)).then_some(Fit { memory, kept, rows })
+        ((first && self.files.len() < 2) || within(memory)).then_some(Fit { memory, kept, rows })
     }
 
     /// Adds input `s`, read as [`Group::fit`] found.
