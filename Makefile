@@ -95,9 +95,12 @@ size-check: size ## fail when the gzipped wasm is over budget
 	@gz=$$(gzip -9 -c $(WASM) | wc -c); [ $$gz -le $(WASM_GZ_BUDGET) ] || \
 		{ echo "wasm is $$gz bytes gzipped, over the $(WASM_GZ_BUDGET)-byte budget"; exit 1; }
 
+# Locally the Cron Trigger looks at every hour of the bucket (a local bucket is small, and the
+# sample requests' hours lie years back), not only the Worker's last 7 days.
 serve: node-tools ## run the built Worker: wrangler dev on PORT with local R2 state in STATE
 	WRANGLER_SEND_METRICS=false $(NODE_BIN)/wrangler dev --config $(ROOT)/wrangler.toml \
-		--ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled
+		--ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --test-scheduled \
+		--var COMPACT_LOOKBACK_HOURS:0
 
 compact-local: ## with make dev running (same PORT and STATE): run the Cron Trigger and wait until the queue has compacted every eligible partition
 	python3 scripts/compact_local.py $(PORT) $(STATE)
@@ -109,7 +112,7 @@ query: py-tools ## DuckDB over the files that make local-objects exported into .
 dev: build-worker ## build, then run the Worker locally (PORT=8787 STATE=.wrangler/state)
 	@$(MAKE) -s serve PORT=$(PORT) STATE=$(STATE)
 
-local-objects: ## copy the local bucket's objects (STATE) into ./out for DuckDB
+local-objects: ## copy the local bucket's objects (STATE) into ./out for DuckDB (its folders there replaced)
 	python3 scripts/local_r2_export.py $(STATE) out
 
 convert-samples: ## run the native CLI on the sample requests (writes ./out)

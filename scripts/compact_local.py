@@ -19,7 +19,9 @@ import local_r2_export  # noqa: E402
 
 
 def snapshot(state: Path):
-    return {k: len(v) for k, v in local_r2_export.objects(state, "otlp2r2")}
+    """Keys and sizes (not the bytes: the bucket may be large, and the consumer deletes as it
+    goes)."""
+    return dict(local_r2_export.sizes(state))
 
 
 def tables(snap):
@@ -45,6 +47,9 @@ def main():
             last, since = snap, time.time()
         elif not busy and time.time() - since >= 3:
             print(f"compacted: {tables(before)} table files before, {tables(snap)} after")
+            if snap == before:
+                print("nothing was eligible (an hour is once it closed more than the grace ago "
+                      "and holds two small files); the Worker's log has the planning line")
             return
         time.sleep(0.5)
     sys.exit(f"compaction did not settle within {timeout:.0f} s")

@@ -33,7 +33,7 @@ pub const QUEUE_BINDING: &str = "COMPACT_QUEUE";
 const SEND_BATCH: usize = 100;
 
 fn settings(env: &Env) -> Result<Settings, String> {
-    Settings::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+    Settings::from_vars(|name| super::var(env, name))
 }
 
 fn bucket(env: &Env) -> R2 {

@@ -44,7 +44,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         authorization: authorization.as_deref(),
     };
     let token = env.secret("AUTH_TOKEN").ok().map(|s| s.to_string());
-    let config = Config::from_vars(token, |name| env.var(name).ok().map(|v| v.to_string()));
+    let config = Config::from_vars(token, |name| var(&env, name));
     let bucket = env
         .bucket(BUCKET_BINDING)
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
@@ -61,6 +61,23 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     log.memory_bytes = core::arch::wasm32::memory_size(0) * 65536;
     console_log!("{}", log.to_json());
     respond(reply)
+}
+
+/// A `[vars]` setting as text, `None` when it is not set: a string as it
+/// is, any other value as its JSON text. wrangler passes a TOML number or
+/// boolean (`COMPACT_LOOKBACK_HOURS = 0`) as a JSON value, which
+/// workers-rs's `Env::var` refuses (it reads strings only); taken for an
+/// unset setting, it was silently replaced by the default. As text it is
+/// parsed, or refused by name, like the string form.
+fn var(env: &Env, name: &str) -> Option<String> {
+    let v = worker::js_sys::Reflect::get(env, &name.into()).ok()?;
+    if v.is_undefined() || v.is_null() {
+        return None;
+    }
+    match v.as_string() {
+        Some(text) => Some(text),
+        None => worker::js_sys::JSON::stringify(&v).ok()?.as_string(),
+    }
 }
 
 /// The request body as the handler asked for it.
@@ -91,7 +108,7 @@ mod faults {
     pub fn wrap(store: R2, env: &Env) -> Faulty<R2> {
         let switch = SWITCH.get_or_init(|| {
             let switch = Switch::default();
-            let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+            let var = |name: &str| super::var(env, name);
             // A bad rule var fails every put, which the load test sees at once.
             match rules_from_vars(var) {
                 Ok(rules) => rules.into_iter().for_each(|r| switch.fail(r)),

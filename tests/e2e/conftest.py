@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -149,14 +150,19 @@ def tmp_root():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def local_config(tmp: Path, name: str, without_bucket=False) -> Path:
+def local_config(tmp: Path, name: str, without_bucket=False, toml_vars=None) -> Path:
     """A copy of wrangler.toml inside the temporary folder, pointing at the built Worker.
 
     wrangler writes scratch files (`.wrangler/tmp`) next to its config, so running from a copy
-    keeps everything the tests cause inside their temporary folder."""
+    keeps everything the tests cause inside their temporary folder. `toml_vars` replaces
+    `[vars]` lines with values written as TOML (`{"MAX_BODY_BYTES": "1000"}` gives the number
+    1000, not the string: what `--var` cannot pass)."""
     cfg = (ROOT / "wrangler.toml").read_text()
     if without_bucket:
         cfg = cfg[: cfg.index("[[r2_buckets]]")] + cfg[cfg.index("[vars]"):]
+    for key, value in (toml_vars or {}).items():
+        cfg, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", cfg, flags=re.M)
+        assert n == 1, f"{key} is not in wrangler.toml's [vars]"
     cfg = cfg.replace('main = "build/worker/shim.mjs"', f'main = "{ROOT / "build" / "worker" / "shim.mjs"}"')
     path = tmp / name / "wrangler.toml"
     path.parent.mkdir(parents=True, exist_ok=True)

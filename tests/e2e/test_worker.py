@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from conftest import json_body, parquet, query
+from conftest import Worker, json_body, local_config, parquet, query
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -341,3 +341,19 @@ def test_storage_failure_is_503_with_retry_after(bucketless_worker):
     code, msg = rpc_status(body)
     assert code == 14 and "retry" in msg  # UNAVAILABLE
     assert_alive(bucketless_worker)
+
+
+def test_a_setting_written_as_a_toml_number_is_read(tmp_root):
+    """`MAX_BODY_BYTES = 1000` (a TOML number, which wrangler passes as JSON, not a string) is
+    the limit; it was taken for an unset setting and replaced by the 8 MiB default."""
+    path = local_config(tmp_root, "toml-number", toml_vars={"MAX_BODY_BYTES": "1000"})
+    w = Worker(tmp_root, config=path)
+    try:
+        small = summary_request("toml.small")
+        assert len(small) < 1000
+        assert w.post("/v1/metrics", small)[0] == 200
+        status, _, body = w.post("/v1/metrics", small + b"\x00" * 1000)
+        code, msg = rpc_status(body)
+        assert status == 413 and "1000" in msg, (status, msg)
+    finally:
+        w.stop()
