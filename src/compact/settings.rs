@@ -99,6 +99,18 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The memory a run may hold, beside the wasm module's own: its open
+    /// inputs ([`Settings::merge_memory_bytes`]), the output's row group
+    /// (its columns while encoded, then its bytes) and an upload part. What
+    /// the Worker charges a run against the isolate's budget of memory in
+    /// flight, which requests share (about 38 MiB by default; the 1 GiB
+    /// partition's runs reach 44 MiB of wasm memory, the module included).
+    pub fn run_memory(&self) -> usize {
+        let inputs = usize::try_from(self.merge_memory_bytes).unwrap_or(usize::MAX);
+        inputs
+            .saturating_add(self.row_group_bytes.saturating_mul(2))
+            .saturating_add(self.part_bytes)
+    }
     /// Files below this size (80 % of the target) are worth merging.
     pub fn small_bytes(&self) -> u64 {
         self.target_bytes.saturating_mul(4) / 5
@@ -133,6 +145,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run with the default settings fits the isolate's default budget of
+    /// memory in flight with room left for requests beside it.
+    #[test]
+    fn a_run_leaves_room_for_requests() {
+        let run = Settings::default().run_memory();
+        assert_eq!(run, (25 << 20) + 2 * (4 << 20) + (5 << 20));
+        let budget = crate::http::admission::DEFAULT_INFLIGHT_BYTES;
+        assert!(run + crate::http::admission::FIXED_COST <= budget / 2, "{run}");
+    }
 
     #[test]
     fn vars_override_defaults_and_bad_values_name_the_var() {

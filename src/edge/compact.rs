@@ -24,6 +24,7 @@ use worker::{
 
 use super::BUCKET_BINDING;
 use crate::compact::{self, Partition, Settings};
+use crate::http::Config;
 use crate::store::r2::R2;
 
 /// The queue binding compaction messages go through (`wrangler.toml`).
@@ -80,6 +81,10 @@ async fn requeue(env: &Env, partition: &Partition) -> Result<(), String> {
     queue.send(partition.id()).await.map_err(|e| e.to_string())
 }
 
+/// Why a run did not start: the isolate's memory is taken by requests (or
+/// another run) in flight.
+const BUSY: &str = "the isolate's memory budget is taken by requests in flight; retried later";
+
 /// Distinguishes the runs of one isolate; the time distinguishes isolates.
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
@@ -107,15 +112,23 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
         // An error with whether a redelivery could end otherwise: a bad
         // setting can be fixed meanwhile, a failed store call may work.
         let result = match settings(&env) {
-            Ok(s) => compact::run(
-                &store,
-                partition,
-                &|| Date::now().as_millis() / 1000,
-                &s,
-                &owner,
-            )
-            .await
-            .map_err(|e| (e.to_string(), e.is_transient())),
+            Ok(s) => {
+                // Requests and runs may share an isolate: a run is charged
+                // its memory against the budget of memory in flight that
+                // requests take from (`MAX_INFLIGHT_BYTES`), and waits for
+                // the queue's next delivery when it does not fit now.
+                let capacity =
+                    Config::from_vars(None, |name| super::var(&env, name)).inflight_bytes;
+                match super::ADMISSION.admit(s.run_memory(), capacity) {
+                    Some(permit) => {
+                        let clock = || Date::now().as_millis() / 1000;
+                        let run = compact::run(&store, partition, &clock, &s, &owner).await;
+                        drop(permit);
+                        run.map_err(|e| (e.to_string(), e.is_transient()))
+                    }
+                    None => Err((BUSY.to_string(), true)),
+                }
+            }
             Err(e) => Err((e, true)),
         };
         let mut line = serde_json::json!({
