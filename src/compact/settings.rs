@@ -153,7 +153,10 @@ mod tests {
         let run = Settings::default().run_memory();
         assert_eq!(run, (25 << 20) + 2 * (4 << 20) + (5 << 20));
         let budget = crate::http::admission::DEFAULT_INFLIGHT_BYTES;
-        assert!(run + crate::http::admission::FIXED_COST <= budget / 2, "{run}");
+        assert!(
+            run + crate::http::admission::FIXED_COST <= budget / 2,
+            "{run}"
+        );
     }
 
     #[test]
