@@ -38,9 +38,13 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::{encode_arrow_schema, ARROW_SCHEMA_META_KEY};
 use parquet::basic::{Encoding, PageType, Type as PhysicalType};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataOptions, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataOptions,
+    ParquetMetaDataPushDecoder, ParquetMetaDataReader,
+};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::schema::types::SchemaDescPtr;
+use parquet::DecodeResult;
 use thrift::protocol::{TCompactInputProtocol, TInputProtocol, TType};
 
 use crate::error::{Error, Result};
@@ -174,6 +178,98 @@ fn schema_end(footer: &[u8]) -> Option<usize> {
 
 /// `footer`'s Parquet metadata, with a schema decoded before when the
 /// footer begins as one did ([`SCHEMAS`]), and whether it did.
+/// Whether every data page of column chunk `c` holds dictionary ids (as its
+/// footer's page encoding statistics say; false when they say nothing).
+fn only_dictionary_pages(c: &ColumnChunkMetaData) -> bool {
+    let data_pages =
+        |e: Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
+    c.dictionary_page_offset().is_some()
+        && match (c.page_encoding_stats_mask(), c.page_encoding_stats()) {
+            (Some(mask), _) => {
+                mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY)
+            }
+            (None, Some(stats)) => stats
+                .iter()
+                .filter(|s| s.page_type != PageType::DICTIONARY_PAGE)
+                .all(|s| data_pages(s.encoding)),
+            (None, None) => false,
+        }
+}
+
+/// Reads the file's offset index out of `suffix` (its last bytes, `footer`
+/// among them) into [`StringPages`] for each row group's string leaves, and
+/// gives `metadata` back without the index (an input holds its metadata
+/// for the whole run). No pages when the suffix does not hold the whole
+/// index (a file with a footer and index too large for one get; the
+/// estimate then takes averages), or when the file has none.
+fn with_string_pages(
+    metadata: ParquetMetaData,
+    footer: &[u8],
+    suffix: &[u8],
+    file_size: u64,
+    page_bytes: u64,
+) -> Result<(ParquetMetaData, Vec<Vec<Option<StringPages>>>)> {
+    let from = file_size - suffix.len() as u64;
+    let range = (metadata.row_groups().iter())
+        .flat_map(|g| g.columns())
+        .filter_map(|c| {
+            let start = u64::try_from(c.offset_index_offset()?).ok()?;
+            Some(start..start.checked_add(u64::try_from(c.offset_index_length()?).ok()?)?)
+        })
+        .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
+    let Some(range) = range.filter(|r| r.start >= from && r.end <= file_size) else {
+        return Ok((metadata, Vec::new()));
+    };
+    let (lo, hi) = ((range.start - from) as usize, (range.end - from) as usize);
+    let bytes = Bytes::copy_from_slice(&suffix[lo..hi]);
+    let mut decoder = ParquetMetaDataPushDecoder::try_new_with_metadata(file_size, metadata)?
+        .with_offset_index_policy(PageIndexPolicy::Optional)
+        .with_column_index_policy(PageIndexPolicy::Skip);
+    let decoded = decoder
+        .push_range(range, bytes)
+        .and_then(|()| decoder.try_decode());
+    let Ok(DecodeResult::Data(metadata)) = decoded else {
+        // An index that does not decode: the file is read without it.
+        return Ok((decode_metadata(footer)?.0, Vec::new()));
+    };
+    let index = metadata.offset_index().cloned().unwrap_or_default();
+    let mut pages = Vec::with_capacity(metadata.num_row_groups());
+    for (g, columns) in metadata.row_groups().iter().zip(&index) {
+        let rows = u64::try_from(g.num_rows()).unwrap_or(0);
+        let leaves = (g.columns().iter().zip(columns)).map(|(c, oi)| {
+            if c.column_type() != PhysicalType::BYTE_ARRAY {
+                return None;
+            }
+            let sizes = oi.unencoded_byte_array_data_bytes()?;
+            let locations = oi.page_locations();
+            if sizes.len() != locations.len() {
+                return None;
+            }
+            let at: Vec<(u64, u64)> = (locations.iter().zip(sizes))
+                .map(|(l, &b)| {
+                    let first = u64::try_from(l.first_row_index).unwrap_or(0);
+                    (first, u64::try_from(b).unwrap_or(0))
+                })
+                .collect();
+            // A chunk with a dictionary may hold ids in any of its pages, and
+            // a page of ids is cut by the ids' bytes, not its strings': its
+            // strings are shared by rows, not one value past the cap.
+            let plain = c.dictionary_page_offset().is_none();
+            let largest = at.iter().map(|&(_, b)| b).max().unwrap_or(0);
+            let cap = if plain { page_bytes } else { u64::MAX };
+            Some(StringPages {
+                largest_plain_page: if plain { largest } else { 0 },
+                widest_batch: BATCH_ROWS.map(|batch| widest_batch(&at, rows, batch, cap)),
+            })
+        });
+        pages.push(leaves.collect());
+    }
+    Ok((
+        metadata.into_builder().set_offset_index(None).build(),
+        pages,
+    ))
+}
+
 fn decode_metadata(footer: &[u8]) -> Result<(ParquetMetaData, bool)> {
     let known = {
         let mut kept = SCHEMAS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -284,6 +380,98 @@ pub struct Footer {
     /// [`UNSAID_PAGE_BYTES`]).
     page_bytes: u64,
     groups: Vec<RowGroupRange>,
+    /// What its offset index says of each row group's string leaves'
+    /// pages ([`StringPages`], by leaf; `None` where it says nothing), when
+    /// the bytes its footer was read from hold that index.
+    pages: Vec<Vec<Option<StringPages>>>,
+}
+
+/// The widest pages and batches of one string leaf in one row group, from
+/// the unencoded bytes of each page in the file's offset index: what lets
+/// [`Footer::read_memory`] see rows whose values are much larger than the
+/// rest's (a service's large bodies, sorted together; one value of
+/// megabytes, which gets a page of its own), where the row group's average
+/// would not, and [`Footer::batch_rows`] read such a file in smaller
+/// batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StringPages {
+    /// The unencoded bytes of its largest page, in a chunk without a
+    /// dictionary (plain or `DELTA_LENGTH_BYTE_ARRAY` pages; 0 in a chunk
+    /// with one, whose pages may hold ids: small whatever their strings).
+    pub largest_plain_page: u64,
+    /// The most string bytes a batch of each of [`BATCH_ROWS`] rows, taken
+    /// from the row group's start, can hold ([`widest_batch`]; a page's
+    /// bytes past the page cap count whole only in a chunk without a
+    /// dictionary).
+    pub widest_batch: [u64; 4],
+}
+
+/// The batch sizes [`StringPages`] knows, smallest first: the merge's two
+/// (`TIGHT_INPUT_ROWS` and `INPUT_ROWS` of `run`), and the smaller ones a
+/// file of wide rows is read in ([`Footer::batch_rows`]).
+pub const BATCH_ROWS: [u64; 4] = [16, 64, 256, 1024];
+
+/// The most string bytes [`Footer::batch_rows`] lets a file's batch hold
+/// (its widest, by the offset index), down to [`BATCH_ROWS`]' smallest: a
+/// batch of 1,024 rows of 10 KiB bodies held 10 MiB, times the reader's
+/// and the merge's copies, for each input at once.
+pub const BATCH_STRING_BYTES: u64 = 1 << 20;
+
+impl StringPages {
+    /// The most string bytes a batch of `batch` rows can hold: exact for
+    /// the sizes it knows; for another, the batches of the largest known
+    /// size below it that it overlaps (one more when it is not a multiple:
+    /// it need not start where one does).
+    pub fn widest(&self, batch: u64) -> u64 {
+        if let Some(i) = BATCH_ROWS.iter().position(|&b| b == batch) {
+            return self.widest_batch[i];
+        }
+        let i = BATCH_ROWS.iter().rposition(|&b| b <= batch).unwrap_or(0);
+        let known = BATCH_ROWS[i];
+        let spans = batch.div_ceil(known) + u64::from(!batch.is_multiple_of(known));
+        self.widest_batch[i].saturating_mul(spans.max(1))
+    }
+}
+
+/// The most string bytes a batch of `batch` rows can hold, batches taken
+/// from row 0 of a row group of `rows` rows whose pages begin at the rows
+/// and hold the string bytes of `pages` (`(first row, bytes)`, in order),
+/// each page cut once it reached `page_bytes`. A page the batch holds in
+/// part counts its share of the bytes by rows, and the whole of what it
+/// holds past `page_bytes`: that is one value, the last, which may be in
+/// the batch.
+pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64) -> u64 {
+    let batch = batch.max(1);
+    let mut widest = 0u64;
+    let mut start = 0u64;
+    let mut first = 0usize; // the first page that may reach this batch
+    while start < rows {
+        let end = start.saturating_add(batch).min(rows);
+        let mut bytes = 0u64;
+        let mut i = first;
+        while let Some(&(from, size)) = pages.get(i) {
+            if from >= end {
+                break;
+            }
+            let to = pages.get(i + 1).map_or(rows, |&(next, _)| next).max(from);
+            if to <= start {
+                first = i + 1;
+                i += 1;
+                continue;
+            }
+            let (lo, hi) = (from.max(start), to.min(end));
+            if lo == from && hi == to {
+                bytes = bytes.saturating_add(size);
+            } else {
+                let share = size.min(page_bytes).saturating_mul(hi - lo) / (to - from).max(1);
+                bytes = bytes.saturating_add(share + size.saturating_sub(page_bytes));
+            }
+            i += 1;
+        }
+        widest = widest.max(bytes);
+        start = end;
+    }
+    widest
 }
 
 /// A parquet error for a bad input file.
@@ -394,6 +582,7 @@ impl Footer {
             .filter(|&b| b > 0)
             .unwrap_or(UNSAID_PAGE_BYTES);
         let known = value(ARROW_SCHEMA_META_KEY).and_then(|e| written_schema(table, e));
+        let (metadata, pages) = with_string_pages(metadata, footer, suffix, file_size, page_bytes)?;
         let metadata = Arc::new(metadata);
         // A file whose `ARROW:schema` is what this build writes has that
         // schema, without decoding it again (base64, then an IPC message
@@ -419,6 +608,7 @@ impl Footer {
             schema_version,
             page_bytes,
             groups,
+            pages,
         })))
     }
 
@@ -491,23 +681,7 @@ impl Footer {
         if leaf >= metadata.file_metadata().schema_descr().num_columns() {
             return false;
         }
-        metadata.row_groups().iter().all(|g| {
-            let c = g.column(leaf);
-            let data_pages =
-                |e: Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
-            c.dictionary_page_offset().is_some()
-                && match (c.page_encoding_stats_mask(), c.page_encoding_stats()) {
-                    (Some(mask), _) => {
-                        mask.is_only(Encoding::RLE_DICTIONARY)
-                            || mask.is_only(Encoding::PLAIN_DICTIONARY)
-                    }
-                    (None, Some(stats)) => stats
-                        .iter()
-                        .filter(|s| s.page_type != PageType::DICTIONARY_PAGE)
-                        .all(|s| data_pages(s.encoding)),
-                    (None, None) => false,
-                }
-        })
+        (metadata.row_groups().iter()).all(|g| only_dictionary_pages(g.column(leaf)))
     }
 
     /// The leaf columns (indices in the file's Parquet schema, as
@@ -592,11 +766,16 @@ impl Footer {
     ///   outputs, 256 KiB in compacted files that stay and in files
     ///   written before the key), times
     ///   [`PAGES_FACTOR`] (the dictionary page and the page being decoded
-    ///   next to it), never more than the whole row group;
+    ///   next to it), never more than the whole row group; where the
+    ///   file's offset index ([`StringPages`]) has a string page larger
+    ///   than that (one value past the page's cap gets a page of its own),
+    ///   that page once more;
     /// - a decoded batch costs its share of the row group's decoded bytes:
     ///   strings at their size statistics (`unencoded_byte_array_data_bytes`,
     ///   [`DECODED_PER_PLAIN_BYTE`] times the chunk's bytes when a file lacks
-    ///   them) plus an offset per value, fixed-width values at their width,
+    ///   them; where the offset index has them, the widest batch's, which
+    ///   rows of larger values sorted together make more than a share)
+    ///   plus an offset per value, fixed-width values at their width,
     ///   plus the reader's levels, times [`BATCH_PERCENT`] % (the reader's
     ///   buffers and the arrays built from them);
     /// - a string leaf decoded as a dictionary (its index in `dictionaries`,
@@ -620,13 +799,29 @@ impl Footer {
                 continue;
             };
             let rows = g.rows.max(1);
+            let batch_rows = batch_rows as u64;
+            let share = |bytes: u64| bytes.saturating_mul(batch_rows.min(rows)) / rows;
             let (mut plain, mut pages, mut decoded, mut kept) = (0u64, 0u64, 0u64, 0u64);
+            // Pages past their share, and string batches past the average,
+            // where the offset index says so.
+            let (mut large_pages, mut wide) = (0u64, 0u64);
             for (leaf, c) in group.columns().iter().enumerate() {
                 let bytes = u64::try_from(c.uncompressed_size()).unwrap_or(0);
                 let values = u64::try_from(c.num_values()).unwrap_or(0);
+                let known = self
+                    .pages
+                    .get(i)
+                    .and_then(|g| g.get(leaf))
+                    .copied()
+                    .flatten();
                 plain = plain.saturating_add(bytes);
                 let by_rows = bytes.saturating_mul(DEFAULT_PAGE_ROWS as u64) / rows;
-                pages = pages.saturating_add(bytes.min(by_rows).min(self.page_bytes));
+                let page = bytes.min(by_rows).min(self.page_bytes);
+                pages = pages.saturating_add(page);
+                if let Some(p) = known {
+                    let largest = p.largest_plain_page.min(bytes);
+                    large_pages = large_pages.saturating_add(largest.saturating_sub(page));
+                }
                 let width = match c.column_type() {
                     PhysicalType::BYTE_ARRAY => {
                         let strings = c.unencoded_byte_array_data_bytes().map_or_else(
@@ -640,6 +835,10 @@ impl Footer {
                             kept = kept.saturating_add(bytes.min(strings.saturating_add(offsets)));
                         } else {
                             decoded = decoded.saturating_add(strings);
+                            if let Some(p) = known {
+                                let widest = p.widest(batch_rows).min(strings);
+                                wide = wide.saturating_add(widest.saturating_sub(share(strings)));
+                            }
                         }
                         4
                     }
@@ -657,13 +856,15 @@ impl Footer {
                     * (u64::from(descr.max_def_level() > 0) + u64::from(descr.max_rep_level() > 0));
                 decoded = decoded.saturating_add(values.saturating_mul(width + levels));
             }
-            let pages = pages.saturating_mul(PAGES_FACTOR).min(plain);
-            let batch = (decoded.saturating_mul((batch_rows as u64).min(rows)) / rows)
+            let pages = (pages.saturating_mul(PAGES_FACTOR))
+                .saturating_add(large_pages)
+                .min(plain);
+            let batch = (share(decoded).saturating_add(wide))
                 .saturating_add(kept)
                 .saturating_mul(BATCH_PERCENT)
                 / 100;
             let reader = fixed.saturating_add(g.len).saturating_add(pages);
-            let held = if rows <= batch_rows as u64 {
+            let held = if rows <= batch_rows {
                 batch
             } else {
                 reader.saturating_add(batch)
@@ -673,6 +874,29 @@ impl Footer {
         }
         out.held = out.held.saturating_add(footer);
         out
+    }
+
+    /// How many rows a batch of this file should hold, `rows` at most:
+    /// fewer (down to [`BATCH_ROWS`]' smallest) while its widest batch's
+    /// strings, by the offset index, pass [`BATCH_STRING_BYTES`]. `rows`
+    /// for a file without an index, or of narrow rows.
+    pub fn batch_rows(&self, rows: usize) -> usize {
+        let widest = |batch: u64| {
+            (self.pages.iter())
+                .map(|g| g.iter().flatten().map(|p| p.widest(batch)).sum::<u64>())
+                .max()
+                .unwrap_or(0)
+        };
+        let rows = rows as u64;
+        let smaller = BATCH_ROWS.iter().rev().copied().filter(|&b| b < rows);
+        let mut chosen = rows;
+        for b in std::iter::once(rows).chain(smaller) {
+            chosen = b;
+            if widest(b) <= BATCH_STRING_BYTES {
+                break;
+            }
+        }
+        usize::try_from(chosen).unwrap_or(usize::MAX).max(1)
     }
 
     /// What an open row group's reader holds besides its bytes, pages and
@@ -1161,6 +1385,112 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Rows of much larger values sorted together (a service's large
+    /// bodies), and one value of a megabyte (a page of its own): the
+    /// estimate covers each decoded batch from the offset index, where the
+    /// row group's average did not (it said a quarter of the batch that
+    /// holds the large value).
+    #[test]
+    fn read_memory_covers_batches_of_larger_values() {
+        use arrow_array::{Array, ArrayRef, StringArray};
+        let (table, data) = files(Signal::Logs, &[3000], 5).remove(0);
+        let (_, decoded) = read(&data, 3000);
+        let batch = &decoded[0];
+        let at = batch.schema().index_of("Body").unwrap();
+        let body = batch
+            .column(at)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let (wide, huge) = ("w".repeat(20 << 10), "h".repeat(1 << 20));
+        let bodies: StringArray = (0..body.len())
+            .map(|i| match i {
+                1000..1040 => Some(wide.as_str()),
+                2000 => Some(huge.as_str()),
+                _ => Some(body.value(i)),
+            })
+            .collect();
+        let mut columns = batch.columns().to_vec();
+        columns[at] = Arc::new(bodies) as ArrayRef;
+        let skewed = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let mut w = FileWriter::with_options(table, &batch.schema(), Default::default()).unwrap();
+        w.write(&skewed).unwrap();
+        let data = w.finish().unwrap();
+        // The index comes with the footer's get (the last 128 KiB).
+        let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
+        let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
+            panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
+        };
+        assert!(f.pages[0]
+            .iter()
+            .any(|p| p.is_some_and(|p| p.largest_plain_page >= 1 << 20)));
+        // It is read 16 rows at a time (the batch that holds the megabyte
+        // is over the cap at any size); a file of narrow rows as asked.
+        assert_eq!(f.batch_rows(1024), 16);
+        let narrow = read(&files(Signal::Logs, &[3000], 5).remove(0).1, 3000).0;
+        assert_eq!(
+            (narrow.batch_rows(1024), narrow.batch_rows(256)),
+            (1024, 256)
+        );
+        for rows in [256, 1024] {
+            let (footer, decoded) = (&f, batches(&f, &data, rows));
+            let g = footer.row_group(0).unwrap();
+            let columns = footer
+                .metadata()
+                .file_metadata()
+                .schema_descr()
+                .num_columns();
+            let reader = columns as u64 * READER_BYTES_PER_COLUMN + g.len;
+            let estimate = footer.read_memory(rows, &[]);
+            // The page of the megabyte, decompressed, beside the batch.
+            assert!(estimate.peak >= reader + 2 * (1 << 20), "{estimate:?}");
+            for b in &decoded {
+                let arrow = b.get_array_memory_size() as u64;
+                assert!(
+                    estimate.held >= reader + arrow,
+                    "{rows}: estimate {} < reader {reader} + batch {arrow}",
+                    estimate.held
+                );
+            }
+        }
+    }
+
+    /// The widest batch over pages: whole pages inside it count whole, a
+    /// page it holds in part its share by rows, and all of a page's bytes
+    /// past its cap (one value: the last).
+    #[test]
+    fn the_widest_batch_over_pages() {
+        // Four pages of 100 rows and 1,000 bytes, then one of 10 rows that
+        // holds a value of 50,000 bytes, then one of 90 rows of 900 bytes.
+        let pages = [
+            (0, 1000),
+            (100, 1000),
+            (200, 1000),
+            (300, 1000),
+            (400, 50_000),
+            (410, 900),
+        ];
+        let cap = 1024;
+        // Batches of 100 rows: the fifth holds the large page whole.
+        assert_eq!(widest_batch(&pages, 500, 100, cap), 50_000 + 900 * 90 / 90);
+        // Of 50 rows: the batch [400, 450) holds that page whole and 40 of
+        // the last page's 90 rows.
+        assert_eq!(widest_batch(&pages, 500, 50, cap), 50_000 + 900 * 40 / 90);
+        // Of 5 rows: half of the large page by rows (512 of its first
+        // 1,024 bytes) and all it holds past the cap.
+        assert_eq!(
+            widest_batch(&pages, 500, 5, cap),
+            1024 * 5 / 10 + (50_000 - 1024)
+        );
+        // One batch of every row: all the bytes.
+        assert_eq!(widest_batch(&pages, 500, 1000, cap), 54_900);
+        assert_eq!(widest_batch(&[], 0, 256, cap), 0);
+        // Even pages: the widest batch is the share of a batch.
+        let even: Vec<(u64, u64)> = (0..10).map(|i| (i * 100, 1000)).collect();
+        assert_eq!(widest_batch(&even, 1000, 200, cap), 2000);
+        assert_eq!(widest_batch(&even, 1000, 150, cap), 1500);
     }
 
     /// A file of several row groups: each is read from its own byte range

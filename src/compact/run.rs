@@ -1087,7 +1087,7 @@ fn lookahead(g: &mut Group, rest: &[Source], settings: &Settings) -> usize {
 /// the footer. Otherwise both.
 fn input_memory(s: &Source, kept: &[usize], rows: usize) -> ReadMemory {
     let (file, size) = (&s.file, s.meta.size);
-    let mut memory = file.read_memory(rows, kept);
+    let mut memory = file.read_memory(file.batch_rows(rows), kept);
     if s.whole.is_some() {
         memory.held = match file.row_groups() {
             1 => memory.held.max(file.footer_memory().saturating_add(size)),
@@ -1183,7 +1183,14 @@ async fn merge_group<S: Store>(
             (MERGE_ROWS, options)
         }
     };
-    let out_rows = batch_rows.min(settings.row_group_rows.max(1));
+    // Inputs of wide rows are read in smaller batches than the run's
+    // (`Footer::batch_rows`), and the merged batches are cut as small.
+    let narrowest = (sources.iter())
+        .map(|s| s.file.batch_rows(input_rows))
+        .min();
+    let narrowest = narrowest.filter(|&rows| rows < input_rows);
+    let out_rows =
+        (narrowest.unwrap_or(batch_rows).min(batch_rows)).min(settings.row_group_rows.max(1));
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
     // The outputs written, as their puts and completions returned them.
@@ -1481,8 +1488,9 @@ impl Source {
     }
 
     /// The input's next batch, of at most `batch_rows` rows (its run's
-    /// `input_rows`; a row group already open keeps the size it was opened
-    /// with), and whether it is the input's last, `None` at its end. A row
+    /// `input_rows`, fewer for a file of wide rows: [`Footer::batch_rows`];
+    /// a row group already open keeps the size it was opened with), and
+    /// whether it is the input's last, `None` at its end. A row
     /// group's reader (its compressed bytes, pages and decoders) is dropped
     /// as soon as its last batch is out, not when the next one is asked
     /// for: a merge holds many inputs' last batches at once.
@@ -1511,9 +1519,9 @@ impl Source {
             if self.next_group + 1 >= self.file.row_groups() {
                 self.whole = None;
             }
+            let rows = self.file.batch_rows(batch_rows);
             let batches =
-                self.file
-                    .decode_row_group(self.next_group, range.start, bytes, batch_rows)?;
+                (self.file).decode_row_group(self.next_group, range.start, bytes, rows)?;
             self.batches = Some(batches);
             self.group_rows_left = range.rows;
             self.next_group += 1;
@@ -1562,7 +1570,7 @@ impl Source {
         let done = self.file.row_group(self.next_group - 1)?;
         let next = self.file.row_group(self.next_group)?;
         let freed = done.len.saturating_add(self.file.reader_memory());
-        let fits = done.rows > batch_rows as u64 && next.len <= freed;
+        let fits = done.rows > self.file.batch_rows(batch_rows) as u64 && next.len <= freed;
         (fits && self.in_whole(next).is_none()).then_some(next)
     }
 }
