@@ -1447,6 +1447,29 @@ fn a_run_leaves_room_for_one_last_run() {
     assert_eq!(table_files(&store).len(), 1);
 }
 
+/// Row groups hold the configured rows, the last fewer: a merged batch
+/// never runs past the open row group (whole batches of 8,192 rows made
+/// groups of 16,384 rows where 10,000 were asked for).
+#[test]
+fn row_groups_hold_the_configured_rows() {
+    let store = memory();
+    ingest_logs(&store, 0..12, 2000);
+    let before = rows(&store);
+    let s = Settings {
+        target_bytes: 64 << 20,
+        row_group_rows: 10_000,
+        row_group_bytes: 64 << 20,
+        ..settings()
+    };
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    let files = table_files(&store);
+    assert_eq!(files.len(), 1);
+    let groups = row_groups(store.snapshot().remove(&files[0]).unwrap());
+    let rows: Vec<i64> = groups.iter().map(|&(_, n)| n).collect();
+    assert_eq!(rows, vec![10_000, 10_000, 4_000]);
+}
+
 /// Outputs rolled at 24 KiB in parts of 4 KiB, row groups of 40 rows: a
 /// small mix makes several outputs of several parts each.
 fn small_parts() -> Settings {

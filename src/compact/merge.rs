@@ -258,6 +258,12 @@ impl Merger {
         Ok(())
     }
 
+    /// Output batches from now on hold at most `rows` rows (at least one):
+    /// its driver keeps a batch from running past the output's row group.
+    pub fn set_out_rows(&mut self, rows: usize) {
+        self.out_rows = rows.max(1);
+    }
+
     /// Advances the merge: asks for a batch, returns an output batch, or
     /// says it is done (and keeps saying so).
     pub fn step(&mut self) -> Result<Step> {

@@ -1197,6 +1197,9 @@ async fn merge_group<S: Store>(
     let mut written: Vec<Meta> = Vec::new();
     let mut done_rows = 0u64;
     loop {
+        // No merged batch runs past the open row group's rows.
+        let open = out.as_ref().map_or(0, |o| o.writer.row_group_rows());
+        merger.set_out_rows(out_rows.min(settings.row_group_rows.saturating_sub(open)));
         match merger.step()? {
             Step::Need(i) => {
                 if let Some(got) = ahead[i].take() {
