@@ -176,8 +176,6 @@ fn schema_end(footer: &[u8]) -> Option<usize> {
     Some(end)
 }
 
-/// `footer`'s Parquet metadata, with a schema decoded before when the
-/// footer begins as one did ([`SCHEMAS`]), and whether it did.
 /// Whether every data page of column chunk `c` holds dictionary ids (as its
 /// footer's page encoding statistics say; false when they say nothing).
 fn only_dictionary_pages(c: &ColumnChunkMetaData) -> bool {
@@ -232,9 +230,9 @@ fn with_string_pages(
         // An index that does not decode: the file is read without it.
         return Ok((decode_metadata(footer)?.0, Vec::new()));
     };
-    let index = metadata.offset_index().cloned().unwrap_or_default();
+    let index = metadata.offset_index().map_or(&[][..], |i| &i[..]);
     let mut pages = Vec::with_capacity(metadata.num_row_groups());
-    for (g, columns) in metadata.row_groups().iter().zip(&index) {
+    for (g, columns) in metadata.row_groups().iter().zip(index) {
         let rows = u64::try_from(g.num_rows()).unwrap_or(0);
         let leaves = (g.columns().iter().zip(columns)).map(|(c, oi)| {
             if c.column_type() != PhysicalType::BYTE_ARRAY {
@@ -270,6 +268,8 @@ fn with_string_pages(
     ))
 }
 
+/// `footer`'s Parquet metadata, with a schema decoded before when the
+/// footer begins as one did ([`SCHEMAS`]), and whether it did.
 fn decode_metadata(footer: &[u8]) -> Result<(ParquetMetaData, bool)> {
     let known = {
         let mut kept = SCHEMAS.lock().unwrap_or_else(PoisonError::into_inner);
