@@ -59,20 +59,29 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             .map_err(|e| e.to_string())?;
         let queue = env.queue(QUEUE_BINDING).map_err(|e| e.to_string())?;
         let ids: Vec<String> = partitions.iter().map(Partition::id).collect();
+        // Each batch on its own: one that fails leaves its partitions to
+        // the next cron, not the batches after it.
+        let (mut sent, mut failed) = (0, None);
         for chunk in ids.chunks(SEND_BATCH) {
-            queue
-                .send_batch(chunk.to_vec())
-                .await
-                .map_err(|e| e.to_string())?;
+            match queue.send_batch(chunk.to_vec()).await {
+                Ok(_) => sent += chunk.len(),
+                Err(e) => {
+                    failed.get_or_insert(e.to_string());
+                }
+            }
         }
-        Ok::<usize, String>(ids.len())
+        Ok::<_, String>((ids.len(), sent, failed))
     };
-    let result = planned.await;
+    let (partitions, sent, error) = match planned.await {
+        Ok((planned, sent, failed)) => (Some(planned), Some(sent), failed),
+        Err(e) => (None, None, Some(e)),
+    };
     log(serde_json::json!({
         "msg": "otlp2r2 compaction plan",
-        "partitions": result.as_ref().ok(),
+        "partitions": partitions,
+        "sent": sent,
         "duration_ms": Date::now().as_millis().saturating_sub(started),
-        "error": result.err(),
+        "error": error,
     }));
 }
 
