@@ -1344,6 +1344,29 @@ fn a_runs_groups_share_its_memory_bound() {
     assert_eq!(rows(&store), before);
 }
 
+/// A lone smallest file of another schema (one request written in
+/// microseconds) does not keep the others from merging: with room for no
+/// input at all, a run still merges two files of one kind.
+#[test]
+fn a_lone_file_of_another_schema_does_not_stop_the_others() {
+    let store = memory();
+    ingest(&store, Signal::Logs, &logs_at(1, 200, 0), true);
+    for seed in 201..204 {
+        ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    let before = rows(&store);
+    let s = Settings {
+        merge_memory_bytes: 1,
+        ..settings()
+    };
+    let r = run_first(&store, &s);
+    assert_eq!(r.inputs, 2, "{r:?}");
+    compact_all(&store, &s);
+    assert_eq!(rows(&store), before);
+    // The lone file and one output of the others are left.
+    assert_eq!(table_files(&store).len(), 2);
+}
+
 /// A run counts the string leaves it will decode as dictionaries (those
 /// every input holds as dictionaries: attribute keys, names, enums) at
 /// their dictionaries' size, not at their strings': with room for ten

@@ -258,6 +258,7 @@ fn with_string_pages(
             Some(StringPages {
                 largest_plain_page: if plain { largest } else { 0 },
                 widest_batch: BATCH_ROWS.map(|batch| widest_batch(&at, rows, batch, cap)),
+                all_ids: only_dictionary_pages(c),
             })
         });
         pages.push(leaves.collect());
@@ -404,6 +405,10 @@ pub struct StringPages {
     /// bytes past the page cap count whole only in a chunk without a
     /// dictionary).
     pub widest_batch: [u64; 4],
+    /// Every data page of the chunk holds dictionary ids: a merge of such
+    /// inputs keeps the leaf as a dictionary, whose batches hold keys, not
+    /// these strings ([`Footer::batch_rows`] leaves it out).
+    pub all_ids: bool,
 }
 
 /// The batch sizes [`StringPages`] knows, smallest first: the merge's two
@@ -437,9 +442,12 @@ impl StringPages {
 /// from row 0 of a row group of `rows` rows whose pages begin at the rows
 /// and hold the string bytes of `pages` (`(first row, bytes)`, in order),
 /// each page cut once it reached `page_bytes`. A page the batch holds in
-/// part counts its share of the bytes by rows, and the whole of what it
-/// holds past `page_bytes`: that is one value, the last, which may be in
-/// the batch.
+/// part counts its share of the bytes by rows, or all of them when they
+/// pass `page_bytes`: such a page holds one value past the cap (a value
+/// larger than a page gets one of its own, its other rows empty), which
+/// may be in the batch. The batches within one page hold the same share:
+/// only the first and last of them are looked at, so a row group's rows
+/// (its footer's word) do not set how long this takes.
 pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64) -> u64 {
     let batch = batch.max(1);
     let mut widest = 0u64;
@@ -449,6 +457,8 @@ pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64
         let end = start.saturating_add(batch).min(rows);
         let mut bytes = 0u64;
         let mut i = first;
+        // The end of the one page that holds the whole batch, if one does.
+        let mut within = None;
         while let Some(&(from, size)) = pages.get(i) {
             if from >= end {
                 break;
@@ -460,16 +470,24 @@ pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64
                 continue;
             }
             let (lo, hi) = (from.max(start), to.min(end));
-            if lo == from && hi == to {
+            if (lo == from && hi == to) || size > page_bytes {
                 bytes = bytes.saturating_add(size);
             } else {
-                let share = size.min(page_bytes).saturating_mul(hi - lo) / (to - from).max(1);
-                bytes = bytes.saturating_add(share + size.saturating_sub(page_bytes));
+                let share = size.saturating_mul(hi - lo) / (to - from).max(1);
+                bytes = bytes.saturating_add(share);
+            }
+            if from <= start && end <= to {
+                within = Some(to);
             }
             i += 1;
         }
         widest = widest.max(bytes);
-        start = end;
+        // Past the batches that hold the same share of this page, to the
+        // last one inside it.
+        start = match within {
+            Some(to) if to - end >= 2 * batch => end + ((to - end) / batch - 1) * batch,
+            _ => end,
+        };
     }
     widest
 }
@@ -878,12 +896,15 @@ impl Footer {
 
     /// How many rows a batch of this file should hold, `rows` at most:
     /// fewer (down to [`BATCH_ROWS`]' smallest) while its widest batch's
-    /// strings, by the offset index, pass [`BATCH_STRING_BYTES`]. `rows`
-    /// for a file without an index, or of narrow rows.
+    /// strings, by the offset index, pass [`BATCH_STRING_BYTES`] (those of
+    /// leaves held in dictionary ids throughout left out: a merge keeps
+    /// them as dictionaries). `rows` for a file without an index, or of
+    /// narrow rows.
     pub fn batch_rows(&self, rows: usize) -> usize {
         let widest = |batch: u64| {
             (self.pages.iter())
-                .map(|g| g.iter().flatten().map(|p| p.widest(batch)).sum::<u64>())
+                .map(|g| g.iter().flatten().filter(|p| !p.all_ids))
+                .map(|leaves| leaves.map(|p| p.widest(batch)).sum::<u64>())
                 .max()
                 .unwrap_or(0)
         };
@@ -1478,12 +1499,8 @@ mod tests {
         // Of 50 rows: the batch [400, 450) holds that page whole and 40 of
         // the last page's 90 rows.
         assert_eq!(widest_batch(&pages, 500, 50, cap), 50_000 + 900 * 40 / 90);
-        // Of 5 rows: half of the large page by rows (512 of its first
-        // 1,024 bytes) and all it holds past the cap.
-        assert_eq!(
-            widest_batch(&pages, 500, 5, cap),
-            1024 * 5 / 10 + (50_000 - 1024)
-        );
+        // Of 5 rows: the large page whole (its other rows are empty).
+        assert_eq!(widest_batch(&pages, 500, 5, cap), 50_000);
         // One batch of every row: all the bytes.
         assert_eq!(widest_batch(&pages, 500, 1000, cap), 54_900);
         assert_eq!(widest_batch(&[], 0, 256, cap), 0);
@@ -1491,6 +1508,13 @@ mod tests {
         let even: Vec<(u64, u64)> = (0..10).map(|i| (i * 100, 1000)).collect();
         assert_eq!(widest_batch(&even, 1000, 200, cap), 2000);
         assert_eq!(widest_batch(&even, 1000, 150, cap), 1500);
+        // A footer's word of rows past any page does not make it slow: the
+        // batches inside one page are looked at a few times, not 2^58.
+        assert_eq!(widest_batch(&[(0, 1000)], 1 << 62, 16, cap), 0);
+        let far = [(0, 900), (1 << 61, 900)];
+        assert_eq!(widest_batch(&far, 1 << 62, 16, cap), 0);
+        // Batches within a page of many rows: its share, wherever they lie.
+        assert_eq!(widest_batch(&[(0, 500), (1000, 1000)], 2000, 100, cap), 100);
     }
 
     /// A file of several row groups: each is read from its own byte range

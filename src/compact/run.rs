@@ -666,20 +666,25 @@ async fn compact<S: Store>(
         let file = &source.file;
         let same = |g: &Group| g.version == file.schema_version() && &g.schema == file.schema();
         let at = groups.iter().position(same);
-        // One bound for the whole run: what its other groups hold counts.
+        // One bound for the whole run: what its other groups that will
+        // merge hold counts (a group of one file is dropped before the
+        // merge, with what it holds).
+        let paired = |g: &Group| g.files.len() >= 2;
         let held: u64 = (groups.iter().enumerate())
-            .filter(|&(i, _)| Some(i) != at)
+            .filter(|&(i, g)| Some(i) != at && paired(g))
             .map(|(_, g)| g.memory.total())
             .sum();
-        // The first group always takes a second file (a run merges at
-        // least two); another group only within the bound.
+        // Until a group has two files, the group that finds its second
+        // takes it whatever it holds (a run merges at least two); after
+        // that, only within the bound.
+        let none_paired = !groups.iter().any(paired);
         let fit = match at {
             Some(i) => groups[i]
-                .fit(&source, i == 0, |m| within(m, held))
+                .fit(&source, none_paired, |m| within(m, held))
                 .map(|fit| (i, fit)),
             None => {
                 let g = Group::new(source);
-                if groups.is_empty() || within(g.memory, held) {
+                if none_paired || within(g.memory, held) {
                     groups.push(g);
                     taken += 1;
                     taken_bytes += size;
@@ -944,9 +949,9 @@ impl Group {
 
     /// How the group reads with input `s` added, if it stays `within` the
     /// run's bounds, its inputs decoded [`INPUT_ROWS`] at a time or else
-    /// [`TIGHT_INPUT_ROWS`], or if it is the run's `first` group and holds
-    /// fewer than two files (two files always merge, so each run makes
-    /// progress); `None` otherwise.
+    /// [`TIGHT_INPUT_ROWS`], or if it holds fewer than two files and the
+    /// run has no group of two yet (`first`: two files always merge, so
+    /// each run makes progress); `None` otherwise.
     fn fit(&self, s: &Source, first: bool, within: impl Fn(ReadMemory) -> bool) -> Option<Fit> {
         let (mut memory, mut kept) = self.with(s, self.input_rows);
         let mut rows = self.input_rows;
