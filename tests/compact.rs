@@ -1273,37 +1273,50 @@ fn one_row_files_are_bounded_by_their_footers() {
     ingest_logs(&store, 0..40, 1);
     let before = rows(&store);
     assert_eq!(table_files(&store).len(), 40);
-    // What each file is taken to hold open (read whole: its footer's share
-    // and the larger of its bytes and its batch), and its decode's peak.
     let (mut least_held, mut most_peak) = (u64::MAX, 0);
     for (key, footer, size) in stored_footers(&store) {
-        // A run of these files keeps their string leaves as dictionaries.
-        let m = footer.read_memory(1024, &footer.kept_leaves());
+        let (held, peak) = held_and_peak(&footer, size);
         assert!(footer.footer_memory() > 4 * size, "{key}: {size} B");
-        least_held = least_held.min(m.held.max(footer.footer_memory() + size));
-        most_peak = most_peak.max(m.peak);
+        least_held = least_held.min(held);
+        most_peak = most_peak.max(peak);
     }
     let s = Settings {
         target_bytes: 64 << 20,
         merge_memory_bytes: 10 * least_held + most_peak,
         ..settings()
     };
-    let mut runs = Vec::new();
-    loop {
-        let r = run_first(&store, &s);
-        assert!(
-            (2..=10).contains(&r.inputs),
-            "a run merged {} inputs",
-            r.inputs
-        );
-        runs.push(r.inputs);
-        if !r.more {
-            break;
-        }
-        assert!(runs.len() < 20, "no end to the runs: {runs:?}");
-    }
+    let runs = runs_to_the_end(&store, &s, 20, |inputs| (2..=10).contains(&inputs));
     assert!(runs.len() >= 4, "{runs:?}");
     assert_eq!(rows(&store), before);
+}
+
+/// What a one-row file is taken to hold open (read whole: its footer's
+/// share and the larger of its bytes and its batch, its string leaves kept
+/// as dictionaries, as a run of such files keeps them), and its decode's
+/// peak.
+fn held_and_peak(footer: &compact::read::Footer, size: u64) -> (u64, u64) {
+    let m = footer.read_memory(1024, &footer.kept_leaves());
+    (m.held.max(footer.footer_memory() + size), m.peak)
+}
+
+/// Runs the store's first partition until a run leaves nothing (fewer
+/// than `most` runs), each run's inputs passing `ok`; those inputs.
+fn runs_to_the_end(
+    store: &Memory,
+    s: &Settings,
+    most: usize,
+    ok: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let mut runs = Vec::new();
+    loop {
+        let r = run_first(store, s);
+        assert!(ok(r.inputs), "a run merged {} inputs", r.inputs);
+        runs.push(r.inputs);
+        if !r.more {
+            return runs;
+        }
+        assert!(runs.len() < most, "no end to the runs: {runs:?}");
+    }
 }
 
 /// The memory bound is the run's, whatever its groups: one-row files of two
@@ -1321,25 +1334,16 @@ fn a_runs_groups_share_its_memory_bound() {
     assert_eq!(table_files(&store).len(), 40);
     let (mut most_held, mut most_peak) = (0, 0);
     for (_, footer, size) in stored_footers(&store) {
-        let m = footer.read_memory(1024, &footer.kept_leaves());
-        most_held = most_held.max(m.held.max(footer.footer_memory() + size));
-        most_peak = most_peak.max(m.peak);
+        let (held, peak) = held_and_peak(&footer, size);
+        most_held = most_held.max(held);
+        most_peak = most_peak.max(peak);
     }
     let s = Settings {
         target_bytes: 64 << 20,
         merge_memory_bytes: 10 * most_held + most_peak,
         ..settings()
     };
-    let mut runs = Vec::new();
-    loop {
-        let r = run_first(&store, &s);
-        assert!(r.inputs <= 10, "a run merged {} inputs", r.inputs);
-        runs.push(r.inputs);
-        if !r.more {
-            break;
-        }
-        assert!(runs.len() < 30, "no end to the runs: {runs:?}");
-    }
+    let runs = runs_to_the_end(&store, &s, 30, |inputs| inputs <= 10);
     assert!(runs.iter().sum::<usize>() >= 36, "{runs:?}");
     assert_eq!(rows(&store), before);
 }

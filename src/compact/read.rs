@@ -385,6 +385,10 @@ pub struct Footer {
     /// pages ([`StringPages`], by leaf; `None` where it says nothing), when
     /// the bytes its footer was read from hold that index.
     pages: Vec<Vec<Option<StringPages>>>,
+    /// The most string bytes a batch of each of [`BATCH_ROWS`] rows holds
+    /// in any of its row groups, from `pages`, leaves held in dictionary
+    /// ids throughout left out: what [`Footer::batch_rows`] goes by.
+    widest_strings: [u64; 4],
 }
 
 /// The widest pages and batches of one string leaf in one row group, from
@@ -423,19 +427,25 @@ pub const BATCH_ROWS: [u64; 4] = [16, 64, 256, 1024];
 pub const BATCH_STRING_BYTES: u64 = 1 << 20;
 
 impl StringPages {
-    /// The most string bytes a batch of `batch` rows can hold: exact for
-    /// the sizes it knows; for another, the batches of the largest known
-    /// size below it that it overlaps (one more when it is not a multiple:
-    /// it need not start where one does).
+    /// The most string bytes a batch of `batch` rows can hold ([`widest_of`]).
     pub fn widest(&self, batch: u64) -> u64 {
-        if let Some(i) = BATCH_ROWS.iter().position(|&b| b == batch) {
-            return self.widest_batch[i];
-        }
-        let i = BATCH_ROWS.iter().rposition(|&b| b <= batch).unwrap_or(0);
-        let known = BATCH_ROWS[i];
-        let spans = batch.div_ceil(known) + u64::from(!batch.is_multiple_of(known));
-        self.widest_batch[i].saturating_mul(spans.max(1))
+        widest_of(&self.widest_batch, batch)
     }
+}
+
+/// The most bytes a batch of `batch` rows can hold, from `widest`, the
+/// most that one of each of [`BATCH_ROWS`] can: exact for the sizes it
+/// knows; for another, the batches of the largest known size below it that
+/// it overlaps (one more when it is not a multiple: it need not start
+/// where one does).
+fn widest_of(widest: &[u64; 4], batch: u64) -> u64 {
+    if let Some(i) = BATCH_ROWS.iter().position(|&b| b == batch) {
+        return widest[i];
+    }
+    let i = BATCH_ROWS.iter().rposition(|&b| b <= batch).unwrap_or(0);
+    let known = BATCH_ROWS[i];
+    let spans = batch.div_ceil(known) + u64::from(!batch.is_multiple_of(known));
+    widest[i].saturating_mul(spans.max(1))
 }
 
 /// The most string bytes a batch of `batch` rows can hold, batches taken
@@ -601,6 +611,15 @@ impl Footer {
             .unwrap_or(UNSAID_PAGE_BYTES);
         let known = value(ARROW_SCHEMA_META_KEY).and_then(|e| written_schema(table, e));
         let (metadata, pages) = with_string_pages(metadata, footer, suffix, file_size, page_bytes)?;
+        // The widest batch of the file's strings, leaves held in dictionary
+        // ids throughout left out (a merge keeps them as dictionaries).
+        let widest_strings = BATCH_ROWS.map(|batch| {
+            (pages.iter())
+                .map(|g| g.iter().flatten().filter(|p| !p.all_ids))
+                .map(|leaves| leaves.map(|p| p.widest(batch)).sum::<u64>())
+                .max()
+                .unwrap_or(0)
+        });
         let metadata = Arc::new(metadata);
         // A file whose `ARROW:schema` is what this build writes has that
         // schema, without decoding it again (base64, then an IPC message
@@ -627,6 +646,7 @@ impl Footer {
             page_bytes,
             groups,
             pages,
+            widest_strings,
         })))
     }
 
@@ -901,13 +921,7 @@ impl Footer {
     /// them as dictionaries). `rows` for a file without an index, or of
     /// narrow rows.
     pub fn batch_rows(&self, rows: usize) -> usize {
-        let widest = |batch: u64| {
-            (self.pages.iter())
-                .map(|g| g.iter().flatten().filter(|p| !p.all_ids))
-                .map(|leaves| leaves.map(|p| p.widest(batch)).sum::<u64>())
-                .max()
-                .unwrap_or(0)
-        };
+        let widest = |batch: u64| widest_of(&self.widest_strings, batch);
         let rows = rows as u64;
         let smaller = BATCH_ROWS.iter().rev().copied().filter(|&b| b < rows);
         let mut chosen = rows;

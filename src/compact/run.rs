@@ -662,7 +662,7 @@ async fn compact<S: Store>(
             }
             Err(e) => return Err(e),
         };
-        let mut source = Source::new(m, file, whole);
+        let source = Source::new(m, file, whole);
         let file = &source.file;
         let same = |g: &Group| g.version == file.schema_version() && &g.schema == file.schema();
         let at = groups.iter().position(same);
@@ -678,38 +678,28 @@ async fn compact<S: Store>(
         // takes it whatever it holds (a run merges at least two); after
         // that, only within the bound.
         let none_paired = !groups.iter().any(paired);
-        let fit = match at {
+        let place = match at {
             Some(i) => groups[i]
                 .fit(&source, none_paired, |m| within(m, held))
-                .map(|fit| (i, fit)),
+                .map(|fit| Place::Into(i, fit)),
             None => {
-                let g = Group::new(source);
-                if none_paired || within(g.memory, held) {
-                    groups.push(g);
-                    taken += 1;
-                    taken_bytes += size;
-                    continue;
-                }
-                let Some(first) = g.files.into_iter().next() else {
-                    continue;
-                };
-                source = first;
-                None
+                (none_paired || within(Group::first_memory(&source), held)).then_some(Place::New)
             }
         };
-        match fit {
-            Some((i, fit)) => groups[i].push(source, fit),
-            None => {
-                left += 1;
-                full = true;
-                // Kept for the lookahead only while it could use them:
-                // this run's other groups may read on past its bounds.
-                match over.as_mut() {
-                    Some(o) if o.len() < LOOKAHEAD_FILES => o.push(source),
-                    _ => over = None,
-                }
-                continue;
+        let Some(place) = place else {
+            left += 1;
+            full = true;
+            // Kept for the lookahead only while it could use them: this
+            // run's other groups may read on past its bounds.
+            match over.as_mut() {
+                Some(o) if o.len() < LOOKAHEAD_FILES => o.push(source),
+                _ => over = None,
             }
+            continue;
+        };
+        match place {
+            Place::Into(i, fit) => groups[i].push(source, fit),
+            Place::New => groups.push(Group::new(source)),
         }
         taken += 1;
         taken_bytes += size;
@@ -862,6 +852,13 @@ struct Group {
     input_rows: usize,
 }
 
+/// Where a run takes its next small file: into one of its groups, as
+/// [`Group::fit`] found, or as the first of a new one.
+enum Place {
+    Into(usize, Fit),
+    New,
+}
+
 impl Group {
     /// A group of one file.
     fn new(first: Source) -> Group {
@@ -874,6 +871,11 @@ impl Group {
             files: vec![first],
             input_rows: INPUT_ROWS,
         }
+    }
+
+    /// What a group of `first` alone holds ([`Group::new`]'s memory).
+    fn first_memory(first: &Source) -> ReadMemory {
+        input_memory(first, &first.file.kept_leaves(), INPUT_ROWS)
     }
 
     /// The group's memory with input `s` added and its inputs decoded
@@ -1190,12 +1192,14 @@ async fn merge_group<S: Store>(
     };
     // Inputs of wide rows are read in smaller batches than the run's
     // (`Footer::batch_rows`), and the merged batches are cut as small.
+    // (Both are below `batch_rows`; the loop below keeps a batch within the
+    // open row group.)
     let narrowest = (sources.iter())
         .map(|s| s.file.batch_rows(input_rows))
         .min();
-    let narrowest = narrowest.filter(|&rows| rows < input_rows);
-    let out_rows =
-        (narrowest.unwrap_or(batch_rows).min(batch_rows)).min(settings.row_group_rows.max(1));
+    let out_rows = narrowest
+        .filter(|&rows| rows < input_rows)
+        .unwrap_or(batch_rows);
     let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
     let mut out: Option<Out> = None;
     // The outputs written, as their puts and completions returned them.
