@@ -111,7 +111,7 @@ fn counted<'a>(
 }
 
 fn limited(max_body: usize) -> Config {
-    Config::from_vars(None, |k| {
+    Config::from_vars(Ok(None), |k| {
         (k == "MAX_BODY_BYTES").then(|| max_body.to_string())
     })
 }
@@ -231,7 +231,7 @@ fn a_declared_length_over_the_limit_is_413_unread() {
 /// after the route and the token; the health route still answers 200.
 #[test]
 fn a_bad_configuration_is_503_so_exporters_retry() {
-    let bad = Config::from_vars(Some("t".into()), |k| {
+    let bad = Config::from_vars(Ok(Some("t".into())), |k| {
         (k == "TIMESTAMP_UNIT").then(|| "seconds".to_string())
     });
     let store = Memory::new();
@@ -315,7 +315,86 @@ fn body_free_checks_answer_without_reading_the_body() {
         assert_eq!(reply.status, status, "{head:?}");
         assert_eq!(pulled.get(), 0, "{head:?} read the body");
         assert!(!log.to_json().contains("secret-token"));
+        // The two statuses that name what the client should send instead.
+        let header = match status {
+            401 => Some(("www-authenticate", "Bearer")),
+            405 => Some(("allow", "POST")),
+            _ => None,
+        };
+        assert_eq!(reply.header, header, "{head:?}");
     }
+}
+
+/// An `AUTH_TOKEN` that is bound but cannot be read as text (the edge's
+/// `Err`) does not turn auth off: every export is 503 with nothing stored,
+/// a valid-looking request included; the health route still answers.
+#[test]
+fn a_token_that_cannot_be_read_does_not_turn_auth_off() {
+    let config = Config::from_vars(Err("AUTH_TOKEN is bound but is not text".into()), |_| None);
+    let store = Memory::new();
+    for authorization in [None, Some("Bearer anything")] {
+        let head = Head {
+            authorization,
+            ..export("/v1/logs")
+        };
+        let (reply, log) = send(&head, LOGS, &store, &config);
+        assert_eq!(reply.status, 503, "{authorization:?}");
+        assert!(log.error.unwrap().contains("AUTH_TOKEN"));
+    }
+    assert!(store.keys().is_empty());
+    let health = Head {
+        method: "GET",
+        path: "/",
+        ..Head::default()
+    };
+    assert_eq!(send(&health, b"", &store, &config).0.status, 200);
+}
+
+/// An uncompressed body is its own inflated size: with `MAX_INFLATED_BYTES`
+/// under `MAX_BODY_BYTES`, a declared length over the inflated limit is 413
+/// before the body is opened; a gzip body is held to the body limit only
+/// until it is inflated.
+#[test]
+fn an_uncompressed_body_is_held_to_the_inflated_limit_unread() {
+    let config = Config::from_vars(Ok(None), |k| match k {
+        "MAX_BODY_BYTES" => Some("2000".into()),
+        "MAX_INFLATED_BYTES" => Some("1000".into()),
+        _ => None,
+    });
+    let opened = Cell::new(false);
+    let pulled = Cell::new(0);
+    let head = Head {
+        content_length: Some("1500"),
+        ..export("/v1/logs")
+    };
+    let (reply, _) = block_on(http::handle(
+        &head,
+        |_| {
+            opened.set(true);
+            counted(1, 1500, &pulled)
+        },
+        &Memory::new(),
+        &config,
+        &Admission::new(),
+    ));
+    assert_eq!(reply.status, 413);
+    assert!(!opened.get(), "the body was opened");
+    let gzipped = Head {
+        content_encoding: Some("gzip"),
+        ..head
+    };
+    let (reply, _) = block_on(http::handle(
+        &gzipped,
+        |_| {
+            opened.set(true);
+            counted(1, 1500, &pulled)
+        },
+        &Memory::new(),
+        &config,
+        &Admission::new(),
+    ));
+    assert_eq!(reply.status, 400, "read, then refused as gzip");
+    assert!(opened.get());
 }
 
 /// The log line of a stored request has its fields, with what was counted;

@@ -127,7 +127,7 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                 // requests take from (`MAX_INFLIGHT_BYTES`), and waits for
                 // the queue's next delivery when it does not fit now.
                 let capacity =
-                    Config::from_vars(None, |name| super::var(&env, name)).inflight_bytes;
+                    Config::from_vars(Ok(None), |name| super::var(&env, name)).inflight_bytes;
                 match super::ADMISSION.admit(s.run_memory(), capacity) {
                     Some(permit) => {
                         let clock = || Date::now().as_millis() / 1000;

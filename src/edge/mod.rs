@@ -43,8 +43,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         content_length: content_length.as_deref(),
         authorization: authorization.as_deref(),
     };
-    let token = env.secret("AUTH_TOKEN").ok().map(|s| s.to_string());
-    let config = Config::from_vars(token, |name| var(&env, name));
+    let config = Config::from_vars(auth_token(&env), |name| var(&env, name));
     let bucket = env
         .bucket(BUCKET_BINDING)
         .map_err(|e| format!("no R2 binding {BUCKET_BINDING}: {e}"));
@@ -78,6 +77,28 @@ fn var(env: &Env, name: &str) -> Option<String> {
         Some(text) => Some(text),
         None => worker::js_sys::JSON::stringify(&v).ok()?.as_string(),
     }
+}
+
+/// `AUTH_TOKEN` as text: a secret, or a `[vars]` string, number or
+/// boolean (as [`var`] reads it). Bound to anything else (a Secrets Store
+/// binding is an object) it is an error, not "no token": workers-rs's
+/// `Env::secret` reads strings only, and taking its refusal for an unset
+/// token turned auth off.
+fn auth_token(env: &Env) -> std::result::Result<Option<String>, String> {
+    const NAME: &str = "AUTH_TOKEN";
+    let v = worker::js_sys::Reflect::get(env, &NAME.into())
+        .map_err(|_| format!("{NAME} cannot be read"))?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if v.is_string() || v.as_f64().is_some() || v.as_bool().is_some() {
+        if let Some(text) = var(env, NAME) {
+            return Ok(Some(text));
+        }
+    }
+    Err(format!(
+        "{NAME} is bound but is not text; set it with `wrangler secret put {NAME}`"
+    ))
 }
 
 /// The request body as the handler asked for it.
@@ -127,8 +148,8 @@ fn respond(reply: Reply) -> Result<Response> {
     if let Some(secs) = reply.retry_after {
         headers.set("retry-after", &secs.to_string())?;
     }
-    if let Some(allow) = reply.allow {
-        headers.set("allow", allow)?;
+    if let Some((name, value)) = reply.header {
+        headers.set(name, value)?;
     }
     Ok(resp)
 }

@@ -53,7 +53,7 @@ pub struct Head<'a> {
 }
 
 /// The Worker's configuration, as read from its vars and secrets. A bad var
-/// is kept as its message and answered 500 on each export request (after the
+/// is kept as its message and answered 503 on each export request (after the
 /// route and the token are checked), so the health route still answers.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -67,12 +67,22 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the configuration: `var` looks up a Worker var by name.
-    pub fn from_vars(token: Option<String>, var: impl Fn(&str) -> Option<String>) -> Config {
+    /// Reads the configuration: `token` is `AUTH_TOKEN` (`Err` when it is
+    /// bound but cannot be read as text), `var` looks up a Worker var by
+    /// name. A token that cannot be read is a bad configuration, answered
+    /// 503 on every export: it must not turn auth off.
+    pub fn from_vars(
+        token: std::result::Result<Option<String>, String>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Config {
         let inflight = crate::vars::positive(&var, "MAX_INFLIGHT_BYTES", DEFAULT_INFLIGHT_BYTES);
         let (options, inflight_bytes) = match (options_from_vars(var), inflight) {
             (Ok(o), Ok(n)) => (Ok(o), n),
             (Err(e), _) | (_, Err(e)) => (Err(e), DEFAULT_INFLIGHT_BYTES),
+        };
+        let (token, options) = match token {
+            Ok(token) => (token, options),
+            Err(e) => (None, Err(e)),
         };
         Config {
             token,
@@ -192,7 +202,7 @@ where
         }
         Route::MethodNotAllowed(allow) => {
             let mut r = failure(405, &format!("method not allowed; use {allow}"), reply_enc);
-            r.allow = Some(allow);
+            r.header = Some(("allow", allow));
             return r;
         }
         Route::Export(signal) => signal,
@@ -200,7 +210,9 @@ where
     log.signal = signal.name();
 
     if !authorized(config.token.as_deref(), head.authorization) {
-        return failure(401, "missing or invalid bearer token", reply_enc);
+        let mut r = failure(401, "missing or invalid bearer token", reply_enc);
+        r.header = Some(("www-authenticate", "Bearer"));
+        return r;
     }
     let opts = match &config.options {
         Ok(o) => o,
@@ -223,7 +235,15 @@ where
         Ok(g) => g,
         Err(e) => return error_reply(&e, encoding),
     };
-    let limit = opts.limits.max_body_bytes;
+    // An uncompressed body is its own inflated size: refused at the smaller
+    // limit before it is read, not after.
+    let limit = match gzip {
+        true => opts.limits.max_body_bytes,
+        false => opts
+            .limits
+            .max_body_bytes
+            .min(opts.limits.max_inflated_bytes),
+    };
     let declared = head
         .content_length
         .and_then(|v| v.trim().parse::<usize>().ok());

@@ -20,8 +20,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u32>,
-    /// Value for an `Allow` header (405).
-    pub allow: Option<&'static str>,
+    /// One more header, name and value: `Allow` on a 405, `WWW-Authenticate`
+    /// on a 401 (RFC 9110 §15.5.2, RFC 6750 §3).
+    pub header: Option<(&'static str, &'static str)>,
 }
 
 /// Seconds an exporter should wait before retrying a 503.
@@ -87,7 +88,7 @@ pub fn failure(status: u16, message: &str, encoding: Encoding) -> Reply {
         content_type: encoding.content_type(),
         body,
         retry_after: (status == 503).then_some(RETRY_AFTER_SECONDS),
-        allow: None,
+        header: None,
     }
 }
 
@@ -141,7 +142,7 @@ pub fn success(output: &Output, encoding: Encoding) -> Reply {
         content_type: encoding.content_type(),
         body,
         retry_after: None,
-        allow: None,
+        header: None,
     }
 }
 
@@ -158,7 +159,7 @@ pub fn health() -> Reply {
         content_type: "application/json",
         body: body.to_string().into_bytes(),
         retry_after: None,
-        allow: None,
+        header: None,
     }
 }
 

@@ -345,14 +345,21 @@ def test_storage_failure_is_503_with_retry_after(bucketless_worker):
 
 def test_a_setting_written_as_a_toml_number_is_read(tmp_root):
     """`MAX_BODY_BYTES = 1000` (a TOML number, which wrangler passes as JSON, not a string) is
-    the limit; it was taken for an unset setting and replaced by the 8 MiB default."""
+    the limit; it was taken for an unset setting and replaced by the 8 MiB default. Likewise
+    `AUTH_TOKEN = 123456789`: read as a secret (strings only), it was taken for no token and
+    auth was off. A 401 names the scheme to use."""
     path = local_config(tmp_root, "toml-number", toml_vars={"MAX_BODY_BYTES": "1000"})
+    path.write_text(path.read_text().replace("[vars]\n", "[vars]\nAUTH_TOKEN = 123456789\n", 1))
     w = Worker(tmp_root, config=path)
+    authed = {"Authorization": "Bearer 123456789"}
     try:
         small = summary_request("toml.small")
         assert len(small) < 1000
-        assert w.post("/v1/metrics", small)[0] == 200
-        status, _, body = w.post("/v1/metrics", small + b"\x00" * 1000)
+        status, headers, _ = w.post("/v1/metrics", small)
+        assert status == 401, status
+        assert {k.lower(): v for k, v in headers.items()}.get("www-authenticate") == "Bearer"
+        assert w.post("/v1/metrics", small, headers=authed)[0] == 200
+        status, _, body = w.post("/v1/metrics", small + b"\x00" * 1000, headers=authed)
         code, msg = rpc_status(body)
         assert status == 413 and "1000" in msg, (status, msg)
     finally:
