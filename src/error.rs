@@ -132,6 +132,18 @@ pub enum Error {
     #[error("internal error writing Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 
+    /// A compaction input whose footer reads but whose data does not
+    /// decode (damaged, or not as its footer says). Its run is rolled back
+    /// and merged again without it; the file stays where it is, named in
+    /// the run's report.
+    #[error("compaction input {key:?} cannot be read: {reason}")]
+    UnreadableInput {
+        /// The input's key.
+        key: String,
+        /// What failed.
+        reason: String,
+    },
+
     /// An invariant of this crate did not hold. This is a bug, not bad input.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -143,7 +155,11 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         !matches!(
             self,
-            Error::Arrow(_) | Error::Parquet(_) | Error::Internal(_) | Error::Store { .. }
+            Error::Arrow(_)
+                | Error::Parquet(_)
+                | Error::Internal(_)
+                | Error::Store { .. }
+                | Error::UnreadableInput { .. }
         )
     }
 

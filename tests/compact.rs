@@ -839,6 +839,44 @@ fn planning_deletes_tombstones_past_their_time() {
     assert!(tombstones().is_empty(), "{:?}", tombstones());
 }
 
+/// A partition whose one small file a tombstone of its own lists (a late
+/// retry) is planned; one whose file only another partition's tombstone
+/// lists is not: planning checks each tombstone against its own
+/// partition's files as it reads it, and keeps none of their keys.
+#[test]
+fn a_late_retry_is_found_by_its_own_partitions_tombstone() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    ingest(&store, Signal::Logs, &logs_at(40, 7, 0), false);
+    ingest(&store, Signal::Logs, &logs_at(40, 7, 1), false);
+    let keys = table_files(&store);
+    let parts: Vec<compact::Partition> = keys
+        .iter()
+        .map(|k| {
+            let (table, hour) = otlp2r2::key::parse_partition(k).unwrap();
+            compact::Partition { table, hour }
+        })
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_ne!(parts[0], parts[1], "two hours, a file each");
+    let s = settings();
+    assert!(block_on(compact::find_eligible(&store, NOW, &s))
+        .unwrap()
+        .is_empty());
+    // The first hour's tombstone lists both files.
+    let listed = serde_json::json!({ "inputs": keys })
+        .to_string()
+        .into_bytes();
+    let tombstone = protocol::tombstone_key(&parts[0], NOW - 60, 1);
+    block_on(store.put(&tombstone, listed, store::PutMode::Overwrite)).unwrap();
+    let found = block_on(compact::find_eligible(&store, NOW, &s)).unwrap();
+    assert_eq!(found, vec![parts[0]]);
+    // Its run deletes the retry, and nothing else.
+    let r = block_on(compact::run(&store, parts[0], &|| NOW, &s, "a")).unwrap();
+    assert_eq!(r.late_deleted, 1, "{r:?}");
+    assert_eq!(table_files(&store), vec![keys[1].clone()]);
+}
+
 /// Planning never lists the hour being written, and lists only a page of
 /// a closed hour that has two small files already: a busy table's hour
 /// (here 3,000 files, a request a second for 50 minutes) costs a list call,
@@ -929,6 +967,55 @@ fn an_unreadable_file_is_left_alone_and_named() {
     let expected = memory();
     ingest_logs(&expected, 1..=5, 50);
     assert_eq!(rows(store.inner()), rows(&expected));
+}
+
+/// A file whose footer reads but whose pages do not decode (damaged after
+/// it was written) does not stop its hour either: the run that meets it
+/// rolls its outputs back, merges the others without it and names it; it
+/// stays where it is. The next run does the same, without failing, and
+/// every other row is there once.
+#[test]
+fn a_file_whose_pages_do_not_decode_is_left_and_the_others_merge() {
+    let store = memory();
+    for seed in 400..405 {
+        ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
+    }
+    let keys = table_files(&store);
+    assert_eq!(keys.len(), 5);
+    // The others, as they are.
+    let expected = memory();
+    for (key, bytes) in store.snapshot() {
+        if key.starts_with("otel_") && key != keys[2] {
+            block_on(expected.put(&key, bytes, store::PutMode::Overwrite)).unwrap();
+        }
+    }
+    // The first column chunk's page header (right after the magic)
+    // overwritten: the footer still reads.
+    let bad = keys[2].clone();
+    let mut bytes = store.snapshot().remove(&bad).unwrap();
+    bytes[4..36].fill(0xff);
+    block_on(store.put(&bad, bytes, store::PutMode::Overwrite)).unwrap();
+    let s = settings();
+    // The second run merges the first one's output with a new request.
+    for (run, inputs) in [(1, 4), (2, 2)] {
+        if run == 2 {
+            ingest(&store, Signal::Logs, &logs_at(20, 405, 0), false);
+            ingest(&expected, Signal::Logs, &logs_at(20, 405, 0), false);
+        }
+        let r = run_first(&store, &s);
+        assert_eq!((r.inputs, r.outputs), (inputs, 1), "run {run}: {r:?}");
+        assert_eq!(r.unreadable_files, 1, "{r:?}");
+        assert!(r.unreadable[0].starts_with(&format!("{bad}: ")), "{r:?}");
+        let left = table_files(&store);
+        assert!(left.contains(&bad) && left.len() == 2, "{left:?}");
+        // Nothing of the rolled-back merge stays behind.
+        assert!(store
+            .keys()
+            .iter()
+            .all(|k| !k.starts_with("_compaction/intent/")));
+    }
+    block_on(store.delete(std::slice::from_ref(&bad))).unwrap();
+    assert_eq!(rows(&store), rows(&expected));
 }
 
 /// A late retry: a request is written, compacted, then written again (its
@@ -1369,6 +1456,30 @@ fn a_lone_file_of_another_schema_does_not_stop_the_others() {
     assert_eq!(rows(&store), before);
     // The lone file and one output of the others are left.
     assert_eq!(table_files(&store).len(), 2);
+}
+
+/// A lone small file of another schema, with no partner within a run's
+/// bounds, does not keep the run reading the footer of every small file of
+/// its partition (a get each, and over the many runs of a large partition
+/// their square, past an invocation's subrequests): once a group can merge
+/// and the bounds are reached, the run stops reading.
+#[test]
+fn a_lone_file_of_another_schema_does_not_make_a_run_read_every_footer() {
+    let store = Faulty::new(memory());
+    ingest(store.inner(), Signal::Logs, &logs_at(1, 300, 0), true);
+    for seed in 301..361 {
+        ingest(store.inner(), Signal::Logs, &logs_at(5, seed, 0), false);
+    }
+    let s = Settings {
+        max_inputs: 3,
+        ..settings()
+    };
+    let p = first_partition(store.inner());
+    let before = store.calls(Op::Get);
+    let r = block_on(compact::run(&store, p, &|| NOW, &s, "a")).unwrap();
+    assert_eq!((r.inputs, r.more), (2, true), "{r:?}");
+    let gets = store.calls(Op::Get) - before;
+    assert!(gets < 40, "{gets} gets for 61 small files");
 }
 
 /// A run counts the string leaves it will decode as dictionaries (those

@@ -9,8 +9,6 @@
 //! here: the caller lists the store and passes each listed file to
 //! [`Seen::add`] for its partition.
 
-use std::collections::BTreeSet;
-
 use super::Settings;
 use crate::key;
 use crate::schema::Table;
@@ -92,14 +90,15 @@ pub fn closed(partition: &Partition, now: u64, settings: &Settings) -> bool {
 
 /// Whether a partition whose files planning has `seen` is worth a run at
 /// `now` (Unix seconds): its hour closed more than the grace period ago,
-/// and two or more files are small, or a file is a late retry
-/// (`tombstoned`), or a crashed run left an intent (`pending`).
+/// and two or more files are small, or one of its files is a late retry (a
+/// tombstone lists one of `seen.keys`: `retried`), or a crashed run left an
+/// intent (`pending`).
 pub fn eligible(
     partition: &Partition,
     seen: &Seen,
     now: u64,
     settings: &Settings,
-    tombstoned: &BTreeSet<String>,
+    retried: bool,
     pending: bool,
 ) -> bool {
     if pending {
@@ -108,7 +107,7 @@ pub fn eligible(
     if !closed(partition, now, settings) {
         return false;
     }
-    seen.enough() || seen.keys.iter().any(|k| tombstoned.contains(k))
+    seen.enough() || retried
 }
 
 #[cfg(test)]
@@ -162,22 +161,20 @@ mod tests {
         let closed = p.closes_at() + s.grace_secs;
         let small = |n: &str| meta(&format!("{}{n}", p.prefix()), 1000);
         let big = |n: &str| meta(&format!("{}{n}", p.prefix()), s.small_bytes());
-        let none = BTreeSet::new();
         let two = seen(&[small("a"), small("b")], &s);
-        assert!(eligible(&p, &two, closed, &s, &none, false));
+        assert!(eligible(&p, &two, closed, &s, false, false));
         assert!(
-            !eligible(&p, &two, closed - 1, &s, &none, false),
+            !eligible(&p, &two, closed - 1, &s, false, false),
             "inside the grace"
         );
         let one = seen(&[small("a"), big("b")], &s);
-        assert!(!eligible(&p, &one, closed, &s, &none, false));
-        let late: BTreeSet<String> = [small("a").key].into();
-        let retried = seen(&[small("a")], &s);
+        assert!(!eligible(&p, &one, closed, &s, false, false));
+        assert!(eligible(&p, &one, closed, &s, true, false), "a late retry");
         assert!(
-            eligible(&p, &retried, closed, &s, &late, false),
-            "a late retry"
+            !eligible(&p, &one, closed - 1, &s, true, false),
+            "a late retry inside the grace"
         );
         let nothing = Seen::default();
-        assert!(eligible(&p, &nothing, 0, &s, &none, true), "a crashed run");
+        assert!(eligible(&p, &nothing, 0, &s, false, true), "a crashed run");
     }
 }

@@ -163,6 +163,17 @@ pub struct Report {
     pub more: bool,
 }
 
+impl Report {
+    /// Counts a file left where it is, unread, and names it while fewer
+    /// than [`UNREADABLE_NAMED`] are.
+    fn name_unreadable(&mut self, key: &str, reason: &str) {
+        self.unreadable_files += 1;
+        if self.unreadable.len() < UNREADABLE_NAMED {
+            self.unreadable.push(format!("{key}: {reason}"));
+        }
+    }
+}
+
 impl std::ops::AddAssign<&Report> for Report {
     /// Sums two reports; `leased` holds when both do.
     fn add_assign(&mut self, r: &Report) {
@@ -234,15 +245,25 @@ pub async fn find_eligible<S: Store>(
         .filter(|(p, _, _)| files.get(p).is_some_and(|seen| !seen.enough()))
         .map(|(p, _, key)| (p, key))
         .collect();
-    let read = read_tombstones(store, wanted.iter().map(|(_, key)| key.as_str())).await;
-    let mut tombstoned = BTreeSet::new();
-    let mut unreadable = BTreeSet::new();
-    for ((p, _), keys) in wanted.iter().zip(read) {
-        // One tombstone that cannot be read (or is not one) must not stop
-        // every partition's compaction: its partition is planned anyway,
-        // and that run fails with the error, in its own log line.
-        match keys {
-            Ok(keys) => tombstoned.extend(keys),
+    // Each tombstone is checked against its own partition's few listed keys
+    // as it arrives and then dropped: a bucket's tombstones list every file
+    // compacted in the last day, far more than planning may hold at once.
+    let mut reads = stream::iter(&wanted)
+        .map(|(p, key)| async move { (p, read_tombstone(store, key).await) })
+        .buffered(GETS_AT_ONCE);
+    let (mut retried, mut unreadable) = (BTreeSet::new(), BTreeSet::new());
+    while let Some((p, inputs)) = reads.next().await {
+        match inputs {
+            Ok(inputs) => {
+                let seen = files.get(p).map_or(&[][..], |seen| &seen.keys[..]);
+                if seen.iter().any(|k| inputs.contains(k)) {
+                    retried.insert(*p);
+                }
+            }
+            // One tombstone that cannot be read (or is not one) must not
+            // stop every partition's compaction: its partition is planned
+            // anyway, and that run fails with the error, in its own log
+            // line.
             Err(_) => {
                 unreadable.insert(*p);
             }
@@ -250,7 +271,16 @@ pub async fn find_eligible<S: Store>(
     }
     let mut out: Vec<Partition> = files
         .iter()
-        .filter(|(p, f)| plan::eligible(p, f, now, settings, &tombstoned, pending.contains(p)))
+        .filter(|(p, f)| {
+            plan::eligible(
+                p,
+                f,
+                now,
+                settings,
+                retried.contains(*p),
+                pending.contains(p),
+            )
+        })
         .map(|(p, _)| *p)
         .collect();
     out.extend(pending.iter().filter(|p| !files.contains_key(p)));
@@ -632,12 +662,13 @@ async fn compact<S: Store>(
                 && memory.total().saturating_add(held) <= settings.merge_memory_bytes
         };
         // Past the bounds (or the memory full: files only grow from here),
-        // with every group able to merge: the rest wait, their footers
-        // not asked for beyond those already under way (or those the
-        // lookahead reads).
-        if (full || !within(ReadMemory::default(), 0))
-            && !groups.is_empty()
-            && groups.iter().all(|g| g.files.len() >= 2)
+        // with a group able to merge: the rest wait, their footers not
+        // asked for beyond those already under way (or those the lookahead
+        // reads). A group of one file finds no partner past the bounds
+        // (only a run's first pair is taken whatever it holds), so it does
+        // not keep the run reading every footer of its partition: it is
+        // dropped, and pairs in a later run.
+        if (full || !within(ReadMemory::default(), 0)) && groups.iter().any(|g| g.files.len() >= 2)
         {
             left += count - i;
             match (footer, over.as_mut()) {
@@ -654,10 +685,7 @@ async fn compact<S: Store>(
             Ok(None) => continue, // gone meanwhile
             // Not a file this compactor reads: left alone, and named.
             Err(Error::Parquet(e)) => {
-                report.unreadable_files += 1;
-                if report.unreadable.len() < UNREADABLE_NAMED {
-                    report.unreadable.push(format!("{}: {e}", m.key));
-                }
+                report.name_unreadable(&m.key, &e.to_string());
                 continue;
             }
             Err(e) => return Err(e),
@@ -732,14 +760,61 @@ async fn compact<S: Store>(
         } else {
             settings.row_group_bytes
         };
-        merge_group(store, &p, g, now, settings, row_group_bytes, report).await?;
-        merged = true;
+        // An input whose data does not decode is left where it is and
+        // named, and the others merge without it (their footers read
+        // again: the failed merge has dropped them).
+        let mut metas: Vec<Meta> = g.files.iter().map(|s| s.meta.clone()).collect();
+        let mut next = Some(g);
+        while let Some(g) = next.take() {
+            match merge_group(store, &p, g, now, settings, row_group_bytes, report).await {
+                Ok(()) => merged = true,
+                Err(Error::UnreadableInput { key, reason })
+                    if metas.iter().any(|m| m.key == key) =>
+                {
+                    report.name_unreadable(&key, &reason);
+                    metas.retain(|m| m.key != key);
+                    next = regroup(store, &metas, settings, report).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     // Another run has work when this one merged and left files out (one
     // left and this run's last, likely small, output make two). A run
     // that merged nothing would do the same again: no more.
     report.more = merged && left > 0;
     Ok(())
+}
+
+/// The files of a group whose merge met an unreadable input, without it,
+/// as a group again: their footers read again (GETS_AT_ONCE at a time),
+/// and the group within the run's memory bound as before (it has fewer
+/// files). `None` when fewer than two are left, or when they do not fit
+/// together (a first pair may be taken over the bound): they wait for
+/// the next run.
+async fn regroup<S: Store>(
+    store: &S,
+    metas: &[Meta],
+    settings: &Settings,
+    report: &mut Report,
+) -> Result<Option<Group>> {
+    if metas.len() < 2 {
+        return Ok(None);
+    }
+    let mut footers = stream::iter(metas)
+        .map(|m| async move { (m, read_footer(store, m).await) })
+        .buffered(GETS_AT_ONCE);
+    let mut sources = Vec::with_capacity(metas.len());
+    while let Some((m, footer)) = footers.next().await {
+        match footer {
+            Ok(Some((file, whole))) => sources.push(Source::new(m.clone(), file, whole)),
+            Ok(None) => {} // gone meanwhile
+            Err(Error::Parquet(e)) => report.name_unreadable(&m.key, &e.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    let group = Group::of(sources, settings.merge_memory_bytes).ok();
+    Ok(group.filter(|g| g.files.len() >= 2))
 }
 
 /// Reads a file's footer (its last bytes, then more if the footer is
@@ -1164,117 +1239,142 @@ async fn merge_group<S: Store>(
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
-    // The merge: each input read one row group at a time, the string
-    // leaves that are dictionaries in every input kept as dictionaries.
-    let footers: Vec<&Footer> = files.iter().map(|s| &s.file).collect();
-    let decoded = read::decoded_schema(p.table, &schema, &footers);
-    debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
-    for s in &mut files {
-        s.file.decode_as(Arc::clone(&decoded))?;
-    }
-    let mut sources = files;
-    get_first_row_groups(store, &mut sources).await?;
-    // Later row groups' gets, started ahead of the merge (see
-    // [`Source::get_ahead`]), by input.
-    let mut ahead: Vec<Option<Started<'_, Bytes>>> = sources.iter().map(|_| None).collect();
-    // An intermediate output (a later run reads it back) gets small row
-    // groups and the writer's default pages; one that stays, large pages.
-    // Output batches never straddle a row group.
-    let (batch_rows, options) = match row_group_bytes < settings.row_group_bytes {
-        true => (INTERMEDIATE_MERGE_ROWS, WriteOptions::default()),
-        false => {
-            let options = WriteOptions {
-                page_bytes: OUTPUT_PAGE_BYTES,
-                ..WriteOptions::default()
-            };
-            (MERGE_ROWS, options)
+    // The merge, up to its outputs' completion. An input whose data does
+    // not decode rolls the run back at once (as the next run's recovery
+    // would), and the caller merges the others again without it.
+    let merged: Result<(Vec<Meta>, u64)> = async {
+        // The merge: each input read one row group at a time, the string
+        // leaves that are dictionaries in every input kept as dictionaries.
+        let footers: Vec<&Footer> = files.iter().map(|s| &s.file).collect();
+        let decoded = read::decoded_schema(p.table, &schema, &footers);
+        debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
+        for s in &mut files {
+            let key = &s.meta.key;
+            s.file
+                .decode_as(Arc::clone(&decoded))
+                .map_err(|e| unreadable(key, e))?;
         }
+        let mut sources = files;
+        get_first_row_groups(store, &mut sources).await?;
+        // Later row groups' gets, started ahead of the merge (see
+        // [`Source::get_ahead`]), by input.
+        let mut ahead: Vec<Option<Started<'_, Bytes>>> = sources.iter().map(|_| None).collect();
+        // An intermediate output (a later run reads it back) gets small row
+        // groups and the writer's default pages; one that stays, large pages.
+        // Output batches never straddle a row group.
+        let (batch_rows, options) = match row_group_bytes < settings.row_group_bytes {
+            true => (INTERMEDIATE_MERGE_ROWS, WriteOptions::default()),
+            false => {
+                let options = WriteOptions {
+                    page_bytes: OUTPUT_PAGE_BYTES,
+                    ..WriteOptions::default()
+                };
+                (MERGE_ROWS, options)
+            }
+        };
+        // Inputs of wide rows are read in smaller batches than the run's
+        // (`Footer::batch_rows`), and the merged batches are cut as small.
+        // (Both are below `batch_rows`; the loop below keeps a batch within the
+        // open row group.)
+        let narrowest = (sources.iter())
+            .map(|s| s.file.batch_rows(input_rows))
+            .min();
+        let out_rows = narrowest
+            .filter(|&rows| rows < input_rows)
+            .unwrap_or(batch_rows);
+        let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
+        let mut out: Option<Out> = None;
+        // The outputs written, as their puts and completions returned them.
+        let mut written: Vec<Meta> = Vec::new();
+        let mut done_rows = 0u64;
+        loop {
+            // No merged batch runs past the open row group's rows.
+            let open = out.as_ref().map_or(0, |o| o.writer.row_group_rows());
+            merger.set_out_rows(out_rows.min(settings.row_group_rows.saturating_sub(open)));
+            match merger.step()? {
+                Step::Need(i) => {
+                    if let Some(got) = ahead[i].take() {
+                        sources[i].ahead = Some(got.wait().await?);
+                    }
+                    let batch = sources[i].next(store, input_rows).await;
+                    match batch.map_err(|e| unreadable(&sources[i].meta.key, e))? {
+                        Some((batch, true)) => merger.feed_last(i, batch)?,
+                        batch => merger.feed(i, batch.map(|(b, _)| b))?,
+                    }
+                    let under_way = ahead.iter().flatten().filter(|g| !g.is_done()).count();
+                    if under_way < AHEAD_GETS {
+                        if let Some(range) = sources[i].get_ahead(input_rows) {
+                            ahead[i] = Some(Started::new(sources[i].get_range(store, range)));
+                        }
+                    }
+                }
+                Step::Rows(rows) => {
+                    ahead.iter_mut().flatten().for_each(Started::poke);
+                    if out.is_none() {
+                        // Output n begins once n are written; the first one's
+                        // key is in the intent already.
+                        let n = written.len();
+                        if n > 0 {
+                            intent.outputs.push(output(n));
+                            intent_etag = put_intent(
+                                store,
+                                &intent_key,
+                                &intent,
+                                PutMode::IfMatch(std::mem::take(&mut intent_etag)),
+                            )
+                            .await?;
+                        }
+                        let key = output(n).key;
+                        out = Some(Out {
+                            writer: FileWriter::with_options(p.table, &schema, options)?,
+                            sink: Sink {
+                                key,
+                                upload: None,
+                                uploading: None,
+                                pending: Vec::new(),
+                            },
+                        });
+                    }
+                    if let Some(part) = out.as_mut().and_then(|o| o.sink.uploading.as_mut()) {
+                        part.poke();
+                    }
+                    let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
+                    o.writer.write_rows(&rows)?;
+                    done_rows += rows.num_rows() as u64;
+                    if o.writer.row_group_rows() >= settings.row_group_rows
+                        || o.writer.row_group_bytes() >= row_group_bytes
+                    {
+                        o.writer.flush_row_group()?;
+                        let written = o.writer.take_written()?;
+                        let mut up =
+                            Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
+                        up.push(store, &mut o.sink, written).await?;
+                    }
+                    if o.writer.bytes_written() >= settings.target_bytes {
+                        let o = out.take().ok_or(Error::Internal("no output file"))?;
+                        let mut up =
+                            Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
+                        written.push(up.close(store, o).await?);
+                    }
+                }
+                Step::Done => break,
+            }
+        }
+        if let Some(o) = out.take() {
+            let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
+            written.push(up.close(store, o).await?);
+        }
+        Ok((written, done_rows))
+    }
+    .await;
+    let (written, done_rows) = match merged {
+        Ok(merged) => merged,
+        Err(e @ Error::UnreadableInput { .. }) => {
+            recover(store, p, &intent_key, intent, now).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
     };
-    // Inputs of wide rows are read in smaller batches than the run's
-    // (`Footer::batch_rows`), and the merged batches are cut as small.
-    // (Both are below `batch_rows`; the loop below keeps a batch within the
-    // open row group.)
-    let narrowest = (sources.iter())
-        .map(|s| s.file.batch_rows(input_rows))
-        .min();
-    let out_rows = narrowest
-        .filter(|&rows| rows < input_rows)
-        .unwrap_or(batch_rows);
-    let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
-    let mut out: Option<Out> = None;
-    // The outputs written, as their puts and completions returned them.
-    let mut written: Vec<Meta> = Vec::new();
-    let mut done_rows = 0u64;
-    loop {
-        // No merged batch runs past the open row group's rows.
-        let open = out.as_ref().map_or(0, |o| o.writer.row_group_rows());
-        merger.set_out_rows(out_rows.min(settings.row_group_rows.saturating_sub(open)));
-        match merger.step()? {
-            Step::Need(i) => {
-                if let Some(got) = ahead[i].take() {
-                    sources[i].ahead = Some(got.wait().await?);
-                }
-                match sources[i].next(store, input_rows).await? {
-                    Some((batch, true)) => merger.feed_last(i, batch)?,
-                    batch => merger.feed(i, batch.map(|(b, _)| b))?,
-                }
-                let under_way = ahead.iter().flatten().filter(|g| !g.is_done()).count();
-                if under_way < AHEAD_GETS {
-                    if let Some(range) = sources[i].get_ahead(input_rows) {
-                        ahead[i] = Some(Started::new(sources[i].get_range(store, range)));
-                    }
-                }
-            }
-            Step::Rows(rows) => {
-                ahead.iter_mut().flatten().for_each(Started::poke);
-                if out.is_none() {
-                    // Output n begins once n are written; the first one's
-                    // key is in the intent already.
-                    let n = written.len();
-                    if n > 0 {
-                        intent.outputs.push(output(n));
-                        intent_etag =
-                            put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag))
-                                .await?;
-                    }
-                    let key = output(n).key;
-                    out = Some(Out {
-                        writer: FileWriter::with_options(p.table, &schema, options)?,
-                        sink: Sink {
-                            key,
-                            upload: None,
-                            uploading: None,
-                            pending: Vec::new(),
-                        },
-                    });
-                }
-                if let Some(part) = out.as_mut().and_then(|o| o.sink.uploading.as_mut()) {
-                    part.poke();
-                }
-                let o = out.as_mut().ok_or(Error::Internal("no output file"))?;
-                o.writer.write_rows(&rows)?;
-                done_rows += rows.num_rows() as u64;
-                if o.writer.row_group_rows() >= settings.row_group_rows
-                    || o.writer.row_group_bytes() >= row_group_bytes
-                {
-                    o.writer.flush_row_group()?;
-                    let written = o.writer.take_written()?;
-                    let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
-                    up.push(store, &mut o.sink, written).await?;
-                }
-                if o.writer.bytes_written() >= settings.target_bytes {
-                    let o = out.take().ok_or(Error::Internal("no output file"))?;
-                    let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
-                    written.push(up.close(store, o).await?);
-                }
-            }
-            Step::Done => break,
-        }
-    }
-    if let Some(o) = out.take() {
-        let mut up = Uploads::new(&mut intent, &intent_key, &mut intent_etag, settings);
-        written.push(up.close(store, o).await?);
-    }
     // Inputs without rows begin no output: the intent names none then.
     intent.outputs.truncate(written.len());
     report.outputs += written.len();
@@ -1295,6 +1395,21 @@ async fn merge_group<S: Store>(
     report.rows += rows;
     report.bytes_in += intent.inputs.iter().map(|i| i.size).sum::<u64>();
     Ok(())
+}
+
+/// `e`, met reading input `key`, as [`Error::UnreadableInput`] when it
+/// is the input's data that failed to decode (a store call's failure
+/// stays what it is: the file may read on the next try).
+fn unreadable(key: &str, e: Error) -> Error {
+    let reason = match &e {
+        Error::Parquet(e) => e.to_string(),
+        Error::Arrow(e) => e.to_string(),
+        _ => return e,
+    };
+    Error::UnreadableInput {
+        key: key.to_string(),
+        reason,
+    }
 }
 
 async fn put_intent<S: Store>(
