@@ -90,6 +90,24 @@ pub fn prepare(
     inflate(body, max_inflated).map(Cow::Owned)
 }
 
+/// The bytes [`inflate`] first reserves for `body`: its gzip size trailer
+/// (ISIZE, the last member's size mod 2^32), at least 64 KiB, at most
+/// 1,032 times the body (deflate's largest expansion: a larger trailer is
+/// a lie) and one byte past `limit`; 0 for a body that is not gzip (too
+/// short, or not its magic). What the caller charges to the memory budget
+/// before inflating.
+pub fn inflated_hint(body: &[u8], limit: usize) -> usize {
+    let tail = match body {
+        [0x1f, 0x8b, ..] if body.len() >= 18 => &body[body.len() - 4..],
+        _ => return 0,
+    };
+    let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    (hint as usize)
+        .min(body.len().saturating_mul(1032))
+        .max(64 * 1024)
+        .min(limit.saturating_add(1))
+}
+
 /// Inflates a (possibly multi-member) gzip body into at most `limit` bytes,
 /// the whole body at once: each member's raw deflate stream is inflated by
 /// `zlib-rs` straight into the output buffer's spare capacity (never zeroed),
@@ -106,14 +124,9 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
             "not a gzip stream (bad magic or too short)".into(),
         ));
     }
-    // ISIZE: the last member's uncompressed size mod 2^32. A hint only.
-    let tail = &body[body.len() - 4..];
-    let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
-    // Deflate expands at most 1032:1, so a larger hint is a lie.
-    let hint = hint.min(body.len().saturating_mul(1032));
     // One byte past the limit tells "exactly at the limit" from "over it".
     let cap = limit.saturating_add(1);
-    let mut out: Vec<u8> = Vec::with_capacity(hint.max(64 * 1024).min(cap));
+    let mut out: Vec<u8> = Vec::with_capacity(inflated_hint(body, limit));
     let mut pos = 0;
     // Raw deflate (no zlib header), a 32 KiB window: its state is on the heap.
     let mut inflater = Inflate::new(false, 15);

@@ -676,6 +676,57 @@ fn no_error_or_log_line_carries_payload_text() {
 
 // ---- every limit stops the work it bounds ------------------------------------
 
+/// The memory budget is charged what inflating a gzip body first reserves
+/// (its size trailer, clamped) before it is inflated: a request the budget
+/// cannot hold is refused (503) having allocated next to nothing, not its
+/// inflated bytes; with room, the same body is stored.
+#[test]
+fn the_memory_budget_comes_before_inflating() {
+    use otlp2r2::http::admission::{cost, FIXED_COST};
+    let logs = fixtures::logs(2000, 3).encode_to_vec();
+    let body = gz(&logs);
+    let head = Head {
+        method: "POST",
+        path: "/v1/logs",
+        content_type: Some("application/x-protobuf"),
+        content_encoding: Some("gzip"),
+        ..Head::default()
+    };
+    let admission = Admission::new();
+    let send = |budget: usize| {
+        let config = Config {
+            inflight_bytes: budget,
+            ..Config::default()
+        };
+        peak_of(|| {
+            block_on(http::handle(
+                &head,
+                |_| futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
+                &Memory::new(),
+                &config,
+                &admission,
+            ))
+            .0
+            .status
+        })
+    };
+    // Room for the compressed body, not for its inflation, beside another
+    // request (alone, a request may pass the budget).
+    let budget = 2 * FIXED_COST + cost(body.len() + logs.len() / 2);
+    let other = admission.admit(0, budget).unwrap();
+    let (status, peak) = send(budget);
+    drop(other);
+    assert_eq!(status, 503);
+    // The body's own copy, and not the inflation.
+    assert!(
+        peak < body.len() + logs.len() / 4,
+        "{peak} bytes allocated for a {}-byte body, a {}-byte inflation",
+        body.len(),
+        logs.len()
+    );
+    assert_eq!(send(Config::default().inflight_bytes).0, 200);
+}
+
 /// The body limit is checked before inflating: an over-limit "gzip" body
 /// that is not gzip at all is refused for its size, not as bad gzip (which
 /// the inflater would have said), and the call allocates next to nothing.

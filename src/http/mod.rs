@@ -274,6 +274,15 @@ where
     log.bytes_in = bytes.len();
 
     let limits = &opts.limits;
+    // A gzip body is charged what inflating it first reserves before it is
+    // inflated: a request the budget cannot hold is refused before that work.
+    if gzip
+        && !permit.grow_to(cost(
+            bytes.len() + body::inflated_hint(&bytes, limits.max_inflated_bytes),
+        ))
+    {
+        return busy(log, admission, encoding);
+    }
     let output = body::prepare(
         &bytes,
         gzip,
