@@ -90,12 +90,13 @@ pub fn prepare(
     inflate(body, max_inflated).map(Cow::Owned)
 }
 
-/// The bytes [`inflate`] first reserves for `body`: its gzip size trailer
-/// (ISIZE, the last member's size mod 2^32), at least 64 KiB, at most
-/// 1,032 times the body (deflate's largest expansion: a larger trailer is
-/// a lie) and one byte past `limit`; 0 for a body that is not gzip (too
-/// short, or not its magic). What the caller charges to the memory budget
-/// before inflating.
+/// The size `body` says it inflates to: its gzip size trailer (ISIZE, the
+/// last member's size mod 2^32), at most 1,032 times the body (deflate's
+/// largest expansion: a larger trailer is a lie) and one byte past
+/// `limit`; 0 for a body that is not gzip (too short, or not its magic).
+/// [`inflate`] reserves it (at least 64 KiB) before inflating, and the
+/// caller charges it to the memory budget. A hint only: a lie is caught
+/// by what inflating finds.
 pub fn inflated_hint(body: &[u8], limit: usize) -> usize {
     let tail = match body {
         [0x1f, 0x8b, ..] if body.len() >= 18 => &body[body.len() - 4..],
@@ -104,7 +105,6 @@ pub fn inflated_hint(body: &[u8], limit: usize) -> usize {
     let hint = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
     (hint as usize)
         .min(body.len().saturating_mul(1032))
-        .max(64 * 1024)
         .min(limit.saturating_add(1))
 }
 
@@ -126,7 +126,8 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     }
     // One byte past the limit tells "exactly at the limit" from "over it".
     let cap = limit.saturating_add(1);
-    let mut out: Vec<u8> = Vec::with_capacity(inflated_hint(body, limit));
+    let hint = inflated_hint(body, limit);
+    let mut out: Vec<u8> = Vec::with_capacity(hint.max(64 * 1024).min(cap));
     let mut pos = 0;
     // Raw deflate (no zlib header), a 32 KiB window: its state is on the heap.
     let mut inflater = Inflate::new(false, 15);

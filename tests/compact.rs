@@ -971,51 +971,104 @@ fn an_unreadable_file_is_left_alone_and_named() {
 
 /// A file whose footer reads but whose pages do not decode (damaged after
 /// it was written) does not stop its hour either: the run that meets it
-/// rolls its outputs back, merges the others without it and names it; it
-/// stays where it is. The next run does the same, without failing, and
-/// every other row is there once.
+/// rolls its merge back (outputs, uploads and intent, as a crashed run's)
+/// and records it; the next runs leave it where it is, name it, and merge
+/// the others. Here the damage is in the last page of a large input's
+/// column, met after the merge has uploaded parts of its output.
 #[test]
 fn a_file_whose_pages_do_not_decode_is_left_and_the_others_merge() {
-    let store = memory();
-    for seed in 400..405 {
-        ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
+    use otlp2r2::compact::protocol;
+    let faulty = Faulty::new(memory());
+    let store = faulty.inner();
+    for seed in 400..404 {
+        ingest(store, Signal::Logs, &logs_at(20, seed, 0), false);
     }
-    let keys = table_files(&store);
+    // One row group, its pages of 8,192 rows at most.
+    ingest(store, Signal::Logs, &logs_at(20_000, 404, 0), false);
+    let keys = table_files(store);
     assert_eq!(keys.len(), 5);
+    let files = store.snapshot();
+    let bad = (keys.iter())
+        .max_by_key(|k| files[*k].len())
+        .unwrap()
+        .clone();
     // The others, as they are.
     let expected = memory();
-    for (key, bytes) in store.snapshot() {
-        if key.starts_with("otel_") && key != keys[2] {
-            block_on(expected.put(&key, bytes, store::PutMode::Overwrite)).unwrap();
-        }
+    for key in keys.iter().filter(|k| **k != bad) {
+        let bytes = files[key].clone();
+        block_on(expected.put(key, bytes, store::PutMode::Overwrite)).unwrap();
     }
-    // The first column chunk's page header (right after the magic)
-    // overwritten: the footer still reads.
-    let bad = keys[2].clone();
-    let mut bytes = store.snapshot().remove(&bad).unwrap();
-    bytes[4..36].fill(0xff);
+    // The first column's last page header overwritten: the footer still
+    // reads, and the merge meets it past the input's 16,384th row.
+    let mut bytes = files[&bad].clone();
+    let options = parquet::file::serialized_reader::ReadOptionsBuilder::new()
+        .with_page_index()
+        .build();
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new_with_options(
+        bytes::Bytes::from(bytes.clone()),
+        options,
+    )
+    .unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&reader);
+    let pages = meta.offset_index().unwrap()[0][0].page_locations();
+    assert_eq!(pages.len(), 3);
+    let start = pages[2].offset as usize;
+    bytes[start..start + 32].fill(0xff);
     block_on(store.put(&bad, bytes, store::PutMode::Overwrite)).unwrap();
-    let s = settings();
-    // The second run merges the first one's output with a new request.
-    for (run, inputs) in [(1, 4), (2, 2)] {
-        if run == 2 {
-            ingest(&store, Signal::Logs, &logs_at(20, 405, 0), false);
-            ingest(&expected, Signal::Logs, &logs_at(20, 405, 0), false);
-        }
-        let r = run_first(&store, &s);
-        assert_eq!((r.inputs, r.outputs), (inputs, 1), "run {run}: {r:?}");
-        assert_eq!(r.unreadable_files, 1, "{r:?}");
-        assert!(r.unreadable[0].starts_with(&format!("{bad}: ")), "{r:?}");
-        let left = table_files(&store);
-        assert!(left.contains(&bad) && left.len() == 2, "{left:?}");
-        // Nothing of the rolled-back merge stays behind.
-        assert!(store
-            .keys()
+    // Every file small; the merge uploads 64 KiB parts as it goes.
+    let s = Settings {
+        target_bytes: 4 << 20,
+        ..settings()
+    };
+    assert!((files[&bad].len() as u64) < s.small_bytes());
+    let named = |r: &compact::Report| {
+        r.unreadable
             .iter()
-            .all(|k| !k.starts_with("_compaction/intent/")));
-    }
+            .any(|u| u.starts_with(&format!("{bad}: ")))
+    };
+    // The run that meets it, after parts of its output went up: nothing
+    // merged, nothing of its merge left.
+    let p = first_partition(store);
+    let r = block_on(compact::run(&faulty, p, &|| NOW, &s, "test")).unwrap();
+    assert!(faulty.calls(Op::UploadPart) > 0);
+    assert_eq!(
+        (r.inputs, r.outputs, r.unreadable_files, r.more),
+        (0, 0, 1, true),
+        "{r:?}"
+    );
+    assert!(named(&r), "{r:?}");
+    assert_eq!(table_files(store), keys);
+    assert!(
+        store.open_uploads().is_empty(),
+        "{:?}",
+        store.open_uploads()
+    );
+    assert!(store
+        .keys()
+        .iter()
+        .all(|k| !k.starts_with("_compaction/intent/")));
+    let record = protocol::unreadable_key(&first_partition(store), &bad);
+    assert!(store.keys().contains(&record));
+    // The next runs leave it out, and name it.
+    let r = run_first(store, &s);
+    assert_eq!(
+        (r.inputs, r.outputs, r.unreadable_files),
+        (4, 1, 1),
+        "{r:?}"
+    );
+    assert!(named(&r), "{r:?}");
+    ingest(store, Signal::Logs, &logs_at(20, 405, 0), false);
+    ingest(&expected, Signal::Logs, &logs_at(20, 405, 0), false);
+    let r = run_first(store, &s);
+    assert_eq!((r.inputs, r.unreadable_files), (2, 1), "{r:?}");
+    let left = table_files(store);
+    assert!(left.contains(&bad) && left.len() == 2, "{left:?}");
+    // Once it is gone, its record goes too.
     block_on(store.delete(std::slice::from_ref(&bad))).unwrap();
-    assert_eq!(rows(&store), rows(&expected));
+    let r = run_first(store, &s);
+    assert_eq!(r.unreadable_files, 0, "{r:?}");
+    assert!(!store.keys().contains(&record));
+    assert_eq!(rows(store), rows(&expected));
 }
 
 /// A late retry: a request is written, compacted, then written again (its

@@ -49,8 +49,10 @@ pub async fn compact_all<S: Store>(
             let r = run(store, p, clock, settings, owner).await?;
             progress(&p, &r);
             total += &r;
-            // A run that merged nothing would not do better a second time.
-            if !r.more || r.inputs == 0 {
+            // `more` says the next run has progress to make (files merged
+            // and others left, or an unreadable file recorded that it
+            // leaves out).
+            if !r.more {
                 break;
             }
         }

@@ -8,6 +8,7 @@
 //! | lease | `_compaction/lease/<table>/<hour>` | one compactor owns the partition until `expires` (create-only; an expired lease is taken over by compare-and-swap) |
 //! | intent | `_compaction/intent/<table>/<hour>/<inputs-hash>.json` | a run in progress: its inputs (key, etag, size, rows), its outputs (key, multipart upload id) and its state |
 //! | tombstone | `_compaction/done/<table>/<hour>/<done-at>-<inputs-hash>.json` | a finished run's input keys, kept [`super::Settings::tombstone_secs`]: a file that comes back under one of them is a late retry of rows already compacted |
+//! | unreadable | `_compaction/unreadable/<table>/<hour>/<key-hash>.json` | a file of the partition whose pages did not decode (key, etag, reason): runs leave it out while it is there with that etag |
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,16 @@ pub fn parse_tombstone(key: &str) -> Option<(Partition, u64)> {
     let (id, name) = rest.rsplit_once('/')?;
     let done_at = name.split('-').next()?.parse().ok()?;
     Some((Partition::from_id(id)?, done_at))
+}
+
+/// The prefix of the partition's unreadable-file records.
+pub fn unreadable_prefix(p: &Partition) -> String {
+    format!("{ROOT}unreadable/{}/", p.id())
+}
+
+/// The key of the record of `key`, a file of `p` that did not decode.
+pub fn unreadable_key(p: &Partition, key: &str) -> String {
+    format!("{}{:032x}.json", unreadable_prefix(p), hash_fields([key]))
 }
 
 /// The partition of an intent key.
@@ -129,6 +140,19 @@ impl Intent {
 pub struct Tombstone {
     /// Keys of the files the run merged and deleted.
     pub inputs: Vec<String>,
+}
+
+/// A file of the partition whose pages did not decode: runs leave it out
+/// (named in their reports) while it is there with this etag, and delete
+/// the record once it is gone or replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreadable {
+    /// The file's key.
+    pub key: String,
+    /// Its etag when it failed.
+    pub etag: String,
+    /// What failed.
+    pub reason: String,
 }
 
 /// The hash naming a set of keys (a folded tombstone).

@@ -151,15 +151,17 @@ pub struct Report {
     /// Intents of crashed runs completed or rolled back.
     pub recovered: usize,
     /// Files of the partition left where they are because their footer is
-    /// not one this compactor reads (not Parquet, not otlp2r2's, damaged):
-    /// one such file does not stop its hour's compaction, and every run
-    /// names it until somebody removes it.
+    /// not one this compactor reads (not Parquet, not otlp2r2's, damaged),
+    /// or their pages did not decode (recorded under
+    /// [`protocol::unreadable_prefix`]): one such file does not stop its
+    /// hour's compaction, and every run names it until somebody removes it.
     pub unreadable_files: usize,
     /// The first [`UNREADABLE_NAMED`] of them, as `key: reason`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
     /// The run's bounds ([`Settings::max_inputs`], [`Settings::run_bytes`],
-    /// [`Settings::merge_memory_bytes`]) left small files for another run.
+    /// [`Settings::merge_memory_bytes`]) left small files for another run,
+    /// or it recorded an unreadable input and left its merge's other files.
     pub more: bool,
 }
 
@@ -572,8 +574,9 @@ async fn compact<S: Store>(
             store::list_all(store, &file_prefix),
         )
     };
-    let (intents, (mut tombstones, mut files)) = futures_util::future::try_join(
+    let (intents, records, (mut tombstones, mut files)) = futures_util::future::try_join3(
         store::list_all(store, &protocol::intent_prefix(&p)),
+        store::list_all(store, &protocol::unreadable_prefix(&p)),
         tombstones_and_files(),
     )
     .await?;
@@ -625,6 +628,37 @@ async fn compact<S: Store>(
         let keys: Vec<String> = late.iter().map(|m| m.key.clone()).collect();
         store.delete(&keys).await?;
         report.late_deleted += keys.len();
+    }
+    // Files an earlier run found unreadable are left out while they are
+    // there unchanged, and named again; a record whose file is gone or was
+    // written again goes (best effort: the next run tries again).
+    let mut unreadable: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut stale = Vec::new();
+    let mut reads = stream::iter(records)
+        .map(|m| async move { (store.get(&m.key, None).await, m.key) })
+        .buffered(GETS_AT_ONCE);
+    while let Some((got, record_key)) = reads.next().await {
+        if let Some(bytes) = got? {
+            let u: protocol::Unreadable = parse(&record_key, &bytes)?;
+            unreadable.insert(u.key, (u.etag, u.reason));
+        }
+        stale.push(record_key);
+    }
+    drop(reads);
+    let files: Vec<Meta> = files
+        .into_iter()
+        .filter(|m| match unreadable.remove(&m.key) {
+            Some((etag, reason)) if etag == m.etag => {
+                report.name_unreadable(&m.key, &reason);
+                let record_key = protocol::unreadable_key(&p, &m.key);
+                stale.retain(|k| *k != record_key);
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    if !stale.is_empty() {
+        let _ = store.delete(&stale).await;
     }
     // 4. The small files of this run, grouped by schema, smallest first and
     // within the run's bounds; the rest wait for the next run.
@@ -752,7 +786,7 @@ async fn compact<S: Store>(
     for s in groups.iter_mut().skip(1).flat_map(|g| &mut g.files) {
         s.whole = None;
     }
-    let mut merged = false;
+    let (mut merged, mut recorded) = (false, false);
     for g in groups {
         let bytes: u64 = g.files.iter().map(|s| s.meta.size).sum();
         let row_group_bytes = if left > 0 && bytes < settings.small_bytes() {
@@ -760,61 +794,39 @@ async fn compact<S: Store>(
         } else {
             settings.row_group_bytes
         };
-        // An input whose data does not decode is left where it is and
-        // named, and the others merge without it (their footers read
-        // again: the failed merge has dropped them).
-        let mut metas: Vec<Meta> = g.files.iter().map(|s| s.meta.clone()).collect();
-        let mut next = Some(g);
-        while let Some(g) = next.take() {
-            match merge_group(store, &p, g, now, settings, row_group_bytes, report).await {
-                Ok(()) => merged = true,
-                Err(Error::UnreadableInput { key, reason })
-                    if metas.iter().any(|m| m.key == key) =>
-                {
-                    report.name_unreadable(&key, &reason);
-                    metas.retain(|m| m.key != key);
-                    next = regroup(store, &metas, settings, report).await?;
-                }
-                Err(e) => return Err(e),
+        // An input whose data does not decode (its merge rolled back) is
+        // recorded, left where it is and named; the next run merges the
+        // others without it.
+        let etags: Vec<(String, String)> = (g.files.iter())
+            .map(|s| (s.meta.key.clone(), s.meta.etag.clone()))
+            .collect();
+        match merge_group(store, &p, g, now, settings, row_group_bytes, report).await {
+            Ok(()) => merged = true,
+            Err(Error::UnreadableInput { key, reason }) => {
+                let Some((_, etag)) = etags.into_iter().find(|(k, _)| *k == key) else {
+                    return Err(Error::Internal("an unreadable input not of its merge"));
+                };
+                let record = protocol::Unreadable {
+                    key: key.clone(),
+                    etag,
+                    reason: reason.clone(),
+                };
+                let record_key = protocol::unreadable_key(&p, &key);
+                store
+                    .put(&record_key, json(&record), PutMode::Overwrite)
+                    .await?;
+                report.name_unreadable(&key, &reason);
+                recorded = true;
             }
-        }
-    }
-    // Another run has work when this one merged and left files out (one
-    // left and this run's last, likely small, output make two). A run
-    // that merged nothing would do the same again: no more.
-    report.more = merged && left > 0;
-    Ok(())
-}
-
-/// The files of a group whose merge met an unreadable input, without it,
-/// as a group again: their footers read again (GETS_AT_ONCE at a time),
-/// and the group within the run's memory bound as before (it has fewer
-/// files). `None` when fewer than two are left, or when they do not fit
-/// together (a first pair may be taken over the bound): they wait for
-/// the next run.
-async fn regroup<S: Store>(
-    store: &S,
-    metas: &[Meta],
-    settings: &Settings,
-    report: &mut Report,
-) -> Result<Option<Group>> {
-    if metas.len() < 2 {
-        return Ok(None);
-    }
-    let mut footers = stream::iter(metas)
-        .map(|m| async move { (m, read_footer(store, m).await) })
-        .buffered(GETS_AT_ONCE);
-    let mut sources = Vec::with_capacity(metas.len());
-    while let Some((m, footer)) = footers.next().await {
-        match footer {
-            Ok(Some((file, whole))) => sources.push(Source::new(m.clone(), file, whole)),
-            Ok(None) => {} // gone meanwhile
-            Err(Error::Parquet(e)) => report.name_unreadable(&m.key, &e.to_string()),
             Err(e) => return Err(e),
         }
     }
-    let group = Group::of(sources, settings.merge_memory_bytes).ok();
-    Ok(group.filter(|g| g.files.len() >= 2))
+    // Another run has work when this one merged and left files out (one
+    // left and this run's last, likely small, output make two), or when
+    // it recorded an unreadable input (its merge's other files wait). A
+    // run that did neither would do the same again: no more.
+    report.more = (merged && left > 0) || recorded;
+    Ok(())
 }
 
 /// Reads a file's footer (its last bytes, then more if the footer is
@@ -1249,10 +1261,7 @@ async fn merge_group<S: Store>(
         let decoded = read::decoded_schema(p.table, &schema, &footers);
         debug_assert_eq!(footers[0].dictionary_leaves(&decoded), kept, "as estimated");
         for s in &mut files {
-            let key = &s.meta.key;
-            s.file
-                .decode_as(Arc::clone(&decoded))
-                .map_err(|e| unreadable(key, e))?;
+            s.file.decode_as(Arc::clone(&decoded))?;
         }
         let mut sources = files;
         get_first_row_groups(store, &mut sources).await?;
