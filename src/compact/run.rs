@@ -1252,8 +1252,8 @@ async fn merge_group<S: Store>(
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
     // The merge, up to its outputs' completion. An input whose data does
-    // not decode rolls the run back at once (as the next run's recovery
-    // would), and the caller merges the others again without it.
+    // not decode rolls the merge back at once (as the next run's recovery
+    // would); the caller records it, and the next run merges the others.
     let merged: Result<(Vec<Meta>, u64)> = async {
         // The merge: each input read one row group at a time, the string
         // leaves that are dictionaries in every input kept as dictionaries.
