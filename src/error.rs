@@ -132,10 +132,10 @@ pub enum Error {
     #[error("internal error writing Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 
-    /// A compaction input whose footer reads but whose data does not
-    /// decode (damaged, or not as its footer says). Its run is rolled back
-    /// and merged again without it; the file stays where it is, named in
-    /// the run's report.
+    /// A compaction input whose footer reads but whose pages do not
+    /// decode (damaged, or not as its footer says). Its merge is rolled
+    /// back and the file recorded: it stays where it is, named in the runs'
+    /// reports, and later runs merge the others.
     #[error("compaction input {key:?} cannot be read: {reason}")]
     UnreadableInput {
         /// The input's key.

@@ -8,7 +8,7 @@
 //! | lease | `_compaction/lease/<table>/<hour>` | one compactor owns the partition until `expires` (create-only; an expired lease is taken over by compare-and-swap) |
 //! | intent | `_compaction/intent/<table>/<hour>/<inputs-hash>.json` | a run in progress: its inputs (key, etag, size, rows), its outputs (key, multipart upload id) and its state |
 //! | tombstone | `_compaction/done/<table>/<hour>/<done-at>-<inputs-hash>.json` | a finished run's input keys, kept [`super::Settings::tombstone_secs`]: a file that comes back under one of them is a late retry of rows already compacted |
-//! | unreadable | `_compaction/unreadable/<table>/<hour>/<key-hash>.json` | a file of the partition whose pages did not decode (key, etag, reason): runs leave it out while it is there with that etag |
+//! | unreadable | `_compaction/unreadable/<table>/<hour>/<key-hash>.json` | a file of the partition whose pages did not decode (key, etag, reason): runs leave it out while it is there with that etag, and drop the record once it is gone or has another etag (a run of its hour sees to it) |
 
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +144,8 @@ pub struct Tombstone {
 
 /// A file of the partition whose pages did not decode: runs leave it out
 /// (named in their reports) while it is there with this etag, and delete
-/// the record once it is gone or replaced.
+/// the record once it is gone or has another etag. (R2's etag is the
+/// bytes' MD5: a retry that writes the same bytes again stays out.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unreadable {
     /// The file's key.

@@ -1065,11 +1065,22 @@ pub struct RowGroupBatches {
 impl Iterator for RowGroupBatches {
     type Item = Result<RecordBatch>;
 
+    /// A batch the parquet crate cannot decode from the file's pages is
+    /// [`Error::UnreadableInput`] (its `key` left for the caller, which
+    /// knows the file, to fill in); any other failure is this crate's.
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.reader.next()?;
+        let batch = match self.reader.next()? {
+            Ok(batch) => batch,
+            Err(e) => {
+                return Some(Err(Error::UnreadableInput {
+                    key: String::new(),
+                    reason: format!("row group {}: {e}", self.index),
+                }))
+            }
+        };
         Some(
             batch
-                .and_then(|b| b.with_schema(Arc::clone(&self.schema)))
+                .with_schema(Arc::clone(&self.schema))
                 .map_err(|e| bad(format!("row group {}: {e}", self.index))),
         )
     }

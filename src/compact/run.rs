@@ -630,8 +630,8 @@ async fn compact<S: Store>(
         report.late_deleted += keys.len();
     }
     // Files an earlier run found unreadable are left out while they are
-    // there unchanged, and named again; a record whose file is gone or was
-    // written again goes (best effort: the next run tries again).
+    // there with the same etag, and named again; a record whose file is
+    // gone or changed goes (best effort: the next run tries again).
     let mut unreadable: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut stale = Vec::new();
     let mut reads = stream::iter(records)
@@ -794,27 +794,12 @@ async fn compact<S: Store>(
         } else {
             settings.row_group_bytes
         };
-        // An input whose data does not decode (its merge rolled back) is
-        // recorded, left where it is and named; the next run merges the
+        // An input whose data does not decode (recorded, its merge rolled
+        // back) is left where it is and named; the next run merges the
         // others without it.
-        let etags: Vec<(String, String)> = (g.files.iter())
-            .map(|s| (s.meta.key.clone(), s.meta.etag.clone()))
-            .collect();
         match merge_group(store, &p, g, now, settings, row_group_bytes, report).await {
             Ok(()) => merged = true,
             Err(Error::UnreadableInput { key, reason }) => {
-                let Some((_, etag)) = etags.into_iter().find(|(k, _)| *k == key) else {
-                    return Err(Error::Internal("an unreadable input not of its merge"));
-                };
-                let record = protocol::Unreadable {
-                    key: key.clone(),
-                    etag,
-                    reason: reason.clone(),
-                };
-                let record_key = protocol::unreadable_key(&p, &key);
-                store
-                    .put(&record_key, json(&record), PutMode::Overwrite)
-                    .await?;
                 report.name_unreadable(&key, &reason);
                 recorded = true;
             }
@@ -1252,8 +1237,8 @@ async fn merge_group<S: Store>(
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
     // The merge, up to its outputs' completion. An input whose data does
-    // not decode rolls the merge back at once (as the next run's recovery
-    // would); the caller records it, and the next run merges the others.
+    // not decode is recorded and the merge rolled back at once (as the
+    // next run's recovery would); the next run merges the others.
     let merged: Result<(Vec<Meta>, u64)> = async {
         // The merge: each input read one row group at a time, the string
         // leaves that are dictionaries in every input kept as dictionaries.
@@ -1378,9 +1363,23 @@ async fn merge_group<S: Store>(
     .await;
     let (written, done_rows) = match merged {
         Ok(merged) => merged,
-        Err(e @ Error::UnreadableInput { .. }) => {
+        Err(Error::UnreadableInput { key, reason }) => {
+            // Recorded first: should the rollback not finish, the next
+            // run's recovery does, and the record still keeps it out.
+            let Some(input) = intent.inputs.iter().find(|i| i.key == key) else {
+                return Err(Error::Internal("an unreadable input not of its merge"));
+            };
+            let record = protocol::Unreadable {
+                key: key.clone(),
+                etag: input.etag.clone(),
+                reason: reason.clone(),
+            };
+            let record_key = protocol::unreadable_key(p, &key);
+            store
+                .put(&record_key, json(&record), PutMode::Overwrite)
+                .await?;
             recover(store, p, &intent_key, intent, now).await?;
-            return Err(e);
+            return Err(Error::UnreadableInput { key, reason });
         }
         Err(e) => return Err(e),
     };
@@ -1406,18 +1405,17 @@ async fn merge_group<S: Store>(
     Ok(())
 }
 
-/// `e`, met reading input `key`, as [`Error::UnreadableInput`] when it
-/// is the input's data that failed to decode (a store call's failure
-/// stays what it is: the file may read on the next try).
+/// `e`, met reading input `key`: an [`Error::UnreadableInput`] (the
+/// reader found pages it cannot decode) names the input; any other error
+/// stays what it is (a store call's may succeed on the next try, and a
+/// failure of this crate's own must not be blamed on a file).
 fn unreadable(key: &str, e: Error) -> Error {
-    let reason = match &e {
-        Error::Parquet(e) => e.to_string(),
-        Error::Arrow(e) => e.to_string(),
-        _ => return e,
-    };
-    Error::UnreadableInput {
-        key: key.to_string(),
-        reason,
+    match e {
+        Error::UnreadableInput { reason, .. } => Error::UnreadableInput {
+            key: key.to_string(),
+            reason,
+        },
+        e => e,
     }
 }
 

@@ -156,8 +156,10 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                     line.extend(fields);
                 }
                 if r.more {
-                    // The run's bounds left small files: the partition goes
-                    // back on the queue (the next cron would find it too).
+                    // The run's bounds left small files, or it recorded an
+                    // unreadable one and left its merge's others: the
+                    // partition goes back on the queue (the next cron would
+                    // find it too).
                     if let Err(e) = requeue(&env, &partition).await {
                         line["requeue_error"] = e.into();
                     }
