@@ -1217,18 +1217,13 @@ fn late_data_joins_the_hours_output() {
 fn row_groups_close_at_their_byte_cap() {
     let store = memory();
     ingest_logs(&store, 0..6, 3000);
-    let before = rows(&store);
     let s = Settings {
         target_bytes: 64 << 20,
         row_group_rows: 1 << 20,
         row_group_bytes: 1 << 20,
         ..settings()
     };
-    compact_all(&store, &s);
-    assert_eq!(rows(&store), before);
-    let files = table_files(&store);
-    assert_eq!(files.len(), 1);
-    let groups = row_groups(store.snapshot().remove(&files[0]).unwrap());
+    let groups = compacted_into_one(&store, &s);
     assert!(groups.len() >= 2, "{} row groups", groups.len());
     for (bytes, rows) in groups {
         // Closed at the first 8,192-row batch past the cap.
@@ -1293,6 +1288,17 @@ fn runs_within_memory(store: &Memory, budget: u64) -> compact::Report {
     compact_all(store, &s);
     assert_eq!(rows(store), before);
     first
+}
+
+/// Compacts every partition of `store`, which keeps its rows in one output
+/// file: that file's row groups (see [`row_groups`]).
+fn compacted_into_one(store: &Memory, s: &Settings) -> Vec<(i64, i64)> {
+    let before = rows(store);
+    compact_all(store, s);
+    assert_eq!(rows(store), before);
+    let files = table_files(store);
+    assert_eq!(files.len(), 1);
+    row_groups(store.snapshot().remove(&files[0]).unwrap())
 }
 
 /// Each row group of a Parquet file: its compressed bytes and its rows.
@@ -1653,18 +1659,13 @@ fn a_run_leaves_room_for_one_last_run() {
 fn row_groups_hold_the_configured_rows() {
     let store = memory();
     ingest_logs(&store, 0..12, 2000);
-    let before = rows(&store);
     let s = Settings {
         target_bytes: 64 << 20,
         row_group_rows: 10_000,
         row_group_bytes: 64 << 20,
         ..settings()
     };
-    compact_all(&store, &s);
-    assert_eq!(rows(&store), before);
-    let files = table_files(&store);
-    assert_eq!(files.len(), 1);
-    let groups = row_groups(store.snapshot().remove(&files[0]).unwrap());
+    let groups = compacted_into_one(&store, &s);
     let rows: Vec<i64> = groups.iter().map(|&(_, n)| n).collect();
     assert_eq!(rows, vec![10_000, 10_000, 4_000]);
 }

@@ -363,38 +363,30 @@ fn an_uncompressed_body_is_held_to_the_inflated_limit_unread() {
     });
     let opened = Cell::new(false);
     let pulled = Cell::new(0);
+    // The status, and whether the body was opened.
+    let send = |head: &Head<'_>| {
+        let (reply, _) = block_on(http::handle(
+            head,
+            |_| {
+                opened.set(true);
+                counted(1, 1500, &pulled)
+            },
+            &Memory::new(),
+            &config,
+            &Admission::new(),
+        ));
+        (reply.status, opened.replace(false))
+    };
     let head = Head {
         content_length: Some("1500"),
         ..export("/v1/logs")
     };
-    let (reply, _) = block_on(http::handle(
-        &head,
-        |_| {
-            opened.set(true);
-            counted(1, 1500, &pulled)
-        },
-        &Memory::new(),
-        &config,
-        &Admission::new(),
-    ));
-    assert_eq!(reply.status, 413);
-    assert!(!opened.get(), "the body was opened");
+    assert_eq!(send(&head), (413, false), "the body was opened");
     let gzipped = Head {
         content_encoding: Some("gzip"),
         ..head
     };
-    let (reply, _) = block_on(http::handle(
-        &gzipped,
-        |_| {
-            opened.set(true);
-            counted(1, 1500, &pulled)
-        },
-        &Memory::new(),
-        &config,
-        &Admission::new(),
-    ));
-    assert_eq!(reply.status, 400, "read, then refused as gzip");
-    assert!(opened.get());
+    assert_eq!(send(&gzipped), (400, true), "read, then refused as gzip");
 }
 
 /// The log line of a stored request has its fields, with what was counted;

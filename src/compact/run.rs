@@ -632,31 +632,34 @@ async fn compact<S: Store>(
     // Files an earlier run found unreadable are left out while they are
     // there with the same etag, and named again; a record whose file is
     // gone or changed goes (best effort: the next run tries again).
-    let mut unreadable: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut stale = Vec::new();
+    // Each recorded file's key: its etag when it failed, why, the record.
+    let mut recorded: BTreeMap<String, (String, String, String)> = BTreeMap::new();
     let mut reads = stream::iter(records)
         .map(|m| async move { (store.get(&m.key, None).await, m.key) })
         .buffered(GETS_AT_ONCE);
     while let Some((got, record_key)) = reads.next().await {
         if let Some(bytes) = got? {
             let u: protocol::Unreadable = parse(&record_key, &bytes)?;
-            unreadable.insert(u.key, (u.etag, u.reason));
+            recorded.insert(u.key, (u.etag, u.reason, record_key));
         }
-        stale.push(record_key);
     }
     drop(reads);
+    let mut stale = Vec::new();
     let files: Vec<Meta> = files
         .into_iter()
-        .filter(|m| match unreadable.remove(&m.key) {
-            Some((etag, reason)) if etag == m.etag => {
+        .filter(|m| match recorded.remove(&m.key) {
+            Some((etag, reason, _)) if etag == m.etag => {
                 report.name_unreadable(&m.key, &reason);
-                let record_key = protocol::unreadable_key(&p, &m.key);
-                stale.retain(|k| *k != record_key);
                 false
             }
-            _ => true,
+            Some((_, _, record_key)) => {
+                stale.push(record_key);
+                true
+            }
+            None => true,
         })
         .collect();
+    stale.extend(recorded.into_values().map(|(_, _, record_key)| record_key));
     if !stale.is_empty() {
         let _ = store.delete(&stale).await;
     }
