@@ -91,9 +91,11 @@ pub enum Error {
         limit: usize,
     },
 
-    /// The request needs more memory than the isolate's budget has free
-    /// now (see [`crate::pipeline::Meter`]): 503, and the exporter retries.
-    #[error("this request needs {bytes} bytes of memory, more than is free now; retry later")]
+    /// The request (or compaction run) needs more memory than the
+    /// isolate's budget has free now (see [`crate::pipeline::Meter`],
+    /// [`crate::compact::run_metered`]): 503, and the exporter retries; a
+    /// run's queue message is redelivered.
+    #[error("this needs {bytes} bytes of memory, more than is free now; retry later")]
     Busy {
         /// What the request needed when it was refused.
         bytes: u64,
@@ -164,12 +166,12 @@ impl Error {
     }
 
     /// True when the same call may succeed if made again: a store call
-    /// failed. Any other error of a compaction run (a file whose pages do
+    /// failed, or the memory it needs was not free. Any other error of a compaction run (a file whose pages do
     /// not decode, an invariant that did not hold) comes back the same at
     /// every try, so a queue consumer acks its message instead of having
     /// the queue redeliver it to redo the whole run for nothing.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Store { .. })
+        matches!(self, Error::Store { .. } | Error::Busy { .. })
     }
 }
 
@@ -180,9 +182,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
-    /// Only a failed store call is worth a queue's redelivery.
+    /// Only a failed store call, or memory not free now, is worth a
+    /// queue's redelivery.
     #[test]
-    fn only_store_failures_are_transient() {
+    fn only_store_failures_and_busy_are_transient() {
         let store = Error::Store {
             op: "get",
             key: "k".into(),
@@ -192,5 +195,6 @@ mod tests {
         let data = Error::Parquet(parquet::errors::ParquetError::General("bad page".into()));
         assert!(!data.is_transient());
         assert!(!Error::Internal("an invariant").is_transient());
+        assert!(Error::Busy { bytes: 1 }.is_transient());
     }
 }

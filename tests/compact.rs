@@ -1418,6 +1418,69 @@ fn a_partition_over_a_run_s_bounds_takes_several_runs() {
     }
 }
 
+/// A run merges two files whatever they hold: a pair estimated over the
+/// run's memory bound asks for its whole estimate before it writes
+/// anything. Refused, the run stops with a transient `Busy` (a queue
+/// redelivers it) and leaves the store as it was, lease included; granted,
+/// it merges. A run within its bound asks for nothing.
+#[test]
+fn a_run_over_its_memory_bound_asks_for_its_estimate_first() {
+    let store = memory();
+    ingest_logs(&store, 1..=2, 3000);
+    let p = first_partition(&store);
+    let before = store.snapshot();
+    let asked = std::cell::Cell::new(0);
+    let within = Settings {
+        target_bytes: 64 << 20,
+        ..settings()
+    };
+    let report = block_on(compact::run_metered(
+        &store,
+        p,
+        &|| NOW,
+        &within,
+        "test",
+        &|bytes| {
+            asked.set(bytes);
+            false
+        },
+    ))
+    .unwrap();
+    assert_eq!((report.inputs, asked.get()), (2, 0));
+
+    let store = memory();
+    ingest_logs(&store, 1..=2, 3000);
+    let over = Settings {
+        merge_memory_bytes: 1,
+        ..within.clone()
+    };
+    let ask = |grant: bool| {
+        block_on(compact::run_metered(
+            &store,
+            p,
+            &|| NOW,
+            &over,
+            "test",
+            &|bytes| {
+                asked.set(bytes);
+                grant
+            },
+        ))
+    };
+    let refused = ask(false).unwrap_err();
+    assert!(
+        matches!(refused, otlp2r2::Error::Busy { .. }) && refused.is_transient(),
+        "{refused}"
+    );
+    assert!(asked.get() > over.run_memory(), "{}", asked.get());
+    assert_eq!(store.snapshot(), before);
+    asked.set(0);
+    let report = ask(true).unwrap();
+    assert_eq!((report.inputs, report.outputs), (2, 1));
+    assert!(asked.get() > over.run_memory());
+    assert_eq!(rows(&store).values().map(Vec::len).sum::<usize>(), 6000);
+}
+
 /// Files of one row each are bounded by what their decoded footers hold,
 /// not by their few bytes: with room for ten footers, a run takes at most
 /// ten of them (the bytes alone would have let all forty into one run).

@@ -23,7 +23,7 @@ mod run;
 mod settings;
 
 pub use plan::Partition;
-pub use run::{find_eligible, lease_margin, run, Report};
+pub use run::{find_eligible, lease_margin, run, run_metered, Report};
 pub use settings::*;
 
 use crate::error::Result;

@@ -399,6 +399,25 @@ pub async fn run<S: Store>(
     settings: &Settings,
     owner: &str,
 ) -> Result<Report> {
+    run_metered(store, partition, clock, settings, owner, &|_| true).await
+}
+
+/// [`run`], for a caller that charged it [`Settings::run_memory`] against a
+/// budget of memory in flight (the Worker's [`crate::http::admission`]).
+/// A run merges at least two files whatever they hold, so its inputs may
+/// be estimated at more than [`Settings::merge_memory_bytes`] (rows of
+/// megabyte values): before it writes anything, such a run asks `charge`
+/// for its whole estimate ([`Settings::run_memory_for`]), and stops with
+/// [`Error::Busy`] (transient: a queue redelivers it) when that does not
+/// fit now.
+pub async fn run_metered<S: Store>(
+    store: &S,
+    partition: Partition,
+    clock: &dyn Fn() -> u64,
+    settings: &Settings,
+    owner: &str,
+    charge: &dyn Fn(usize) -> bool,
+) -> Result<Report> {
     let mut report = Report::default();
     let now = clock();
     let Some(etag) = take_lease(store, &partition, now, settings, owner).await? else {
@@ -412,7 +431,7 @@ pub async fn run<S: Store>(
             .saturating_add(settings.lease_secs)
             .saturating_sub(lease_margin(settings)),
     };
-    let result = compact(&leased, partition, now, settings, &mut report).await;
+    let result = compact(&leased, partition, now, settings, charge, &mut report).await;
     // The lease goes whatever happened, while it is surely still this
     // run's; past the deadline it expires on its own, and another
     // compactor may hold it already.
@@ -562,6 +581,7 @@ async fn compact<S: Store>(
     p: Partition,
     now: u64,
     settings: &Settings,
+    charge: &dyn Fn(usize) -> bool,
     report: &mut Report,
 ) -> Result<()> {
     // The three listings a run starts from, at once (each a round trip on
@@ -783,6 +803,13 @@ async fn compact<S: Store>(
     // Footers read ahead and not taken go now, before any merge.
     drop(footers);
     let mut groups: Vec<Group> = groups.into_iter().filter(|g| g.files.len() >= 2).collect();
+    // The run was charged its bound; a pair it took over the bound is
+    // charged what it is estimated to hold, before any intent is written.
+    let held = groups.iter().map(|g| g.memory.total()).sum();
+    let need = settings.run_memory_for(held);
+    if need > settings.run_memory() && !charge(need) {
+        return Err(Error::Busy { bytes: need as u64 });
+    }
     // Groups merge one after the other, so only the first keeps its small
     // inputs' bytes: the others' would be held through its merge, on top of
     // its bound. They get their row groups as larger inputs do.

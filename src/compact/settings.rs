@@ -106,8 +106,13 @@ impl Settings {
     /// flight, which requests share (about 38 MiB by default; the 1 GiB
     /// partition's runs reach 44 MiB of wasm memory, the module included).
     pub fn run_memory(&self) -> usize {
-        let inputs = usize::try_from(self.merge_memory_bytes).unwrap_or(usize::MAX);
-        inputs
+        self.run_memory_for(self.merge_memory_bytes)
+    }
+
+    /// [`Settings::run_memory`] for inputs estimated to hold `inputs` bytes.
+    pub fn run_memory_for(&self, inputs: u64) -> usize {
+        usize::try_from(inputs)
+            .unwrap_or(usize::MAX)
             .saturating_add(self.row_group_bytes.saturating_mul(2))
             .saturating_add(self.part_bytes)
     }

@@ -131,7 +131,13 @@ async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::
                 match super::ADMISSION.admit(s.run_memory(), capacity) {
                     Some(permit) => {
                         let clock = || Date::now().as_millis() / 1000;
-                        let run = compact::run(&store, partition, &clock, &s, &owner).await;
+                        // A run over its bound (a pair of wide inputs)
+                        // grows its charge before it merges.
+                        let permit = std::cell::RefCell::new(permit);
+                        let charge = |bytes| permit.borrow_mut().grow_to(bytes);
+                        let run =
+                            compact::run_metered(&store, partition, &clock, &s, &owner, &charge)
+                                .await;
                         drop(permit);
                         run.map_err(|e| (e.to_string(), e.is_transient()))
                     }
