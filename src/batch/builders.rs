@@ -191,12 +191,15 @@ fn hex_digit(n: u8) -> u8 {
 }
 
 /// A pre-sized builder of a `Map<Utf8, Utf8>` attributes column. Values are
-/// rendered with [`render::text`]; keys keep their request order.
+/// rendered with [`render::text`]; entries go in key order
+/// ([`render::KeyOrder`]).
 pub struct AttrsBuilder {
     offsets: Vec<i32>,
     keys: TextBuilder,
     values: TextBuilder,
     planned_rows: usize,
+    /// Rows' entries in key order.
+    order: render::KeyOrder,
 }
 
 impl AttrsBuilder {
@@ -212,15 +215,24 @@ impl AttrsBuilder {
             keys: TextBuilder::with_capacity(entries, plan.key_bytes)?,
             values: TextBuilder::with_capacity(entries, plan.value_bytes)?,
             planned_rows: plan.rows,
+            order: render::KeyOrder::default(),
         })
     }
 
     /// Appends one row (one map).
     #[inline]
     pub fn push(&mut self, attrs: &[KeyValue<'_>]) {
-        for kv in attrs {
-            self.keys.push(&kv.key);
-            self.values.push_any(&kv.value);
+        if let Some(order) = self.order.of(attrs) {
+            for &i in order {
+                let kv = &attrs[i as usize];
+                self.keys.push(&kv.key);
+                self.values.push_any(&kv.value);
+            }
+        } else {
+            for kv in attrs {
+                self.keys.push(&kv.key);
+                self.values.push_any(&kv.value);
+            }
         }
         self.offsets.push(self.keys.len() as i32);
     }
@@ -372,6 +384,8 @@ impl TimeBuilder {
 
 #[cfg(test)]
 mod tests {
+    use arrow_array::cast::AsArray;
+
     use super::*;
 
     #[test]
@@ -400,5 +414,81 @@ mod tests {
             .downcast_ref::<PrimitiveArray<TimestampMicrosecondType>>()
             .unwrap();
         assert_eq!(a.values().to_vec(), vec![1, i64::MAX / 1_000]);
+    }
+
+    fn kvs(pairs: &[(String, String)]) -> Vec<KeyValue<'static>> {
+        (pairs.iter())
+            .map(|(k, v)| KeyValue {
+                key: k.clone().into(),
+                value: AnyValue::Str(v.clone().into()),
+            })
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// `attrs` in [`render::KeyOrder`], `key=value`.
+    fn walked(attrs: &[KeyValue<'_>]) -> Vec<String> {
+        let all: Vec<u32> = match render::KeyOrder::default().of(attrs) {
+            Some(order) => order.to_vec(),
+            None => (0..attrs.len() as u32).collect(),
+        };
+        (all.iter().map(|&i| &attrs[i as usize]))
+            .map(|kv| match &kv.value {
+                AnyValue::Str(v) => format!("{}={v}", kv.key),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    /// Entries go by key, bytewise (`B` before `a`, `é` after `z`), those
+    /// of one key in request order: sorted lists, lists of none, and long
+    /// lists alike; the map column holds them so.
+    #[test]
+    fn attributes_are_written_in_key_order() {
+        let attrs = kvs(&pairs(&[
+            ("b", "1"),
+            ("a", "2"),
+            ("é", "3"),
+            ("b", "4"),
+            ("B", "5"),
+            ("z", "6"),
+        ]));
+        let want = ["B=5", "a=2", "b=1", "b=4", "z=6", "é=3"];
+        assert_eq!(walked(&attrs), want);
+        let sorted = kvs(&pairs(&[("a", "1"), ("a", "0"), ("b", "2")]));
+        assert_eq!(walked(&sorted), ["a=1", "a=0", "b=2"]);
+        assert!(walked(&[]).is_empty());
+
+        // 101 entries, `k000` twice.
+        let many: Vec<(String, String)> = (0..101)
+            .map(|i| (format!("k{:03}", (i * 37) % 100), i.to_string()))
+            .collect();
+        let mut want_many: Vec<String> = many.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        want_many.sort_by_key(|e| e[..4].to_string());
+        assert_eq!(walked(&kvs(&many)), want_many);
+        assert!(want_many.contains(&"k000=0".into()) && want_many.contains(&"k000=100".into()));
+
+        let mut b = AttrsBuilder::new(AttrsPlan {
+            rows: 1,
+            entries: 6,
+            key_bytes: 8,
+            value_bytes: 6,
+        })
+        .unwrap();
+        b.push(&attrs);
+        let map = b.finish().unwrap();
+        let (keys, values) = (
+            map.keys().as_string::<i32>(),
+            map.values().as_string::<i32>(),
+        );
+        let got: Vec<String> = (keys.iter().zip(values))
+            .map(|(k, v)| format!("{}={}", k.unwrap(), v.unwrap()))
+            .collect();
+        assert_eq!(got, want);
     }
 }

@@ -30,8 +30,9 @@ pub struct RenderedAttrs {
 }
 
 impl RenderedAttrs {
-    /// Renders `attrs`: keys as they are, values with [`render::text`],
-    /// into buffers sized once from `size` (their [`AttrsSize::of`]).
+    /// Renders `attrs` in key order ([`render::KeyOrder`]): keys as
+    /// they are, values with [`render::text`], into buffers sized once from
+    /// `size` (their [`AttrsSize::of`]).
     fn new(attrs: &[KeyValue<'_>], size: &AttrsSize) -> Self {
         let mut r = RenderedAttrs {
             keys: Vec::with_capacity(size.key_bytes as usize),
@@ -39,7 +40,10 @@ impl RenderedAttrs {
             values: Vec::with_capacity(size.value_bytes as usize),
             value_ends: Vec::with_capacity(attrs.len()),
         };
-        for kv in attrs {
+        let mut order = render::KeyOrder::default();
+        let order = order.of(attrs);
+        let nth = |i: usize| &attrs[order.map_or(i, |o| o[i] as usize)];
+        for kv in (0..attrs.len()).map(nth) {
             r.keys.extend_from_slice(kv.key.as_bytes());
             r.key_ends.push(r.keys.len() as u32);
             render::text(&kv.value, &mut r.values);

@@ -1,11 +1,13 @@
 -- Column lists of the OpenTelemetry Collector ClickHouse exporter's default tables
 -- (opentelemetry-collector-contrib exporter/clickhouseexporter/internal/sqltemplates/*_table.sql),
 -- reduced to names and types: codecs, indexes, engines, TTLs and COMMENTs are left out.
--- MATERIALIZED / ALIAS columns are computed by ClickHouse and never inserted; they are kept
--- here so the DDL can be run as is by a reader test.
+-- MATERIALIZED / ALIAS columns are computed by ClickHouse and never inserted; DEFAULT columns
+-- (otel_logs' TimestampTime) are computed when an insert names its columns without them. They
+-- are kept here so the DDL can be run as is by a reader test.
 
 CREATE TABLE otel_logs (
     Timestamp DateTime64(9),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
     TraceId String,
     SpanId String,
     TraceFlags UInt8,

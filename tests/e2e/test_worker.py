@@ -132,6 +132,11 @@ def test_sdk_logs_land_with_their_values(sdk_data):
         assert r[6] == sdk_data["trace_id"] and r[7] == sdk_data["child_id"]
         assert r[8] == "e2e.logger"
         assert r[9] == "8"
+    # Maps hold their entries by key, as the ClickHouse exporter's do (the
+    # SDK sends its resource's telemetry.sdk.* entries before service.name).
+    keys = query(tree, f"SELECT DISTINCT map_keys(ResourceAttributes) FROM {parquet(tree, 'otel_logs')}")
+    assert len(keys) == 1 and len(keys[0][0]) > 3, keys
+    assert keys[0][0] == sorted(keys[0][0], key=lambda k: k.encode()), keys
 
 
 def test_sdk_traces_land_with_their_values(sdk_data):

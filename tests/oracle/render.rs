@@ -41,11 +41,15 @@ pub fn text(v: Option<&AnyValue>) -> String {
 }
 
 /// An attribute list as the `Map<Utf8, Utf8>` column holds it: every entry,
-/// in request order.
+/// by key as the exporter's ordered map sorts them (bytewise), entries of
+/// one key in request order.
 pub fn attrs(kvs: &[KeyValue]) -> Vec<(String, String)> {
-    kvs.iter()
+    let mut out: Vec<(String, String)> = kvs
+        .iter()
         .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
-        .collect()
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// Go's `encoding/json` of `AsRaw()`; `None` on a non-finite double.

@@ -3,7 +3,8 @@
 usage: duckdb_check.py OUT_DIR DDL_FILE
 
 For every table directory under OUT_DIR (Hive layout `<table>/date=…/hour=…/*.parquet`):
-- the exporter's insertable columns (not MATERIALIZED / ALIAS) come first, by name and in order;
+- the exporter's columns that an insert gives (not MATERIALIZED / ALIAS, nor DEFAULT: ClickHouse
+  computes those) come first, by name and in order;
 - the column types are the DuckDB equivalents of the documented Arrow types;
 - the Hive partition columns `date` and `hour` agree with each row's time.
 Prints one JSON object: {table: {"rows": N, "columns": [...], "sample": {...}}} on success;
@@ -22,7 +23,7 @@ def exporter_columns(ddl: str) -> dict:
         cols = []
         for line in body.split(",\n"):
             line = line.strip()
-            if not line or " MATERIALIZED " in line or " ALIAS " in line:
+            if not line or any(f" {k} " in line for k in ("MATERIALIZED", "ALIAS", "DEFAULT")):
                 continue
             cols.append(line.split()[0].strip("`"))
         tables[name] = cols
