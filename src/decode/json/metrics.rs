@@ -14,6 +14,13 @@ use crate::model::*;
 impl<'a> JsonObject<'a> for Metric<'a> {
     const WHAT: &'static str = "Metric";
     fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
+        // A `null` member of the data `oneof` sets none (nor drops the
+        // points of the member set before it).
+        let data = matches!(key, "gauge" | "sum" | "histogram" | "summary")
+            || matches!(key, field!(exponential_histogram));
+        if data && p.null_next() {
+            return p.skip();
+        }
         match key {
             "name" => self.name = p.str()?,
             "description" => self.description = p.str()?,
@@ -91,6 +98,9 @@ impl<'a, T: JsonObject<'a>> JsonObject<'a> for DataOf<T> {
 impl<'a> JsonObject<'a> for NumberDataPoint<'a> {
     const WHAT: &'static str = "NumberDataPoint";
     fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
+        if matches!(key, field!(as_double) | field!(as_int)) && p.null_next() {
+            return p.skip(); // a `null` member of the value `oneof` sets none
+        }
         match key {
             "attributes" => self.attributes = attrs(p)?,
             field!(start_time_unix_nano) => self.start_time_unix_nano = p.int()?,
@@ -194,6 +204,9 @@ impl<'a> JsonObject<'a> for ValueAtQuantile {
 impl<'a> JsonObject<'a> for Exemplar<'a> {
     const WHAT: &'static str = "Exemplar";
     fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
+        if matches!(key, field!(as_double) | field!(as_int)) && p.null_next() {
+            return p.skip(); // a `null` member of the value `oneof` sets none
+        }
         match key {
             field!(filtered_attributes) => self.filtered_attributes = attrs(p)?,
             field!(time_unix_nano) => self.time_unix_nano = p.int()?,

@@ -12,7 +12,10 @@
 //!   [`crate::model`]);
 //! - doubles as numbers or `"NaN"`, `"Infinity"`, `"-Infinity"`;
 //! - bytes as base64 (standard or URL-safe, padding optional);
-//! - `null` for any field means its default; unknown fields are ignored;
+//! - `null` for any field means its default, and for a member of a `oneof`
+//!   (an `AnyValue`'s value, a metric's data, a point's value) that the
+//!   member is not set: it does not replace an earlier member (protobuf's
+//!   JSON mapping, as Go's `protojson` reads it); unknown fields are ignored;
 //! - the body is UTF-8 throughout (RFC 8259), ignored fields included: it is
 //!   checked once, whole, before parsing.
 //!
@@ -202,6 +205,38 @@ pub(super) mod tests {
         assert_eq!(kv[2].value, AnyValue::Int(7));
         // Strings without escapes are borrowed from the body.
         assert!(matches!(req[0].scopes[0].scope.name, Cow::Borrowed(_)));
+    }
+
+    /// A `oneof` member that is `null` is not set: the member before it
+    /// stays (a metric's points are not dropped by a `"gauge": null` after
+    /// its `"sum"`), and a value of only `null` members stays empty.
+    #[test]
+    fn a_null_oneof_member_does_not_replace_the_one_set() {
+        let body = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[
+            {"body":{"stringValue":"x","intValue":null,"kvlistValue":null}},
+            {"body":{"arrayValue":{"values":[{"stringValue":null}]}}}]}]}]}"#;
+        let req = logs(body, &big()).unwrap();
+        let items = &req[0].scopes[0].items;
+        assert_eq!(items[0].body, AnyValue::Str(Cow::Borrowed("x")));
+        assert_eq!(items[1].body, AnyValue::Array(vec![AnyValue::Empty]));
+
+        let body = br#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m",
+            "sum":{"dataPoints":[{"asDouble":1.5,"asInt":null},{"asInt":"2"}],
+                   "aggregationTemporality":2,"isMonotonic":true},
+            "gauge":null,"histogram":null,"exponentialHistogram":null,"summary":null}]}]}]}"#;
+        let req = metrics(body, &big()).unwrap();
+        let m = &req[0].scopes[0].items[0];
+        let crate::model::MetricData::Sum {
+            points,
+            temporality,
+            monotonic,
+        } = &m.data
+        else {
+            panic!("{:?}", m.data)
+        };
+        assert_eq!((*temporality, *monotonic), (2, true));
+        assert_eq!(points[0].value, crate::model::Number::Double(1.5));
+        assert_eq!(points[1].value, crate::model::Number::Int(2));
     }
 
     /// A value of the wrong type, or a string that is not what the field

@@ -102,13 +102,13 @@ pub(super) fn any_value<'a>(p: &mut Parser<'a, '_>, depth: usize) -> Result<AnyV
     // The variants as exporters write them (`{"stringValue":…`), read
     // without scanning and matching the key; anything else the general way.
     let first = if p.eat_key(b'{', "stringValue") {
-        Some(AnyValue::Str(p.str()?))
+        Some(member(p, |p| Ok(AnyValue::Str(p.str()?)))?)
     } else if p.eat_key(b'{', "intValue") {
-        Some(AnyValue::Int(p.int()?))
+        Some(member(p, |p| Ok(AnyValue::Int(p.int()?)))?)
     } else if p.eat_key(b'{', "doubleValue") {
-        Some(AnyValue::Double(p.f64()?))
+        Some(member(p, |p| Ok(AnyValue::Double(p.f64()?)))?)
     } else if p.eat_key(b'{', "boolValue") {
-        Some(AnyValue::Bool(p.bool()?))
+        Some(member(p, |p| Ok(AnyValue::Bool(p.bool()?)))?)
     } else {
         None
     };
@@ -127,12 +127,29 @@ pub(super) fn any_value<'a>(p: &mut Parser<'a, '_>, depth: usize) -> Result<AnyV
     Ok(v)
 }
 
+/// A member of the value's `oneof`, read by `read`; `null` sets none.
+#[inline(always)]
+fn member<'a, 'b>(
+    p: &mut Parser<'a, 'b>,
+    read: impl FnOnce(&mut Parser<'a, 'b>) -> Result<AnyValue<'a>>,
+) -> Result<AnyValue<'a>> {
+    if p.null_next() {
+        p.skip()?;
+        return Ok(AnyValue::Empty);
+    }
+    read(p)
+}
+
 fn any_field<'a>(
     v: &mut AnyValue<'a>,
     p: &mut Parser<'a, '_>,
     key: &str,
     depth: usize,
 ) -> Result<()> {
+    // Every field is a member of the value's `oneof`: `null` sets none.
+    if p.null_next() {
+        return p.skip();
+    }
     *v = match key {
         field!(string_value) => AnyValue::Str(p.str()?),
         field!(bool_value) => AnyValue::Bool(p.bool()?),
