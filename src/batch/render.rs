@@ -231,10 +231,11 @@ fn json(v: &AnyValue<'_>, out: &mut Vec<u8>) -> Result<(), NonFinite> {
 }
 
 /// The order in which the ClickHouse exporter stores the entries of a map
-/// (and Go marshals a map's keys): by key, bytewise, entries of one key in
-/// request order (clickhouse-go's ordered map sorts the entries it
-/// collects). ClickHouse compares maps entry by entry (`GROUP BY
-/// Attributes`, a hash of them), so the order is part of the value.
+/// (and Go marshals a map's keys): by key, bytewise (clickhouse-go's
+/// ordered map sorts the entries it collects). ClickHouse compares maps
+/// entry by entry (`GROUP BY Attributes`, a hash of them), so the order is
+/// part of the value. Entries of one key keep their request order: this
+/// crate's choice, as the exporter's sort is not stable past 12 entries.
 ///
 /// Keys are compared by their first eight bytes first ([`prefix`]), and
 /// whole only where those are equal. The last two lists' orders are kept:

@@ -406,10 +406,12 @@ pub async fn run<S: Store>(
 /// budget of memory in flight (the Worker's [`crate::http::admission`]).
 /// A run merges at least two files whatever they hold, so its inputs may
 /// be estimated at more than [`Settings::merge_memory_bytes`] (rows of
-/// megabyte values): before it writes anything, such a run asks `charge`
-/// for its whole estimate ([`Settings::run_memory_for`]), and stops with
-/// [`Error::Busy`] (transient: a queue redelivers it) when that does not
-/// fit now.
+/// megabyte values): before it writes an intent or an output, such a run
+/// asks `charge` for its whole estimate ([`Settings::run_memory_for`]), and
+/// stops with [`Error::Busy`] (transient: a queue redelivers it) when that
+/// does not fit now. What it did before (a crashed run recovered, late
+/// retries and expired tombstones deleted) is done, as in any run; its
+/// report is not returned.
 pub async fn run_metered<S: Store>(
     store: &S,
     partition: Partition,

@@ -15,7 +15,10 @@
 //! - `null` for any field means its default, and for a member of a `oneof`
 //!   (an `AnyValue`'s value, a metric's data, a point's value) that the
 //!   member is not set: it does not replace an earlier member (protobuf's
-//!   JSON mapping, as Go's `protojson` reads it); unknown fields are ignored;
+//!   JSON mapping, as Go's `protojson` reads it; the Collector's pdata
+//!   decoder sets the member to its default instead, so a `"gauge": null`
+//!   after a `"sum"` loses the sum's points there); unknown fields are
+//!   ignored;
 //! - the body is UTF-8 throughout (RFC 8259), ignored fields included: it is
 //!   checked once, whole, before parsing.
 //!
