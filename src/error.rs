@@ -166,10 +166,11 @@ impl Error {
     }
 
     /// True when the same call may succeed if made again: a store call
-    /// failed, or the memory it needs was not free. Any other error of a compaction run (a file whose pages do
-    /// not decode, an invariant that did not hold) comes back the same at
-    /// every try, so a queue consumer acks its message instead of having
-    /// the queue redeliver it to redo the whole run for nothing.
+    /// failed, or the memory it needs was not free. Any other error of a
+    /// compaction run (a file whose pages do not decode, an invariant that
+    /// did not hold) comes back the same at every try, so a queue consumer
+    /// acks its message instead of having the queue redeliver it to redo
+    /// the whole run for nothing.
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Store { .. } | Error::Busy { .. })
     }

@@ -16,8 +16,10 @@ impl<'a> JsonObject<'a> for Metric<'a> {
     fn field(&mut self, key: &str, p: &mut Parser<'a, '_>) -> Result<()> {
         // A `null` member of the data `oneof` sets none (nor drops the
         // points of the member set before it).
-        let data = matches!(key, "gauge" | "sum" | "histogram" | "summary")
-            || matches!(key, field!(exponential_histogram));
+        let data = matches!(
+            key,
+            "gauge" | "sum" | "histogram" | field!(exponential_histogram) | "summary"
+        );
         if data && p.null_next() {
             return p.skip();
         }
