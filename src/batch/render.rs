@@ -239,12 +239,13 @@ fn json(v: &AnyValue<'_>, out: &mut Vec<u8>) -> Result<(), NonFinite> {
 ///
 /// Keys are compared by their first eight bytes first ([`prefix`]), and
 /// whole only where those are equal. The last two lists' orders are kept:
-/// a list whose keys have the prefixes of one of them, which were all
-/// distinct, takes that order without a sort (the records of one
-/// instrumentation carry the same keys in the same order, and a request
-/// mixes a few such shapes). Sorting every list, keys compared whole, cost
-/// 7 % of a logs request (callgrind, 10k records of five to eight
-/// attributes).
+/// a list whose keys have the prefixes of one of them takes that order
+/// without a sort when its neighbours in that order that share a prefix
+/// (`exception.type`, `exception.message`) are still in order (the records
+/// of one instrumentation carry the same keys in the same order, and a
+/// request mixes a few such shapes). Sorting every list, keys compared
+/// whole, cost 7 % of a logs request (callgrind, 10k records of five to
+/// eight attributes).
 #[derive(Debug, Default)]
 pub(super) struct KeyOrder {
     /// The last list's shape, then the one before.
@@ -258,17 +259,21 @@ struct Shape {
     prefixes: Vec<u64>,
     /// The indexes in key order; empty when the list was in order.
     order: Vec<u32>,
-    /// The prefixes all differ: they alone give the order.
-    distinct: bool,
+    /// The neighbours in key order whose prefixes are equal: only their
+    /// whole keys tell whether another list of these prefixes has this
+    /// order.
+    ties: Vec<(u32, u32)>,
 }
 
 impl Shape {
-    /// Whether `kvs` have this shape's prefixes, all distinct.
+    /// Whether `kvs` sort in this shape's order: the same prefixes, and
+    /// each tied pair's keys in order. That suffices: a permutation whose
+    /// every neighbouring pair is in order is the stable sort.
     #[inline(always)]
     fn fits(&self, kvs: &[KeyValue<'_>]) -> bool {
-        self.distinct
-            && self.prefixes.len() == kvs.len()
+        self.prefixes.len() == kvs.len()
             && (kvs.iter().zip(&self.prefixes)).all(|(kv, &p)| prefix(&kv.key) == p)
+            && (self.ties.iter()).all(|&(a, b)| kvs[a as usize].key <= kvs[b as usize].key)
     }
 
     /// Becomes the shape of `kvs`: sorts them.
@@ -281,7 +286,14 @@ impl Shape {
         let at = |i: u32| (p[i as usize], &kvs[i as usize].key);
         // Stable; a list of up to 20 is sorted by insertion, unallocated.
         self.order.sort_by(|&a, &b| at(a).cmp(&at(b)));
-        self.distinct = (self.order.windows(2)).all(|w| p[w[0] as usize] != p[w[1] as usize]);
+        self.ties.clear();
+        let tied = |w: &[u32]| p[w[0] as usize] == p[w[1] as usize];
+        (self.ties).extend(
+            self.order
+                .windows(2)
+                .filter(|w| tied(w))
+                .map(|w| (w[0], w[1])),
+        );
         if (self.order.iter().enumerate()).all(|(i, &o)| o as usize == i) {
             self.order.clear();
         }
