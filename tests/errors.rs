@@ -276,7 +276,7 @@ fn corpus() -> Vec<Case> {
         case("bad base64 id", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"!!!!!!!!!!!!!!!!!!!!!!!!"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid 16-byte id"),
         case("bad base64", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"bytesValue":"!!"}}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "invalid base64"),
         case("unknown enum name", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":"LOUD"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "unknown enum name for SeverityNumber"),
-        case("int out of range", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"flags":"99999999999"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "not a valid u32"),
+        case("int out of range", Json, br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"flags":"99999999999"}]}]}]}"#.to_vec(), |e| matches!(e, Error::Json { .. }), "out of range for u32"),
         case("invalid UTF-8 in JSON", Json, b"{\"resourceLogs\":[{\"schemaUrl\":\"\xff\"}]}".to_vec(), |e| matches!(e, Error::Json { .. }), "line 1"),
         case("deep JSON value", Json, format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{deep_json}}}]}}]}}]}}"#).into_bytes(), |e| matches!(e, Error::TooDeep { .. }), "deeper than 16"),
         Case { gzip: true, ..case("not gzip", Protobuf, good.clone(), |e| matches!(e, Error::Gzip(_)), "not a gzip stream") },

@@ -143,6 +143,19 @@ impl<'a, 'b> Parser<'a, 'b> {
         (self.peek() == Some(b'"')).then(|| self.string())
     }
 
+    /// The next value when it is a number, as its text (its grammar
+    /// checked), for a reader that needs it exactly (an integer field: a
+    /// `double` holds 64-bit integers only to 2^53); `None` when it is not
+    /// a number (the cursor is then at its first byte).
+    pub(super) fn number_next(&mut self) -> Option<Result<&'a str>> {
+        self.ws();
+        let start = self.at;
+        matches!(self.peek(), Some(b'-' | b'0'..=b'9')).then(|| {
+            self.at = self.number_end()?;
+            Ok(&self.text[start..self.at])
+        })
+    }
+
     /// Whether the next value is `null` (or starts like it).
     #[inline]
     pub(super) fn null_next(&mut self) -> bool {

@@ -8,6 +8,9 @@
 //!   producers use) are accepted too, told apart from hex by length alone
 //!   (`scalar::Id`);
 //! - 64-bit integers as strings or numbers, other integers as either too;
+//!   an integral value in any number form (`1e3`, `5.0`, in a string too,
+//!   where the string must be a JSON number: no `+`, no leading zero), read
+//!   exactly, never through a double (past 2^53 a double rounds);
 //! - enums as integers or by their names (`"SPAN_KIND_SERVER"`, tables in
 //!   [`crate::model`]);
 //! - doubles as numbers or `"NaN"`, `"Infinity"`, `"-Infinity"`;

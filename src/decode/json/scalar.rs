@@ -18,7 +18,7 @@ use crate::model::{
 
 /// An integer type of an OTLP field, which OTLP/JSON may send as a number
 /// or a decimal string.
-pub(super) trait JsonInt: Copy + TryFrom<i128> + std::str::FromStr {
+pub(super) trait JsonInt: Copy + TryFrom<i128> {
     const NAME: &'static str;
     const ZERO: Self;
 }
@@ -57,15 +57,14 @@ impl<'a> Parser<'a, '_> {
             return self.int_of_str(&s?);
         }
         // A plain number in range (an `int32` or `uint32` field, as JSON
-        // writes them), without `scalar`'s dispatch; anything else below.
+        // writes them), without the exact reading below.
         if let Some(v) = self.plain_uint(|n| T::try_from(i128::from(n)).ok()) {
             return Ok(v);
         }
+        if let Some(text) = self.number_next() {
+            return self.int_of_text(text?, "value");
+        }
         match self.scalar()? {
-            Scalar::Str(s) => self.int_of_str(&s),
-            Scalar::U64(n) => self.int_in_range(i128::from(n)),
-            Scalar::I64(n) => self.int_in_range(i128::from(n)),
-            Scalar::F64(f) => self.int_of_f64(f),
             Scalar::Null => Ok(T::ZERO),
             met => Err(self.wrong_type(
                 &met,
@@ -80,34 +79,28 @@ impl<'a> Parser<'a, '_> {
     fn int_of_str<T: JsonInt>(&self, s: &str) -> Result<T> {
         match decimal(s).and_then(|n| T::try_from(i128::from(n)).ok()) {
             Some(n) => Ok(n),
-            None => self.int_of_other_str(s),
+            None => self.int_of_text(s, "string"),
         }
     }
 
+    /// An integer from a number's text (`what` names where it was: a
+    /// "value" or a "string"), of the type `T` the field has.
     #[cold]
-    fn int_of_other_str<T: JsonInt>(&self, s: &str) -> Result<T> {
-        match s.parse::<T>() {
-            Ok(n) => Ok(n),
-            Err(_) => match s.parse::<f64>() {
-                Ok(f) => self.int_of_f64(f),
-                Err(_) => Err(self.error(format!("the string is not a valid {}", T::NAME))),
-            },
-        }
-    }
-
-    fn int_in_range<T: JsonInt>(&self, n: i128) -> Result<T> {
+    fn int_of_text<T: JsonInt>(&self, text: &str, what: &str) -> Result<T> {
+        let n = self.integral(text, what, T::NAME)?;
         T::try_from(n).map_err(|_| self.error(format!("the value is out of range for {}", T::NAME)))
     }
 
-    /// proto3 JSON allows integral values in exponent form. Through i128,
-    /// which holds every integral f64 in range exactly: 2^64 must not pass
-    /// as `u64::MAX`.
-    fn int_of_f64<T: JsonInt>(&self, v: f64) -> Result<T> {
-        let i = v as i128;
-        match T::try_from(i) {
-            Ok(n) if v.fract() == 0.0 && i as f64 == v => Ok(n),
-            _ => Err(self.error(format!("the value is not a valid {}", T::NAME))),
-        }
+    /// The integer a number's text denotes ([`integral`]). proto3 JSON
+    /// allows an integral value in any number form (`1e3`, `5.0`), in a
+    /// string too, where Go's `protojson` takes JSON's number grammar (no
+    /// `+`, no leading zero, no space). Read exactly, not through a
+    /// `double`, which would round `9007199254740993.0` to its neighbour
+    /// and `-9223372036854775809` to `i64::MIN`.
+    #[cold]
+    fn integral(&self, text: &str, what: &str, name: &str) -> Result<i128> {
+        integral(text.as_bytes())
+            .ok_or_else(|| self.error(format!("the {what} is not a valid {name}")))
     }
 
     /// A double (`null` is 0).
@@ -237,13 +230,82 @@ impl<'a> Parser<'a, '_> {
 /// parser's checks per digit.
 #[inline]
 fn decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 {
+    if s.is_empty() || s.len() > 19 || (s.len() > 1 && s.starts_with('0')) {
         return None;
     }
     s.bytes().try_fold(0u64, |n, c| {
         let d = c.wrapping_sub(b'0');
         (d < 10).then_some(n * 10 + u64::from(d))
     })
+}
+
+/// The integer that `s`, a number in JSON's grammar (RFC 8259), denotes,
+/// computed exactly from its digits; beyond `u64` it saturates (out of
+/// range for every field). `None` when `s` is not such a number or its
+/// value is not integral.
+fn integral(s: &[u8]) -> Option<i128> {
+    let (negative, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    let digits_from = |i: usize| {
+        i + s[i.min(s.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let int_end = digits_from(0);
+    if int_end == 0 || (int_end > 1 && s[0] == b'0') {
+        return None;
+    }
+    let (mut i, mut frac_end) = (int_end, int_end);
+    if s.get(i) == Some(&b'.') {
+        frac_end = digits_from(i + 1);
+        if frac_end == i + 1 {
+            return None;
+        }
+        i = frac_end;
+    }
+    let mut exp = 0i64;
+    if let Some(b'e' | b'E') = s.get(i) {
+        let sign = if s.get(i + 1) == Some(&b'-') { -1 } else { 1 };
+        i += 1 + usize::from(matches!(s.get(i + 1), Some(b'-' | b'+')));
+        let end = digits_from(i);
+        if end == i {
+            return None;
+        }
+        // Past 2^40 the value is out of range (or not integral) either way.
+        exp = sign
+            * s[i..end]
+                .iter()
+                .fold(0i64, |e, c| (e * 10 + i64::from(c - b'0')).min(1 << 40));
+        i = end;
+    }
+    if i != s.len() {
+        return None;
+    }
+    // The digits without the point, `int_end..frac_end` shifted past it.
+    let digit = |k: usize| if k < int_end { s[k] } else { s[k + 1] };
+    let count = int_end + frac_end.saturating_sub(int_end + 1);
+    let (Some(first), Some(last)) = (
+        (0..count).find(|&k| digit(k) != b'0'),
+        (0..count).rev().find(|&k| digit(k) != b'0'),
+    ) else {
+        return Some(0);
+    };
+    // value = digits[first..=last] × 10^shift, its last digit not zero.
+    let shift = exp - (count - int_end) as i64 + (count - 1 - last) as i64;
+    if shift < 0 {
+        return None;
+    }
+    // Every field's range lies within ±u64::MAX: past it, saturate.
+    let magnitude = (first..=last)
+        .try_fold(0u64, |n, k| {
+            n.checked_mul(10)?.checked_add(u64::from(digit(k) - b'0'))
+        })
+        .and_then(|n| n.checked_mul(10u64.checked_pow(u32::try_from(shift).ok()?)?))
+        .map_or(i128::MAX, i128::from);
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// The proto names of one enum, indexed by value.
@@ -426,6 +488,96 @@ mod tests {
             int::<u64>("1714564800000000000"),
             Some(1_714_564_800_000_000_000)
         );
+    }
+
+    /// Integral values in fraction or exponent form are read exactly, not
+    /// through a double: past 2^53 a double rounds them to a neighbour, and
+    /// just past `i64::MIN` to `i64::MIN` itself.
+    #[test]
+    fn integers_past_a_doubles_precision_are_exact_or_refused() {
+        assert_eq!(int::<i64>("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(int::<i64>("-9223372036854775809"), None);
+        assert_eq!(int::<i64>("\"-9223372036854775809\""), None);
+        assert_eq!(int::<i64>("-9223372036854775809e0"), None);
+        assert_eq!(
+            int::<u64>("9007199254740993.0"),
+            Some(9_007_199_254_740_993)
+        );
+        assert_eq!(
+            int::<u64>("\"9007199254740993.0\""),
+            Some(9_007_199_254_740_993)
+        );
+        assert_eq!(int::<u64>("18446744073709551615.000"), Some(u64::MAX));
+        assert_eq!(int::<u64>("1.8446744073709551615e19"), Some(u64::MAX));
+        assert_eq!(int::<u64>("1.8446744073709551616e19"), None);
+        assert_eq!(int::<i64>("-92233720368547758.08e2"), Some(i64::MIN));
+        assert_eq!(int::<i64>("9223372036854775807.5"), None);
+        assert_eq!(int::<u64>("1714564800e9"), Some(1_714_564_800_000_000_000));
+        assert_eq!(
+            int::<u64>("17145648000000000000000e-4"),
+            Some(1_714_564_800_000_000_000)
+        );
+        assert_eq!(int::<u64>("17145648000000000001e-1"), None);
+        assert_eq!(int::<u32>("0e99999999999999999999"), Some(0));
+        assert_eq!(int::<u32>("0.000e-7"), Some(0));
+        assert_eq!(int::<u32>("1e99999999999999999999"), None);
+        assert_eq!(int::<u32>("1e-99999999999999999999"), None);
+        assert_eq!(int::<i32>("-2147483648.0"), Some(i32::MIN));
+        assert_eq!(int::<i32>("-21474836.49e2"), None);
+        // Strings: JSON's number grammar, as Go's protojson reads them.
+        assert_eq!(int::<i32>("\"-7\""), Some(-7));
+        assert_eq!(int::<u32>("\"+7\""), None);
+        assert_eq!(int::<u32>("\"007\""), None);
+        assert_eq!(int::<u32>("\"7e0\""), Some(7));
+        assert_eq!(int::<u32>("\"7.\""), None);
+        assert_eq!(int::<u32>("\".5e1\""), None);
+        assert_eq!(int::<u32>("\" 7\""), None);
+        assert_eq!(int::<u32>("\"7e\""), None);
+        assert_eq!(int::<u32>("\"\""), None);
+    }
+
+    proptest::proptest! {
+        /// Any i64, written with its digits shifted by a power of ten that
+        /// an exponent undoes (`12e0`, `1.2e1`, `1200e-2`), and with zeros
+        /// after a point, reads as itself; one non-zero digit more after
+        /// the point makes it not integral.
+        #[test]
+        fn every_integral_form_of_an_i64_reads_as_it(n: i64, k in 0usize..25, z in 0usize..4, d in 1u8..10) {
+            let (sign, digits) = match n {
+                n if n < 0 => ("-", n.unsigned_abs().to_string()),
+                n => ("", n.to_string()),
+            };
+            let zeros = "0".repeat(z);
+            // Shifted right by k: digits.zeros with the point k places left.
+            let padded = format!("{}{digits}", "0".repeat(k.saturating_sub(digits.len() - 1)));
+            let (whole, frac) = padded.split_at(padded.len() - k);
+            let whole = whole.trim_start_matches('0');
+            let whole = if whole.is_empty() { "0" } else { whole };
+            let forms = [
+                format!("{sign}{digits}"),
+                format!("{sign}{digits}.{zeros}0"),
+                format!("{sign}{whole}.{frac}{zeros}0e{k}"),
+                format!("{sign}{digits}{zeros}e-{z}"),
+                format!("\"{sign}{digits}{zeros}E-{z}\""),
+            ];
+            for form in &forms {
+                proptest::prop_assert_eq!(int::<i64>(form), Some(n), "{}", form);
+            }
+            let fraction = format!("{sign}{digits}.{zeros}{d}");
+            proptest::prop_assert_eq!(int::<i64>(&fraction), None, "{}", fraction);
+        }
+
+        /// Any text of a number's characters reads without a panic, and
+        /// what reads as an integer a double holds exactly is the value the
+        /// standard library's parser gives it.
+        #[test]
+        fn number_texts_read_as_the_standard_parser_reads_them(text in "[-+0-9.eE]{0,24}") {
+            if let Some(n) = integral(text.as_bytes()) {
+                if n.unsigned_abs() < 1 << 53 {
+                    proptest::prop_assert_eq!(text.parse::<f64>().ok(), Some(n as f64), "{}", text);
+                }
+            }
+        }
     }
 
     const TRACE: [u8; 16] = [
