@@ -10,7 +10,8 @@ SHELL := /bin/bash
         build-worker size size-check convert-samples fmt bench bench-peers bench-cycles bench-dhat local-objects bench-stages bench-wasm bench-worker bench-inflate profile-worker profile-compact bench-baseline bench-compare bloat llvm-lines flamegraph profile-all perf-audit clean
 
 ROOT := $(abspath .)
-CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+CARGO_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
+CARGO_BIN := $(CARGO_DIR)/bin
 
 # ---- pinned tool versions -------------------------------------------------------
 # wasm-bindgen-cli must equal the wasm-bindgen pinned in Cargo.toml (=0.2.130).
@@ -67,14 +68,18 @@ py-tools: $(PY_STAMP) ## DuckDB, pytest and the OpenTelemetry SDK in .venv
 # The profile is Cargo.toml's [profile.worker]. WORKER_OPT_LEVEL overrides its
 # base opt-level (the hot crates stay at 3) for `make bench-worker`'s variants.
 # The wasm's "name" section (function names for stack traces, ~20 % of the
-# gzipped module) is dropped afterwards: there is no wasm-opt here to do it.
+# gzipped module) and its toolchain notes are dropped afterwards: there is no
+# wasm-opt here to do it.
 WORKER_OUT ?= build
 # wasm SIMD (simd128, which V8 and so workerd run) lets simdutf8 check UTF-8
 # 16 bytes at a time: 4 % less time per protobuf request, 4 % on top of the
 # whole-body check for JSON, and the JSON parser scan strings 16 bytes at a
 # time (docs/performance.md).
+# Panic locations name their source files: the registry's path is cut from them
+# (--remap-path-prefix), so the module's bytes do not depend on where CARGO_HOME is.
 WORKER_ENV = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen ESBUILD_BIN=$(NODE_BIN)/esbuild \
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 \
+	--remap-path-prefix=$(CARGO_DIR)/registry/src/=" \
 	$(if $(WORKER_OPT_LEVEL),CARGO_PROFILE_WORKER_OPT_LEVEL=$(WORKER_OPT_LEVEL))
 build-worker: wasm-tools node-tools ## build the Worker (build/) with local, pinned tools only
 	$(WORKER_ENV) $(CARGO_BIN)/worker-build --profile worker --no-opt --out-dir $(WORKER_OUT)

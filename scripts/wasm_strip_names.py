@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Drops the "name" custom section from a wasm module, in place.
+"""Drops the custom sections that no runtime reads from a wasm module, in place.
 
 usage: wasm_strip_names.py MODULE.wasm      (run by `make build-worker`)
 
-The name section only maps function indexes to names for stack traces; it is about a fifth of the
-Worker's gzipped module. wasm-opt would drop it, but is not practical on this machine
-(../shared/BUILD_NOTES.md). Every other section is copied byte for byte. Python standard library only.
+- "name" only maps function indexes to names for stack traces; it is about a fifth of the
+  Worker's gzipped module.
+- "producers" (the compiler's version) and "target_features" (the features it was built with)
+  are notes for tools.
+
+wasm-opt would drop them (`--strip-debug --strip-producers --strip-target-features`), but is not
+practical on this machine (../shared/BUILD_NOTES.md). Every other section is copied byte for
+byte. Python standard library only.
 """
 import sys
 from pathlib import Path
+
+
+DROPPED = (b"name", b"producers", b"target_features")
 
 
 def leb128(data: bytes, i: int):
@@ -37,7 +45,7 @@ def strip(data: bytes) -> bytes:
             raise ValueError("truncated section")
         if section == 0:
             n, name = leb128(data, body)
-            if data[name:name + n] == b"name":
+            if data[name:name + n] in DROPPED:
                 continue
         out += data[start:i]
     return bytes(out)
@@ -48,7 +56,7 @@ def main():
     data = path.read_bytes()
     out = strip(data)
     path.write_bytes(out)
-    print(f"{path}: {len(data)} -> {len(out)} bytes (name section dropped)")
+    print(f"{path}: {len(data)} -> {len(out)} bytes (name, producers and target_features sections dropped)")
 
 
 if __name__ == "__main__":
