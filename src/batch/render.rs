@@ -267,13 +267,15 @@ struct Shape {
 
 impl Shape {
     /// Whether `kvs` sort in this shape's order: the same prefixes, and
-    /// each tied pair's keys in order. That suffices: a permutation whose
-    /// every neighbouring pair is in order is the stable sort.
+    /// each tied pair in order, by key and then (equal keys) by index.
+    /// That suffices: a permutation whose every neighbouring pair is in
+    /// that order is the stable sort.
     #[inline(always)]
     fn fits(&self, kvs: &[KeyValue<'_>]) -> bool {
+        let in_order = |a: u32, b: u32| (&kvs[a as usize].key, a) <= (&kvs[b as usize].key, b);
         self.prefixes.len() == kvs.len()
             && (kvs.iter().zip(&self.prefixes)).all(|(kv, &p)| prefix(&kv.key) == p)
-            && (self.ties.iter()).all(|&(a, b)| kvs[a as usize].key <= kvs[b as usize].key)
+            && (self.ties.iter()).all(|&(a, b)| in_order(a, b))
     }
 
     /// Becomes the shape of `kvs`: sorts them.
@@ -448,6 +450,26 @@ mod tests {
             proptest::prop_assert_eq!(got(&second), stable(&second));
             proptest::prop_assert_eq!(got(&second), stable(&second));
         }
+    }
+
+    /// A kept order whose tied pair is reversed (`exception.type` after
+    /// `exception.message`) is not taken by a list whose pair holds one key
+    /// twice: those keep their request order.
+    #[test]
+    fn repeated_keys_keep_request_order_after_a_reversed_tie() {
+        let list = |keys: &[&str]| -> Vec<KeyValue<'static>> {
+            (keys.iter())
+                .map(|k| KeyValue {
+                    key: Cow::Owned(k.to_string()),
+                    value: AnyValue::Empty,
+                })
+                .collect()
+        };
+        let mut orders = KeyOrder::default();
+        let first = list(&["exception.type", "exception.message"]);
+        assert_eq!(orders.of(&first), Some(&[1, 0][..]));
+        let twice = list(&["exception.type", "exception.type"]);
+        assert_eq!(orders.of(&twice), None);
     }
 
     fn t(v: AnyValue<'_>) -> String {

@@ -11,7 +11,8 @@
 //!   an integral value in any number form (`1e3`, `5.0`, in a string too,
 //!   where the string must be a JSON number: no `+`, no leading zero), read
 //!   exactly, never through a double (past 2^53 a double rounds);
-//! - enums as integers or by their names (`"SPAN_KIND_SERVER"`, tables in
+//! - enums as integers (in any integral number form, as integers take
+//!   them) or by their names (`"SPAN_KIND_SERVER"`, tables in
 //!   [`crate::model`]);
 //! - doubles as numbers or `"NaN"`, `"Infinity"`, `"-Infinity"`;
 //! - bytes as base64 (standard or URL-safe, padding optional);

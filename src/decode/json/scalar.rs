@@ -143,13 +143,17 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    /// An enum, as its integer or its proto name (`N` names the enum: one of
-    /// the markers below, over the `*_NAMES` tables of [`crate::model`]).
+    /// An enum, as its integer (in any number form whose value is integral,
+    /// as for integers) or its proto name (`N` names the enum: one of the
+    /// markers below, over the `*_NAMES` tables of [`crate::model`]); a
+    /// decimal string is taken as its number too.
     pub(super) fn enumeration<N: EnumNames>(&mut self) -> Result<i32> {
         let out_of_range = |p: &Self| p.error(format!("{} value out of the int32 range", N::ENUM));
+        if let Some(text) = self.number_next() {
+            let n = self.integral(text?, "value", N::ENUM)?;
+            return i32::try_from(n).map_err(|_| out_of_range(self));
+        }
         match self.scalar()? {
-            Scalar::U64(n) => i32::try_from(n).map_err(|_| out_of_range(self)),
-            Scalar::I64(n) => i32::try_from(n).map_err(|_| out_of_range(self)),
             Scalar::Str(s) => match N::NAMES.iter().position(|n| *n == s) {
                 Some(i) => Ok(i as i32),
                 None => s
@@ -453,8 +457,8 @@ mod tests {
         p.finish().ok().map(|()| n)
     }
 
-    /// Numbers read in place (plain digits) and through the general
-    /// scalar path (anything else) give what proto3 JSON says: integral
+    /// Numbers read in place (plain digits) and through the exact reading
+    /// of a number's text (anything else) give what proto3 JSON says: integral
     /// values in range, in any number form or as strings; the rest is an
     /// error, whichever path it takes (leading zeros, 20 digits, fractions,
     /// exponents, signs, out of range).
@@ -534,6 +538,47 @@ mod tests {
         assert_eq!(int::<u32>("\" 7\""), None);
         assert_eq!(int::<u32>("\"7e\""), None);
         assert_eq!(int::<u32>("\"\""), None);
+    }
+
+    /// Reads `v` (a whole JSON document) as a `SeverityNumber`.
+    fn severity(v: &str) -> Result<i32, String> {
+        let budget = big();
+        let mut p = Parser::new(v, &budget);
+        (p.enumeration::<SeverityNames>())
+            .and_then(|n| p.finish().map(|()| n))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Enums take what integer fields take for numbers (integral values in
+    /// any form, as Go's `protojson` does), their proto names, and decimal
+    /// strings.
+    #[test]
+    fn enums_take_integral_numbers_names_and_decimal_strings() {
+        for (v, want) in [
+            ("9", 9),
+            ("9.0", 9),
+            ("0.9e1", 9),
+            ("-0", 0),
+            ("-3", -3),
+            ("null", 0),
+            ("\"SEVERITY_NUMBER_INFO\"", 9),
+            ("\"9\"", 9),
+        ] {
+            assert_eq!(severity(v), Ok(want), "{v}");
+        }
+        for (v, error) in [
+            ("9.5", "the value is not a valid SeverityNumber"),
+            ("2147483648", "SeverityNumber value out of the int32 range"),
+            (
+                "-2147483649e0",
+                "SeverityNumber value out of the int32 range",
+            ),
+            ("\"LOUD\"", "unknown enum name for SeverityNumber"),
+            ("true", "invalid type: boolean"),
+        ] {
+            let got = severity(v).unwrap_err();
+            assert!(got.contains(error), "{v}: {got}");
+        }
     }
 
     proptest::proptest! {
