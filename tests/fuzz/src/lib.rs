@@ -99,6 +99,54 @@ fn decoder(data: &[u8], encoding: Encoding) -> bool {
     }
 }
 
+/// Whether a member of `gz`, in order, refers back past the start of its
+/// own output (zlib's "invalid distance too far back"): flate2's
+/// `miniz_oxide` backend inflates through a 32 KiB ring buffer and checks a
+/// distance against the ring alone, so it reads such a stream (the bytes
+/// before the start as zeros) where zlib and [`body::inflate`] refuse it.
+/// `miniz_oxide` on a flat output buffer checks it. Headers as RFC 1952.
+fn refers_past_its_start(gz: &[u8], cap: usize) -> bool {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
+    let header_len = |m: &[u8]| -> Option<usize> {
+        let (&[0x1f, 0x8b, 8, flags], rest) = m.split_first_chunk::<4>()? else {
+            return None;
+        };
+        let mut i = 10;
+        if flags & 4 != 0 {
+            let x = m.get(i..i + 2)?;
+            i += 2 + usize::from(u16::from_le_bytes([x[0], x[1]]));
+        }
+        for bit in [8, 16] {
+            if flags & bit != 0 {
+                i += 1 + m.get(i..)?.iter().position(|&b| b == 0)?;
+            }
+        }
+        if flags & 2 != 0 {
+            i += 2;
+        }
+        (i <= 4 + rest.len()).then_some(i)
+    };
+    let mut rest = gz;
+    while let Some(h) = header_len(rest) {
+        let mut out = vec![0u8; cap + 1];
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, used, _) = decompress(
+            &mut DecompressorOxide::new(),
+            &rest[h..],
+            &mut out,
+            0,
+            flags,
+        );
+        match status {
+            TINFLStatus::Done => rest = rest.get(h + used + 8..).unwrap_or(&[]),
+            TINFLStatus::Failed => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// `gzip`: [`body::inflate`] and [`body::prepare`] under the cap
 /// `u16::from_le_bytes(data[0..2])` never return more than the cap; what they
 /// return is what flate2 inflates, and they refuse as too large only a
@@ -137,9 +185,10 @@ pub fn gzip(data: &[u8]) -> bool {
         }
         Err(Error::Gzip(_)) => {
             // Refused as corrupt: flate2 refuses it too, or was stopped at
-            // the cap before it could see the corruption.
+            // the cap before it could see the corruption, or missed it (a
+            // back-reference past the member's start).
             assert!(
-                read.is_err() || reference.len() > cap,
+                read.is_err() || reference.len() > cap || refers_past_its_start(gz, cap),
                 "refused a stream flate2 inflates ({} bytes, cap {cap})",
                 reference.len()
             );
