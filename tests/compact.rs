@@ -1079,6 +1079,126 @@ fn a_file_whose_pages_do_not_decode_is_left_and_the_others_merge() {
     assert_eq!(rows(store), rows(&expected));
 }
 
+/// `file` with its first row group's row count in the footer moved by
+/// `delta`, its pages as they are (a damaged footer, or another writer's).
+/// The footer is written again by the parquet crate; its column chunks
+/// keep their page indexes' offsets, whose bytes stay where they were.
+fn miscounted(file: &[u8], delta: i64) -> Vec<u8> {
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::copy_from_slice(file))
+        .unwrap();
+    let mut builder = metadata.into_builder();
+    let mut groups = builder.take_row_groups();
+    let first = groups.remove(0);
+    let rows = first.num_rows() + delta;
+    groups.insert(0, first.into_builder().set_num_rows(rows).build().unwrap());
+    let metadata = builder.set_row_groups(groups).build();
+    let n = file.len();
+    let footer_len = u32::from_le_bytes(file[n - 8..n - 4].try_into().unwrap()) as usize;
+    let mut out = file[..n - 8 - footer_len].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &metadata)
+        .finish()
+        .unwrap();
+    out
+}
+
+/// A row group whose pages end before its footer's row count, or go on
+/// past it (past a batch, or at a batch's end), is an unreadable input,
+/// not read as its pages say: the merge checks its outputs against the
+/// footers' counts (and dropped the rows past them).
+#[test]
+fn pages_that_disagree_with_the_footers_row_count_are_unreadable() {
+    use compact::read::{Footer, FooterOrNeed};
+    let store = memory();
+    ingest(&store, Signal::Logs, &logs_at(300, 3, 0), false);
+    let file = store.snapshot().into_values().next().unwrap();
+    let cases = [
+        (0, 1024),
+        (0, 100),
+        (-10, 1024),
+        (-100, 100),
+        (10, 1024),
+        (10, 100),
+    ];
+    for (delta, batch_rows) in cases {
+        let file = miscounted(&file, delta);
+        let Ok(FooterOrNeed::Footer(footer)) = Footer::parse(&file, file.len() as u64) else {
+            panic!("no footer");
+        };
+        assert_eq!(footer.rows() as i64, 300 + delta);
+        // Read as a merge reads it: no batch asked for past the count.
+        let (mut rows, mut error) = (0, None);
+        let mut batches = footer
+            .decode_row_group(0, 0, file.into(), batch_rows)
+            .unwrap();
+        while let Some(b) = batches.next() {
+            match b {
+                Ok(b) if batches.done() => {
+                    rows += b.num_rows();
+                    break;
+                }
+                Ok(b) => rows += b.num_rows(),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        let what = format!("{delta} rows, batches of {batch_rows}: {rows} rows, {error:?}");
+        match delta {
+            0 => assert!(rows == 300 && error.is_none(), "{what}"),
+            _ => assert!(
+                matches!(error, Some(otlp2r2::Error::UnreadableInput { .. })),
+                "{what}"
+            ),
+        }
+    }
+}
+
+/// A file whose footer miscounts its rows fails its merge after the outputs
+/// were completed, at their check: the run rolls that merge back at once
+/// (a reader never sees its rows twice), records the file and leaves it
+/// where it is; the next run merges the others. (The merge read the pages'
+/// rows, failed its check without undoing anything, and every later run
+/// did the same: outputs and inputs side by side for good.)
+#[test]
+fn a_file_whose_footer_miscounts_its_rows_is_left_and_the_others_merge() {
+    for delta in [-10, 10] {
+        let store = memory();
+        for seed in 410..413 {
+            ingest(&store, Signal::Logs, &logs_at(20, seed, 0), false);
+        }
+        let good = memory();
+        for seed in 410..413 {
+            ingest(&good, Signal::Logs, &logs_at(20, seed, 0), false);
+        }
+        ingest(&store, Signal::Logs, &logs_at(300, 413, 0), false);
+        let keys = table_files(&store);
+        let bad = (keys.iter())
+            .find(|k| !good.keys().contains(k))
+            .unwrap()
+            .clone();
+        let file = miscounted(&store.snapshot()[&bad], delta);
+        block_on(store.put(&bad, file, store::PutMode::Overwrite)).unwrap();
+        let s = settings();
+        let r = run_first(&store, &s);
+        let what = format!("{delta}: {r:?}");
+        assert_eq!(
+            (r.inputs, r.outputs, r.unreadable_files),
+            (0, 0, 1),
+            "{what}"
+        );
+        assert_eq!(table_files(&store), keys, "{what}");
+        let r = run_first(&store, &s);
+        assert_eq!((r.inputs, r.unreadable_files), (3, 1), "{what}");
+        let left = table_files(&store);
+        assert!(left.contains(&bad) && left.len() == 2, "{what}: {left:?}");
+        block_on(store.delete(&[bad])).unwrap();
+        assert_eq!(rows(&store), rows(&good), "{what}");
+    }
+}
+
 /// A late retry: a request is written, compacted, then written again (its
 /// exporter retried): after the next run every row is there once.
 #[test]
@@ -1753,8 +1873,10 @@ fn small_parts_mix() -> Faulty<Memory> {
 }
 
 /// Every store call of a run fails in turn (before or after it takes
-/// effect): that run fails, the next one finishes the job, and no row is
-/// lost or left twice.
+/// effect), the run going on or dying there: that run fails, the next one
+/// finishes the job, and no row is lost or left twice. A run that fails
+/// without dying before its commit rolls its merge back itself: right
+/// after it, a reader sees every row once.
 #[test]
 fn a_failure_at_any_step_is_finished_by_the_next_run() {
     let s = small_parts();
@@ -1775,34 +1897,62 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
     for (i, op) in OPS.iter().enumerate() {
         let n = probe.calls(*op) - calls_before[i];
         for nth in 1..=n {
-            for after in [false, true] {
+            for (after, crash) in [(false, false), (true, false), (false, true), (true, true)] {
                 let store = small_parts_mix();
-                let rule = Rule::new(*op, When::Nth(nth));
-                store.fail(if after { rule.after() } else { rule });
+                let mut rule = Rule::new(*op, When::Nth(nth));
+                rule.after = after;
+                rule.crash = crash;
+                store.fail(rule);
                 let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
                 store.heal();
-                // The next run completes or undoes the crashed one.
-                compact_all(&store, &s);
-                compact_all(&store, &s);
-                assert_eq!(
-                    rows(store.inner()),
-                    expected,
-                    "{op:?} #{nth} (after: {after}) failed: {failed:?}"
-                );
-                // An upload whose creation reply was lost has an id nobody
-                // learnt: it holds no object, and R2's lifecycle aborts it
-                // (after 7 days by default). Any other is aborted.
-                let unknowable = *op == Op::CreateMultipart && after;
+                let what =
+                    format!("{op:?} #{nth} (after: {after}, crash: {crash}) failed: {failed:?}");
+                // Rows seen twice now only in the commit's window: a
+                // committed intent, its inputs not all deleted yet.
+                if !crash && !committed(store.inner()) {
+                    assert_eq!(rows(store.inner()), expected, "right after: {what}");
+                }
+                // The next run completes or undoes the failed one: at once
+                // after a failure, once its lease expired after a crash.
+                let next = if crash { after_leases(&s) } else { NOW };
+                for _ in 0..2 {
+                    block_on(compact::compact_all(&store, &|| next, &s, "b", |_, _| {})).unwrap();
+                }
+                assert_eq!(rows(store.inner()), expected, "{what}");
+                // An upload whose creation reply was lost, or whose run died
+                // before recording it, has an id nobody learnt: it holds no
+                // object, and R2's lifecycle aborts it (after 7 days by
+                // default). Any other is aborted.
+                let unknowable = (*op == Op::CreateMultipart && after) || crash;
                 let open = store.inner().open_uploads().len();
                 assert!(
                     open == 0 || (unknowable && open == 1),
-                    "{op:?} #{nth}: {open} open uploads"
+                    "{what}: {open} open uploads"
                 );
                 tried += 1;
             }
         }
     }
     assert!(tried > 20, "only {tried} failure points");
+}
+
+/// A time at which the leases taken at `NOW` have expired (a run that died
+/// holding one did not release it).
+fn after_leases(s: &Settings) -> u64 {
+    NOW + s.lease_secs + 1
+}
+
+/// True when the store holds a committed intent (a run stopped between its
+/// commit and the end of its deletes).
+fn committed(store: &Memory) -> bool {
+    use otlp2r2::compact::protocol::{Intent, State, ROOT};
+    store
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{ROOT}intent/")))
+        .any(|(_, data)| {
+            serde_json::from_slice::<Intent>(data).is_ok_and(|i| i.state == State::Committed)
+        })
 }
 
 /// Recovery aborts a crashed run's uploads as best it can: an abort that
@@ -1815,15 +1965,16 @@ fn a_failing_abort_does_not_stop_recovery() {
     let s = small_parts();
     let store = small_parts_mix();
     let before = rows(store.inner());
-    // The first run crashes after its first part: an intent `writing`
-    // with an open upload.
-    store.fail(Rule::new(Op::UploadPart, When::Nth(2)));
+    // The first run dies at its second part: an intent `writing` with an
+    // open upload.
+    store.fail(Rule::new(Op::UploadPart, When::Nth(2)).crash());
     assert!(block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {})).is_err());
     store.heal();
     assert_eq!(store.inner().open_uploads().len(), 1);
-    // Every abort fails from here on.
+    // Every abort fails from here on; the dead run's lease expired.
     store.fail(Rule::new(Op::AbortMultipart, When::Always));
-    let r = compact_all(&store, &s);
+    let later = after_leases(&s);
+    let r = block_on(compact::compact_all(&store, &|| later, &s, "b", |_, _| {})).unwrap();
     assert!(r.recovered >= 1 && r.inputs > 0, "{r:?}");
     assert!(store.calls(Op::AbortMultipart) >= 1);
     store.heal();

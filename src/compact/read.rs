@@ -25,6 +25,7 @@
 //! and [`Footer::schema`]) and does not read page indexes or statistics.
 
 use std::cell::Cell;
+use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -965,7 +966,9 @@ impl Footer {
     /// group's batches, of at most `batch_rows` rows each (0 is taken as
     /// 1), decoded one at a time as the iterator is advanced: the row
     /// group's compressed bytes plus one page and one batch of each column
-    /// are in memory.
+    /// are in memory. Pages that hold more or fewer rows than the footer
+    /// says the row group has are [`Error::UnreadableInput`]: the footer's
+    /// count is what the merge checks its outputs against.
     pub fn decode_row_group(
         &self,
         index: usize,
@@ -998,6 +1001,7 @@ impl Footer {
             reader,
             schema: Arc::clone(&self.decoded),
             index,
+            rows_left: range.rows,
         })
     }
 }
@@ -1060,24 +1064,60 @@ pub struct RowGroupBatches {
     reader: ParquetRecordBatchReader,
     schema: SchemaRef,
     index: usize,
+    /// Rows the footer says are still to come.
+    rows_left: u64,
+}
+
+impl RowGroupBatches {
+    /// True once the footer's rows are all out (the reader may be dropped).
+    pub fn done(&self) -> bool {
+        self.rows_left == 0
+    }
+
+    /// [`Error::UnreadableInput`] for this row group (its `key` left for
+    /// the caller, which knows the file, to fill in); the iterator ends.
+    fn unreadable(&mut self, what: impl fmt::Display) -> Option<Result<RecordBatch>> {
+        self.rows_left = 0;
+        Some(Err(Error::UnreadableInput {
+            key: String::new(),
+            reason: format!("row group {}: {what}", self.index),
+        }))
+    }
 }
 
 impl Iterator for RowGroupBatches {
     type Item = Result<RecordBatch>;
 
     /// A batch the parquet crate cannot decode from the file's pages is
-    /// [`Error::UnreadableInput`] (its `key` left for the caller, which
-    /// knows the file, to fill in); any other failure is this crate's.
+    /// [`Error::UnreadableInput`], and so are pages that end before the
+    /// footer's row count or go on past it (the parquet crate reads a row
+    /// group's pages to their end, whatever its footer says: a merge that
+    /// took fewer rows than counted, or dropped those past the count, would
+    /// lose them); any other failure is this crate's.
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = match self.reader.next()? {
-            Ok(batch) => batch,
-            Err(e) => {
-                return Some(Err(Error::UnreadableInput {
-                    key: String::new(),
-                    reason: format!("row group {}: {e}", self.index),
-                }))
+        let batch = match self.reader.next() {
+            Some(Ok(batch)) => batch,
+            Some(Err(e)) => return self.unreadable(e),
+            None if self.rows_left == 0 => return None,
+            None => {
+                let short = format!(
+                    "its pages end {} rows short of its footer's",
+                    self.rows_left
+                );
+                return self.unreadable(short);
             }
         };
+        let rows = batch.num_rows() as u64;
+        // The last of the footer's rows: nothing may follow them.
+        let past = match self.rows_left.checked_sub(rows) {
+            Some(0) => self.reader.next().is_some(),
+            Some(_) => false,
+            None => true,
+        };
+        if past {
+            return self.unreadable("its pages hold more rows than its footer says");
+        }
+        self.rows_left -= rows;
         Some(
             batch
                 .with_schema(Arc::clone(&self.schema))

@@ -898,6 +898,25 @@ async fn recover<S: Store>(
     store.delete(&[key.to_string()]).await
 }
 
+/// Undoes a merge that failed before its commit, as the next run's
+/// recovery would, when the stored intent `key` is still the `writing` one
+/// this run last wrote (`etag`): not when a put whose reply was lost
+/// committed it, nor when another compactor took it over. Best effort:
+/// what it leaves, the next run's recovery undoes.
+async fn roll_back<S: Store>(
+    store: &S,
+    p: &Partition,
+    key: &str,
+    etag: &str,
+    intent: Intent,
+    now: u64,
+) {
+    debug_assert!(matches!(intent.state, State::Writing));
+    if matches!(store.head(key).await, Ok(Some(m)) if m.etag == etag) {
+        let _ = recover(store, p, key, intent, now).await;
+    }
+}
+
 /// After the commit: the tombstone first (so a late retry is recognised
 /// from now on), then the inputs go.
 async fn finish<S: Store>(store: &S, p: &Partition, intent: &Intent, now: u64) -> Result<()> {
@@ -1268,9 +1287,14 @@ async fn merge_group<S: Store>(
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
-    // The merge, up to its outputs' completion. An input whose data does
-    // not decode is recorded and the merge rolled back at once (as the
-    // next run's recovery would); the next run merges the others.
+    // The merge, up to its outputs' completion and their check. Whatever
+    // fails before the commit rolls the merge back at once, as the next
+    // run's recovery would (a crash leaves that to it): its outputs are
+    // not left beside their inputs, where a reader would see every row
+    // twice until that run, and an error that comes back at every try
+    // (the queue acks its message) would leave them there for good. An
+    // input whose data does not decode is recorded first; the next run
+    // merges the others.
     let merged: Result<(Vec<Meta>, u64)> = async {
         // The merge: each input read one row group at a time, the string
         // leaves that are dictionaries in every input kept as dictionaries.
@@ -1393,8 +1417,16 @@ async fn merge_group<S: Store>(
         Ok((written, done_rows))
     }
     .await;
-    let (written, done_rows) = match merged {
-        Ok(merged) => merged,
+    // The outputs, read back from their footers, must hold every input row.
+    let rows = intent.rows();
+    let checked = match merged {
+        Ok((written, done_rows)) => verify(store, &written, done_rows, rows)
+            .await
+            .map(|()| written),
+        Err(e) => Err(e),
+    };
+    let written = match checked {
+        Ok(written) => written,
         Err(Error::UnreadableInput { key, reason }) => {
             // Recorded first: should the rollback not finish, the next
             // run's recovery does, and the record still keeps it out.
@@ -1413,22 +1445,29 @@ async fn merge_group<S: Store>(
             recover(store, p, &intent_key, intent, now).await?;
             return Err(Error::UnreadableInput { key, reason });
         }
-        Err(e) => return Err(e),
+        Err(e) => {
+            roll_back(store, p, &intent_key, &intent_etag, intent, now).await;
+            return Err(e);
+        }
     };
     // Inputs without rows begin no output: the intent names none then.
     intent.outputs.truncate(written.len());
     report.outputs += written.len();
     report.bytes_out += written.iter().map(|m| m.size).sum::<u64>();
-    // Commit, then verify the outputs hold every input row.
+    // The commit. A put that failed may have taken effect (its reply was
+    // lost): then the intent is committed, for the next run to finish.
     intent.state = State::Committed;
-    let rows = intent.rows();
-    let written = verify(store, &written).await?;
-    if written != rows || done_rows != rows {
-        return Err(Error::Internal(
-            "compacted outputs do not hold their inputs' rows",
-        ));
+    let commit = put_intent(
+        store,
+        &intent_key,
+        &intent,
+        PutMode::IfMatch(intent_etag.clone()),
+    );
+    if let Err(e) = commit.await {
+        intent.state = State::Writing;
+        roll_back(store, p, &intent_key, &intent_etag, intent, now).await;
+        return Err(e);
     }
-    put_intent(store, &intent_key, &intent, PutMode::IfMatch(intent_etag)).await?;
     finish(store, p, &intent, now).await?;
     store.delete(&[intent_key]).await?;
     report.inputs += intent.inputs.len();
@@ -1611,17 +1650,23 @@ impl<'a> Uploads<'a> {
     }
 }
 
-/// Rows in the outputs (the objects their puts and completions returned),
-/// read back from their footers.
-async fn verify<S: Store>(store: &S, outputs: &[Meta]) -> Result<u64> {
-    let mut rows = 0;
+/// Checks that the outputs (the objects their puts and completions
+/// returned), read back from their footers, and the merge (`merged` rows)
+/// hold the inputs' `rows`.
+async fn verify<S: Store>(store: &S, outputs: &[Meta], merged: u64, rows: u64) -> Result<()> {
+    let mut written = 0;
     for o in outputs {
         let (file, _) = read_footer(store, o)
             .await?
-            .ok_or_else(|| store::failed("get", &o.key, "a committed output is missing"))?;
-        rows += file.rows();
+            .ok_or_else(|| store::failed("get", &o.key, "a completed output is missing"))?;
+        written += file.rows();
     }
-    Ok(rows)
+    if written != rows || merged != rows {
+        return Err(Error::Internal(
+            "compacted outputs do not hold their inputs' rows",
+        ));
+    }
+    Ok(())
 }
 
 /// One input, read one row group at a time through ranged gets, or out of
@@ -1636,8 +1681,6 @@ struct Source {
     ahead: Option<Bytes>,
     next_group: usize,
     batches: Option<RowGroupBatches>,
-    /// Rows of the open row group not yet out.
-    group_rows_left: u64,
 }
 
 impl Source {
@@ -1649,7 +1692,6 @@ impl Source {
             ahead: None,
             next_group: 0,
             batches: None,
-            group_rows_left: 0,
         }
     }
 
@@ -1668,8 +1710,7 @@ impl Source {
         loop {
             if let Some(b) = self.batches.as_mut().and_then(Iterator::next) {
                 let b = b?;
-                self.group_rows_left = self.group_rows_left.saturating_sub(b.num_rows() as u64);
-                if self.group_rows_left == 0 {
+                if self.batches.as_ref().is_some_and(RowGroupBatches::done) {
                     self.batches = None;
                 }
                 let last = self.batches.is_none() && self.next_group >= self.file.row_groups();
@@ -1689,7 +1730,6 @@ impl Source {
             let batches =
                 (self.file).decode_row_group(self.next_group, range.start, bytes, rows)?;
             self.batches = Some(batches);
-            self.group_rows_left = range.rows;
             self.next_group += 1;
         }
     }

@@ -6,7 +6,9 @@
 //! draw), or always. A failed call returns [`crate::Error::Store`] and, by
 //! default, never reaches the inner store; [`Rule::after`] makes it reach the
 //! store first and fail on the way back, as when a reply is lost after the
-//! write happened. Calls are counted per operation whether they fail or not.
+//! write happened; [`Rule::crash`] makes every later call fail too, as when
+//! the process dies there (nothing it does after reaches the store). Calls
+//! are counted per operation whether they fail or not.
 
 use std::sync::{Arc, Mutex};
 
@@ -85,6 +87,9 @@ pub struct Rule {
     /// True: the call reaches the store, then fails (the write happened,
     /// the caller is not told). False (default): it fails before.
     pub after: bool,
+    /// True: once it fails, so does every later call of any operation,
+    /// until [`Switch::heal`] (the caller died there).
+    pub crash: bool,
 }
 
 impl Rule {
@@ -94,12 +99,19 @@ impl Rule {
             op,
             when,
             after: false,
+            crash: false,
         }
     }
 
     /// The same rule, failing after the call took effect.
     pub fn after(mut self) -> Rule {
         self.after = true;
+        self
+    }
+
+    /// The same rule, and every call after the one it fails fails too.
+    pub fn crash(mut self) -> Rule {
+        self.crash = true;
         self
     }
 }
@@ -117,6 +129,8 @@ struct SwitchState {
     rules: Vec<(Rule, u64)>,
     calls: [u64; Op::COUNT],
     failures: u64,
+    /// A crash rule failed a call: every call fails.
+    down: bool,
 }
 
 /// SplitMix64: a small, well-mixed generator; enough for a repeatable draw.
@@ -146,7 +160,9 @@ impl Switch {
 
     /// Removes every rule: calls go through again.
     pub fn heal(&self) {
-        self.state().rules.clear();
+        let mut s = self.state();
+        s.rules.clear();
+        s.down = false;
     }
 
     /// Calls made of `op` so far, failed or not.
@@ -164,7 +180,11 @@ impl Switch {
         let mut s = self.state();
         s.calls[op as usize] += 1;
         let n = s.calls[op as usize];
-        let mut verdict = None;
+        if s.down {
+            s.failures += 1;
+            return Some(false);
+        }
+        let (mut verdict, mut crash) = (None, false);
         for (rule, state) in s.rules.iter_mut().filter(|(r, _)| r.op == op) {
             let hit = match &rule.when {
                 // `state` holds the call count when the rule was made.
@@ -178,11 +198,13 @@ impl Switch {
             };
             if hit {
                 verdict = Some(verdict.unwrap_or(false) || rule.after);
+                crash |= rule.crash;
             }
         }
         if verdict.is_some() {
             s.failures += 1;
         }
+        s.down = crash;
         verdict
     }
 }
@@ -422,6 +444,23 @@ mod tests {
         s.fail(Rule::new(Op::Put, When::Always).after());
         assert!(!put(&s, "a"));
         assert_eq!(s.inner().keys(), ["a"]);
+    }
+
+    /// A crash rule fails its call, then every call of any operation,
+    /// until healed; the calls before it go through.
+    #[test]
+    fn a_crash_fails_every_later_call_until_healed() {
+        let s = Faulty::new(Memory::new());
+        s.fail(Rule::new(Op::Put, When::Nth(2)).after().crash());
+        assert!(put(&s, "a"));
+        assert!(!put(&s, "b"));
+        assert!(!put(&s, "c"));
+        assert!(block_on(s.get("a", None)).is_err());
+        assert_eq!(s.inner().keys(), ["a", "b"]);
+        assert_eq!(s.failures(), 3);
+        s.heal();
+        assert!(put(&s, "c"));
+        assert!(block_on(s.get("a", None)).unwrap().is_some());
     }
 
     #[test]
