@@ -1075,7 +1075,7 @@ impl RowGroupBatches {
     }
 
     /// [`Error::UnreadableInput`] for this row group (its `key` left for
-    /// the caller, which knows the file, to fill in); the iterator ends.
+    /// the caller, which knows the file, to fill in); the merge stops at it.
     fn unreadable(&mut self, what: impl fmt::Display) -> Option<Result<RecordBatch>> {
         self.rows_left = 0;
         Some(Err(Error::UnreadableInput {

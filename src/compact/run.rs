@@ -21,8 +21,9 @@
 //!    (an input's next row group got while its last batch is merged;
 //!    multipart parts uploaded as they fill, one in flight while the merge
 //!    goes on; row groups of at most 1 MiB when a later run will read the
-//!    output back), commit, verify the outputs' rows, write the tombstone,
-//!    delete the inputs, drop the intent;
+//!    output back), verify the outputs' rows, commit, write the tombstone,
+//!    delete the inputs, drop the intent; a merge that fails before its
+//!    commit undoes itself at once where it can;
 //! 5. release the lease, unless another compactor took it over meanwhile.
 //!
 //! A crash anywhere loses no row (the inputs stay until the outputs are
@@ -1370,7 +1371,7 @@ async fn merge_group<S: Store>(
                                 store,
                                 &intent_key,
                                 &intent,
-                                PutMode::IfMatch(std::mem::take(&mut intent_etag)),
+                                PutMode::IfMatch(intent_etag.clone()),
                             )
                             .await?;
                         }
