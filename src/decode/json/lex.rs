@@ -118,7 +118,7 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     /// Skips JSON whitespace (space, tab, line feed, carriage return).
     #[inline]
-    fn ws(&mut self) {
+    pub(super) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.at += 1;
         }
