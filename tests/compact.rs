@@ -1985,12 +1985,17 @@ fn after_leases(s: &Settings) -> u64 {
     NOW + s.lease_secs + 1
 }
 
+/// The intents the store holds.
+fn intents(store: &Memory) -> Vec<compact::protocol::Intent> {
+    (store.snapshot().into_iter())
+        .filter(|(k, _)| compact::protocol::parse_intent(k).is_some())
+        .map(|(k, data)| serde_json::from_slice(&data).unwrap_or_else(|e| panic!("{k}: {e}")))
+        .collect()
+}
+
 /// The multipart uploads the store's intents record.
 fn recorded_uploads(store: &Memory) -> BTreeSet<String> {
-    use otlp2r2::compact::protocol::{Intent, ROOT};
-    (store.snapshot().iter())
-        .filter(|(k, _)| k.starts_with(&format!("{ROOT}intent/")))
-        .filter_map(|(_, data)| serde_json::from_slice::<Intent>(data).ok())
+    (intents(store).into_iter())
         .flat_map(|i| i.outputs.into_iter().filter_map(|o| o.upload_id))
         .collect()
 }
@@ -1998,14 +2003,7 @@ fn recorded_uploads(store: &Memory) -> BTreeSet<String> {
 /// True when the store holds a committed intent (a run stopped between its
 /// commit and the end of its deletes).
 fn committed(store: &Memory) -> bool {
-    use otlp2r2::compact::protocol::{Intent, State, ROOT};
-    store
-        .snapshot()
-        .iter()
-        .filter(|(k, _)| k.starts_with(&format!("{ROOT}intent/")))
-        .any(|(_, data)| {
-            serde_json::from_slice::<Intent>(data).is_ok_and(|i| i.state == State::Committed)
-        })
+    (intents(store).iter()).any(|i| i.state == compact::protocol::State::Committed)
 }
 
 /// Recovery aborts a crashed run's uploads as best it can: an abort that

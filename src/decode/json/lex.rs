@@ -118,7 +118,7 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     /// Skips JSON whitespace (space, tab, line feed, carriage return).
     #[inline]
-    pub(super) fn ws(&mut self) {
+    fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.at += 1;
         }
@@ -702,13 +702,14 @@ impl<'a> Parser<'a, '_> {
         Ok(n)
     }
 
-    /// The non-negative integer at the cursor when it is written plainly
-    /// (1 to 19 decimal digits, no leading zero but `0` itself, no fraction
-    /// or exponent) and `fits` takes it: stepped over and returned. `None`
-    /// for anything else, the cursor unmoved, for [`Parser::scalar`] to read
-    /// (or refuse) as before.
+    /// The non-negative integer at the cursor, after whitespace, when it
+    /// is written plainly (1 to 19 decimal digits, no leading zero but `0`
+    /// itself, no fraction or exponent) and `fits` takes it: stepped over
+    /// and returned. `None` for anything else, the cursor at the value, for
+    /// [`Parser::scalar`] to read (or refuse) as before.
     #[inline]
     pub(super) fn plain_uint<T>(&mut self, fits: impl FnOnce(u64) -> Option<T>) -> Option<T> {
+        self.ws();
         let b = self.bytes();
         let start = self.at;
         let (mut n, mut i) = (0u64, start);

@@ -150,9 +150,7 @@ impl<'a> Parser<'a, '_> {
     pub(super) fn enumeration<N: EnumNames>(&mut self) -> Result<i32> {
         let out_of_range = |p: &Self| p.error(format!("{} value out of the int32 range", N::ENUM));
         // A plain number in range, as JSON writes enums, without the exact
-        // reading below (about 300 instructions an enum); after the
-        // whitespace a pretty-printed body puts before it.
-        self.ws();
+        // reading below (about 300 instructions an enum).
         if let Some(v) = self.plain_uint(|n| i32::try_from(n).ok()) {
             return Ok(v);
         }
