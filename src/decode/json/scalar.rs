@@ -146,7 +146,8 @@ impl<'a> Parser<'a, '_> {
     /// An enum, as its integer (in any number form whose value is integral,
     /// as for integers) or its proto name (`N` names the enum: one of the
     /// markers below, over the `*_NAMES` tables of [`crate::model`]); a
-    /// decimal string is taken as its number too.
+    /// string holding a number is taken as that number too, as an integer
+    /// field takes it.
     pub(super) fn enumeration<N: EnumNames>(&mut self) -> Result<i32> {
         let out_of_range = |p: &Self| p.error(format!("{} value out of the int32 range", N::ENUM));
         // A plain number in range, as JSON writes enums, without the exact
@@ -161,9 +162,12 @@ impl<'a> Parser<'a, '_> {
         match self.scalar()? {
             Scalar::Str(s) => match N::NAMES.iter().position(|n| *n == s) {
                 Some(i) => Ok(i as i32),
-                None => s
-                    .parse::<i32>()
-                    .map_err(|_| self.error(format!("unknown enum name for {}", N::ENUM))),
+                // A number in a string, by the rules of integer fields:
+                // JSON's number grammar, so `"+9"` and `"09"` are refused.
+                None => match integral(s.as_bytes()) {
+                    Some(n) => i32::try_from(n).map_err(|_| out_of_range(self)),
+                    None => Err(self.error(format!("unknown enum name for {}", N::ENUM))),
+                },
             },
             Scalar::Null => Ok(0),
             met => Err(self.wrong_type(
@@ -555,8 +559,8 @@ mod tests {
     }
 
     /// Enums take what integer fields take for numbers (integral values in
-    /// any form, as Go's `protojson` does), their proto names, and decimal
-    /// strings.
+    /// any form, as Go's `protojson` does), their proto names, and numbers
+    /// in strings by JSON's grammar, as integer fields take them.
     #[test]
     fn enums_take_integral_numbers_names_and_decimal_strings() {
         for (v, want) in [
@@ -568,6 +572,8 @@ mod tests {
             ("null", 0),
             ("\"SEVERITY_NUMBER_INFO\"", 9),
             ("\"9\"", 9),
+            ("\"-3\"", -3),
+            ("\"9e0\"", 9),
         ] {
             assert_eq!(severity(v), Ok(want), "{v}");
         }
@@ -579,6 +585,15 @@ mod tests {
                 "SeverityNumber value out of the int32 range",
             ),
             ("\"LOUD\"", "unknown enum name for SeverityNumber"),
+            // A string must hold a JSON number, as for integer fields.
+            ("\"+9\"", "unknown enum name for SeverityNumber"),
+            ("\"09\"", "unknown enum name for SeverityNumber"),
+            ("\" 9\"", "unknown enum name for SeverityNumber"),
+            ("\"9.5\"", "unknown enum name for SeverityNumber"),
+            (
+                "\"2147483648\"",
+                "SeverityNumber value out of the int32 range",
+            ),
             ("true", "invalid type: boolean"),
         ] {
             let got = severity(v).unwrap_err();
