@@ -71,6 +71,18 @@ pub fn prepare(
     max_body: usize,
     max_inflated: usize,
 ) -> Result<Cow<'_, [u8]>> {
+    prepare_charged(body, gzip, max_body, max_inflated, &mut |_| true)
+}
+
+/// [`prepare`], telling `charge` each size the inflated buffer is about to
+/// be allocated or grown to (see [`inflate_charged`]).
+pub fn prepare_charged<'b>(
+    body: &'b [u8],
+    gzip: bool,
+    max_body: usize,
+    max_inflated: usize,
+    charge: &mut dyn FnMut(usize) -> bool,
+) -> Result<Cow<'b, [u8]>> {
     if body.len() > max_body {
         return Err(Error::BodyTooLarge {
             size: body.len(),
@@ -87,17 +99,16 @@ pub fn prepare(
         }
         return Ok(Cow::Borrowed(body));
     }
-    inflate(body, max_inflated).map(Cow::Owned)
+    inflate_charged(body, max_inflated, charge).map(Cow::Owned)
 }
 
 /// The size `body` says it inflates to: its gzip size trailer (ISIZE, the
 /// last member's size mod 2^32), at most 1,032 times the body (deflate's
 /// largest expansion: a larger trailer is a lie) and one byte past
 /// `limit`; 0 for a body that is not gzip (too short, or not its magic).
-/// [`inflate`] reserves it (at least 64 KiB) before inflating, and the
-/// caller charges it to the memory budget. A hint only: a lie is caught
-/// by what inflating finds.
-pub fn inflated_hint(body: &[u8], limit: usize) -> usize {
+/// [`inflate`] reserves it (at least 64 KiB) before inflating. A hint
+/// only: a lie is caught by what inflating finds.
+fn inflated_hint(body: &[u8], limit: usize) -> usize {
     let tail = match body {
         [0x1f, 0x8b, ..] if body.len() >= 18 => &body[body.len() - 4..],
         _ => return 0,
@@ -117,6 +128,20 @@ pub fn inflated_hint(body: &[u8], limit: usize) -> usize {
 /// `miniz_oxide` (0.66× its time natively, 0.54× in workerd, CRC included)
 /// and `zune-inflate` (`make bench-inflate`, docs/performance.md).
 pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
+    inflate_charged(body, limit, &mut |_| true)
+}
+
+/// [`inflate`], asking `charge` before the output buffer is allocated and
+/// before each time it grows, with the capacity it is about to have (the
+/// Worker charges it to the isolate's memory budget): a refusal is
+/// [`Error::Busy`], before that memory is taken. The size trailer a sender
+/// wrote only sizes the first allocation, so a trailer that lies, or a body
+/// of several members, is charged as it really inflates.
+pub fn inflate_charged(
+    body: &[u8],
+    limit: usize,
+    charge: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<u8>> {
     use zlib_rs::{Inflate, InflateError, InflateFlush, Status};
 
     if body.len() < 18 || body[0] != 0x1f || body[1] != 0x8b {
@@ -127,7 +152,11 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     // One byte past the limit tells "exactly at the limit" from "over it".
     let cap = limit.saturating_add(1);
     let hint = inflated_hint(body, limit);
-    let mut out: Vec<u8> = Vec::with_capacity(hint.max(64 * 1024).min(cap));
+    let first = hint.max(64 * 1024).min(cap);
+    if !charge(first) {
+        return Err(Error::Busy { bytes: first as u64 });
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(first);
     let mut pos = 0;
     // Raw deflate (no zlib header), a 32 KiB window: its state is on the heap.
     let mut inflater = Inflate::new(false, 15);
@@ -141,7 +170,13 @@ pub fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>> {
                     return Err(Error::InflatedTooLarge { limit });
                 }
                 // Doubling, so that a short hint costs O(output) copies.
-                out.reserve_exact(out.len().max(64 * 1024).min(cap - out.len()));
+                let more = out.len().max(64 * 1024).min(cap - out.len());
+                if !charge(out.len() + more) {
+                    return Err(Error::Busy {
+                        bytes: (out.len() + more) as u64,
+                    });
+                }
+                out.reserve_exact(more);
             }
             let room = cap.min(out.capacity()) - out.len();
             let (was_in, was_out) = (inflater.total_in(), inflater.total_out());

@@ -676,15 +676,18 @@ fn no_error_or_log_line_carries_payload_text() {
 
 // ---- every limit stops the work it bounds ------------------------------------
 
-/// The memory budget is charged what inflating a gzip body first reserves
-/// (its size trailer, clamped) before it is inflated: a request the budget
-/// cannot hold is refused (503) having allocated next to nothing, not its
-/// inflated bytes; with room, the same body is stored.
+/// The memory budget is charged what inflating a gzip body reserves before
+/// it is reserved: first its size trailer (clamped), then each growth of the
+/// buffer. A request the budget cannot hold is refused (503) before it has
+/// allocated its inflated bytes, also when its trailer says less than it
+/// holds (a last, empty member: the trailer of an honest multi-member body,
+/// or a lie); with room, the same body is stored.
 #[test]
 fn the_memory_budget_comes_before_inflating() {
     use otlp2r2::http::admission::{cost, FIXED_COST};
     let logs = fixtures::logs(2000, 3).encode_to_vec();
-    let body = gz(&logs);
+    let honest = gz(&logs);
+    let short = [gz(&logs), gz(b"")].concat();
     let head = Head {
         method: "POST",
         path: "/v1/logs",
@@ -693,7 +696,7 @@ fn the_memory_budget_comes_before_inflating() {
         ..Head::default()
     };
     let admission = Admission::new();
-    let send = |budget: usize| {
+    let send = |body: &[u8], budget: usize| {
         let config = Config {
             inflight_bytes: budget,
             ..Config::default()
@@ -701,7 +704,7 @@ fn the_memory_budget_comes_before_inflating() {
         peak_of(|| {
             block_on(http::handle(
                 &head,
-                |_| futures_util::stream::iter([Ok::<_, Infallible>(body.clone())]),
+                |_| futures_util::stream::iter([Ok::<_, Infallible>(body.to_vec())]),
                 &Memory::new(),
                 &config,
                 &admission,
@@ -710,21 +713,29 @@ fn the_memory_budget_comes_before_inflating() {
             .status
         })
     };
-    // Room for the compressed body, not for its inflation, beside another
-    // request (alone, a request may pass the budget).
-    let budget = 2 * FIXED_COST + cost(body.len() + logs.len() / 2);
-    let other = admission.admit(0, budget).unwrap();
-    let (status, peak) = send(budget);
-    drop(other);
-    assert_eq!(status, 503);
-    // The body's own copy, and not the inflation.
-    assert!(
-        peak < body.len() + logs.len() / 4,
-        "{peak} bytes allocated for a {}-byte body, a {}-byte inflation",
-        body.len(),
-        logs.len()
-    );
-    assert_eq!(send(Config::default().inflight_bytes).0, 200);
+    for (body, room) in [(&honest, logs.len() / 4), (&short, logs.len() * 7 / 8)] {
+        // Room for the compressed body, not for its inflation, beside
+        // another request (alone, a request may pass the budget).
+        let budget = 2 * FIXED_COST + cost(body.len() + logs.len() / 2);
+        let other = admission.admit(0, budget).unwrap();
+        let (status, peak) = send(body, budget);
+        drop(other);
+        assert_eq!(status, 503);
+        // The body's own copy, and not the inflation: the honest body's
+        // first reservation is refused; the short one grows its buffer,
+        // doubling, until a growth is refused at half the inflation.
+        assert!(
+            peak < body.len() + room,
+            "{peak} bytes allocated for a {}-byte body, a {}-byte inflation",
+            body.len(),
+            logs.len()
+        );
+        println!(
+            "memory budget: a {}-byte gzip body refused after allocating {peak} bytes",
+            body.len()
+        );
+        assert_eq!(send(body, Config::default().inflight_bytes).0, 200);
+    }
 }
 
 /// The body limit is checked before inflating: an over-limit "gzip" body

@@ -21,7 +21,12 @@ use crate::store::r2::R2;
 pub const BUCKET_BINDING: &str = "OTLP_BUCKET";
 
 /// The memory budget shared by the requests this isolate serves at once.
-static ADMISSION: Admission = Admission::new();
+static ADMISSION: Admission = Admission::with_clock(now_ms);
+
+/// Milliseconds since the epoch: the clock of the memory budget's charges.
+fn now_ms() -> u64 {
+    Date::now().as_millis()
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {

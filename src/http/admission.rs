@@ -18,9 +18,15 @@
 //!
 //! The budget lives in one [`Admission`] per isolate (a static in the Worker
 //! edge); the charges of a request are released when its [`Permit`] drops,
-//! whatever the outcome.
+//! whatever the outcome. A permit that never drops is not lost for good:
+//! when a client goes away, the platform cancels the invocation and the
+//! JavaScript promises it awaited (the body, an R2 put) never settle, so the
+//! Rust future holding the permit is never polled again, nor dropped. Every
+//! charge therefore carries the time it was made, and one older than
+//! [`CHARGE_TTL_MS`] is taken back when a request is admitted; the permit, if
+//! it was alive after all, is refused its next growth.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// Bytes charged for any request, besides its body: the reply, the log line,
 /// the decoder's and writer's fixed buffers.
@@ -36,50 +42,118 @@ pub const COST_PER_BYTE: usize = 4;
 /// rest to the wasm module, the allocator's slack and the JavaScript heap.
 pub const DEFAULT_INFLIGHT_BYTES: usize = 96 << 20;
 
+/// How long a charge holds at most: 15 minutes, the longest wall time of a
+/// Worker invocation that ends (a queue consumer's; a request is cut by its
+/// client or its CPU limit well before). A charge still held after that
+/// belongs to an invocation the platform cancelled.
+pub const CHARGE_TTL_MS: u64 = 15 * 60 * 1000;
+
 /// The memory charged for holding `bytes` of body: [`COST_PER_BYTE`] each.
 pub fn cost(bytes: usize) -> usize {
     bytes.saturating_mul(COST_PER_BYTE)
 }
 
 /// The isolate-wide count of bytes charged to requests in flight.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Admission {
-    in_use: AtomicUsize,
+    /// Milliseconds since any fixed point (the Worker's `Date.now()`).
+    clock: fn() -> u64,
+    state: Mutex<Charges>,
+}
+
+/// The charges held now, one per live [`Permit`].
+#[derive(Debug)]
+struct Charges {
+    in_use: usize,
+    live: Vec<Charge>,
+    next_id: u64,
+}
+
+#[derive(Debug)]
+struct Charge {
+    id: u64,
+    bytes: usize,
+    since_ms: u64,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission::new()
+    }
+}
+
+/// The clock of [`Admission::new`]: stopped, so charges never expire.
+fn stopped() -> u64 {
+    0
 }
 
 impl Admission {
-    /// An empty budget (usable in a `static`).
+    /// An empty budget (usable in a `static`) whose charges never expire.
     pub const fn new() -> Self {
+        Admission::with_clock(stopped)
+    }
+
+    /// An empty budget whose charges expire [`CHARGE_TTL_MS`] after they
+    /// were made, by `clock` (milliseconds).
+    pub const fn with_clock(clock: fn() -> u64) -> Self {
         Admission {
-            in_use: AtomicUsize::new(0),
+            clock,
+            state: Mutex::new(Charges {
+                in_use: 0,
+                live: Vec::new(),
+                next_id: 0,
+            }),
         }
+    }
+
+    fn charges(&self) -> std::sync::MutexGuard<'_, Charges> {
+        // Nothing panics while holding it; a poisoned lock is still sound.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Bytes charged to requests in flight now.
     pub fn in_use(&self) -> usize {
-        self.in_use.load(Ordering::Relaxed)
-    }
-
-    /// Charges `bytes` if they fit under `capacity`; false if they do not.
-    fn charge(&self, bytes: usize, capacity: usize) -> bool {
-        self.in_use
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|total| *total <= capacity)
-            })
-            .is_ok()
+        self.charges().in_use
     }
 
     /// Admits a request charged [`FIXED_COST`] plus `bytes`, if it fits
-    /// under `capacity`. A request alone larger than the whole budget is
-    /// admitted only when nothing else is in flight, so it never waits for
-    /// ever (its own limits still bound it).
+    /// under `capacity`, after taking back the charges past their time. A
+    /// request alone larger than the whole budget is admitted only when
+    /// nothing else is in flight, so it never waits for ever (its own limits
+    /// still bound it).
     pub fn admit(&self, bytes: usize, capacity: usize) -> Option<Permit<'_>> {
         let want = FIXED_COST.saturating_add(bytes);
-        // Under `want` as capacity, a charge fits only when nothing is in flight.
-        let fits = self.charge(want, capacity) || self.charge(want, want);
-        // Lazily: a permit made and dropped would release what it never held.
-        fits.then(|| Permit {
+        let now = (self.clock)();
+        let mut c = self.charges();
+        let expired = c.live.iter().any(|l| now.saturating_sub(l.since_ms) >= CHARGE_TTL_MS);
+        if expired {
+            let Charges { in_use, live, .. } = &mut *c;
+            live.retain(|l| {
+                let keep = now.saturating_sub(l.since_ms) < CHARGE_TTL_MS;
+                if !keep {
+                    *in_use -= l.bytes;
+                }
+                keep
+            });
+        }
+        let fits = c.in_use == 0
+            || c.in_use
+                .checked_add(want)
+                .is_some_and(|total| total <= capacity);
+        if !fits {
+            return None;
+        }
+        let id = c.next_id;
+        c.next_id += 1;
+        c.in_use += want;
+        c.live.push(Charge {
+            id,
+            bytes: want,
+            since_ms: now,
+        });
+        Some(Permit {
             admission: self,
+            id,
             charged: want,
             capacity,
         })
@@ -90,26 +164,48 @@ impl Admission {
 #[derive(Debug)]
 pub struct Permit<'a> {
     admission: &'a Admission,
+    id: u64,
     charged: usize,
     capacity: usize,
 }
 
 impl Permit<'_> {
     /// Raises the charge to at least `bytes` (plus [`FIXED_COST`]); false
-    /// when that does not fit. A permit that holds the whole budget alone
-    /// may grow past it.
+    /// when that does not fit, or when the charge was taken back as expired.
+    /// A permit that holds the whole budget alone may grow past it.
     pub fn grow_to(&mut self, bytes: usize) -> bool {
         let want = FIXED_COST.saturating_add(bytes);
         let Some(extra) = want.checked_sub(self.charged).filter(|e| *e > 0) else {
             return true;
         };
-        let alone = self.admission.in_use() == self.charged;
+        let mut c = self.admission.charges();
+        let Some(i) = c.live.iter().position(|l| l.id == self.id) else {
+            return false;
+        };
+        let alone = c.in_use == self.charged;
         let capacity = if alone { usize::MAX } else { self.capacity };
-        if self.admission.charge(extra, capacity) {
+        if c.in_use.checked_add(extra).is_none_or(|total| total > capacity) {
+            return false;
+        }
+        c.live[i].bytes = want;
+        c.in_use += extra;
+        self.charged = want;
+        true
+    }
+
+    /// Lowers the charge to `bytes` (plus [`FIXED_COST`]) when it holds
+    /// more: what a request still holds once its peak is past (its files,
+    /// while they upload).
+    pub fn shrink_to(&mut self, bytes: usize) {
+        let want = FIXED_COST.saturating_add(bytes);
+        if want >= self.charged {
+            return;
+        }
+        let mut c = self.admission.charges();
+        if let Some(charge) = c.live.iter_mut().find(|l| l.id == self.id) {
+            charge.bytes = want;
+            c.in_use -= self.charged - want;
             self.charged = want;
-            true
-        } else {
-            false
         }
     }
 
@@ -121,9 +217,11 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.admission
-            .in_use
-            .fetch_sub(self.charged, Ordering::AcqRel);
+        let mut c = self.admission.charges();
+        if let Some(i) = c.live.iter().position(|l| l.id == self.id) {
+            let charge = c.live.swap_remove(i);
+            c.in_use -= charge.bytes;
+        }
     }
 }
 
@@ -160,7 +258,42 @@ mod tests {
         assert_eq!(a.in_use(), 2 * FIXED_COST + 6 * MIB);
         drop(other);
         assert!(p.grow_to(20 * MIB), "alone, a request may pass the budget");
+        p.shrink_to(30 * MIB);
+        assert_eq!(a.in_use(), FIXED_COST + 20 * MIB, "growing is not shrinking");
+        p.shrink_to(3 * MIB);
+        assert_eq!(a.in_use(), FIXED_COST + 3 * MIB);
         drop(p);
+        assert_eq!(a.in_use(), 0);
+    }
+
+    /// Milliseconds for [`expiring`]'s clock.
+    static NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn expiring() -> u64 {
+        NOW.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A permit whose invocation was cancelled is never dropped: its charge
+    /// is taken back once it is older than the longest invocation, and the
+    /// permit, should it still run, grows no more and releases nothing twice.
+    #[test]
+    fn charges_never_released_expire() {
+        let a = Admission::with_clock(expiring);
+        NOW.store(1_000, std::sync::atomic::Ordering::Relaxed);
+        let leaked = a.admit(cost(10 * MIB), 96 * MIB).unwrap();
+        std::mem::forget(a.admit(cost(10 * MIB), 96 * MIB).unwrap());
+        let mut late = a.admit(0, 96 * MIB).unwrap();
+        std::mem::forget(leaked);
+        assert!(a.admit(cost(10 * MIB), 96 * MIB).is_none(), "full");
+        NOW.store(1_000 + CHARGE_TTL_MS - 1, std::sync::atomic::Ordering::Relaxed);
+        assert!(a.admit(cost(10 * MIB), 96 * MIB).is_none(), "not yet");
+        NOW.store(1_000 + CHARGE_TTL_MS, std::sync::atomic::Ordering::Relaxed);
+        let fresh = a.admit(cost(10 * MIB), 96 * MIB).expect("the old charges are back");
+        assert_eq!(a.in_use(), fresh.charged(), "all three were taken back");
+        assert!(!late.grow_to(MIB), "an expired permit is refused");
+        drop(late);
+        assert_eq!(a.in_use(), fresh.charged(), "and releases nothing");
+        drop(fresh);
         assert_eq!(a.in_use(), 0);
     }
 

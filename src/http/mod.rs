@@ -274,20 +274,14 @@ where
     log.bytes_in = bytes.len();
 
     let limits = &opts.limits;
-    // A gzip body is charged what inflating it first reserves before it is
-    // inflated: a request the budget cannot hold is refused before that work.
-    if gzip
-        && !permit.grow_to(cost(
-            bytes.len() + body::inflated_hint(&bytes, limits.max_inflated_bytes),
-        ))
-    {
-        return busy(log, admission, encoding);
-    }
-    let output = body::prepare(
+    // A gzip body is charged each size its inflated buffer takes before it
+    // takes it: a request the budget cannot hold is refused before that work.
+    let output = body::prepare_charged(
         &bytes,
         gzip,
         limits.max_body_bytes,
         limits.max_inflated_bytes,
+        &mut |capacity| permit.grow_to(cost(bytes.len() + capacity)),
     )
     .and_then(|inflated| {
         // A gzip body holds its compressed and inflated bytes at once.
@@ -325,8 +319,11 @@ where
     log.bytes_out = output.bytes_out();
 
     // The reply is decided now, so the objects can be moved into the puts
-    // (no second copy of every file while they upload).
+    // (no second copy of every file while they upload). Past its peak, the
+    // request holds its files, and their copies on the JavaScript side while
+    // the puts send them: its charge drops to that for the round trips.
     let reply = success(&output, encoding);
+    permit.shrink_to(2 * log.bytes_out);
     let objects = output.objects.into_iter().map(|o| (o.key, o.data));
     if let Err(e) = crate::store::put_all(store, objects).await {
         log.error = Some(e.to_string());

@@ -12,7 +12,7 @@ pub enum Route {
     Health,
     /// `POST /v1/{logs,traces,metrics}`.
     Export(Signal),
-    /// A known path with the wrong method; carries the allowed method.
+    /// A known path with the wrong method; carries its `Allow` header.
     MethodNotAllowed(&'static str),
     /// Any other path.
     NotFound,
@@ -30,7 +30,7 @@ pub fn route(method: &str, path: &str) -> Route {
         (Some(s), "POST") => Route::Export(s),
         (Some(_), _) => Route::MethodNotAllowed("POST"),
         (None, "GET" | "HEAD") if path == "/" => Route::Health,
-        (None, _) if path == "/" => Route::MethodNotAllowed("GET"),
+        (None, _) if path == "/" => Route::MethodNotAllowed("GET, HEAD"),
         (None, _) => Route::NotFound,
     }
 }
@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(route("POST", "/v1/metrics"), Route::Export(Signal::Metrics));
         assert_eq!(route("GET", "/v1/traces"), Route::MethodNotAllowed("POST"));
         assert_eq!(route("GET", "/"), Route::Health);
-        assert_eq!(route("DELETE", "/"), Route::MethodNotAllowed("GET"));
+        assert_eq!(route("DELETE", "/"), Route::MethodNotAllowed("GET, HEAD"));
         assert_eq!(route("POST", "/v1/profiles"), Route::NotFound);
     }
 
