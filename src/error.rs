@@ -146,6 +146,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A record of the compaction protocol (lease, intent, tombstone, note
+    /// of an unreadable file) that does not parse: damaged, or written by a
+    /// build of another format. It reads the same at every try, so the
+    /// queue consumer acks its message and logs this rather than retrying.
+    #[error("compaction record {key:?} cannot be read: {reason}")]
+    BadRecord {
+        /// The record's key.
+        key: String,
+        /// What the JSON parser said.
+        reason: String,
+    },
+
     /// An invariant of this crate did not hold. This is a bug, not bad input.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -162,6 +174,7 @@ impl Error {
                 | Error::Internal(_)
                 | Error::Store { .. }
                 | Error::UnreadableInput { .. }
+                | Error::BadRecord { .. }
         )
     }
 
@@ -197,5 +210,10 @@ mod tests {
         assert!(!data.is_transient());
         assert!(!Error::Internal("an invariant").is_transient());
         assert!(Error::Busy { bytes: 1 }.is_transient());
+        let record = Error::BadRecord {
+            key: "_compaction/intent/x".into(),
+            reason: "EOF".into(),
+        };
+        assert!(!record.is_transient());
     }
 }

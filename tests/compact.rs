@@ -969,6 +969,35 @@ fn an_unreadable_file_is_left_alone_and_named() {
     assert_eq!(rows(store.inner()), rows(&expected));
 }
 
+/// A record of the protocol that does not parse (damaged, or another
+/// build's format) fails its run the same way at every try: the error says
+/// which record, and is not transient, so the queue consumer acks it
+/// instead of having the queue redeliver it ten times every cron. The
+/// files stay as they are.
+#[test]
+fn a_record_that_does_not_parse_is_not_retried() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    ingest_logs(&store, 1..=3, 50);
+    let p = first_partition(&store);
+    let before = table_files(&store);
+    for key in [protocol::intent_key(&p, 7), protocol::lease_key(&p)] {
+        block_on(store.put(&key, b"{\"not\": \"ours\"}".to_vec(), store::PutMode::Overwrite))
+            .unwrap();
+        let lease_expired = || NOW + 24 * 3600;
+        let e = block_on(compact::run(&store, p, &lease_expired, &settings(), "test")).unwrap_err();
+        assert!(
+            matches!(&e, otlp2r2::Error::BadRecord { key: k, .. } if *k == key),
+            "{e}"
+        );
+        assert!(!e.is_transient(), "{e}");
+        assert_eq!(table_files(&store), before);
+        block_on(store.delete(std::slice::from_ref(&key))).unwrap();
+    }
+    let r = block_on(compact::run(&store, p, &|| NOW, &settings(), "test")).unwrap();
+    assert_eq!(r.inputs, 3);
+}
+
 /// A file whose footer reads but whose pages do not decode (damaged after
 /// it was written) does not stop its hour either: the run that meets it
 /// rolls its merge back (outputs, uploads and intent, as a crashed run's)

@@ -202,8 +202,10 @@ fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| store::failed("get", key, format!("not a record of the protocol: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::BadRecord {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// The partitions worth a run at `now` (Unix seconds): see

@@ -51,7 +51,7 @@ pub fn status_of(err: &Error) -> u16 {
         Error::Gzip(_) | Error::Protobuf { .. } | Error::Json { .. } | Error::TooDeep { .. } => 400,
         Error::Store { .. } | Error::Busy { .. } => 503,
         Error::Arrow(_) | Error::Parquet(_) | Error::Internal(_) => 500,
-        Error::UnreadableInput { .. } => 500,
+        Error::UnreadableInput { .. } | Error::BadRecord { .. } => 500,
     }
 }
 
