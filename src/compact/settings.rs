@@ -130,7 +130,9 @@ impl Settings {
         use crate::vars::{count, positive};
         let d = Settings::default();
         Ok(Settings {
-            target_bytes: count(&var, "COMPACT_TARGET_BYTES", d.target_bytes, 1)?,
+            // Below 1 MiB every file would count as large (or none as
+            // small: 4 bytes and less): compaction would be silently off.
+            target_bytes: count(&var, "COMPACT_TARGET_BYTES", d.target_bytes, 1 << 20)?,
             row_group_rows: positive(&var, "COMPACT_ROW_GROUP_ROWS", d.row_group_rows)?,
             row_group_bytes: positive(&var, "COMPACT_ROW_GROUP_BYTES", d.row_group_bytes)?,
             // No grace at all is a valid choice (tests, backfills).
@@ -174,5 +176,7 @@ mod tests {
         assert_eq!(s.lookback_hours, DEFAULT_LOOKBACK_HOURS);
         let bad = Settings::from_vars(|k| (k == "COMPACT_TARGET_BYTES").then(|| "big".into()));
         assert!(bad.unwrap_err().contains("COMPACT_TARGET_BYTES"));
+        let tiny = Settings::from_vars(|k| (k == "COMPACT_TARGET_BYTES").then(|| "4".into()));
+        assert!(tiny.unwrap_err().contains("at least 1048576"));
     }
 }
