@@ -684,3 +684,28 @@ fn the_charge_drops_to_the_files_while_they_upload() {
     assert!(files < admission::FIXED_COST + admission::cost(LOGS.len()));
     assert_eq!(admission.in_use(), 0);
 }
+
+/// OTLP/HTTP: the response has the request's Content-Type, so protobuf
+/// sent under its other name, `application/protobuf`, is answered under
+/// that name, a success as a failure.
+#[test]
+fn protobuf_replies_take_the_name_the_request_used() {
+    for (media, body, status) in [
+        ("application/protobuf", LOGS, 200),
+        ("Application/Protobuf; charset=x", LOGS, 200),
+        ("application/protobuf", &b"\xff\xff"[..], 400),
+        ("application/x-protobuf", LOGS, 200),
+    ] {
+        let head = Head {
+            content_type: Some(media),
+            ..export("/v1/logs")
+        };
+        let (reply, _) = send(&head, body, &Memory::new(), &Config::default());
+        assert_eq!(reply.status, status, "{media}");
+        let want = match media.contains("x-protobuf") {
+            true => "application/x-protobuf",
+            false => "application/protobuf",
+        };
+        assert_eq!(reply.content_type, want, "{media}");
+    }
+}
