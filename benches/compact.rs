@@ -146,8 +146,8 @@ fn loaded(files: &[(String, Vec<u8>)]) -> Memory {
 /// Compacts `partition` as the Worker's queue does: run after run while a
 /// run's bounds leave files (`Report::more`). Reports the sum of the runs;
 /// its `rows` count rows merged again by a later run once more.
-fn whole(
-    store: &Memory,
+fn whole<S: Store>(
+    store: &S,
     partition: compact::Partition,
     settings: &Settings,
 ) -> (compact::Report, usize) {
@@ -224,8 +224,8 @@ fn files_under(dir: &str) -> Vec<(String, Vec<u8>)> {
 /// dhat; `OTLP2R2_DHAT_FILE=path` also saves the per-site profile (dh_view
 /// format). The sum of the runs, their number, and dhat's totals.
 #[cfg(feature = "dhat-heap")]
-fn profiled(
-    store: &Memory,
+fn profiled<S: Store>(
+    store: &S,
     files: &[(String, Vec<u8>)],
 ) -> (compact::Report, usize, dhat::HeapStats) {
     let profiler = match std::env::var("OTLP2R2_DHAT_FILE") {
@@ -239,16 +239,18 @@ fn profiled(
 }
 
 /// `--dhat-dir DIR`: compacts the one partition under `DIR` (every run)
-/// under dhat and prints the totals; `OTLP2R2_DHAT_FILE` saves the profile.
-/// For a partition that a workerd run found costly (`make
-/// bench-compact-worker` prints each run's memory).
+/// under dhat, in place through the folder store (give it a copy), and
+/// prints the totals; `OTLP2R2_DHAT_FILE` saves the profile. The heap is
+/// then the runs' own, as in the Worker, whose bucket holds the objects
+/// outside its memory. For a partition that a workerd run found costly
+/// (`make bench-compact-worker` prints each run's memory).
 #[cfg(feature = "dhat-heap")]
 fn dhat_dir(dir: &str) {
     let files_in = files_under(dir);
-    let store = loaded(&files_in);
+    let store = otlp2r2::store::dir::Dir::new(dir);
     let (r, runs, stats) = profiled(&store, &files_in);
     println!(
-        "dhat {dir}: {runs} run(s), {} inputs, {} rows, {} B in, {} B out; allocated {} B in {} blocks, peak {:.1} MiB (outputs the store keeps included)",
+        "dhat {dir}: {runs} run(s), {} inputs, {} rows, {} B in, {} B out; allocated {} B in {} blocks, peak {:.1} MiB (the runs' own: the folder store keeps nothing)",
         r.inputs,
         r.rows,
         r.bytes_in,

@@ -154,7 +154,9 @@ pub fn inflate_charged(
     let hint = inflated_hint(body, limit);
     let first = hint.max(64 * 1024).min(cap);
     if !charge(first) {
-        return Err(Error::Busy { bytes: first as u64 });
+        return Err(Error::Busy {
+            bytes: first as u64,
+        });
     }
     let mut out: Vec<u8> = Vec::with_capacity(first);
     let mut pos = 0;

@@ -982,8 +982,12 @@ fn a_record_that_does_not_parse_is_not_retried() {
     let p = first_partition(&store);
     let before = table_files(&store);
     for key in [protocol::intent_key(&p, 7), protocol::lease_key(&p)] {
-        block_on(store.put(&key, b"{\"not\": \"ours\"}".to_vec(), store::PutMode::Overwrite))
-            .unwrap();
+        block_on(store.put(
+            &key,
+            b"{\"not\": \"ours\"}".to_vec(),
+            store::PutMode::Overwrite,
+        ))
+        .unwrap();
         let lease_expired = || NOW + 24 * 3600;
         let e = block_on(compact::run(&store, p, &lease_expired, &settings(), "test")).unwrap_err();
         assert!(

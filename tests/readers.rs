@@ -160,10 +160,25 @@ fn real_readers_read_every_value_as_the_reference_writer_wrote_it() {
     let py = python();
     let dir = TempDir::new("duckdb-same");
     let mut files = 0;
+    // A body of 1.5 MB among small ones: its page is compressed in two
+    // pieces stitched into one Snappy stream (`write::strings::page`).
+    let mut wide = fixtures::logs(50, 4);
+    let mut state = 7u32;
+    let letters: String = (0..1_500_000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            char::from(b'a' + (state >> 16) as u8 % 26)
+        })
+        .collect();
+    let record = &mut wide.resource_logs[0].scope_logs[0].log_records[3];
+    record.body = Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+        value: Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(letters)),
+    });
     for (signal, body) in [
         (Signal::Logs, fixtures::logs(3000, 1).encode_to_vec()),
         (Signal::Traces, fixtures::traces(2000, 2).encode_to_vec()),
         (Signal::Metrics, fixtures::metrics(1000, 3).encode_to_vec()),
+        (Signal::Logs, wide.encode_to_vec()),
     ] {
         let out = process(
             &Request {
@@ -184,7 +199,7 @@ fn real_readers_read_every_value_as_the_reference_writer_wrote_it() {
                     .unwrap();
             w.write(&batch).unwrap();
             w.close().unwrap();
-            let name = format!("{}-{i}", o.table.name());
+            let name = format!("{}-{files}-{i}", o.table.name());
             std::fs::write(dir.0.join(format!("{name}.ours.parquet")), &o.data).unwrap();
             std::fs::write(dir.0.join(format!("{name}.reference.parquet")), reference).unwrap();
             files += 1;

@@ -29,8 +29,10 @@ use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_buffer::Buffer;
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::{Buf, Bytes};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -1119,11 +1121,41 @@ impl Iterator for RowGroupBatches {
         }
         self.rows_left -= rows;
         Some(
-            batch
-                .with_schema(Arc::clone(&self.schema))
+            trimmed(batch)
+                .and_then(|b| b.with_schema(Arc::clone(&self.schema)))
                 .map_err(|e| bad(format!("row group {}: {e}", self.index))),
         )
     }
+}
+
+/// Slack past which [`trimmed`] copies a string column's values into a
+/// buffer of their size.
+const SLACK_BYTES: usize = 1 << 20;
+
+/// `batch`, each top-level string column whose values' buffer holds more
+/// than [`SLACK_BYTES`] beyond its values copied into one of their size.
+/// The parquet crate grows a batch's values as it reads page after page,
+/// doubling: a value of megabytes followed by a few more leaves the buffer
+/// twice its size for as long as the merge holds the batch.
+fn trimmed(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let slack = |c: &ArrayRef| {
+        c.as_string_opt::<i32>()
+            .filter(|s| s.values().capacity() > s.values().len() + SLACK_BYTES)
+            .cloned()
+    };
+    if !batch.columns().iter().any(|c| slack(c).is_some()) {
+        return Ok(batch);
+    }
+    let (schema, mut columns, rows) = batch.into_parts();
+    for c in &mut columns {
+        if let Some(s) = slack(c) {
+            let values = Buffer::from(s.values().as_slice().to_vec());
+            let exact = StringArray::try_new(s.offsets().clone(), values, s.nulls().cloned())?;
+            *c = Arc::new(exact);
+        }
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(schema, columns, &options)
 }
 
 /// Bytes of a file from `start` on, read by the parquet crate at file
@@ -1182,6 +1214,28 @@ mod tests {
 
     /// A request file's footer: its table, version, schema and rows, read
     /// from a suffix that first falls short.
+    /// A string column whose values' buffer has megabytes of slack (a large
+    /// value read, then more) is copied into a buffer of its size; the rows
+    /// stay as they were, and a batch without slack is left as it is.
+    #[test]
+    fn batches_give_back_the_slack_of_their_strings() {
+        let mut b = arrow_array::builder::StringBuilder::with_capacity(3, 3 << 20);
+        for v in ["a", "bb", "ccc"] {
+            b.append_value(v);
+        }
+        let wide: ArrayRef = Arc::new(b.finish());
+        let small: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "z"]));
+        let batch = RecordBatch::try_from_iter([("w", wide), ("s", small)]).unwrap();
+        let capacity = |b: &RecordBatch, c: usize| b.column(c).as_string::<i32>().values().capacity();
+        assert!(capacity(&batch, 0) >= 3 << 20);
+        let out = trimmed(batch.clone()).unwrap();
+        assert!(capacity(&out, 0) < 1024, "{}", capacity(&out, 0));
+        assert_eq!(out, batch);
+        assert!(Arc::ptr_eq(out.column(1), batch.column(1)));
+        let again = trimmed(out.clone()).unwrap();
+        assert!(Arc::ptr_eq(again.column(0), out.column(0)), "nothing to give back");
+    }
+
     #[test]
     fn footer_of_a_request_file() {
         for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {

@@ -125,7 +125,10 @@ impl Admission {
         let want = FIXED_COST.saturating_add(bytes);
         let now = (self.clock)();
         let mut c = self.charges();
-        let expired = c.live.iter().any(|l| now.saturating_sub(l.since_ms) >= CHARGE_TTL_MS);
+        let expired = c
+            .live
+            .iter()
+            .any(|l| now.saturating_sub(l.since_ms) >= CHARGE_TTL_MS);
         if expired {
             let Charges { in_use, live, .. } = &mut *c;
             live.retain(|l| {
@@ -184,7 +187,10 @@ impl Permit<'_> {
         };
         let alone = c.in_use == self.charged;
         let capacity = if alone { usize::MAX } else { self.capacity };
-        if c.in_use.checked_add(extra).is_none_or(|total| total > capacity) {
+        if c.in_use
+            .checked_add(extra)
+            .is_none_or(|total| total > capacity)
+        {
             return false;
         }
         c.live[i].bytes = want;
@@ -259,7 +265,11 @@ mod tests {
         drop(other);
         assert!(p.grow_to(20 * MIB), "alone, a request may pass the budget");
         p.shrink_to(30 * MIB);
-        assert_eq!(a.in_use(), FIXED_COST + 20 * MIB, "growing is not shrinking");
+        assert_eq!(
+            a.in_use(),
+            FIXED_COST + 20 * MIB,
+            "growing is not shrinking"
+        );
         p.shrink_to(3 * MIB);
         assert_eq!(a.in_use(), FIXED_COST + 3 * MIB);
         drop(p);
@@ -285,10 +295,15 @@ mod tests {
         let mut late = a.admit(0, 96 * MIB).unwrap();
         std::mem::forget(leaked);
         assert!(a.admit(cost(10 * MIB), 96 * MIB).is_none(), "full");
-        NOW.store(1_000 + CHARGE_TTL_MS - 1, std::sync::atomic::Ordering::Relaxed);
+        NOW.store(
+            1_000 + CHARGE_TTL_MS - 1,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         assert!(a.admit(cost(10 * MIB), 96 * MIB).is_none(), "not yet");
         NOW.store(1_000 + CHARGE_TTL_MS, std::sync::atomic::Ordering::Relaxed);
-        let fresh = a.admit(cost(10 * MIB), 96 * MIB).expect("the old charges are back");
+        let fresh = a
+            .admit(cost(10 * MIB), 96 * MIB)
+            .expect("the old charges are back");
         assert_eq!(a.in_use(), fresh.charged(), "all three were taken back");
         assert!(!late.grow_to(MIB), "an expired permit is refused");
         drop(late);

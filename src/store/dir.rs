@@ -299,18 +299,31 @@ impl Store for Dir {
     ) -> Result<Meta> {
         let op = "complete_multipart";
         let dir = self.upload_dir(op, key, upload_id)?;
-        let mut data = Vec::new();
-        for p in &parts {
-            let bytes = fs::read(dir.join(format!("part-{}", p.number)))
-                .map_err(|_| failed(op, key, "unknown part"))?;
-            if content_etag(&bytes) != p.etag {
-                return Err(failed(op, key, "a part's etag does not match"));
+        let path = self.path(op, key)?;
+        self.parent_of(op, key, &path)?;
+        // The parts are appended to a temporary file one at a time, never
+        // held together (an output of 128 MiB), then renamed into place.
+        let tmp = self.temp(op, key)?;
+        let joined = (|| {
+            let mut out = File::create(&tmp).map_err(|e| failed(op, key, e))?;
+            for p in &parts {
+                let bytes = fs::read(dir.join(format!("part-{}", p.number)))
+                    .map_err(|_| failed(op, key, "unknown part"))?;
+                if content_etag(&bytes) != p.etag {
+                    return Err(failed(op, key, "a part's etag does not match"));
+                }
+                out.write_all(&bytes).map_err(|e| failed(op, key, e))?;
             }
-            data.extend_from_slice(&bytes);
+            out.sync_all().map_err(|e| failed(op, key, e))?;
+            fs::rename(&tmp, &path).map_err(|e| failed(op, key, e))
+        })();
+        if joined.is_err() {
+            let _ = fs::remove_file(&tmp);
         }
-        let meta = self.put(key, data, PutMode::Overwrite).await?;
+        joined?;
         let _ = fs::remove_dir_all(&dir);
-        meta.ok_or_else(|| failed(op, key, "the object was not written"))
+        self.meta(op, key, &path)?
+            .ok_or_else(|| failed(op, key, "the object was not written"))
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_writer::{
     compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
@@ -473,6 +473,13 @@ impl FileWriter {
                         .collect::<Result<Vec<_>>>()?;
                     col.write_keyed(&keyed, &rows.runs, bufs)?;
                 }
+                // Large strings (rows of wide values) go run by run from
+                // their batches, not through a gathered copy of them all.
+                ColumnWriter::Text(col) if !whole && wide_strings(&column, &rows.runs)? => {
+                    for &(b, start, len) in &rows.runs {
+                        col.write_range(text(column[b].as_ref())?, start, len, bufs)?;
+                    }
+                }
                 ColumnWriter::Text(col) => col.write(text(one()?.as_ref())?, bufs)?,
                 ColumnWriter::Map(leaves) => {
                     let (keys, values) = &mut **leaves;
@@ -700,6 +707,44 @@ fn append_row_group(
 }
 
 /// `a` as a `Utf8` array, or an internal error.
+/// Bytes of strings past which [`FileWriter::write_rows`] writes a plain
+/// string column run by run instead of gathering it into one array first:
+/// runs of a row or two cost a call each, a gathered copy of megabyte
+/// values costs their bytes once more.
+const GATHER_BYTES: usize = 1 << 20;
+
+/// Average bytes of a row's string from which [`wide_strings`] looks at
+/// the runs: below it, rows are gathered whatever their number (the runs
+/// are many and short, and summing them costs as much as gathering).
+const WIDE_ROW_BYTES: usize = 4096;
+
+/// Whether `runs` take over [`GATHER_BYTES`] of the string arrays
+/// `column`, whose rows are wide: the batches are looked at first (one
+/// step each), the runs only when the batches hold that much and their
+/// rows are [`WIDE_ROW_BYTES`] on average.
+fn wide_strings(column: &[&ArrayRef], runs: &[Run]) -> Result<bool> {
+    let (mut bytes, mut rows) = (0, 0);
+    for a in column {
+        let offsets = text(a.as_ref())?.value_offsets();
+        bytes += (offsets[offsets.len() - 1] - offsets[0]) as usize;
+        rows += offsets.len() - 1;
+    }
+    if bytes <= GATHER_BYTES || bytes < WIDE_ROW_BYTES.saturating_mul(rows) {
+        return Ok(false);
+    }
+    Ok(run_bytes(column, runs)? > GATHER_BYTES)
+}
+
+/// The string bytes `runs` take of the string arrays `column`.
+fn run_bytes(column: &[&ArrayRef], runs: &[Run]) -> Result<usize> {
+    let mut bytes = 0;
+    for &(b, start, len) in runs {
+        let offsets = text(column[b].as_ref())?.value_offsets();
+        bytes += (offsets[start + len] - offsets[start]) as usize;
+    }
+    Ok(bytes)
+}
+
 fn text(a: &dyn Array) -> Result<&arrow_array::StringArray> {
     a.as_string_opt::<i32>()
         .ok_or_else(|| internal("a string column is not Utf8"))
@@ -853,6 +898,70 @@ mod tests {
                     assert_eq!(back.column(c), batch.column(c), "group {group} column {c}");
                 }
             }
+        }
+    }
+
+    /// Rows of wide strings (over [`GATHER_BYTES`] in one call) go to the
+    /// writer run by run, not gathered first: the same file as the rows
+    /// gathered into one batch and written whole, for small and wide rows.
+    #[test]
+    fn wide_rows_write_run_by_run_as_gathered_rows_do() {
+        let batch = logs();
+        let n = batch.num_rows();
+        let body = batch.schema().index_of("Body").unwrap();
+        let with_bodies = |width: &dyn Fn(usize) -> usize, salt: u8| {
+            let bodies: arrow_array::StringArray = (0..n)
+                .map(|i| {
+                    let c = char::from(b'a' + (i as u8 + salt) % 26);
+                    Some(c.to_string().repeat(width(i)))
+                })
+                .collect();
+            let mut columns = batch.columns().to_vec();
+            columns[body] = Arc::new(bodies);
+            RecordBatch::try_new(batch.schema(), columns).unwrap()
+        };
+        // Small; wide; and one value of 1.5 MB, a page over the buffers'
+        // cap of its own (compressed into a buffer of its own, the page's
+        // scratch freed after it).
+        let small = |_: usize| 10usize;
+        let wide = |_: usize| 300_000usize;
+        let one_large = |i: usize| if i == 3 { 1_500_000usize } else { 1_000 };
+        for (width, runs) in [
+            (&small as &dyn Fn(usize) -> usize, false),
+            (&wide, true),
+            (&one_large, true),
+        ] {
+            let (a, b) = (with_bodies(width, 0), with_bodies(width, 7));
+            let rows = Rows {
+                batches: vec![(0, Arc::new(a)), (1, Arc::new(b))],
+                runs: vec![
+                    (0, 0, 2),
+                    (1, 0, 1),
+                    (0, 2, 3),
+                    (1, 1, n - 1),
+                    (0, 5, n - 5),
+                ],
+            };
+            let column = rows.column(body);
+            assert_eq!(wide_strings(&column, &rows.runs).unwrap(), runs);
+            let mut by_runs = FileWriter::new(Table::Logs, &batch.schema()).unwrap();
+            by_runs.write_rows(&rows).unwrap();
+            let mut gathered = FileWriter::new(Table::Logs, &batch.schema()).unwrap();
+            gathered
+                .write(&rows.to_batch(&batch.schema()).unwrap())
+                .unwrap();
+            let (by_runs, gathered) = (by_runs.finish().unwrap(), gathered.finish().unwrap());
+            assert!(by_runs == gathered, "runs {runs}");
+            let back: Vec<RecordBatch> =
+                ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(by_runs))
+                    .unwrap()
+                    .build()
+                    .unwrap()
+                    .map(|b| b.unwrap())
+                    .collect();
+            let back = arrow_select::concat::concat_batches(&back[0].schema(), &back).unwrap();
+            let want = rows.to_batch(&batch.schema()).unwrap();
+            assert_eq!(back.column(body), want.column(body), "runs {runs}");
         }
     }
 

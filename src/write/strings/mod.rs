@@ -127,6 +127,19 @@ impl StringColumn {
         self.write_rows(values, values.len(), |i| (i, i + 1), bufs)
     }
 
+    /// Appends `len` rows of `values` from row `start` (a run of a merge),
+    /// without slicing or copying the array.
+    pub fn write_range(
+        &mut self,
+        values: &StringArray,
+        start: usize,
+        len: usize,
+        bufs: &mut PageBuffers,
+    ) -> Result<()> {
+        debug_assert!(!self.nested && start + len <= values.len());
+        self.write_rows(values, len, |i| (start + i, start + i + 1), bufs)
+    }
+
     /// Appends map rows: row `i` holds `values[offsets[i]..offsets[i + 1]]`.
     pub fn write_map(
         &mut self,
@@ -161,13 +174,15 @@ impl StringColumn {
         }
         // Room for this array's rows, so the page's buffers do not grow
         // while they fill (pages hold at most `page_rows` rows and
-        // `page_bytes` bytes of values).
+        // `page_bytes` bytes of values, or one larger value: a page that
+        // holds one is not given more room, which would double it).
         let (first, last) = (row(0).0, row(rows - 1).1);
         let page = &mut self.page;
         if self.dict.is_plain() {
             page.lengths.reserve(last - first);
             let bytes = (offsets[last] - offsets[first]) as usize;
-            page.bytes.reserve(bytes.min(self.limits.page_bytes));
+            let room = self.limits.page_bytes.saturating_sub(page.bytes.len());
+            page.bytes.reserve(bytes.min(room));
         } else {
             page.ids.reserve(last - first);
         }
@@ -273,6 +288,28 @@ impl StringColumn {
             return Ok(from);
         }
         let end = row(to - 1).1;
+        let big = offsets[end] as usize - base > self.limits.page_bytes;
+        if big && to == from + 1 && self.page.rows == 0 && !self.nested {
+            // One value larger than a page, alone in its page: closed at
+            // once, its bytes compressed from the array rather than copied
+            // into the page (a value of megabytes, held once less).
+            let value = &data[base..offsets[end] as usize];
+            let page = &mut self.page;
+            page.lengths.push(value.len() as i32);
+            if self.stats.is_some() {
+                page.stats.update(value);
+            }
+            page.rows = 1;
+            page.levels = 1;
+            page.unencoded_bytes = value.len() as i64;
+            let (done, stats) = page.close_with(false, self.dict.active(), bufs, Some(value))?;
+            self.done.push(done);
+            if let Some(chunk) = &mut self.stats {
+                chunk.add_page(stats);
+            }
+            self.prev = None;
+            return Ok(to);
+        }
         let page = &mut self.page;
         page.bytes
             .extend_from_slice(&data[base..offsets[end] as usize]);

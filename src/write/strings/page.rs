@@ -20,7 +20,7 @@ use super::keyed::Mapped;
 use super::stats::MinMax;
 use crate::error::Result;
 use crate::write::delta;
-use crate::write::rle::{self, bit_width};
+use crate::write::rle::{self, bit_width, uleb128};
 
 /// Snappy: one encoder and one output buffer, reused page after page.
 struct Snappy {
@@ -29,18 +29,67 @@ struct Snappy {
 }
 
 impl Snappy {
-    /// `input` compressed, in a buffer of exactly its size.
+    /// `input` compressed, in a buffer of exactly its size; or, for a page
+    /// over [`KEPT_BUFFER_BYTES`] (one large value), in a buffer of its own
+    /// with Snappy's slack, rather than a scratch buffer as large kept and
+    /// a copy beside it.
     fn compress(&mut self, input: &[u8]) -> Result<Bytes> {
         let max = snap::raw::max_compress_len(input.len());
+        let fail = |e| parquet::errors::ParquetError::External(Box::new(e));
+        if max > KEPT_BUFFER_BYTES {
+            let mut own = vec![0; max];
+            let n = self.encoder.compress(input, &mut own).map_err(fail)?;
+            own.truncate(n);
+            return Ok(Bytes::from(own));
+        }
         if self.out.len() < max {
             self.out.resize(max, 0);
         }
-        let n = self
-            .encoder
-            .compress(input, &mut self.out)
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        let n = self.encoder.compress(input, &mut self.out).map_err(fail)?;
         Ok(Bytes::copy_from_slice(&self.out[..n]))
     }
+
+    /// `head` then `tail` compressed as one Snappy stream, without first
+    /// copying them together (`tail` is a page's values: one value of
+    /// megabytes). A Snappy stream is its uncompressed length (a varint)
+    /// then elements, literals and copies whose offsets point back into
+    /// what the elements before them produced; so the elements of `head`
+    /// compressed on its own, then those of `tail` on its own, under the
+    /// length of both, decompress to `head` then `tail`. Each piece's own
+    /// length prefix is dropped.
+    fn compress_two(&mut self, head: &[u8], tail: &[u8]) -> Result<Bytes> {
+        let fail = |e| parquet::errors::ParquetError::External(Box::new(e));
+        // Room before the elements for the stream's length: 10 bytes, more
+        // than a u64's varint.
+        const PRE: usize = 10;
+        let (max_head, max_tail) = (
+            snap::raw::max_compress_len(head.len()),
+            snap::raw::max_compress_len(tail.len()),
+        );
+        let mut own = vec![0; PRE + max_head + max_tail];
+        let n_head = (self.encoder)
+            .compress(head, &mut own[PRE..PRE + max_head])
+            .map_err(fail)?;
+        let n_tail = (self.encoder)
+            .compress(tail, &mut own[PRE + n_head..])
+            .map_err(fail)?;
+        let (p_head, p_tail) = (varint_len(head.len()), varint_len(tail.len()));
+        // Close the gap of the tail's length prefix: the head's elements
+        // move right by it, to end where the tail's begin.
+        own.copy_within(PRE + p_head..PRE + n_head, PRE + p_head + p_tail);
+        let mut length = Vec::with_capacity(PRE);
+        uleb128(&mut length, (head.len() + tail.len()) as u64);
+        let start = PRE + p_head + p_tail - length.len();
+        own[start..start + length.len()].copy_from_slice(&length);
+        own.truncate(PRE + n_head + n_tail);
+        Ok(Bytes::from(own).slice(start..))
+    }
+}
+
+/// Bytes of `n`'s varint (Snappy's length prefix: ULEB128).
+fn varint_len(n: usize) -> usize {
+    let bits = usize::BITS - (n | 1).leading_zeros();
+    bits.div_ceil(7) as usize
 }
 
 /// Scratch space a file's string columns share, reused page after page: the
@@ -159,6 +208,19 @@ impl OpenPage {
         dict: Option<&Dictionary>,
         bufs: &mut PageBuffers,
     ) -> Result<(DonePage, MinMax)> {
+        self.close_with(nested, dict, bufs, None)
+    }
+
+    /// [`OpenPage::close`], the values' bytes `outside` the page when given
+    /// (one value larger than a page, taken straight from its array: the
+    /// page holds its length, rows and statistics, not a copy of it).
+    pub(super) fn close_with(
+        &mut self,
+        nested: bool,
+        dict: Option<&Dictionary>,
+        bufs: &mut PageBuffers,
+        outside: Option<&[u8]>,
+    ) -> Result<(DonePage, MinMax)> {
         debug_assert!(self.rows > 0);
         let buf = &mut bufs.page;
         buf.clear();
@@ -190,21 +252,36 @@ impl OpenPage {
                 }
             });
         }
-        let encoding = match dict {
+        let values = outside.unwrap_or(&self.bytes);
+        let (encoding, compressed, uncompressed) = match dict {
             Some(dict) => {
                 let width = bit_width(dict.len().saturating_sub(1) as u64);
                 buf.push(width);
                 rle::encode(buf, &self.ids, width);
-                Encoding::RLE_DICTIONARY
+                let compressed = bufs.snappy.compress(buf)?;
+                (Encoding::RLE_DICTIONARY, compressed, buf.len())
             }
             None => {
                 delta::encode(buf, &self.lengths);
-                buf.extend_from_slice(&self.bytes);
-                Encoding::DELTA_LENGTH_BYTE_ARRAY
+                let uncompressed = buf.len() + values.len();
+                // Megabytes of values are compressed where they are, after
+                // the levels and lengths, not copied behind them first.
+                let compressed = if values.len() > KEPT_BUFFER_BYTES {
+                    bufs.snappy.compress_two(buf, values)?
+                } else {
+                    buf.extend_from_slice(values);
+                    bufs.snappy.compress(buf)?
+                };
+                (Encoding::DELTA_LENGTH_BYTE_ARRAY, compressed, uncompressed)
             }
         };
+        // A page of one large value leaves its buffers that large: free
+        // them rather than hold the value three more times until the file
+        // is done (a compaction output holds its writer for 128 MiB).
+        release_large(buf);
+        release_large(&mut self.bytes);
         let data_page = Page::DataPage {
-            buf: bufs.snappy.compress(buf)?,
+            buf: compressed,
             num_values: self.levels as u32,
             encoding,
             def_level_encoding: Encoding::RLE,
@@ -212,7 +289,7 @@ impl OpenPage {
             statistics: None,
         };
         let done = DonePage {
-            page: CompressedPage::new(data_page, buf.len()),
+            page: CompressedPage::new(data_page, uncompressed),
             rows: self.rows,
             unencoded_bytes: self.unencoded_bytes,
         };
@@ -230,6 +307,13 @@ impl OpenPage {
     }
 }
 
+/// Frees `buffer` when it grew past [`KEPT_BUFFER_BYTES`].
+fn release_large(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > KEPT_BUFFER_BYTES {
+        *buffer = Vec::new();
+    }
+}
+
 /// Appends one level stream of a v1 data page: a 4-byte length, then the
 /// RLE / bit-packed levels written by `encode` (max level 1: one bit each).
 fn level_stream(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
@@ -243,6 +327,46 @@ fn level_stream(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two pieces compressed apart under one length decompress to the two
+    /// together, whatever their sizes (empty, short, across Snappy's 64 KiB
+    /// blocks) and contents (repetitive, random), by Snappy's own decoder.
+    #[test]
+    fn two_pieces_make_one_snappy_stream() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = |n: usize| {
+            (0..n)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    rng as u8
+                })
+                .collect::<Vec<u8>>()
+        };
+        let repeated = |n: usize| (0..n).map(|i| b"abcabd"[i % 6]).collect::<Vec<u8>>();
+        let mut bufs = PageBuffers::default();
+        for head_len in [0, 1, 5, 200, 70_000] {
+            for tail_len in [0, 3, 65_536, 200_001, 1_300_000] {
+                for (head, tail) in [
+                    (repeated(head_len), random(tail_len)),
+                    (random(head_len), repeated(tail_len)),
+                ] {
+                    let stream = bufs.snappy.compress_two(&head, &tail).unwrap();
+                    let back = snap::raw::Decoder::new().decompress_vec(&stream).unwrap();
+                    assert!(
+                        back == [&head[..], &tail[..]].concat(),
+                        "{head_len} {tail_len}"
+                    );
+                }
+            }
+        }
+        for n in [0, 1, 127, 128, 16_383, 16_384, usize::MAX] {
+            let mut v = Vec::new();
+            uleb128(&mut v, n as u64);
+            assert_eq!(varint_len(n), v.len(), "{n}");
+        }
+    }
 
     #[test]
     fn ids_are_first_in_page_once_until_the_page_closes() {
