@@ -28,7 +28,7 @@ convert:
 compact: merge each closed hour's small files of DIR (laid out as `convert` writes)
   --now SECS           the clock, in Unix seconds (default: now)
   --grace SECS         wait after an hour closes (default 900)
-  --target-bytes N     close an output file at this size (default 134217728)
+  --target-bytes N     close an output file at this size (default 134217728, at least 1048576)
   --row-group-rows N   rows per row group (default 131072)
   --row-group-bytes N  or fewer, once a row group holds this many bytes (default 4194304)
   --memory-bytes N     reader memory one run may hold (default 26214400, the Worker's bound);
@@ -142,13 +142,18 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
         lookback_hours: flag(&mut args, "--lookback-hours", 0)?,
         ..d
     };
-    if settings.target_bytes == 0
-        || settings.row_group_rows == 0
+    if settings.target_bytes < otlp2r2::compact::MIN_TARGET_BYTES {
+        return Err(format!(
+            "--target-bytes must be at least {}\n{USAGE}",
+            otlp2r2::compact::MIN_TARGET_BYTES
+        ));
+    }
+    if settings.row_group_rows == 0
         || settings.row_group_bytes == 0
         || settings.merge_memory_bytes == 0
     {
         return Err(format!(
-            "--target-bytes, --row-group-rows, --row-group-bytes and --memory-bytes must be positive\n{USAGE}"
+            "--row-group-rows, --row-group-bytes and --memory-bytes must be positive\n{USAGE}"
         ));
     }
     let dry_run = args.contains("--dry-run");

@@ -2269,6 +2269,13 @@ fn the_cli_compacts_a_folder_over_several_runs() {
         String::from_utf8(out.stdout).unwrap()
     };
     let files = || block_on(store::list_all(&folder, "otel_")).unwrap();
+    // A target under 1 MiB would make no file small: refused, not a no-op.
+    let tiny = std::process::Command::new(env!("CARGO_BIN_EXE_otlp2r2"))
+        .args(["compact", dir.to_str().unwrap(), "--target-bytes", "4"])
+        .output()
+        .unwrap();
+    assert!(!tiny.status.success());
+    assert!(String::from_utf8_lossy(&tiny.stderr).contains("--target-bytes must be at least"));
     let dry = cli(&["--dry-run"]);
     assert!(
         dry.contains("would compact otel_logs/") && dry.contains("1 partitions"),

@@ -1212,8 +1212,6 @@ mod tests {
     use crate::pipeline::Signal;
     use crate::write::FileWriter;
 
-    /// A request file's footer: its table, version, schema and rows, read
-    /// from a suffix that first falls short.
     /// A string column whose values' buffer has megabytes of slack (a large
     /// value read, then more) is copied into a buffer of its size; the rows
     /// stay as they were, and a batch without slack is left as it is.
@@ -1226,16 +1224,22 @@ mod tests {
         let wide: ArrayRef = Arc::new(b.finish());
         let small: ArrayRef = Arc::new(StringArray::from(vec!["x", "y", "z"]));
         let batch = RecordBatch::try_from_iter([("w", wide), ("s", small)]).unwrap();
-        let capacity = |b: &RecordBatch, c: usize| b.column(c).as_string::<i32>().values().capacity();
+        let capacity =
+            |b: &RecordBatch, c: usize| b.column(c).as_string::<i32>().values().capacity();
         assert!(capacity(&batch, 0) >= 3 << 20);
         let out = trimmed(batch.clone()).unwrap();
         assert!(capacity(&out, 0) < 1024, "{}", capacity(&out, 0));
         assert_eq!(out, batch);
         assert!(Arc::ptr_eq(out.column(1), batch.column(1)));
         let again = trimmed(out.clone()).unwrap();
-        assert!(Arc::ptr_eq(again.column(0), out.column(0)), "nothing to give back");
+        assert!(
+            Arc::ptr_eq(again.column(0), out.column(0)),
+            "nothing to give back"
+        );
     }
 
+    /// A request file's footer: its table, version, schema and rows, read
+    /// from a suffix that first falls short.
     #[test]
     fn footer_of_a_request_file() {
         for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {

@@ -98,6 +98,11 @@ impl Default for Settings {
     }
 }
 
+/// The smallest target size of an output file: below it every file would
+/// count as large, or none as small (4 bytes and less), and compaction
+/// would be off without a word.
+pub const MIN_TARGET_BYTES: u64 = 1 << 20;
+
 impl Settings {
     /// The memory a run may hold, beside the wasm module's own: its open
     /// inputs ([`Settings::merge_memory_bytes`]), the output's row group
@@ -130,9 +135,12 @@ impl Settings {
         use crate::vars::{count, positive};
         let d = Settings::default();
         Ok(Settings {
-            // Below 1 MiB every file would count as large (or none as
-            // small: 4 bytes and less): compaction would be silently off.
-            target_bytes: count(&var, "COMPACT_TARGET_BYTES", d.target_bytes, 1 << 20)?,
+            target_bytes: count(
+                &var,
+                "COMPACT_TARGET_BYTES",
+                d.target_bytes,
+                MIN_TARGET_BYTES,
+            )?,
             row_group_rows: positive(&var, "COMPACT_ROW_GROUP_ROWS", d.row_group_rows)?,
             row_group_bytes: positive(&var, "COMPACT_ROW_GROUP_BYTES", d.row_group_bytes)?,
             // No grace at all is a valid choice (tests, backfills).

@@ -24,7 +24,8 @@
 //! Rust future holding the permit is never polled again, nor dropped. Every
 //! charge therefore carries the time it was made, and one older than
 //! [`CHARGE_TTL_MS`] is taken back when a request is admitted; the permit, if
-//! it was alive after all, is refused its next growth.
+//! it was alive after all, is refused at its next charge, which every step
+//! of a request's work asks for.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -174,16 +175,18 @@ pub struct Permit<'a> {
 
 impl Permit<'_> {
     /// Raises the charge to at least `bytes` (plus [`FIXED_COST`]); false
-    /// when that does not fit, or when the charge was taken back as expired.
+    /// when that does not fit, or when the charge was taken back as expired
+    /// (whatever `bytes` is: the request's work would be uncharged).
     /// A permit that holds the whole budget alone may grow past it.
     pub fn grow_to(&mut self, bytes: usize) -> bool {
         let want = FIXED_COST.saturating_add(bytes);
-        let Some(extra) = want.checked_sub(self.charged).filter(|e| *e > 0) else {
-            return true;
-        };
         let mut c = self.admission.charges();
+        // Taken back as expired: whatever it asks for is uncharged now.
         let Some(i) = c.live.iter().position(|l| l.id == self.id) else {
             return false;
+        };
+        let Some(extra) = want.checked_sub(self.charged).filter(|e| *e > 0) else {
+            return true;
         };
         let alone = c.in_use == self.charged;
         let capacity = if alone { usize::MAX } else { self.capacity };
@@ -306,6 +309,7 @@ mod tests {
             .expect("the old charges are back");
         assert_eq!(a.in_use(), fresh.charged(), "all three were taken back");
         assert!(!late.grow_to(MIB), "an expired permit is refused");
+        assert!(!late.grow_to(0), "even what it held before");
         drop(late);
         assert_eq!(a.in_use(), fresh.charged(), "and releases nothing");
         drop(fresh);

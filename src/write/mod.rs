@@ -706,7 +706,6 @@ fn append_row_group(
     Ok(())
 }
 
-/// `a` as a `Utf8` array, or an internal error.
 /// Bytes of strings past which [`FileWriter::write_rows`] writes a plain
 /// string column run by run instead of gathering it into one array first:
 /// runs of a row or two cost a call each, a gathered copy of megabyte
@@ -745,6 +744,7 @@ fn run_bytes(column: &[&ArrayRef], runs: &[Run]) -> Result<usize> {
     Ok(bytes)
 }
 
+/// `a` as a `Utf8` array, or an internal error.
 fn text(a: &dyn Array) -> Result<&arrow_array::StringArray> {
     a.as_string_opt::<i32>()
         .ok_or_else(|| internal("a string column is not Utf8"))

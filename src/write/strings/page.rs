@@ -39,8 +39,7 @@ impl Snappy {
         if max > KEPT_BUFFER_BYTES {
             let mut own = vec![0; max];
             let n = self.encoder.compress(input, &mut own).map_err(fail)?;
-            own.truncate(n);
-            return Ok(Bytes::from(own));
+            return Ok(fitted(own, 0..n));
         }
         if self.out.len() < max {
             self.out.resize(max, 0);
@@ -81,9 +80,19 @@ impl Snappy {
         uleb128(&mut length, (head.len() + tail.len()) as u64);
         let start = PRE + p_head + p_tail - length.len();
         own[start..start + length.len()].copy_from_slice(&length);
-        own.truncate(PRE + n_head + n_tail);
-        Ok(Bytes::from(own).slice(start..))
+        Ok(fitted(own, start..PRE + n_head + n_tail))
     }
+}
+
+/// `range` of `buffer` as the page's bytes: the buffer itself when they
+/// fill most of it (incompressible values), else a copy of their size, so
+/// that a page of values that compress well does not hold Snappy's worst
+/// case (its input and a sixth) until its chunk is written.
+fn fitted(buffer: Vec<u8>, range: std::ops::Range<usize>) -> Bytes {
+    if range.len() < buffer.len() / 4 * 3 {
+        return Bytes::copy_from_slice(&buffer[range]);
+    }
+    Bytes::from(buffer).slice(range)
 }
 
 /// Bytes of `n`'s varint (Snappy's length prefix: ULEB128).
@@ -226,8 +235,13 @@ impl OpenPage {
         buf.clear();
         // At most: two level streams of a bit per level, and the values (ids
         // of up to 4 bytes, or lengths of up to 5 bytes and the bytes).
+        // (Values over KEPT_BUFFER_BYTES are compressed where they are.)
+        let values_here = match self.bytes.len() {
+            n if n > KEPT_BUFFER_BYTES => 0,
+            n => n,
+        };
         buf.reserve(
-            self.levels / 4 + 64 + self.ids.len() * 4 + self.lengths.len() * 5 + self.bytes.len(),
+            self.levels / 4 + 64 + self.ids.len() * 4 + self.lengths.len() * 5 + values_here,
         );
         if nested {
             // Repetition levels: 0 starts a row, 1 continues it.
