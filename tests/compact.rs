@@ -15,6 +15,7 @@ use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, TimeUnit};
 use common::fixtures;
+use common::hooked::{Hooked, Hooks};
 use futures_executor::block_on;
 use otlp2r2::compact::read::DEFAULT_SUFFIX_BYTES;
 use otlp2r2::compact::{self, Partition, Settings};
@@ -337,88 +338,6 @@ fn a_small_input_is_read_with_one_get() {
     let report = compact_all(&store, &s);
     assert_eq!((report.inputs, report.outputs), (9, 2));
     assert_eq!(store.calls(Op::Get) - before, (3 + 1) + (6 * 2 + 1));
-}
-
-/// A test store: the in-memory one, with `hook` run before each get, put,
-/// part upload and delete.
-struct Hooked<'a, H> {
-    inner: &'a Memory,
-    hook: H,
-}
-
-/// What a [`Hooked`] store does before a call goes through (an error
-/// fails the call).
-trait Hooks {
-    async fn before_get(
-        &self,
-        _inner: &Memory,
-        _key: &str,
-        _range: &Option<store::Range>,
-    ) -> otlp2r2::Result<()> {
-        Ok(())
-    }
-
-    async fn before_put(&self, _key: &str) -> otlp2r2::Result<()> {
-        Ok(())
-    }
-
-    async fn before_upload(&self) {}
-
-    async fn before_delete(&self, _inner: &Memory, _keys: &[String]) {}
-}
-
-impl<H: Hooks> store::Store for Hooked<'_, H> {
-    async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
-        self.inner.list(prefix, start).await
-    }
-    async fn get(
-        &self,
-        key: &str,
-        range: Option<store::Range>,
-    ) -> otlp2r2::Result<Option<Vec<u8>>> {
-        self.hook.before_get(self.inner, key, &range).await?;
-        self.inner.get(key, range).await
-    }
-    async fn head(&self, key: &str) -> otlp2r2::Result<Option<store::Meta>> {
-        self.inner.head(key).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        data: Vec<u8>,
-        mode: store::PutMode,
-    ) -> otlp2r2::Result<Option<store::Meta>> {
-        self.hook.before_put(key).await?;
-        self.inner.put(key, data, mode).await
-    }
-    async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
-        self.inner.create_multipart(key).await
-    }
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u16,
-        data: Vec<u8>,
-    ) -> otlp2r2::Result<store::Part> {
-        self.hook.before_upload().await;
-        self.inner.upload_part(key, upload_id, number, data).await
-    }
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<store::Part>,
-    ) -> otlp2r2::Result<store::Meta> {
-        self.inner.complete_multipart(key, upload_id, parts).await
-    }
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> otlp2r2::Result<()> {
-        self.inner.abort_multipart(key, upload_id).await
-    }
-    async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
-        self.hook.before_delete(self.inner, keys).await;
-        self.inner.delete(keys).await
-    }
 }
 
 /// Each get takes one turn of the executor (as an R2 get waits on the

@@ -2,9 +2,12 @@
 //! with failure switches: the Worker's whole request policy without
 //! `wrangler dev`. Each test states the guarantee it checks.
 
+mod common;
+
 use std::cell::Cell;
 use std::convert::Infallible;
 
+use common::hooked::{Hooked, Hooks};
 use futures_executor::block_on;
 use futures_util::stream;
 use otlp2r2::http::admission::{self, Admission};
@@ -593,65 +596,16 @@ fn a_request_is_charged_what_it_plans() {
     assert_eq!(admission.in_use(), 0);
 }
 
-/// A store that notes the memory budget's charge at each put.
-struct Watching<'a> {
-    inner: Memory,
+/// Notes the memory budget's charge at each put.
+struct AtPut<'a> {
     admission: &'a Admission,
-    at_put: std::cell::RefCell<Vec<usize>>,
+    charged: std::cell::RefCell<Vec<usize>>,
 }
 
-impl Store for Watching<'_> {
-    async fn list(
-        &self,
-        prefix: &str,
-        start: otlp2r2::store::Start<'_>,
-    ) -> otlp2r2::Result<otlp2r2::store::Listing> {
-        self.inner.list(prefix, start).await
-    }
-    async fn get(
-        &self,
-        key: &str,
-        range: Option<otlp2r2::store::Range>,
-    ) -> otlp2r2::Result<Option<Vec<u8>>> {
-        self.inner.get(key, range).await
-    }
-    async fn head(&self, key: &str) -> otlp2r2::Result<Option<otlp2r2::store::Meta>> {
-        self.inner.head(key).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        data: Vec<u8>,
-        mode: otlp2r2::store::PutMode,
-    ) -> otlp2r2::Result<Option<otlp2r2::store::Meta>> {
-        self.at_put.borrow_mut().push(self.admission.in_use());
-        self.inner.put(key, data, mode).await
-    }
-    async fn create_multipart(&self, key: &str) -> otlp2r2::Result<String> {
-        self.inner.create_multipart(key).await
-    }
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u16,
-        data: Vec<u8>,
-    ) -> otlp2r2::Result<otlp2r2::store::Part> {
-        self.inner.upload_part(key, upload_id, number, data).await
-    }
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<otlp2r2::store::Part>,
-    ) -> otlp2r2::Result<otlp2r2::store::Meta> {
-        self.inner.complete_multipart(key, upload_id, parts).await
-    }
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> otlp2r2::Result<()> {
-        self.inner.abort_multipart(key, upload_id).await
-    }
-    async fn delete(&self, keys: &[String]) -> otlp2r2::Result<()> {
-        self.inner.delete(keys).await
+impl Hooks for AtPut<'_> {
+    async fn before_put(&self, _key: &str) -> otlp2r2::Result<()> {
+        self.charged.borrow_mut().push(self.admission.in_use());
+        Ok(())
     }
 }
 
@@ -661,10 +615,13 @@ impl Store for Watching<'_> {
 #[test]
 fn the_charge_drops_to_the_files_while_they_upload() {
     let admission = Admission::new();
-    let store = Watching {
-        inner: Memory::new(),
-        admission: &admission,
-        at_put: Default::default(),
+    let memory = Memory::new();
+    let store = Hooked {
+        inner: &memory,
+        hook: AtPut {
+            admission: &admission,
+            charged: Default::default(),
+        },
     };
     let length = LOGS.len().to_string();
     let head = Head {
@@ -673,7 +630,7 @@ fn the_charge_drops_to_the_files_while_they_upload() {
     };
     let (reply, log) = send_with(&head, LOGS, &store, &Config::default(), &admission);
     assert_eq!(reply.status, 200);
-    let charged = store.at_put.borrow().clone();
+    let charged = store.hook.charged.borrow().clone();
     assert!(!charged.is_empty());
     let files = admission::FIXED_COST + 2 * log.bytes_out;
     assert!(

@@ -4,6 +4,7 @@
 
 #[path = "../../benches/fixtures/mod.rs"]
 pub mod fixtures;
+pub mod hooked;
 
 use std::borrow::Cow;
 
