@@ -65,9 +65,20 @@ pub struct Admission {
 /// The charges held now, one per live [`Permit`].
 #[derive(Debug)]
 struct Charges {
-    in_use: usize,
     live: Vec<Charge>,
     next_id: u64,
+}
+
+impl Charges {
+    /// Bytes charged in all (a few requests in flight: summed when asked).
+    fn in_use(&self) -> usize {
+        self.live.iter().map(|l| l.bytes).sum()
+    }
+
+    /// The live charge of permit `id`, unless it was taken back.
+    fn of(&mut self, id: u64) -> Option<&mut Charge> {
+        self.live.iter_mut().find(|l| l.id == id)
+    }
 }
 
 #[derive(Debug)]
@@ -100,7 +111,6 @@ impl Admission {
         Admission {
             clock,
             state: Mutex::new(Charges {
-                in_use: 0,
                 live: Vec::new(),
                 next_id: 0,
             }),
@@ -114,7 +124,7 @@ impl Admission {
 
     /// Bytes charged to requests in flight now.
     pub fn in_use(&self) -> usize {
-        self.charges().in_use
+        self.charges().in_use()
     }
 
     /// Admits a request charged [`FIXED_COST`] plus `bytes`, if it fits
@@ -126,30 +136,15 @@ impl Admission {
         let want = FIXED_COST.saturating_add(bytes);
         let now = (self.clock)();
         let mut c = self.charges();
-        let expired = c
-            .live
-            .iter()
-            .any(|l| now.saturating_sub(l.since_ms) >= CHARGE_TTL_MS);
-        if expired {
-            let Charges { in_use, live, .. } = &mut *c;
-            live.retain(|l| {
-                let keep = now.saturating_sub(l.since_ms) < CHARGE_TTL_MS;
-                if !keep {
-                    *in_use -= l.bytes;
-                }
-                keep
-            });
-        }
-        let fits = c.in_use == 0
-            || c.in_use
-                .checked_add(want)
-                .is_some_and(|total| total <= capacity);
+        c.live
+            .retain(|l| now.saturating_sub(l.since_ms) < CHARGE_TTL_MS);
+        let in_use = c.in_use();
+        let fits = in_use == 0 || in_use.checked_add(want).is_some_and(|t| t <= capacity);
         if !fits {
             return None;
         }
         let id = c.next_id;
         c.next_id += 1;
-        c.in_use += want;
         c.live.push(Charge {
             id,
             bytes: want,
@@ -181,23 +176,20 @@ impl Permit<'_> {
     pub fn grow_to(&mut self, bytes: usize) -> bool {
         let want = FIXED_COST.saturating_add(bytes);
         let mut c = self.admission.charges();
+        let in_use = c.in_use();
         // Taken back as expired: whatever it asks for is uncharged now.
-        let Some(i) = c.live.iter().position(|l| l.id == self.id) else {
+        let Some(charge) = c.of(self.id) else {
             return false;
         };
         let Some(extra) = want.checked_sub(self.charged).filter(|e| *e > 0) else {
             return true;
         };
-        let alone = c.in_use == self.charged;
+        let alone = in_use == self.charged;
         let capacity = if alone { usize::MAX } else { self.capacity };
-        if c.in_use
-            .checked_add(extra)
-            .is_none_or(|total| total > capacity)
-        {
+        if in_use.checked_add(extra).is_none_or(|t| t > capacity) {
             return false;
         }
-        c.live[i].bytes = want;
-        c.in_use += extra;
+        charge.bytes = want;
         self.charged = want;
         true
     }
@@ -210,10 +202,8 @@ impl Permit<'_> {
         if want >= self.charged {
             return;
         }
-        let mut c = self.admission.charges();
-        if let Some(charge) = c.live.iter_mut().find(|l| l.id == self.id) {
+        if let Some(charge) = self.admission.charges().of(self.id) {
             charge.bytes = want;
-            c.in_use -= self.charged - want;
             self.charged = want;
         }
     }
@@ -226,11 +216,8 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut c = self.admission.charges();
-        if let Some(i) = c.live.iter().position(|l| l.id == self.id) {
-            let charge = c.live.swap_remove(i);
-            c.in_use -= charge.bytes;
-        }
+        let id = self.id;
+        self.admission.charges().live.retain(|l| l.id != id);
     }
 }
 

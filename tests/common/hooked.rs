@@ -1,8 +1,8 @@
 //! A test store: the in-memory one with hooks run before its calls, for
 //! tests that watch, delay or fail what a caller does with its store.
 
-use otlp2r2::store::memory::Memory;
 use otlp2r2::store;
+use otlp2r2::store::memory::Memory;
 
 /// A test store: the in-memory one, with `hook` run before each get, put,
 /// part upload and delete.
