@@ -35,22 +35,21 @@ impl Snappy {
     /// a copy beside it.
     fn compress(&mut self, input: &[u8]) -> Result<Bytes> {
         let max = snap::raw::max_compress_len(input.len());
-        let fail = |e| parquet::errors::ParquetError::External(Box::new(e));
         if max > KEPT_BUFFER_BYTES {
-            let mut own = vec![0; max];
-            let n = self.encoder.compress(input, &mut own).map_err(fail)?;
-            return Ok(fitted(own, 0..n));
+            return self.compress_two(&[], input);
         }
         if self.out.len() < max {
             self.out.resize(max, 0);
         }
-        let n = self.encoder.compress(input, &mut self.out).map_err(fail)?;
+        let n = (self.encoder)
+            .compress(input, &mut self.out)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
         Ok(Bytes::copy_from_slice(&self.out[..n]))
     }
 
     /// `head` then `tail` compressed as one Snappy stream, without first
     /// copying them together (`tail` is a page's values: one value of
-    /// megabytes). A Snappy stream is its uncompressed length (a varint)
+    /// megabytes; with `head` empty, the stream of `tail` alone). A Snappy stream is its uncompressed length (a varint)
     /// then elements, literals and copies whose offsets point back into
     /// what the elements before them produced; so the elements of `head`
     /// compressed on its own, then those of `tail` on its own, under the
