@@ -93,14 +93,28 @@ impl Dir {
         Ok(dir.join(format!("{}-{n}", std::process::id())))
     }
 
-    /// Writes `data` to a temporary file; returns its path.
-    fn stage(&self, op: &'static str, key: &str, data: &[u8]) -> Result<PathBuf> {
+    /// Writes a temporary file with `write`, and syncs it; returns its
+    /// path. A failure removes it.
+    fn stage(
+        &self,
+        op: &'static str,
+        key: &str,
+        write: impl FnOnce(&mut File) -> Result<()>,
+    ) -> Result<PathBuf> {
         let tmp = self.temp(op, key)?;
-        let mut f = File::create(&tmp).map_err(|e| failed(op, key, e))?;
-        f.write_all(data)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| failed(op, key, e))?;
-        Ok(tmp)
+        let staged = File::create(&tmp)
+            .map_err(|e| failed(op, key, e))
+            .and_then(|mut f| {
+                write(&mut f)?;
+                f.sync_all().map_err(|e| failed(op, key, e))
+            });
+        match staged {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
     }
 
     fn parent_of(&self, op: &'static str, key: &str, path: &Path) -> Result<()> {
@@ -235,7 +249,9 @@ impl Store for Dir {
     async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
         let path = self.path("put", key)?;
         self.parent_of("put", key, &path)?;
-        let tmp = self.stage("put", key, &data)?;
+        let tmp = self.stage("put", key, |f| {
+            f.write_all(&data).map_err(|e| failed("put", key, e))
+        })?;
         let io = |e| failed("put", key, e);
         let written = match mode {
             PutMode::Overwrite => fs::rename(&tmp, &path).map(|_| true).map_err(io),
@@ -303,9 +319,7 @@ impl Store for Dir {
         self.parent_of(op, key, &path)?;
         // The parts are appended to a temporary file one at a time, never
         // held together (an output of 128 MiB), then renamed into place.
-        let tmp = self.temp(op, key)?;
-        let joined = (|| {
-            let mut out = File::create(&tmp).map_err(|e| failed(op, key, e))?;
+        let tmp = self.stage(op, key, |out| {
             for p in &parts {
                 let bytes = fs::read(dir.join(format!("part-{}", p.number)))
                     .map_err(|_| failed(op, key, "unknown part"))?;
@@ -314,13 +328,12 @@ impl Store for Dir {
                 }
                 out.write_all(&bytes).map_err(|e| failed(op, key, e))?;
             }
-            out.sync_all().map_err(|e| failed(op, key, e))?;
-            fs::rename(&tmp, &path).map_err(|e| failed(op, key, e))
-        })();
-        if joined.is_err() {
+            Ok(())
+        })?;
+        if let Err(e) = fs::rename(&tmp, &path) {
             let _ = fs::remove_file(&tmp);
+            return Err(failed(op, key, e));
         }
-        joined?;
         let _ = fs::remove_dir_all(&dir);
         self.meta(op, key, &path)?
             .ok_or_else(|| failed(op, key, "the object was not written"))
