@@ -21,9 +21,9 @@ impl Encoding {
     /// Parses a `Content-Type` header. Parameters (`; charset=utf-8`) and
     /// case are ignored. `application/protobuf` is accepted as protobuf.
     pub fn from_content_type(value: &str) -> Result<Encoding> {
-        let media = value.split(';').next().unwrap_or("").trim();
+        let media = media_type(value);
         if media.eq_ignore_ascii_case("application/x-protobuf")
-            || media.eq_ignore_ascii_case("application/protobuf")
+            || media.eq_ignore_ascii_case(PROTOBUF_ALIAS)
         {
             Ok(Encoding::Protobuf)
         } else if media.eq_ignore_ascii_case("application/json") {
@@ -40,6 +40,28 @@ impl Encoding {
             Encoding::Json => "application/json",
         }
     }
+
+    /// The `Content-Type` of a response in this encoding to a request
+    /// whose `Content-Type` was `request`: OTLP/HTTP answers in the
+    /// request's, and protobuf has two names.
+    pub fn reply_content_type(self, request: Option<&str>) -> &'static str {
+        match self {
+            Encoding::Protobuf
+                if request.is_some_and(|r| media_type(r).eq_ignore_ascii_case(PROTOBUF_ALIAS)) =>
+            {
+                PROTOBUF_ALIAS
+            }
+            e => e.content_type(),
+        }
+    }
+}
+
+/// The other name of protobuf's media type, accepted as a request's.
+const PROTOBUF_ALIAS: &str = "application/protobuf";
+
+/// A `Content-Type`'s media type: without its parameters and spaces.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or("").trim()
 }
 
 /// Parses a `Content-Encoding` header: true for gzip, false for none.

@@ -176,19 +176,12 @@ where
     let mut log = LogLine::default();
     let mut reply = respond(head, body, store, config, admission, &mut log).await;
     log.status = reply.status;
-    // OTLP/HTTP: the response uses the Content-Type of the request, and
-    // protobuf has two names.
-    let media = head.content_type.and_then(|t| t.split(';').next());
-    if reply.content_type == Encoding::Protobuf.content_type()
-        && media.is_some_and(|m| m.trim().eq_ignore_ascii_case(PROTOBUF_ALIAS))
-    {
-        reply.content_type = PROTOBUF_ALIAS;
+    // OTLP/HTTP: a protobuf reply goes under the name the request used.
+    if reply.content_type == Encoding::Protobuf.content_type() {
+        reply.content_type = Encoding::Protobuf.reply_content_type(head.content_type);
     }
     (reply, log)
 }
-
-/// The other name of protobuf's media type, which [`Encoding`] accepts too.
-const PROTOBUF_ALIAS: &str = "application/protobuf";
 
 async fn respond<S, F, B, E>(
     head: &Head<'_>,
