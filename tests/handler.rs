@@ -494,6 +494,79 @@ fn requests_over_the_memory_budget_are_503_and_release_it() {
     assert_eq!(admission.in_use(), 0);
 }
 
+/// A body that stops arriving is cut off at its deadline: 408, nothing
+/// stored, and its charge on the memory budget given back at once (it would
+/// otherwise hold it until the charge expires, 15 minutes on). The timer is
+/// a future the edge makes (a `setTimeout` in the Worker): here one that
+/// has fired, and one that never fires.
+#[test]
+fn a_body_that_stops_arriving_is_cut_off_at_its_deadline() {
+    let store = Memory::new();
+    let admission = Admission::new();
+    let config = Config::default();
+    let length = LOGS.len().to_string();
+    let declared = Head {
+        content_length: Some(&length),
+        ..export("/v1/logs")
+    };
+    let fired = || std::future::ready(());
+    // Declared, never sent; and half sent, then nothing.
+    let silent = |_| {
+        http::with_deadline(
+            stream::pending::<Result<Vec<u8>, Infallible>>(),
+            fired(),
+            30,
+        )
+    };
+    let half = |_| {
+        let first = stream::iter([Ok::<_, Infallible>(LOGS[..LOGS.len() / 2].to_vec())]);
+        http::with_deadline(
+            futures_util::StreamExt::chain(first, stream::pending()),
+            fired(),
+            30,
+        )
+    };
+    for (reply, log) in [
+        block_on(http::handle(&declared, silent, &store, &config, &admission)),
+        block_on(http::handle(
+            &export("/v1/logs"),
+            half,
+            &store,
+            &config,
+            &admission,
+        )),
+    ] {
+        assert_eq!(reply.status, 408);
+        let message = "the request body did not arrive within 30 s; nothing was stored";
+        assert_eq!(log.error.as_deref(), Some(message));
+        assert!(String::from_utf8_lossy(&reply.body).contains(message));
+        assert_eq!(admission.in_use(), 0, "the charge is given back");
+    }
+    assert!(store.keys().is_empty());
+    // A body that arrives whole before its timer fires is not cut.
+    let in_time = |_| http::with_deadline(whole(LOGS), std::future::pending(), 30);
+    let (reply, _) = block_on(http::handle(
+        &declared, in_time, &store, &config, &admission,
+    ));
+    assert_eq!(reply.status, 200);
+    // The var: 1 s up to a budget charge's life.
+    let timeout = |v: &str| {
+        let v = v.to_string();
+        Config::from_vars(Ok(None), move |n| {
+            (n == "BODY_TIMEOUT_SECS").then(|| v.clone())
+        })
+    };
+    assert_eq!(timeout("5").body_timeout_secs, 5);
+    assert_eq!(
+        Config::default().body_timeout_secs,
+        http::DEFAULT_BODY_TIMEOUT_SECS
+    );
+    for bad in ["0", "901", "soon"] {
+        let e = timeout(bad).options.unwrap_err();
+        assert!(e.contains("BODY_TIMEOUT_SECS"), "{e}");
+    }
+}
+
 /// A gzip body is charged again once inflated: a small compressed body that
 /// inflates past what the budget has left (with another request in flight)
 /// is a 503, not a 413 or a 200.

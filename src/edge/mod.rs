@@ -55,8 +55,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // Opened only when the handler reads it. A body of declared length comes
     // whole (one `arrayBuffer()`, one copy into wasm memory); any other is
     // streamed so the handler can cut it at the limit. No body at all is an
-    // empty body.
-    let body = move |how| open_body(req, how);
+    // empty body. Either is cut off at the deadline, whose timer starts when
+    // reading does.
+    let secs = config.body_timeout_secs;
+    let body = move |how| {
+        let timer = worker::Delay::from(std::time::Duration::from_secs(secs));
+        http::with_deadline(open_body(req, how), timer, secs)
+    };
     let store = R2::new(bucket);
     #[cfg(feature = "fault-injection")]
     let store = faults::wrap(store, &env);

@@ -4,21 +4,25 @@
 //! [`handle`] holds the whole policy of the HTTP edge, in the order it is
 //! applied: route → bearer token → configuration → content type and encoding
 //! → declared `Content-Length` → admission (the isolate's memory budget,
-//! [`admission`]) → the body, read under the size cap and charged as it
-//! arrives → inflated and charged again → [`crate::pipeline`] → every object
+//! [`admission`]) → the body, read under the size cap and the deadline
+//! ([`with_deadline`]) and charged as it arrives → inflated and charged again → [`crate::pipeline`] → every object
 //! put into the [`Store`] → the OTLP reply.
 //! Each check that needs no body comes before the body is read. It is generic
 //! over the store and the body stream, so the Worker (`edge.rs`, with R2) and
 //! the native tests (with [`crate::store::memory::Memory`]) run the same code.
 //!
 //! No I/O of its own beyond the store and the body; no clock (the edge times
-//! the request and fills [`LogLine::duration_ms`]).
+//! the request and fills [`LogLine::duration_ms`], and gives the body its
+//! deadline as a timer future).
 
 pub mod admission;
 mod policy;
 mod reply;
 
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
 
@@ -64,7 +68,21 @@ pub struct Config {
     /// The isolate-wide memory budget of requests in flight
     /// (`MAX_INFLIGHT_BYTES`, default [`DEFAULT_INFLIGHT_BYTES`]).
     pub inflight_bytes: usize,
+    /// Seconds a request's body may take to arrive once reading starts
+    /// (`BODY_TIMEOUT_SECS`, default [`DEFAULT_BODY_TIMEOUT_SECS`], at most
+    /// [`MAX_BODY_TIMEOUT_SECS`]); the edge turns it into a timer for
+    /// [`with_deadline`].
+    pub body_timeout_secs: u64,
 }
+
+/// Default of [`Config::body_timeout_secs`]: 30 s, the OpenTelemetry
+/// Collector's export timeout (the SDKs give up after 10 s). A body still
+/// arriving after that belongs to a client that has stopped waiting, while
+/// its charge holds the isolate's memory budget.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// Largest [`Config::body_timeout_secs`]: the life of a budget charge
+/// ([`admission::CHARGE_TTL_MS`]), after which the request is refused anyway.
+pub const MAX_BODY_TIMEOUT_SECS: u64 = admission::CHARGE_TTL_MS / 1000;
 
 impl Config {
     /// Reads the configuration: `token` is `AUTH_TOKEN` (`Err` when it is
@@ -76,10 +94,14 @@ impl Config {
         var: impl Fn(&str) -> Option<String>,
     ) -> Config {
         let inflight = crate::vars::positive(&var, "MAX_INFLIGHT_BYTES", DEFAULT_INFLIGHT_BYTES);
-        let (options, inflight_bytes) = match (options_from_vars(var), inflight) {
-            (Ok(o), Ok(n)) => (Ok(o), n),
-            (Err(e), _) | (_, Err(e)) => (Err(e), DEFAULT_INFLIGHT_BYTES),
-        };
+        let timeout = body_timeout_secs(&var);
+        let (options, inflight_bytes, body_timeout_secs) =
+            match (options_from_vars(var), inflight, timeout) {
+                (Ok(o), Ok(n), Ok(t)) => (Ok(o), n, t),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    (Err(e), DEFAULT_INFLIGHT_BYTES, DEFAULT_BODY_TIMEOUT_SECS)
+                }
+            };
         let (token, options) = match token {
             Ok(token) => (token, options),
             Err(e) => (None, Err(e)),
@@ -88,8 +110,21 @@ impl Config {
             token,
             options,
             inflight_bytes,
+            body_timeout_secs,
         }
     }
+}
+
+/// `BODY_TIMEOUT_SECS`: 1 to [`MAX_BODY_TIMEOUT_SECS`].
+fn body_timeout_secs(var: impl Fn(&str) -> Option<String>) -> Result<u64, String> {
+    const NAME: &str = "BODY_TIMEOUT_SECS";
+    let secs = crate::vars::count(&var, NAME, DEFAULT_BODY_TIMEOUT_SECS, 1)?;
+    if secs > MAX_BODY_TIMEOUT_SECS {
+        return Err(format!(
+            "{NAME}={secs} is over {MAX_BODY_TIMEOUT_SECS} (a memory budget charge's life)"
+        ));
+    }
+    Ok(secs)
 }
 
 impl Default for Config {
@@ -99,6 +134,7 @@ impl Default for Config {
             token: None,
             options: Ok(Options::default()),
             inflight_bytes: DEFAULT_INFLIGHT_BYTES,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
         }
     }
 }
@@ -171,7 +207,7 @@ where
     S: Store,
     F: FnOnce(BodyRead) -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
-    E: Display,
+    E: Into<BodyFault>,
 {
     let mut log = LogLine::default();
     let mut reply = respond(head, body, store, config, admission, &mut log).await;
@@ -195,7 +231,7 @@ where
     S: Store,
     F: FnOnce(BodyRead) -> B,
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
-    E: Display,
+    E: Into<BodyFault>,
 {
     let reply_enc = reply_encoding(head.content_type);
     let signal: Signal = match route(head.method, head.path) {
@@ -270,9 +306,15 @@ where
             return failure(413, "request body is over the size limit", encoding)
         }
         Err(BodyError::Busy) => return busy(log, admission, encoding),
-        Err(BodyError::Unreadable(e)) => {
+        Err(BodyError::Fault(BodyFault::Unreadable(e))) => {
             log.error = Some(format!("reading the body failed: {e}"));
             return failure(400, "could not read the request body", encoding);
+        }
+        Err(BodyError::Fault(BodyFault::Late { secs })) => {
+            let msg =
+                format!("the request body did not arrive within {secs} s; nothing was stored");
+            log.error = Some(msg.clone());
+            return failure(408, &msg, encoding);
         }
     };
     log.bytes_in = bytes.len();
@@ -361,7 +403,80 @@ pub enum BodyRead {
 enum BodyError {
     TooLarge,
     Busy,
+    Fault(BodyFault),
+}
+
+/// Why a body stream failed: the platform's error, or the deadline.
+/// Any displayable error is [`BodyFault::Unreadable`]; [`with_deadline`]
+/// adds [`BodyFault::Late`]. (It is not `Display` itself, so that every
+/// error that is converts to it.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyFault {
+    /// The stream failed (the client went away, the platform refused).
     Unreadable(String),
+    /// The body was still arriving `secs` seconds after reading began.
+    Late {
+        /// The deadline, in seconds.
+        secs: u64,
+    },
+}
+
+impl<E: Display> From<E> for BodyFault {
+    fn from(e: E) -> Self {
+        BodyFault::Unreadable(e.to_string())
+    }
+}
+
+/// `body`, cut off with [`BodyFault::Late`] if `timer` fires before it
+/// ends: a client that sends slowly (or declares more than it sends) holds
+/// its memory budget charge for `secs` at most, not until the charge
+/// expires. The timer is polled only while the body is waiting and is
+/// dropped with the stream, so a body that ends in time cancels it.
+pub fn with_deadline<B, E, T>(body: B, timer: T, secs: u64) -> Deadline<B, T>
+where
+    B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: Into<BodyFault>,
+    T: Future<Output = ()> + Unpin,
+{
+    Deadline {
+        body,
+        timer: Some(timer),
+        secs,
+    }
+}
+
+/// The stream [`with_deadline`] makes.
+pub struct Deadline<B, T> {
+    body: B,
+    /// `None` once it has fired (the stream then ends).
+    timer: Option<T>,
+    secs: u64,
+}
+
+impl<B, E, T> Stream for Deadline<B, T>
+where
+    B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+    E: Into<BodyFault>,
+    T: Future<Output = ()> + Unpin,
+{
+    type Item = Result<Vec<u8>, BodyFault>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(timer) = this.timer.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(item) = this.body.poll_next_unpin(cx) {
+            return Poll::Ready(item.map(|r| r.map_err(Into::into)));
+        }
+        match Pin::new(timer).poll(cx) {
+            Poll::Ready(()) => {
+                this.timer = None;
+                Poll::Ready(Some(Err(BodyFault::Late { secs: this.secs })))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// Reads the body chunk by chunk, stopping as soon as it passes `limit`, so a
@@ -375,11 +490,11 @@ async fn read_body<B, E>(
 ) -> Result<Vec<u8>, BodyError>
 where
     B: Stream<Item = Result<Vec<u8>, E>> + Unpin,
-    E: Display,
+    E: Into<BodyFault>,
 {
     let mut out: Vec<u8> = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+        let chunk = chunk.map_err(|e| BodyError::Fault(e.into()))?;
         if out.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge);
         }

@@ -170,12 +170,13 @@ def local_config(tmp: Path, name: str, without_bucket=False, toml_vars=None) -> 
     return path
 
 
-def own_worker(name, doc):
+def own_worker(name, doc, toml_vars=None):
     """A module-scoped fixture: a Worker of the module's own, for tests whose bucket (or whose
-    effect on wrangler dev) must not mix with other modules'."""
+    effect on wrangler dev) must not mix with other modules', with `toml_vars` as
+    `local_config` takes them."""
     @pytest.fixture(scope="module")
     def fixture(tmp_root):
-        w = Worker(tmp_root, config=local_config(tmp_root, name))
+        w = Worker(tmp_root, config=local_config(tmp_root, name, toml_vars=toml_vars))
         yield w
         w.stop()
     fixture.__doc__ = doc

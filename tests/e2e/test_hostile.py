@@ -21,7 +21,9 @@ worker = own_worker("hostile", "Its bucket must hold only what these requests wr
 stack_worker = own_worker(
     "hostile-stack",
     "For the lying Content-Lengths: they leave wrangler dev's local HTTP stack (not the Worker) "
-    "in a state where a later streamed body can see 'Network connection lost'.")
+    "in a state where a later streamed body can see 'Network connection lost'. Its bodies "
+    "have 3 s to arrive instead of 30.",
+    toml_vars={"BODY_TIMEOUT_SECS": "3"})
 chunked_worker = own_worker(
     "hostile-chunked",
     "For the chunked body past the limit, which can make wrangler dev's own proxy exit.")
@@ -307,6 +309,36 @@ def test_declared_length_larger_than_the_body(stack_worker):
     answers 400 (the body could not be read)."""
     status, answers = lying_length(stack_worker, head("/v1/logs", 1000) + b"\x0a\x05" + b"x" * 8)
     assert answers == [400], answers
+
+
+def test_a_body_that_stops_arriving_is_cut_off_at_its_deadline(stack_worker):
+    """Content-Length says 1,000, 10 bytes follow, then the client waits with the connection
+    open: the Worker answers 408 when the body's deadline passes (`BODY_TIMEOUT_SECS`, 3 s for
+    this Worker), instead of holding the request, and its share of the memory budget, until the
+    client goes away. (wrangler dev then keeps the connection open: the answer is timed to its
+    status line.)"""
+    worker = stack_worker
+    objects, lines = set(worker.objects()), len(log_lines(worker))
+    started = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", worker.port), timeout=20)
+    data = b""
+    try:
+        s.sendall(head("/v1/logs", 1000) + b"\x0a\x05" + b"x" * 8)
+        while b"\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        waited = time.monotonic() - started
+    finally:
+        s.close()
+    assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+    assert 3 <= waited < 8, waited
+    assert worker_answers(worker, lines) == [408]
+    line = log_lines(worker)[lines]
+    assert line["error"] == "the request body did not arrive within 3 s; nothing was stored", line
+    assert set(worker.objects()) == objects
+    assert_alive(worker)
 
 
 def test_declared_length_smaller_than_the_body(stack_worker):
