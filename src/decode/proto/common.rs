@@ -44,7 +44,7 @@ pub(super) fn any_value_into<'a>(
                 out,
                 AnyValue::Double(r.f_double(wire, "AnyValue.double_value")?),
             ),
-            5 | 6 => set(out, container(&mut r, field, wire, depth)?),
+            5 | 6 => container(&mut r, field, wire, depth, out)?,
             7 => {
                 r.expect(wire, WireType::LengthDelimited, "AnyValue.bytes_value")?;
                 set(
@@ -87,17 +87,27 @@ fn key_value_into<'a>(mut r: Reader<'a, '_>, depth: usize, out: &mut KeyValue<'a
     Ok(())
 }
 
-/// `AnyValue.array_value` (field 5) or `AnyValue.kvlist_value` (field 6).
+/// `AnyValue.array_value` (field 5) or `AnyValue.kvlist_value` (field 6),
+/// into `out`. A second occurrence of the member `out` already holds is
+/// merged into it, as protobuf merges a repeated message field (its
+/// `values` appended, as prost and the Go and Python runtimes read it);
+/// any other member is replaced (`oneof`: the last one wins).
 #[inline(never)]
 fn container<'a>(
     r: &mut Reader<'a, '_>,
     field: u32,
     wire: WireType,
     depth: usize,
-) -> Result<AnyValue<'a>> {
+    out: &mut AnyValue<'a>,
+) -> Result<()> {
     if field == 5 {
         let mut a = r.f_msg(wire, "AnyValue.array_value")?;
-        let mut values = Vec::new();
+        if !matches!(out, AnyValue::Array(_)) {
+            set(out, AnyValue::Array(Vec::new()));
+        }
+        let AnyValue::Array(values) = out else {
+            return Ok(());
+        };
         while a.has_more() {
             let (f, w) = a.key()?;
             if f == 1 {
@@ -111,10 +121,14 @@ fn container<'a>(
                 a.skip(w)?;
             }
         }
-        Ok(AnyValue::Array(values))
     } else {
         let mut l = r.f_msg(wire, "AnyValue.kvlist_value")?;
-        let mut values = Vec::new();
+        if !matches!(out, AnyValue::KvList(_)) {
+            set(out, AnyValue::KvList(Vec::new()));
+        }
+        let AnyValue::KvList(values) = out else {
+            return Ok(());
+        };
         while l.has_more() {
             let (f, w) = l.key()?;
             if f == 1 {
@@ -128,8 +142,8 @@ fn container<'a>(
                 l.skip(w)?;
             }
         }
-        Ok(AnyValue::KvList(values))
     }
+    Ok(())
 }
 
 /// Reads one `KeyValue` field occurrence onto the attribute stack (see
@@ -208,6 +222,45 @@ mod tests {
             let mut out = AnyValue::Empty;
             any_value_into(Reader::new(&body[..end], &b, &attrs), 0, &mut out).unwrap();
             assert_eq!(out, want, "first {end} bytes");
+        }
+    }
+
+    /// The same container member twice merges, as protobuf merges a
+    /// repeated message field: `array_value{1}` then `array_value{2}` is
+    /// `[1, 2]` (prost, Go and Python read it so), and two `kvlist_value`s
+    /// give one list of both entries. Another member in between replaces.
+    #[test]
+    fn the_same_container_twice_merges() {
+        // array_value { values: { int_value: 1 } }, array_value { values: { int_value: 2 } }
+        let arrays = [
+            0x2a, 0x04, 0x0a, 0x02, 0x18, 0x01, 0x2a, 0x04, 0x0a, 0x02, 0x18, 0x02,
+        ];
+        // kvlist_value { values: { key: "a" } } twice, then with key "b"
+        let lists = [
+            0x32, 0x05, 0x0a, 0x03, 0x0a, 0x01, b'a', 0x32, 0x05, 0x0a, 0x03, 0x0a, 0x01, b'b',
+        ];
+        // array_value{1}, string_value "x", array_value{2}: the string replaced the first.
+        let replaced = [
+            0x2a, 0x04, 0x0a, 0x02, 0x18, 0x01, 0x0a, 0x01, b'x', 0x2a, 0x04, 0x0a, 0x02, 0x18,
+            0x02,
+        ];
+        let key = |k: &'static str| KeyValue {
+            key: k.into(),
+            value: AnyValue::Empty,
+        };
+        let b = big();
+        let attrs = RefCell::default();
+        for (body, want) in [
+            (
+                &arrays[..],
+                AnyValue::Array(vec![AnyValue::Int(1), AnyValue::Int(2)]),
+            ),
+            (&lists[..], AnyValue::KvList(vec![key("a"), key("b")])),
+            (&replaced[..], AnyValue::Array(vec![AnyValue::Int(2)])),
+        ] {
+            let mut out = AnyValue::Empty;
+            any_value_into(Reader::new(body, &b, &attrs), 0, &mut out).unwrap();
+            assert_eq!(out, want);
         }
     }
 
