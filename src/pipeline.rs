@@ -248,9 +248,16 @@ pub fn process_inflated(
 ) -> Result<Output> {
     let limits = &opts.limits;
     let hash = key::request_hash(signal.name(), body);
-    let budget = Budget::new(limits.max_decoded_bytes);
+    // The meter hears of the model as it grows, not only once it is whole:
+    // a body of tiny records decodes to many times its size.
+    let tell = |used: u64| meter.as_ref().map_or(Ok(()), |m| m.charge(used));
+    let budget = match meter {
+        Some(_) => Budget::metered(limits.max_decoded_bytes, &tell),
+        None => Budget::new(limits.max_decoded_bytes),
+    };
     let model = decode_in(signal, encoding, body, &budget)?;
-    let plan = plan_metered(&model, limits, meter.map(|m| (m, budget.used() as u64)))?;
+    let decoded = budget.used() as u64;
+    let plan = plan_metered(&model, limits, meter.map(|m| (m, decoded)))?;
     let mut out = Output {
         rejected: plan.rejected,
         rejected_message: plan.rejected_message.clone(),

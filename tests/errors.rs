@@ -1044,3 +1044,59 @@ fn the_meter_bounds_the_heap_peak() {
         );
     }
 }
+
+/// A body of tiny records decodes to many times its size: the meter hears
+/// of the model while it is decoded (each MiB it grows), so a request the
+/// memory budget cannot hold is refused before its model is built, not
+/// once it is whole. 100,000 empty log records, 200 kB of protobuf,
+/// decode to over 10 MB; the budget refuses past 4 MB.
+#[test]
+fn the_meter_refuses_a_model_while_it_is_decoded() {
+    use otlp2r2::pipeline::{process_inflated, Meter, Options};
+    // ExportLogsServiceRequest { resource_logs { scope_logs { log_records {} × n } } }
+    let records = [0x12u8, 0x00].repeat(100_000);
+    let field = |tag: u8, payload: &[u8]| {
+        let mut out = vec![tag];
+        prost::encoding::encode_varint(payload.len() as u64, &mut out);
+        out.extend_from_slice(payload);
+        out
+    };
+    let body = field(0x0a, &field(0x12, &records));
+    let most = Cell::new(0);
+    let charge = |bytes: usize| {
+        most.set(most.get().max(bytes));
+        bytes <= 4 << 20
+    };
+    let meter = Meter {
+        held: 0,
+        charge: &charge,
+    };
+    let opts = Options::default();
+    let (out, peak) = peak_of(|| {
+        process_inflated(
+            Signal::Logs,
+            Encoding::Protobuf,
+            &body,
+            body.len(),
+            &opts,
+            Some(meter),
+        )
+        .map(|o| o.records)
+    });
+    assert!(matches!(out, Err(Error::Busy { .. })), "{out:?}");
+    println!(
+        "refused at a charge of {} B, heap peak {peak} B",
+        most.get()
+    );
+    assert!(peak < 1 << 20, "the model was built: heap peak {peak} B");
+    // Without a meter (natively), the same request is within its limits.
+    let unmetered = process_inflated(
+        Signal::Logs,
+        Encoding::Protobuf,
+        &body,
+        body.len(),
+        &opts,
+        None,
+    );
+    assert_eq!(unmetered.map(|o| o.records).ok(), Some(100_000));
+}

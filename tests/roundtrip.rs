@@ -21,7 +21,7 @@ use otlp2r2::{process, Encoding, Options, Output, Request, Signal};
 use proptest::prelude::*;
 use prost::Message;
 
-fn budget() -> Budget {
+fn budget() -> Budget<'static> {
     Budget::new(1 << 30)
 }
 

@@ -66,7 +66,7 @@ impl Scalar<'_> {
 pub(super) struct Parser<'a, 'b> {
     text: &'a str,
     at: usize,
-    budget: &'b Budget,
+    budget: &'b Budget<'b>,
     attrs: Vec<KeyValue<'a>>,
 }
 
@@ -1032,7 +1032,7 @@ mod tests {
 
     use super::*;
 
-    fn budget() -> Budget {
+    fn budget() -> Budget<'static> {
         Budget::new(1 << 30)
     }
 

@@ -305,7 +305,7 @@ pub(super) mod tests {
         assert!(logs(b"{} x", &big()).is_err());
     }
 
-    pub(super) fn big() -> Budget {
+    pub(super) fn big() -> Budget<'static> {
         Budget::new(1 << 30)
     }
 

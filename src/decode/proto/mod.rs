@@ -160,7 +160,7 @@ pub(super) mod tests {
         assert!(e.to_string().contains("wire type"), "{e}");
     }
 
-    pub(super) fn big() -> Budget {
+    pub(super) fn big() -> Budget<'static> {
         Budget::new(1 << 30)
     }
 

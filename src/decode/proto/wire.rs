@@ -48,7 +48,7 @@ pub(super) struct Reader<'a, 'b> {
     /// The body from its start to the end of this message.
     data: &'a [u8],
     /// The request's memory budget, charged by the decoders.
-    pub(super) budget: &'b Budget,
+    pub(super) budget: &'b Budget<'b>,
     /// The request's shared attribute stack.
     pub(super) attrs: &'b Attrs<'a>,
     pos: usize,
