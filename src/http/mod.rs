@@ -80,9 +80,12 @@ pub struct Config {
 /// arriving after that belongs to a client that has stopped waiting, while
 /// its charge holds the isolate's memory budget.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
-/// Largest [`Config::body_timeout_secs`]: the life of a budget charge
-/// ([`admission::CHARGE_TTL_MS`]), after which the request is refused anyway.
-pub const MAX_BODY_TIMEOUT_SECS: u64 = admission::CHARGE_TTL_MS / 1000;
+/// Largest [`Config::body_timeout_secs`]: 10 minutes, well inside the life
+/// of a budget charge ([`admission::CHARGE_TTL_MS`], counted from
+/// admission), so that a body cut off at its deadline still holds its
+/// charge until then.
+pub const MAX_BODY_TIMEOUT_SECS: u64 = 600;
+const _: () = assert!(MAX_BODY_TIMEOUT_SECS * 1000 < admission::CHARGE_TTL_MS);
 
 impl Config {
     /// Reads the configuration: `token` is `AUTH_TOKEN` (`Err` when it is
@@ -120,9 +123,7 @@ fn body_timeout_secs(var: impl Fn(&str) -> Option<String>) -> Result<u64, String
     const NAME: &str = "BODY_TIMEOUT_SECS";
     let secs = crate::vars::count(&var, NAME, DEFAULT_BODY_TIMEOUT_SECS, 1)?;
     if secs > MAX_BODY_TIMEOUT_SECS {
-        return Err(format!(
-            "{NAME}={secs} is over {MAX_BODY_TIMEOUT_SECS} (a memory budget charge's life)"
-        ));
+        return Err(format!("{NAME}={secs} is over {MAX_BODY_TIMEOUT_SECS}"));
     }
     Ok(secs)
 }
@@ -306,15 +307,20 @@ where
             return failure(413, "request body is over the size limit", encoding)
         }
         Err(BodyError::Busy) => return busy(log, admission, encoding),
+        // A body that does not arrive is the transport's failure, not the
+        // data's: 503 with `Retry-After`, which OTLP exporters retry with
+        // the data they kept (a 400 or 408 would make them drop it).
         Err(BodyError::Fault(BodyFault::Unreadable(e))) => {
             log.error = Some(format!("reading the body failed: {e}"));
-            return failure(400, "could not read the request body", encoding);
+            let msg = "the request body could not be read; nothing was stored, retry";
+            return failure(503, msg, encoding);
         }
         Err(BodyError::Fault(BodyFault::Late { secs })) => {
-            let msg =
-                format!("the request body did not arrive within {secs} s; nothing was stored");
+            let msg = format!(
+                "the request body did not arrive within {secs} s; nothing was stored, retry"
+            );
             log.error = Some(msg.clone());
-            return failure(408, &msg, encoding);
+            return failure(503, &msg, encoding);
         }
     };
     log.bytes_in = bytes.len();
@@ -428,9 +434,9 @@ impl<E: Display> From<E> for BodyFault {
 }
 
 /// `body`, cut off with [`BodyFault::Late`] if `timer` fires before it
-/// ends: a client that sends slowly (or declares more than it sends) holds
-/// its memory budget charge for `secs` at most, not until the charge
-/// expires. The timer is polled only while the body is waiting and is
+/// ends: a client that stays connected but sends slowly (or declares more
+/// than it sends) holds its memory budget charge for `secs` at most, not
+/// until the charge expires. The timer is polled only while the body is waiting and is
 /// dropped with the stream, so a body that ends in time cancels it.
 pub fn with_deadline<B, E, T>(body: B, timer: T, secs: u64) -> Deadline<B, T>
 where

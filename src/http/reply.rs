@@ -31,7 +31,6 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 /// gRPC status codes used in `google.rpc.Status` bodies.
 mod code {
     pub const INVALID_ARGUMENT: i32 = 3;
-    pub const DEADLINE_EXCEEDED: i32 = 4;
     pub const NOT_FOUND: i32 = 5;
     pub const RESOURCE_EXHAUSTED: i32 = 8;
     pub const UNIMPLEMENTED: i32 = 12;
@@ -61,7 +60,6 @@ fn grpc_code(status: u16) -> i32 {
         400 => code::INVALID_ARGUMENT,
         401 => code::UNAUTHENTICATED,
         404 => code::NOT_FOUND,
-        408 => code::DEADLINE_EXCEEDED,
         405 | 415 => code::UNIMPLEMENTED,
         413 => code::RESOURCE_EXHAUSTED,
         503 => code::UNAVAILABLE,
