@@ -6,9 +6,12 @@
 //! draw), or always. A failed call returns [`crate::Error::Store`] and, by
 //! default, never reaches the inner store; [`Rule::after`] makes it reach the
 //! store first and fail on the way back, as when a reply is lost after the
-//! write happened; [`Rule::crash`] makes every later call fail too, as when
-//! the process dies there (nothing it does after reaches the store). Calls
-//! are counted per operation whether they fail or not.
+//! write happened; [`Rule::late`] makes a write (put, multipart completion,
+//! delete) fail at once and take effect later, when [`Faulty::land`] is
+//! called, as a write whose outcome the caller was never told can still be
+//! applied after its error came back; [`Rule::crash`] makes every later call
+//! fail too, as when the process dies there (nothing it does after reaches
+//! the store). Calls are counted per operation whether they fail or not.
 
 use std::sync::{Arc, Mutex};
 
@@ -90,6 +93,10 @@ pub struct Rule {
     /// True: once it fails, so does every later call of any operation,
     /// until [`Switch::heal`] (the caller died there).
     pub crash: bool,
+    /// True, for a write (put, multipart completion, delete): the call
+    /// fails at once and takes effect when [`Faulty::land`] is called. For
+    /// other operations it is ignored (they fail before).
+    pub late: bool,
 }
 
 impl Rule {
@@ -100,12 +107,19 @@ impl Rule {
             when,
             after: false,
             crash: false,
+            late: false,
         }
     }
 
     /// The same rule, failing after the call took effect.
     pub fn after(mut self) -> Rule {
         self.after = true;
+        self
+    }
+
+    /// The same rule, the write taking effect at [`Faulty::land`].
+    pub fn late(mut self) -> Rule {
+        self.late = true;
         self
     }
 
@@ -175,16 +189,16 @@ impl Switch {
         self.state().failures
     }
 
-    /// Counts a call and decides whether it fails: `Some(after)` if it does.
-    fn decide(&self, op: Op, keys: &[&str]) -> Option<bool> {
+    /// Counts a call and decides whether (and how) it fails.
+    fn decide(&self, op: Op, keys: &[&str]) -> Verdict {
         let mut s = self.state();
         s.calls[op as usize] += 1;
         let n = s.calls[op as usize];
         if s.down {
             s.failures += 1;
-            return Some(false);
+            return Verdict::Before;
         }
-        let (mut verdict, mut crash) = (None, false);
+        let (mut verdict, mut crash) = (Verdict::Pass, false);
         for (rule, state) in s.rules.iter_mut().filter(|(r, _)| r.op == op) {
             let hit = match &rule.when {
                 // `state` holds the call count when the rule was made.
@@ -197,11 +211,16 @@ impl Switch {
                 When::Always => true,
             };
             if hit {
-                verdict = Some(verdict.unwrap_or(false) || rule.after);
+                let this = match (rule.after, rule.late) {
+                    (true, _) => Verdict::After,
+                    (false, true) => Verdict::Late,
+                    (false, false) => Verdict::Before,
+                };
+                verdict = verdict.max(this);
                 crash |= rule.crash;
             }
         }
-        if verdict.is_some() {
+        if verdict != Verdict::Pass {
             s.failures += 1;
         }
         s.down = crash;
@@ -209,11 +228,34 @@ impl Switch {
     }
 }
 
+/// What the switch decided for one call, the strongest rule winning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    /// It goes through.
+    Pass,
+    /// It fails before reaching the store.
+    Before,
+    /// It fails now and takes effect at [`Faulty::land`] (writes only).
+    Late,
+    /// It takes effect, then fails.
+    After,
+}
+
+/// A write that failed and is still to take effect ([`Rule::late`]).
+#[derive(Debug)]
+enum Deferred {
+    Put(String, Vec<u8>, PutMode),
+    Complete(String, String, Vec<Part>),
+    Delete(Vec<String>),
+}
+
 /// A store whose calls fail by the [`Rule`]s of its [`Switch`].
 #[derive(Debug)]
 pub struct Faulty<S> {
     inner: S,
     switch: Arc<Switch>,
+    /// Writes failed by a [`Rule::late`], in order, until [`Faulty::land`].
+    deferred: Mutex<Vec<Deferred>>,
 }
 
 impl<S> Faulty<S> {
@@ -224,7 +266,11 @@ impl<S> Faulty<S> {
 
     /// `inner` failing by a shared `switch`.
     pub fn with_switch(inner: S, switch: Arc<Switch>) -> Self {
-        Faulty { inner, switch }
+        Faulty {
+            inner,
+            switch,
+            deferred: Mutex::default(),
+        }
     }
 
     /// The wrapped store (to inspect it, or to use it without faults).
@@ -257,8 +303,34 @@ impl<S> Faulty<S> {
         self.switch.failures()
     }
 
-    fn decide(&self, op: Op, keys: &[&str]) -> Option<bool> {
+    fn decide(&self, op: Op, keys: &[&str]) -> Verdict {
         self.switch.decide(op, keys)
+    }
+
+    fn defer(&self, write: Deferred) {
+        self.deferred
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(write);
+    }
+}
+
+impl<S: Store> Faulty<S> {
+    /// Applies the writes that [`Rule::late`] failed, in the order they
+    /// were made, whatever they return (a conditional put is decided now).
+    pub async fn land(&self) {
+        let writes = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()));
+        for w in writes {
+            let _ = match w {
+                Deferred::Put(key, data, mode) => self.inner.put(&key, data, mode).await.map(drop),
+                Deferred::Complete(key, id, parts) => self
+                    .inner
+                    .complete_multipart(&key, &id, parts)
+                    .await
+                    .map(drop),
+                Deferred::Delete(keys) => self.inner.delete(&keys).await,
+            };
+        }
     }
 }
 
@@ -290,13 +362,24 @@ fn injected(op: Op, key: &str) -> crate::Error {
     failed(op.name(), key, "injected failure")
 }
 
-/// Runs `call` through the switch.
+/// Runs `call` through the switch; a write names what to keep for
+/// [`Faulty::land`] when a [`Rule::late`] fails it (`defer`).
 macro_rules! through {
-    ($self:ident, $op:expr, $key:expr, $keys:expr, $call:expr) => {{
+    ($self:ident, $op:expr, $key:expr, $keys:expr, $call:expr) => {
+        through!($self, $op, $key, $keys, $call, None)
+    };
+    ($self:ident, $op:expr, $key:expr, $keys:expr, $call:expr, $defer:expr) => {{
         match $self.decide($op, $keys) {
-            None => $call.await,
-            Some(false) => Err(injected($op, $key)),
-            Some(true) => {
+            Verdict::Pass => $call.await,
+            Verdict::Before => Err(injected($op, $key)),
+            Verdict::Late => {
+                let write: Option<Deferred> = $defer;
+                if let Some(w) = write {
+                    $self.defer(w);
+                }
+                Err(injected($op, $key))
+            }
+            Verdict::After => {
                 let _ = $call.await;
                 Err(injected($op, $key))
             }
@@ -324,7 +407,15 @@ impl<S: Store> Store for Faulty<S> {
     }
 
     async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
-        through!(self, Op::Put, key, &[key], self.inner.put(key, data, mode))
+        let defer = || Some(Deferred::Put(key.to_string(), data.clone(), mode.clone()));
+        through!(
+            self,
+            Op::Put,
+            key,
+            &[key],
+            self.inner.put(key, data, mode),
+            defer()
+        )
     }
 
     async fn create_multipart(&self, key: &str) -> Result<String> {
@@ -354,8 +445,15 @@ impl<S: Store> Store for Faulty<S> {
         upload_id: &str,
         parts: Vec<Part>,
     ) -> Result<Meta> {
-        let call = self.inner.complete_multipart(key, upload_id, parts);
-        through!(self, Op::CompleteMultipart, key, &[key], call)
+        let defer = || {
+            Some(Deferred::Complete(
+                key.into(),
+                upload_id.into(),
+                parts.clone(),
+            ))
+        };
+        let call = || self.inner.complete_multipart(key, upload_id, parts.clone());
+        through!(self, Op::CompleteMultipart, key, &[key], call(), defer())
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
@@ -366,7 +464,15 @@ impl<S: Store> Store for Faulty<S> {
     async fn delete(&self, keys: &[String]) -> Result<()> {
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let first = refs.first().copied().unwrap_or("");
-        through!(self, Op::Delete, first, &refs, self.inner.delete(keys))
+        let defer = || Some(Deferred::Delete(keys.to_vec()));
+        through!(
+            self,
+            Op::Delete,
+            first,
+            &refs,
+            self.inner.delete(keys),
+            defer()
+        )
     }
 }
 
@@ -493,5 +599,31 @@ mod tests {
         assert!(block_on(s.delete(&keys)).is_err());
         assert!(block_on(s.get("a", None)).unwrap().is_some());
         assert!(block_on(s.delete(&["z".to_string()])).is_ok());
+    }
+
+    /// A late write fails at once and takes effect at `land`, its condition
+    /// decided then: a put made conditional on an etag that changed in
+    /// between is not applied.
+    #[test]
+    fn late_writes_take_effect_when_they_land() {
+        let s = Faulty::new(Memory::new());
+        let first = block_on(s.put("k", b"1".to_vec(), PutMode::Overwrite))
+            .unwrap()
+            .unwrap();
+        s.fail(Rule::new(Op::Put, When::Always).late());
+        s.fail(Rule::new(Op::Delete, When::Always).late());
+        assert!(!put(&s, "a"));
+        let stale = PutMode::IfMatch(first.etag.clone());
+        assert!(block_on(s.put("k", b"late".to_vec(), stale)).is_err());
+        assert!(block_on(s.delete(&["a".to_string()])).is_err());
+        s.heal();
+        assert_eq!(s.inner().keys(), ["k"], "nothing yet");
+        // In between, "k" changes: the late conditional put will not match.
+        block_on(s.put("k", b"2".to_vec(), PutMode::Overwrite)).unwrap();
+        block_on(s.land());
+        // "a" was put, then deleted, in the order they were made.
+        assert_eq!(s.inner().keys(), ["k"]);
+        assert_eq!(block_on(s.get("k", None)).unwrap().unwrap(), b"2");
+        block_on(s.land());
     }
 }
