@@ -187,7 +187,12 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
     };
     let before = table_files()?;
     let mut runs = 0usize;
-    let progress = |p: &compact::Partition, r: &compact::Report| {
+    let progress = |p: &compact::Partition, r: Result<&compact::Report, &otlp2r2::Error>| {
+        let r = match r {
+            Ok(r) => r,
+            // The other partitions go on; the command fails at the end.
+            Err(e) => return eprintln!("{}: not compacted: {e}", p.prefix()),
+        };
         runs += 1;
         // Progress only for runs long enough to want it.
         if started.elapsed().as_secs() >= 2 {

@@ -921,10 +921,44 @@ fn a_record_that_does_not_parse_is_not_retried() {
     assert_eq!(r.inputs, 3);
 }
 
+/// A partition that fails (here a damaged intent, which stops it until
+/// somebody removes it) stops only itself, as one queue message does in
+/// the Worker: `compact_all` (the CLI's loop) compacts the others, tells
+/// its progress of the failure, and returns the error at the end.
+#[test]
+fn a_failing_partition_does_not_stop_the_others() {
+    use otlp2r2::compact::protocol;
+    let store = memory();
+    for seed in 1..=2 {
+        ingest(&store, Signal::Logs, &logs_at(50, seed, 0), false);
+        ingest(&store, Signal::Logs, &logs_at(50, seed + 10, 1), false);
+    }
+    let parts = block_on(compact::find_eligible(&store, NOW, &settings())).unwrap();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    let damaged = protocol::intent_key(&parts[0], 7);
+    block_on(store.put(&damaged, b"{}".to_vec(), store::PutMode::Overwrite)).unwrap();
+    let mut heard = Vec::new();
+    let r = block_on(compact::compact_all(
+        &store,
+        &|| NOW,
+        &settings(),
+        "test",
+        |p, r| heard.push((p.id(), r.is_ok())),
+    ));
+    assert!(matches!(r, Err(otlp2r2::Error::BadRecord { .. })), "{r:?}");
+    assert_eq!(heard, [(parts[0].id(), false), (parts[1].id(), true)]);
+    let files = |p: &Partition| {
+        block_on(store::list_all(&store, &p.prefix()))
+            .unwrap()
+            .len()
+    };
+    assert_eq!((files(&parts[0]), files(&parts[1])), (2, 1));
+}
+
 /// A file whose footer reads but whose pages do not decode (damaged after
 /// it was written) does not stop its hour either: the run that meets it
-/// rolls its merge back (outputs, uploads and intent, as a crashed run's)
-/// and records it; the next runs leave it where it is, name it, and merge
+/// rolls its merge back (outputs and uploads; its intent stays, rolled
+/// back, for the next run to clear) and records it; the next runs leave it where it is, name it, and merge
 /// the others. Here the damage is in the last page of a large input's
 /// column, met after the merge has uploaded parts of its output.
 #[test]
@@ -995,10 +1029,13 @@ fn a_file_whose_pages_do_not_decode_is_left_and_the_others_merge() {
         "{:?}",
         store.open_uploads()
     );
-    assert!(store
-        .keys()
-        .iter()
-        .all(|k| !k.starts_with("_compaction/intent/")));
+    // Its intent stays, rolled back, for the next run to clear (deleting
+    // again any output whose failed write landed late).
+    let left = intents(store);
+    assert!(
+        left.iter().all(|i| i.state == protocol::State::RolledBack),
+        "{left:?}"
+    );
     // Recorded with the etag it has.
     let record = protocol::unreadable_key(&first_partition(store), &bad);
     let recorded: protocol::Unreadable =
@@ -1013,6 +1050,7 @@ fn a_file_whose_pages_do_not_decode_is_left_and_the_others_merge() {
         "{r:?}"
     );
     assert!(named(&r), "{r:?}");
+    assert!(intents(store).is_empty());
     ingest(store, Signal::Logs, &logs_at(20, 405, 0), false);
     ingest(&expected, Signal::Logs, &logs_at(20, 405, 0), false);
     let r = run_first(store, &s);
@@ -1825,10 +1863,12 @@ fn small_parts_mix() -> Faulty<Memory> {
 }
 
 /// Every store call of a run fails in turn (before or after it takes
-/// effect), the run going on or dying there: that run fails, the next one
-/// finishes the job, and no row is lost or left twice. A run that fails
-/// without dying before its commit rolls its merge back itself: right
-/// after it, a reader sees every row once.
+/// effect, or, for a write, taking effect only once the run has returned:
+/// a store does not say whether a failed write happened), the run going on
+/// or dying there: that run fails, the next one finishes the job, and no
+/// row is lost or left twice. A run that fails without dying before its
+/// commit rolls its merge back itself: right after it, a reader sees every
+/// row once (until a late write lands).
 #[test]
 fn a_failure_at_any_step_is_finished_by_the_next_run() {
     let s = small_parts();
@@ -1848,22 +1888,34 @@ fn a_failure_at_any_step_is_finished_by_the_next_run() {
     let mut tried = 0;
     for (i, op) in OPS.iter().enumerate() {
         let n = probe.calls(*op) - calls_before[i];
+        let write = matches!(op, Op::Put | Op::CompleteMultipart | Op::Delete);
         for nth in 1..=n {
-            for (after, crash) in [(false, false), (true, false), (false, true), (true, true)] {
+            let late = [(false, false, true)].into_iter().filter(|_| write);
+            let variants = [
+                (false, false, false),
+                (true, false, false),
+                (false, true, false),
+                (true, true, false),
+            ];
+            for (after, crash, late) in variants.into_iter().chain(late) {
                 let store = small_parts_mix();
                 let mut rule = Rule::new(*op, When::Nth(nth));
                 rule.after = after;
                 rule.crash = crash;
+                rule.late = late;
                 store.fail(rule);
                 let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
                 store.heal();
-                let what =
-                    format!("{op:?} #{nth} (after: {after}, crash: {crash}) failed: {failed:?}");
+                let what = format!(
+                    "{op:?} #{nth} (after: {after}, crash: {crash}, late: {late}) failed: {failed:?}"
+                );
                 // Rows seen twice now only in the commit's window: a
                 // committed intent, its inputs not all deleted yet.
                 if !crash && !committed(store.inner()) {
                     assert_eq!(rows(store.inner()), expected, "right after: {what}");
                 }
+                // The late write lands now, after the run's rollback.
+                block_on(store.land());
                 let recorded = recorded_uploads(store.inner());
                 // The next run completes or undoes the failed one: at once
                 // after a failure, once its lease expired after a crash.
@@ -1928,6 +1980,52 @@ fn a_merge_of_several_outputs_that_fails_leaves_every_row_once() {
         }
         compact_all(&store, &s);
         assert_eq!(rows(store.inner()), expected, "put #{nth}, the next run");
+    }
+}
+
+/// A write that fails but takes effect after the run returned (a store
+/// does not say whether a failed write happened; R2 may still apply it)
+/// leaves no row twice after the next run, whichever put it is. The case
+/// that did: the output's put (a small output is one put) failed, the
+/// rollback deleted the outputs and the intent, then the output landed,
+/// and the next run took it for a small file and merged it with the
+/// inputs it came from. Now the rollback keeps its intent, fenced, and the
+/// next run deletes its outputs again before it lists the partition.
+#[test]
+fn a_failed_write_that_lands_late_leaves_no_row_twice() {
+    let s = settings();
+    let fill = |store: &Faulty<Memory>| {
+        for seed in 430..433 {
+            ingest(store, Signal::Logs, &logs_at(20, seed, 0), false);
+        }
+    };
+    let probe = Faulty::new(memory());
+    fill(&probe);
+    let expected = rows(probe.inner());
+    let puts = probe.calls(Op::Put);
+    compact_all(&probe, &s);
+    assert_eq!(rows(probe.inner()), expected);
+    assert_eq!(table_files(probe.inner()).len(), 1, "one small output");
+    let puts = probe.calls(Op::Put) - puts;
+    for nth in 1..=puts {
+        let store = Faulty::new(memory());
+        fill(&store);
+        store.fail(Rule::new(Op::Put, When::Nth(nth)).late());
+        let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
+        store.heal();
+        block_on(store.land());
+        compact_all(&store, &s);
+        let what = format!("put #{nth} landed late ({failed:?})");
+        let (got, count) = (rows(store.inner()), |r: &BTreeMap<String, Vec<String>>| {
+            r.values().map(Vec::len).sum::<usize>()
+        });
+        assert!(
+            got == expected,
+            "{what}: {} rows, not {}",
+            count(&got),
+            count(&expected)
+        );
+        assert!(intents(store.inner()).is_empty(), "{what}");
     }
 }
 

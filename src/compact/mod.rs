@@ -26,28 +26,40 @@ pub use plan::Partition;
 pub use run::{find_eligible, lease_margin, run, run_metered, Report};
 pub use settings::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// Every partition eligible when it starts, compacted one after the other,
 /// each run again while its bounds leave work ([`Report::more`]) (the CLI's
 /// job; the Worker spreads the runs over queue messages instead). `clock`
 /// gives the time in Unix seconds; each run reads it for its own lease.
+/// `progress` hears of each run, or of the error that stopped a partition.
+/// A partition that fails stops only itself, as one queue message does in
+/// the Worker: the others are still compacted, and the first error is
+/// returned at the end.
 pub async fn compact_all<S: Store>(
     store: &S,
     clock: &dyn Fn() -> u64,
     settings: &Settings,
     owner: &str,
-    mut progress: impl FnMut(&Partition, &Report),
+    mut progress: impl FnMut(&Partition, std::result::Result<&Report, &Error>),
 ) -> Result<Report> {
     let mut total = Report {
         leased: true,
         ..Report::default()
     };
+    let mut failed = None;
     for p in find_eligible(store, clock(), settings).await? {
         loop {
-            let r = run(store, p, clock, settings, owner).await?;
-            progress(&p, &r);
+            let r = match run(store, p, clock, settings, owner).await {
+                Ok(r) => r,
+                Err(e) => {
+                    progress(&p, Err(&e));
+                    failed.get_or_insert(e);
+                    break;
+                }
+            };
+            progress(&p, Ok(&r));
             total += &r;
             // `more` says the next run has progress to make (files merged
             // and others left, or an unreadable file recorded that it
@@ -58,5 +70,8 @@ pub async fn compact_all<S: Store>(
         }
     }
     total.more = false;
-    Ok(total)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(total),
+    }
 }

@@ -91,6 +91,15 @@ pub enum State {
     /// Every output is complete and verified; the outputs are the truth.
     /// Recovery writes the tombstone and deletes the inputs.
     Committed,
+    /// The run undid its merge after a failure before its commit; the
+    /// inputs are the truth. Written over its `writing` intent only if that
+    /// is still the one it wrote, so a commit of the run that failed but
+    /// may still land (a store does not say whether a failed write
+    /// happened) can no longer match its etag. Kept for the next run, whose
+    /// recovery deletes the outputs again, any write of the failed run that
+    /// landed after its error among them, before the partition is listed;
+    /// then the intent goes.
+    RolledBack,
 }
 
 /// One input file of a run.

@@ -881,42 +881,46 @@ async fn recover<S: Store>(
     now: u64,
 ) -> Result<()> {
     match intent.state {
-        State::Writing => {
-            for o in &intent.outputs {
-                // Best effort: the upload may be completed (its object is
-                // deleted below), aborted already (by the crashed run, whose
-                // reply was lost), or open. The first two are errors on R2,
-                // and a failing abort must not stop every later run of the
-                // partition; an upload left open holds no object, and R2's
-                // lifecycle rule aborts it (after 7 days by default).
-                if let Some(id) = o.upload_id.as_ref() {
-                    let _ = store.abort_multipart(&o.key, id).await;
-                }
-            }
-            let outputs: Vec<String> = intent.outputs.iter().map(|o| o.key.clone()).collect();
-            store.delete(&outputs).await?;
-        }
+        State::Writing | State::RolledBack => undo_outputs(store, &intent).await?,
         State::Committed => finish(store, p, &intent, now).await?,
     }
     store.delete(&[key.to_string()]).await
 }
 
-/// Undoes a merge that failed before its commit, as the next run's
-/// recovery would, when the stored intent `key` is still the `writing` one
-/// this run last wrote (`etag`): not when a put whose reply was lost
-/// committed it, nor when another compactor took it over. Best effort:
-/// what it leaves, the next run's recovery undoes.
-async fn roll_back<S: Store>(
-    store: &S,
-    p: &Partition,
-    key: &str,
-    etag: &str,
-    intent: Intent,
-    now: u64,
-) {
+/// Aborts an intent's uploads and deletes its outputs: the merge undone,
+/// its inputs the truth again.
+async fn undo_outputs<S: Store>(store: &S, intent: &Intent) -> Result<()> {
+    for o in &intent.outputs {
+        // Best effort: the upload may be completed (its object is
+        // deleted below), aborted already (by the crashed run, whose
+        // reply was lost), or open. The first two are errors on R2,
+        // and a failing abort must not stop every later run of the
+        // partition; an upload left open holds no object, and R2's
+        // lifecycle rule aborts it (after 7 days by default).
+        if let Some(id) = o.upload_id.as_ref() {
+            let _ = store.abort_multipart(&o.key, id).await;
+        }
+    }
+    let outputs: Vec<String> = intent.outputs.iter().map(|o| o.key.clone()).collect();
+    store.delete(&outputs).await
+}
+
+/// Undoes a merge that failed before its commit, when the stored intent
+/// `key` is still the `writing` one this run last wrote (`etag`): not when
+/// a put whose reply was lost committed it, nor when another compactor
+/// took it over. The check and the fence are one conditional put of the
+/// intent as [`State::RolledBack`]: from then on no commit of this run can
+/// land (its put matches the `writing` etag only), and the outputs are
+/// deleted. The intent stays for the next run, which deletes them again
+/// (an output whose failed write landed after its error) before it lists
+/// the partition. Best effort: what it leaves, the next run's recovery
+/// undoes.
+async fn roll_back<S: Store>(store: &S, key: &str, etag: &str, mut intent: Intent) {
     debug_assert!(matches!(intent.state, State::Writing));
-    if matches!(store.head(key).await, Ok(Some(m)) if m.etag == etag) {
-        let _ = recover(store, p, key, intent, now).await;
+    intent.state = State::RolledBack;
+    let fence = PutMode::IfMatch(etag.to_string());
+    if put_intent(store, key, &intent, fence).await.is_ok() {
+        let _ = undo_outputs(store, &intent).await;
     }
 }
 
@@ -1445,11 +1449,11 @@ async fn merge_group<S: Store>(
             store
                 .put(&record_key, json(&record), PutMode::Overwrite)
                 .await?;
-            recover(store, p, &intent_key, intent, now).await?;
+            roll_back(store, &intent_key, &intent_etag, intent).await;
             return Err(Error::UnreadableInput { key, reason });
         }
         Err(e) => {
-            roll_back(store, p, &intent_key, &intent_etag, intent, now).await;
+            roll_back(store, &intent_key, &intent_etag, intent).await;
             return Err(e);
         }
     };
@@ -1468,7 +1472,7 @@ async fn merge_group<S: Store>(
     );
     if let Err(e) = commit.await {
         intent.state = State::Writing;
-        roll_back(store, p, &intent_key, &intent_etag, intent, now).await;
+        roll_back(store, &intent_key, &intent_etag, intent).await;
         return Err(e);
     }
     finish(store, p, &intent, now).await?;
