@@ -16,6 +16,10 @@
 //      Answers JSON: per build, every round's mean ms per request, their
 //      median, each round's ratio to build 0, the first request's ms (a cold
 //      isolate) and the Worker's last log line.
+//      &peer=<workload>&records=<n> (mode=full, no gzip) also times the peer's
+//      bare conversion of the same body (binding PEER, peer.js) in the same
+//      rounds, as one more participant: `peer` in the answer, its rounds and
+//      its per-round ratio to build 0.
 // PUT /bucket/<key>, POST /compact?…  go to the first build's host as they are
 //      (the compaction bench, see host.js).
 const WARMUP_MS = 1500; // V8 tiers wasm up in the background; let it finish
@@ -51,7 +55,20 @@ export default {
       if (mode === "js-read") headers["x-bench-js-read"] = "1";
       const expect = mode === "full" ? 200 : 400;
       const lines = [];
+      const peer = q("peer", "");
+      if (peer) {
+        const load = `http://peer/load?workload=${encodeURIComponent(peer)}&records=${q("records", "0")}`;
+        const r = await env.PEER.fetch(load, { method: "POST", body });
+        if (r.status !== 200) throw new Error(`peer: ${await r.text()}`);
+      }
+      const parties = builds + (peer ? 1 : 0); // the peer, if any, is the last
       const once = async (b) => {
+        if (b === builds) {
+          const r = await env.PEER.fetch("http://peer/run", { method: "POST" });
+          const text = await r.text();
+          if (r.status !== 200) throw new Error(`peer: status ${r.status}: ${text.slice(0, 300)}`);
+          return;
+        }
         const r = await env[`OTLP${b}`].fetch(`http://worker${path}`, { method: "POST", headers, body });
         const text = await r.text();
         if (r.status !== expect) throw new Error(`build ${b}: status ${r.status}, expected ${expect}: ${text.slice(0, 300)}`);
@@ -62,7 +79,7 @@ export default {
       // wasm as it runs (first_ms).
       const batch = [];
       const first = [];
-      for (let b = 0; b < builds; b++) {
+      for (let b = 0; b < parties; b++) {
         const start = performance.now();
         await once(b);
         first[b] = performance.now() - start;
@@ -73,22 +90,26 @@ export default {
         batch[b] = Math.max(1, Math.ceil(BATCH_MS / Math.max(performance.now() - t, 0.05)));
       }
       const per = Math.max(...batch);
-      const rounds = Array.from({ length: builds }, () => []);
+      const rounds = Array.from({ length: parties }, () => []);
       for (let r = 0; r < ROUNDS; r++) {
-        for (let i = 0; i < builds; i++) {
-          const b = (r + i) % builds; // rotate who goes first
+        for (let i = 0; i < parties; i++) {
+          const b = (r + i) % parties; // rotate who goes first
           const t = performance.now();
           for (let k = 0; k < per; k++) await once(b);
           rounds[b].push((performance.now() - t) / per);
         }
       }
+      const summary = (rs) => ({
+        rounds_ms: rs,
+        median_ms: median(rs),
+        ratio_to_first: median(rs.map((x, r) => x / rounds[0][r])),
+      });
       return Response.json({
         path, mode, gzip: q("gzip", "0") === "1", body_bytes: body.length, requests_per_batch: per,
-        builds: rounds.map((rs, b) => ({
-          rounds_ms: rs,
+        peer: peer ? { ...summary(rounds[builds]), first_ms: first[builds] } : null,
+        builds: rounds.slice(0, builds).map((rs, b) => ({
+          ...summary(rs),
           first_ms: first[b],
-          median_ms: median(rs),
-          ratio_to_first: median(rs.map((x, r) => x / rounds[0][r])),
           log_line: lines[b] && JSON.parse(lines[b]),
         })),
       });
