@@ -91,15 +91,6 @@ pub enum State {
     /// Every output is complete and verified; the outputs are the truth.
     /// Recovery writes the tombstone and deletes the inputs.
     Committed,
-    /// The run undid its merge after a failure before its commit; the
-    /// inputs are the truth. Written over its `writing` intent only if that
-    /// is still the one it wrote, so a commit of the run that failed but
-    /// may still land (a store does not say whether a failed write
-    /// happened) can no longer match its etag. Kept for the next run, whose
-    /// recovery deletes the outputs again, any write of the failed run that
-    /// landed after its error among them, before the partition is listed;
-    /// then the intent goes.
-    RolledBack,
 }
 
 /// One input file of a run.
@@ -135,6 +126,18 @@ pub struct Intent {
     pub inputs: Vec<Input>,
     /// The outputs started so far, in order.
     pub outputs: Vec<Output>,
+    /// Set (state `writing`) when the run undid its merge after a failure
+    /// before its commit. Written over its `writing` intent only if that
+    /// is still the one it wrote, so a commit of the run that failed but
+    /// may still land (a store does not say whether a failed write
+    /// happened) can no longer match its etag. Kept for the next run, whose
+    /// recovery, as for any `writing` intent, deletes the outputs again
+    /// (any write of the failed run that landed after its error among
+    /// them) before the partition is listed; then the intent goes. A field
+    /// rather than a state, so that a build from before it (a rolled-back
+    /// deploy) still reads the intent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rolled_back: bool,
 }
 
 impl Intent {
@@ -225,10 +228,21 @@ mod tests {
                 key: "c".into(),
                 upload_id: Some("u".into()),
             }],
+            rolled_back: false,
         };
         let json = serde_json::to_string(&intent).unwrap();
         assert!(json.contains("\"writing\""));
+        assert!(!json.contains("rolled_back"), "{json}");
         assert_eq!(serde_json::from_str::<Intent>(&json).unwrap(), intent);
+        // Rolled back: still `writing`, so a build that knows nothing of the
+        // mark (its fields unknown to it are ignored) recovers it the same.
+        let rolled = Intent {
+            rolled_back: true,
+            ..intent.clone()
+        };
+        let json = serde_json::to_string(&rolled).unwrap();
+        assert!(json.contains("\"writing\"") && json.contains("\"rolled_back\":true"));
+        assert_eq!(serde_json::from_str::<Intent>(&json).unwrap(), rolled);
         assert_eq!(intent.rows(), 6);
         let other = [input("a", "1"), input("b", "3")];
         assert_ne!(

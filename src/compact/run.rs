@@ -605,15 +605,19 @@ async fn compact<S: Store>(
         tombstones_and_files(),
     )
     .await?;
-    // 2. Finish or undo what a crashed run left.
+    // 2. Finish or undo what a crashed run left (and clear what a failed
+    // run rolled back itself, which is not counted as recovered).
+    let mut cleared = false;
     for m in intents {
         if let Some(bytes) = store.get(&m.key, None).await? {
             let intent: Intent = parse(&m.key, &bytes)?;
+            let crashed = !intent.rolled_back;
             recover(store, &p, &m.key, intent, now).await?;
-            report.recovered += 1;
+            report.recovered += usize::from(crashed);
+            cleared = true;
         }
     }
-    if report.recovered > 0 {
+    if cleared {
         // Recovery deleted files, and wrote the tombstone of a committed
         // run: a late retry of one of its inputs that came back meanwhile
         // is recognised only with that tombstone.
@@ -881,7 +885,7 @@ async fn recover<S: Store>(
     now: u64,
 ) -> Result<()> {
     match intent.state {
-        State::Writing | State::RolledBack => undo_outputs(store, &intent).await?,
+        State::Writing => undo_outputs(store, &intent).await?,
         State::Committed => finish(store, p, &intent, now).await?,
     }
     store.delete(&[key.to_string()]).await
@@ -909,15 +913,15 @@ async fn undo_outputs<S: Store>(store: &S, intent: &Intent) -> Result<()> {
 /// `key` is still the `writing` one this run last wrote (`etag`): not when
 /// a put whose reply was lost committed it, nor when another compactor
 /// took it over. The check and the fence are one conditional put of the
-/// intent as [`State::RolledBack`]: from then on no commit of this run can
-/// land (its put matches the `writing` etag only), and the outputs are
-/// deleted. The intent stays for the next run, which deletes them again
+/// intent marked [`Intent::rolled_back`]: from then on no commit of this
+/// run can land (its put matches the etag it replaced only), and the
+/// outputs are deleted. The intent stays for the next run, which deletes them again
 /// (an output whose failed write landed after its error) before it lists
 /// the partition. Best effort: what it leaves, the next run's recovery
 /// undoes.
 async fn roll_back<S: Store>(store: &S, key: &str, etag: &str, mut intent: Intent) {
     debug_assert!(matches!(intent.state, State::Writing));
-    intent.state = State::RolledBack;
+    intent.rolled_back = true;
     let fence = PutMode::IfMatch(etag.to_string());
     if put_intent(store, key, &intent, fence).await.is_ok() {
         let _ = undo_outputs(store, &intent).await;
@@ -1291,6 +1295,7 @@ async fn merge_group<S: Store>(
         state: State::Writing,
         inputs,
         outputs: vec![output(0)],
+        rolled_back: false,
     };
     let mut intent_etag = put_intent(store, &intent_key, &intent, PutMode::Overwrite).await?;
 
