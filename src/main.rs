@@ -187,12 +187,16 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
     };
     let before = table_files()?;
     let mut runs = 0usize;
-    let progress = |p: &compact::Partition, r: Result<&compact::Report, &otlp2r2::Error>| {
+    // Summed here rather than taken from `compact_all`, which returns only
+    // the error when a partition failed: the others' summary still prints.
+    let mut total = compact::Report::default();
+    let mut progress = |p: &compact::Partition, r: Result<&compact::Report, &otlp2r2::Error>| {
         let r = match r {
             Ok(r) => r,
             // The other partitions go on; the command fails at the end.
             Err(e) => return eprintln!("{}: not compacted: {e}", p.prefix()),
         };
+        total += r;
         runs += 1;
         // Progress only for runs long enough to want it.
         if started.elapsed().as_secs() >= 2 {
@@ -210,10 +214,13 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
     // taken, and kept, by the time it really starts.
     let since = std::time::SystemTime::now();
     let clock = || now.saturating_add(since.elapsed().map_or(0, |d| d.as_secs()));
-    let total = futures_executor::block_on(compact::compact_all(
-        &store, &clock, &settings, &owner, progress,
-    ))
-    .map_err(fail)?;
+    let result = futures_executor::block_on(compact::compact_all(
+        &store,
+        &clock,
+        &settings,
+        &owner,
+        &mut progress,
+    ));
     // A partition over one run's bounds takes several runs, and a later
     // run merges earlier runs' outputs again: the files are counted before
     // and after, the bytes and rows as merged (again each time).
@@ -234,5 +241,5 @@ fn compact(mut args: pico_args::Arguments) -> Result<(), String> {
         );
         total.unreadable.iter().for_each(|u| eprintln!("  {u}"));
     }
-    Ok(())
+    result.map(drop).map_err(fail)
 }
