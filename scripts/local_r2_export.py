@@ -35,9 +35,9 @@ def sizes(state: Path):
             con.close()
 
 
-def objects(state: Path, bucket: str):
-    """Every object's key and bytes. An object deleted between the listing and the read (the
-    Worker is running) is left out."""
+def objects(state: Path, bucket: str, prefix: str = ""):
+    """Every object's key and bytes (those whose key starts with `prefix`). An object deleted
+    between the listing and the read (the Worker is running) is left out."""
     blobs = state / "v3" / "r2" / bucket / "blobs"
     for db in _databases(state):
         con = sqlite3.connect(db)
@@ -54,6 +54,8 @@ def objects(state: Path, bucket: str):
         finally:
             con.close()
         for key, blob in rows:
+            if not key.startswith(prefix):
+                continue
             try:
                 if blob is not None:
                     data = (blobs / blob).read_bytes()
