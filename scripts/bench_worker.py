@@ -86,9 +86,9 @@ CASES = [
 PEER_CASES = {"logs protobuf 8192", "traces protobuf 8192", "metrics protobuf 8192"}
 
 
-def config(builds: int):
-    """workerd's config: the driver, one host per build, and the peer (peer.js over the bench-wasm
-    harness, binding PEER) for cases that time it."""
+def config(builds: int, peer: bool = False):
+    """workerd's config: the driver, one host per build, and with `peer` the peer (peer.js over the
+    bench-wasm harness, binding PEER) for the cases that time it."""
     # WORKERD_V8_FLAGS="--flag ..." passes V8 flags to workerd (its config's v8Flags): a diagnosis
     # only, e.g. --no-wasm-lazy-compilation to see what lazy compilation costs a cold isolate.
     flags = ", ".join(json.dumps(f) for f in os.environ.get("WORKERD_V8_FLAGS", "").split())
@@ -96,9 +96,18 @@ def config(builds: int):
 
     def text(port: int) -> str:
         hosts = ", ".join([f'(name = "host{b}", worker = .host{b})' for b in range(builds)]
-                          + ['(name = "peer", worker = .peer)'])
+                          + ['(name = "peer", worker = .peer)'] * peer)
         bindings = ", ".join([f'(name = "OTLP{b}", service = "host{b}")' for b in range(builds)]
-                             + ['(name = "PEER", service = "peer")'])
+                             + ['(name = "PEER", service = "peer")'] * peer)
+        peer_worker = """const peer :Workerd.Worker = (
+  modules = [
+    (name = "peer.js", esModule = embed "peer.js"),
+    (name = "otlp2r2_bench_wasm.js", esModule = embed "otlp2r2_bench_wasm.js"),
+    (name = "otlp2r2_bench_wasm_bg.wasm", wasm = embed "otlp2r2_bench_wasm_bg.wasm"),
+  ],
+  compatibilityDate = "2026-04-01",
+);
+""" if peer else ""
         workers = "\n".join(f"""const host{b} :Workerd.Worker = (
   modules = [
     (name = "host.js", esModule = embed "host.js"),
@@ -117,15 +126,7 @@ const driver :Workerd.Worker = (
   bindings = [{bindings}],
   compatibilityDate = "2026-04-01",
 );
-const peer :Workerd.Worker = (
-  modules = [
-    (name = "peer.js", esModule = embed "peer.js"),
-    (name = "otlp2r2_bench_wasm.js", esModule = embed "otlp2r2_bench_wasm.js"),
-    (name = "otlp2r2_bench_wasm_bg.wasm", wasm = embed "otlp2r2_bench_wasm_bg.wasm"),
-  ],
-  compatibilityDate = "2026-04-01",
-);
-{workers}
+{peer_worker}{workers}
 """
     return text
 
@@ -133,17 +134,19 @@ const peer :Workerd.Worker = (
 class Hosts(Workerd):
     """workerd serving driver.js and one host.js per Worker build (fresh isolates)."""
 
-    def __init__(self, tmp: Path, builds: list, args=()):
+    def __init__(self, tmp: Path, builds: list, args=(), peer=False):
         self.dir = Path(tempfile.mkdtemp(dir=tmp))
-        for f in ("driver.js", "host.js", "peer.js"):
+        for f in ("driver.js", "host.js"):
             shutil.copy(HARNESS / "worker" / f, self.dir / f)
-        for f in ("otlp2r2_bench_wasm.js", "otlp2r2_bench_wasm_bg.wasm"):
-            shutil.copy(PKG / f, self.dir / f)
+        if peer:  # the bench-wasm harness (bench-wasm/pkg, built by `make bench-worker`)
+            shutil.copy(HARNESS / "worker" / "peer.js", self.dir / "peer.js")
+            for f in ("otlp2r2_bench_wasm.js", "otlp2r2_bench_wasm_bg.wasm"):
+                shutil.copy(PKG / f, self.dir / f)
         for b, build in enumerate(builds):
             (self.dir / f"b{b}").mkdir()
             for f in ("index.js", "index_bg.wasm"):
                 shutil.copy(build / f, self.dir / f"b{b}" / f)
-        super().__init__(tmp, cfg_dir=self.dir, config_text=config(len(builds)), args=args)
+        super().__init__(tmp, cfg_dir=self.dir, config_text=config(len(builds), peer), args=args)
 
     def stop(self):
         super().stop()
@@ -160,7 +163,7 @@ CASE_ATTEMPTS = 3
 
 def run_case(tmp: Path, builds: list, query: str, body: bytes, label: str) -> bytes:
     for attempt in range(1, CASE_ATTEMPTS + 1):
-        w = Hosts(tmp, builds)
+        w = Hosts(tmp, builds, peer="&peer=" in query)
         try:
             return w.call(query, body, timeout=CASE_TIMEOUT_S)[0]
         except TimeoutError:
