@@ -573,6 +573,39 @@ fn a_body_that_stops_arriving_is_cut_off_at_its_deadline() {
     }
 }
 
+/// A body whose stream breaks (the client or a proxy went away mid-upload)
+/// is the transport's failure, not the data's: 503 with `Retry-After`,
+/// which exporters retry with the data they kept, nothing stored, nothing
+/// held.
+#[test]
+fn a_body_cut_short_is_answered_with_a_retry() {
+    let store = Memory::new();
+    let admission = Admission::new();
+    let cut = |_| {
+        let first = Ok::<_, String>(LOGS[..LOGS.len() / 2].to_vec());
+        stream::iter([first, Err("connection reset".to_string())])
+    };
+    let (reply, log) = block_on(http::handle(
+        &export("/v1/logs"),
+        cut,
+        &store,
+        &Config::default(),
+        &admission,
+    ));
+    assert_eq!(
+        (reply.status, reply.retry_after),
+        (503, Some(RETRY_AFTER_SECONDS))
+    );
+    let said = String::from_utf8_lossy(&reply.body).into_owned();
+    assert!(said.contains("the request body could not be read; nothing was stored, retry"));
+    assert_eq!(
+        log.error.as_deref(),
+        Some("reading the body failed: connection reset")
+    );
+    assert!(store.keys().is_empty());
+    assert_eq!(admission.in_use(), 0);
+}
+
 /// A gzip body is charged again once inflated: a small compressed body that
 /// inflates past what the budget has left (with another request in flight)
 /// is a 503, not a 413 or a 200.
