@@ -1958,27 +1958,16 @@ fn a_merge_of_several_outputs_that_fails_leaves_every_row_once() {
             ingest(store, Signal::Logs, &logs_at(2_000, seed, 0), false);
         }
     };
-    let probe = Faulty::new(memory());
-    fill(&probe);
-    let expected = rows(probe.inner());
-    let puts = probe.calls(Op::Put);
-    compact_all(&probe, &s);
-    assert_eq!(rows(probe.inner()), expected);
+    let rule = |nth| Rule::new(Op::Put, When::Nth(nth));
+    let probe = each_put_failing(fill, &s, rule, |store, nth, failed, expected| {
+        if !committed(store.inner()) {
+            assert_eq!(rows(store.inner()), *expected, "put #{nth}: {failed:?}");
+        }
+        compact_all(store, &s);
+        assert_eq!(rows(store.inner()), *expected, "put #{nth}, the next run");
+    });
     let outputs = table_files(probe.inner());
     assert!(outputs.len() >= 3, "{outputs:?}");
-    let puts = probe.calls(Op::Put) - puts;
-    for nth in 1..=puts {
-        let store = Faulty::new(memory());
-        fill(&store);
-        store.fail(Rule::new(Op::Put, When::Nth(nth)));
-        let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
-        store.heal();
-        if !committed(store.inner()) {
-            assert_eq!(rows(store.inner()), expected, "put #{nth}: {failed:?}");
-        }
-        compact_all(&store, &s);
-        assert_eq!(rows(store.inner()), expected, "put #{nth}, the next run");
-    }
 }
 
 /// A write that fails but takes effect after the run returned (a store
@@ -1997,34 +1986,58 @@ fn a_failed_write_that_lands_late_leaves_no_row_twice() {
             ingest(store, Signal::Logs, &logs_at(20, seed, 0), false);
         }
     };
-    let probe = Faulty::new(memory());
-    fill(&probe);
-    let expected = rows(probe.inner());
-    let puts = probe.calls(Op::Put);
-    compact_all(&probe, &s);
-    assert_eq!(rows(probe.inner()), expected);
-    assert_eq!(table_files(probe.inner()).len(), 1, "one small output");
-    let puts = probe.calls(Op::Put) - puts;
-    for nth in 1..=puts {
-        let store = Faulty::new(memory());
-        fill(&store);
-        store.fail(Rule::new(Op::Put, When::Nth(nth)).late());
-        let failed = block_on(compact::compact_all(&store, &|| NOW, &s, "a", |_, _| {}));
-        store.heal();
+    let rule = |nth| Rule::new(Op::Put, When::Nth(nth)).late();
+    let probe = each_put_failing(fill, &s, rule, |store, nth, failed, expected| {
         block_on(store.land());
-        compact_all(&store, &s);
+        compact_all(store, &s);
         let what = format!("put #{nth} landed late ({failed:?})");
         let (got, count) = (rows(store.inner()), |r: &BTreeMap<String, Vec<String>>| {
             r.values().map(Vec::len).sum::<usize>()
         });
         assert!(
-            got == expected,
+            got == *expected,
             "{what}: {} rows, not {}",
             count(&got),
-            count(&expected)
+            count(expected)
         );
         assert!(intents(store.inner()).is_empty(), "{what}");
+    });
+    assert_eq!(table_files(probe.inner()).len(), 1, "one small output");
+}
+
+/// Runs `fill`'s partitions through a clean compaction (its rows kept,
+/// its puts counted), then, for each of those puts in turn, on a fresh
+/// store: fails it by `rule(nth)`, runs a compaction that meets that
+/// failure, heals the store and hands it to `check` with the failed run's
+/// result and the rows every run must end with. Returns the clean run's
+/// store.
+fn each_put_failing(
+    fill: impl Fn(&Faulty<Memory>),
+    s: &Settings,
+    rule: impl Fn(u64) -> Rule,
+    mut check: impl FnMut(
+        &Faulty<Memory>,
+        u64,
+        &otlp2r2::Result<compact::Report>,
+        &BTreeMap<String, Vec<String>>,
+    ),
+) -> Faulty<Memory> {
+    let probe = Faulty::new(memory());
+    fill(&probe);
+    let expected = rows(probe.inner());
+    let puts = probe.calls(Op::Put);
+    compact_all(&probe, s);
+    assert_eq!(rows(probe.inner()), expected);
+    let puts = probe.calls(Op::Put) - puts;
+    for nth in 1..=puts {
+        let store = Faulty::new(memory());
+        fill(&store);
+        store.fail(rule(nth));
+        let failed = block_on(compact::compact_all(&store, &|| NOW, s, "a", |_, _| {}));
+        store.heal();
+        check(&store, nth, &failed, &expected);
     }
+    probe
 }
 
 /// A time at which the leases taken at `NOW` have expired (a run that died

@@ -984,7 +984,6 @@ fn write_fuzz_seeds() {
 /// of an unusual shape, and not a loose one: within 2× of the heap's peak.
 #[test]
 fn the_meter_bounds_the_heap_peak() {
-    use otlp2r2::pipeline::{process_inflated, Meter, Options};
     let bodies = [
         (
             "logs",
@@ -1004,29 +1003,8 @@ fn the_meter_bounds_the_heap_peak() {
         ("wide", Signal::Logs, wide_request()),
     ];
     for (name, signal, body) in bodies {
-        let most = Cell::new(0);
-        let charge = |bytes: usize| {
-            most.set(most.get().max(bytes));
-            true
-        };
-        let meter = Meter {
-            held: 0,
-            charge: &charge,
-        };
-        let opts = Options::default();
-        let (out, peak) = peak_of(|| {
-            process_inflated(
-                signal,
-                Encoding::Protobuf,
-                &body,
-                body.len(),
-                &opts,
-                Some(meter),
-            )
-            .map(|o| o.records)
-        });
+        let (out, peak, metered) = metered_run(signal, &body, usize::MAX);
         assert!(out.unwrap() > 0);
-        let metered = most.get();
         println!(
             "{name}: body {} B, heap peak {peak} B ({:.2}x the body), metered {metered} B ({:.2}x the body, {:.2}x the peak)",
             body.len(),
@@ -1052,7 +1030,6 @@ fn the_meter_bounds_the_heap_peak() {
 /// decode to over 10 MB; the budget refuses past 4 MB.
 #[test]
 fn the_meter_refuses_a_model_while_it_is_decoded() {
-    use otlp2r2::pipeline::{process_inflated, Meter, Options};
     // ExportLogsServiceRequest { resource_logs { scope_logs { log_records {} × n } } }
     let records = [0x12u8, 0x00].repeat(100_000);
     let field = |tag: u8, payload: &[u8]| {
@@ -1062,10 +1039,35 @@ fn the_meter_refuses_a_model_while_it_is_decoded() {
         out
     };
     let body = field(0x0a, &field(0x12, &records));
+    let (out, peak, most) = metered_run(Signal::Logs, &body, 4 << 20);
+    assert!(matches!(out, Err(Error::Busy { .. })), "{out:?}");
+    println!("refused at a charge of {most} B, heap peak {peak} B");
+    assert!(peak < 1 << 20, "the model was built: heap peak {peak} B");
+    // Without a meter (natively), the same request is within its limits.
+    let unmetered = otlp2r2::pipeline::process_inflated(
+        Signal::Logs,
+        Encoding::Protobuf,
+        &body,
+        body.len(),
+        &Options::default(),
+        None,
+    );
+    assert_eq!(unmetered.map(|o| o.records).ok(), Some(100_000));
+}
+
+/// `body` through `process_inflated` with a meter that admits charges of
+/// up to `budget` bytes, as the Worker's memory budget does: the records
+/// written (or the error), the heap's peak, and the largest charge asked.
+fn metered_run(
+    signal: Signal,
+    body: &[u8],
+    budget: usize,
+) -> (otlp2r2::Result<usize>, usize, usize) {
+    use otlp2r2::pipeline::{process_inflated, Meter};
     let most = Cell::new(0);
     let charge = |bytes: usize| {
         most.set(most.get().max(bytes));
-        bytes <= 4 << 20
+        bytes <= budget
     };
     let meter = Meter {
         held: 0,
@@ -1074,29 +1076,14 @@ fn the_meter_refuses_a_model_while_it_is_decoded() {
     let opts = Options::default();
     let (out, peak) = peak_of(|| {
         process_inflated(
-            Signal::Logs,
+            signal,
             Encoding::Protobuf,
-            &body,
+            body,
             body.len(),
             &opts,
             Some(meter),
         )
         .map(|o| o.records)
     });
-    assert!(matches!(out, Err(Error::Busy { .. })), "{out:?}");
-    println!(
-        "refused at a charge of {} B, heap peak {peak} B",
-        most.get()
-    );
-    assert!(peak < 1 << 20, "the model was built: heap peak {peak} B");
-    // Without a meter (natively), the same request is within its limits.
-    let unmetered = process_inflated(
-        Signal::Logs,
-        Encoding::Protobuf,
-        &body,
-        body.len(),
-        &opts,
-        None,
-    );
-    assert_eq!(unmetered.map(|o| o.records).ok(), Some(100_000));
+    (out, peak, most.get())
 }

@@ -363,7 +363,8 @@ fn injected(op: Op, key: &str) -> crate::Error {
 }
 
 /// Runs `call` through the switch; a write names what to keep for
-/// [`Faulty::land`] when a [`Rule::late`] fails it (`defer`).
+/// [`Faulty::land`] when a [`Rule::late`] fails it (`defer`). Each arm
+/// evaluates only its own expression, so both may move the call's arguments.
 macro_rules! through {
     ($self:ident, $op:expr, $key:expr, $keys:expr, $call:expr) => {
         through!($self, $op, $key, $keys, $call, None)
@@ -407,14 +408,13 @@ impl<S: Store> Store for Faulty<S> {
     }
 
     async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
-        let defer = || Some(Deferred::Put(key.to_string(), data.clone(), mode.clone()));
         through!(
             self,
             Op::Put,
             key,
             &[key],
             self.inner.put(key, data, mode),
-            defer()
+            Some(Deferred::Put(key.into(), data, mode))
         )
     }
 
@@ -445,15 +445,14 @@ impl<S: Store> Store for Faulty<S> {
         upload_id: &str,
         parts: Vec<Part>,
     ) -> Result<Meta> {
-        let defer = || {
-            Some(Deferred::Complete(
-                key.into(),
-                upload_id.into(),
-                parts.clone(),
-            ))
-        };
-        let call = || self.inner.complete_multipart(key, upload_id, parts.clone());
-        through!(self, Op::CompleteMultipart, key, &[key], call(), defer())
+        through!(
+            self,
+            Op::CompleteMultipart,
+            key,
+            &[key],
+            self.inner.complete_multipart(key, upload_id, parts),
+            Some(Deferred::Complete(key.into(), upload_id.into(), parts))
+        )
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
@@ -464,14 +463,13 @@ impl<S: Store> Store for Faulty<S> {
     async fn delete(&self, keys: &[String]) -> Result<()> {
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let first = refs.first().copied().unwrap_or("");
-        let defer = || Some(Deferred::Delete(keys.to_vec()));
         through!(
             self,
             Op::Delete,
             first,
             &refs,
             self.inner.delete(keys),
-            defer()
+            Some(Deferred::Delete(keys.to_vec()))
         )
     }
 }
