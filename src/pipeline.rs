@@ -393,18 +393,18 @@ fn plan_metered<'m>(
     let limit = limits.max_output_bytes;
     let (ctx, tables, rejected, rejected_message) = match model {
         Model::Logs(m) => {
-            let ctx = Context::limited(m, Table::Logs.name(), limit, meter)?;
+            let ctx = Context::limited(m, Table::Logs.name(), limit, meter, true)?;
             let rows = batch::logs::rows(m, &ctx);
             (ctx, vec![(Table::Logs, rows)], 0, None)
         }
         Model::Traces(m) => {
-            let ctx = Context::limited(m, Table::Traces.name(), limit, meter)?;
+            let ctx = Context::limited(m, Table::Traces.name(), limit, meter, false)?;
             let rows = batch::traces::rows(m, &ctx);
             (ctx, vec![(Table::Traces, rows)], 0, None)
         }
         Model::Metrics(m) => {
             // The metrics tables share the request's context.
-            let ctx = Context::limited(m, "otel_metrics_*", limit, meter)?;
+            let ctx = Context::limited(m, "otel_metrics_*", limit, meter, true)?;
             let mut rows = batch::metrics::rows(m, &ctx);
             let message = rows.first_rejected.take().map(|name| {
                 format!(

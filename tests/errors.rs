@@ -1087,3 +1087,48 @@ fn metered_run(
     });
     (out, peak, most.get())
 }
+
+/// The traces table has no scope-attributes column (nor has the exporter's),
+/// so a span's scope attributes are neither rendered nor counted against the
+/// output limit: 2 MB of them pass a 1 MiB limit in a traces request, while
+/// the same scope in a logs request, whose table writes them, is refused.
+#[test]
+fn scope_attributes_count_only_where_they_are_written() {
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+    let scope = || {
+        Some(InstrumentationScope {
+            name: "big".into(),
+            attributes: vec![fixtures::kv("blob", fixtures::s(&"x".repeat(2 << 20)))],
+            ..Default::default()
+        })
+    };
+    let mut traces = fixtures::traces(1, 1);
+    traces.resource_spans[0].scope_spans[0].scope = scope();
+    let mut logs = fixtures::logs(1, 1);
+    logs.resource_logs[0].scope_logs[0].scope = scope();
+    let limits = Limits {
+        max_output_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let body = traces.encode_to_vec();
+    let model = decode(Signal::Traces, Encoding::Protobuf, &body, &limits).unwrap();
+    let planned = plan(&model, &limits).unwrap();
+    let unit = arrow_schema::TimeUnit::Nanosecond;
+    for file in planned.files() {
+        for batch in planned.batches(file, unit) {
+            batch.unwrap();
+        }
+    }
+    let body = logs.encode_to_vec();
+    let model = decode(Signal::Logs, Encoding::Protobuf, &body, &limits).unwrap();
+    assert!(
+        matches!(
+            plan(&model, &limits).err(),
+            Some(Error::OutputTooLarge {
+                table: "otel_logs",
+                ..
+            })
+        ),
+        "the logs table writes its scope attributes: refused"
+    );
+}

@@ -82,7 +82,8 @@ pub struct Context<'r> {
     pub services: Vec<Cow<'r, str>>,
     /// The rendered attributes of each resource.
     pub resource_attrs: Vec<RenderedAttrs>,
-    /// The rendered attributes of each scope, by resource then scope.
+    /// The rendered attributes of each scope, by resource then scope (none
+    /// for a table without the column: see [`Context::limited`]).
     pub scope_attrs: Vec<Vec<RenderedAttrs>>,
     /// The Arrow memory all of the request's batches may plan for, together
     /// ([`crate::Limits::max_output_bytes`]); unlimited by default.
@@ -97,11 +98,14 @@ pub struct Context<'r> {
 impl<'r> Context<'r> {
     /// Renders the shared values of `req`; no output limit.
     pub fn new<T>(req: &'r Request<'_, T>) -> Self {
-        Self::render(req, u64::MAX)
+        Self::render(req, u64::MAX, true)
     }
 
     /// Renders the shared values of `req` under the output limit `limit`
     /// ([`crate::Limits::max_output_bytes`]), which `table`'s error names.
+    /// The scopes' attributes are rendered, bounded and counted only when
+    /// the table writes them (`scope_attrs`; the traces table has no such
+    /// column, as the exporter's).
     /// Their bound is checked before anything is rendered, and what they
     /// take counts against the limit, as the batches' plans do. With a
     /// `meter` (and the bytes the request took before), the bound and then
@@ -111,13 +115,15 @@ impl<'r> Context<'r> {
         table: &'static str,
         limit: usize,
         meter: Option<(Meter<'r>, u64)>,
+        scope_attrs: bool,
     ) -> Result<Self> {
         let limit = limit as u64;
         let bound = req
             .iter()
             .flat_map(|g| {
+                let scopes = g.scopes.iter().filter(|_| scope_attrs);
                 std::iter::once(&g.resource.attributes)
-                    .chain(g.scopes.iter().map(|s| &s.scope.attributes))
+                    .chain(scopes.map(|s| &s.scope.attributes))
             })
             .fold(0u64, |sum, attrs| {
                 sum.saturating_add(rendered_bytes(&AttrsSize::of(attrs)))
@@ -131,7 +137,7 @@ impl<'r> Context<'r> {
         if let Some((m, before)) = &meter {
             m.charge(before.saturating_add(bound))?;
         }
-        let mut ctx = Self::render(req, limit);
+        let mut ctx = Self::render(req, limit, scope_attrs);
         ctx.meter = meter;
         let rendered = ctx
             .resource_attrs
@@ -143,13 +149,11 @@ impl<'r> Context<'r> {
         Ok(ctx)
     }
 
-    fn render<T>(req: &'r Request<'_, T>, max_output_bytes: u64) -> Self {
+    fn render<T>(req: &'r Request<'_, T>, max_output_bytes: u64, scope_attrs: bool) -> Self {
         let rendered = |attrs: &[KeyValue<'_>]| RenderedAttrs::new(attrs, &AttrsSize::of(attrs));
-        let scopes = |g: &ResourceGroup<'_, T>| {
-            g.scopes
-                .iter()
-                .map(|s| rendered(&s.scope.attributes))
-                .collect()
+        let scopes = |g: &ResourceGroup<'_, T>| match scope_attrs {
+            true => g.scopes.iter().map(|s| rendered(&s.scope.attributes)).collect(),
+            false => Vec::new(),
         };
         Context {
             services: req.iter().map(|g| service_name(&g.resource)).collect(),
