@@ -122,8 +122,7 @@ impl<'r> Context<'r> {
             .iter()
             .flat_map(|g| {
                 let scopes = g.scopes.iter().filter(|_| scope_attrs);
-                std::iter::once(&g.resource.attributes)
-                    .chain(scopes.map(|s| &s.scope.attributes))
+                std::iter::once(&g.resource.attributes).chain(scopes.map(|s| &s.scope.attributes))
             })
             .fold(0u64, |sum, attrs| {
                 sum.saturating_add(rendered_bytes(&AttrsSize::of(attrs)))
@@ -152,7 +151,11 @@ impl<'r> Context<'r> {
     fn render<T>(req: &'r Request<'_, T>, max_output_bytes: u64, scope_attrs: bool) -> Self {
         let rendered = |attrs: &[KeyValue<'_>]| RenderedAttrs::new(attrs, &AttrsSize::of(attrs));
         let scopes = |g: &ResourceGroup<'_, T>| match scope_attrs {
-            true => g.scopes.iter().map(|s| rendered(&s.scope.attributes)).collect(),
+            true => g
+                .scopes
+                .iter()
+                .map(|s| rendered(&s.scope.attributes))
+                .collect(),
             false => Vec::new(),
         };
         Context {

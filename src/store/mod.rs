@@ -181,6 +181,43 @@ pub fn failed(op: &'static str, key: &str, reason: impl std::fmt::Display) -> Er
     }
 }
 
+/// R2 takes at most one write a second to the same key and refuses the
+/// others with error 10058 (HTTP 429): the R2 limits page's "concurrent
+/// writes to the same object name (key): 1 per second". Compaction writes
+/// its lease and intent keys several times in a run, often within a second,
+/// and an exporter's retry can put the same file again at once.
+pub fn same_key_too_soon(e: &Error) -> bool {
+    matches!(e, Error::Store { reason, .. } if reason.contains("(10058)"))
+}
+
+/// How long a write refused by [`same_key_too_soon`] waits before it is made
+/// again: past the key's second.
+pub const SAME_KEY_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
+
+/// How many times such a write is made again before its error is returned.
+pub const SAME_KEY_RETRIES: usize = 3;
+
+/// `write()`'s result, made again after `pause(SAME_KEY_PAUSE)` while R2
+/// refuses it as too soon after another write of its key, at most
+/// [`SAME_KEY_RETRIES`] more times. A refused write was not applied, so
+/// making it again is safe whatever its condition (create-only, if-match).
+/// `pause` is the platform's timer (`worker::Delay` in the Worker).
+pub async fn retry_too_soon<T, W, F, P, PF>(mut write: W, pause: P) -> Result<T>
+where
+    W: FnMut() -> F,
+    F: Future<Output = Result<T>>,
+    P: Fn(std::time::Duration) -> PF,
+    PF: Future<Output = ()>,
+{
+    for _ in 0..SAME_KEY_RETRIES {
+        match write().await {
+            Err(e) if same_key_too_soon(&e) => pause(SAME_KEY_PAUSE).await,
+            done => return done,
+        }
+    }
+    write().await
+}
+
 /// Lists every object under `prefix`, following cursors.
 pub async fn list_all<S: Store + ?Sized>(store: &S, prefix: &str) -> Result<Vec<Meta>> {
     list_all_from(store, prefix, Start::First).await
@@ -303,6 +340,50 @@ fn page<'a>(keys: impl Iterator<Item = (&'a String, u64, &'a str)>, start: Start
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write R2 refuses as too soon after another of its key (10058) is
+    /// made again after a pause, up to three more times; any other error,
+    /// and the last refusal, come back as they are.
+    #[test]
+    fn a_write_refused_as_too_soon_is_made_again() {
+        use std::cell::Cell;
+        let too_soon = || {
+            failed(
+                "put",
+                "k",
+                "put: Reduce your concurrent request rate for the same object. (10058)",
+            )
+        };
+        let run = |refusals: usize, other: bool| {
+            let (calls, pauses) = (Cell::new(0), Cell::new(0));
+            let result = futures_executor::block_on(retry_too_soon(
+                || {
+                    calls.set(calls.get() + 1);
+                    let r = match calls.get() <= refusals {
+                        true if other => Err(failed("put", "k", "put: internal error (10001)")),
+                        true => Err(too_soon()),
+                        false => Ok(calls.get()),
+                    };
+                    async move { r }
+                },
+                |d| {
+                    assert_eq!(d, SAME_KEY_PAUSE);
+                    pauses.set(pauses.get() + 1);
+                    async {}
+                },
+            ));
+            (result, calls.get(), pauses.get())
+        };
+        assert!(matches!(run(0, false), (Ok(1), 1, 0)));
+        assert!(matches!(run(2, false), (Ok(3), 3, 2)));
+        assert!(matches!(run(3, false), (Ok(4), 4, 3)));
+        let (last, calls, pauses) = run(4, false);
+        assert!(last.as_ref().is_err_and(same_key_too_soon), "{last:?}");
+        assert_eq!((calls, pauses), (4, 3));
+        let (other, calls, pauses) = run(1, true);
+        assert!(other.is_err_and(|e| !same_key_too_soon(&e)));
+        assert_eq!((calls, pauses), (1, 0));
+    }
 
     #[test]
     fn ranges_are_clamped_to_the_object() {

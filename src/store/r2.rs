@@ -5,10 +5,13 @@
 //! binding is not a panic: every call then fails with a store error, so the
 //! request answers 503 as when R2 is down. Create-only puts use R2's
 //! `onlyIf: { etagDoesNotMatch: "*" }`; compare-and-swap uses `etagMatches`.
+//! Small puts, completions and deletes that R2 refuses as too soon after
+//! another write of their key are made again a second later
+//! ([`store::retry_too_soon`]).
 
 use worker::{Bucket, Conditional, Data, UploadedPart};
 
-use super::{failed, Listing, Meta, Part, PutMode, Range, Start, Store, LIST_LIMIT};
+use super::{self as store, failed, Listing, Meta, Part, PutMode, Range, Start, Store, LIST_LIMIT};
 use crate::error::Result;
 
 /// The bucket, or why there is none.
@@ -27,6 +30,41 @@ impl R2 {
     fn bucket(&self, op: &'static str, key: &str) -> Result<&Bucket> {
         self.bucket.as_ref().map_err(|e| failed(op, key, e))
     }
+}
+
+/// The largest put that [`store::retry_too_soon`] makes again (see
+/// [`R2::put`]).
+const RETRIED_PUT_BYTES: usize = 64 << 10;
+
+/// The Worker's timer, for [`store::retry_too_soon`].
+fn pause(d: std::time::Duration) -> worker::Delay {
+    worker::Delay::from(d)
+}
+
+async fn put_once(
+    bucket: &Bucket,
+    key: &str,
+    data: Vec<u8>,
+    mode: &PutMode,
+) -> Result<Option<Meta>> {
+    let mut q = bucket.put(key, Data::Bytes(data));
+    match mode {
+        PutMode::Overwrite => {}
+        PutMode::Create => {
+            q = q.only_if(Conditional {
+                etag_does_not_match: Some("*".into()),
+                ..Default::default()
+            })
+        }
+        PutMode::IfMatch(etag) => {
+            q = q.only_if(Conditional {
+                etag_matches: Some(etag.clone()),
+                ..Default::default()
+            })
+        }
+    }
+    let object = q.execute().await.map_err(|e| failed("put", key, e))?;
+    Ok(object.as_ref().map(meta))
 }
 
 fn meta(o: &worker::Object) -> Meta {
@@ -100,24 +138,15 @@ impl Store for R2 {
     }
 
     async fn put(&self, key: &str, data: Vec<u8>, mode: PutMode) -> Result<Option<Meta>> {
-        let mut q = self.bucket("put", key)?.put(key, Data::Bytes(data));
-        match mode {
-            PutMode::Overwrite => {}
-            PutMode::Create => {
-                q = q.only_if(Conditional {
-                    etag_does_not_match: Some("*".into()),
-                    ..Default::default()
-                })
-            }
-            PutMode::IfMatch(etag) => {
-                q = q.only_if(Conditional {
-                    etag_matches: Some(etag),
-                    ..Default::default()
-                })
-            }
+        let bucket = self.bucket("put", key)?;
+        // R2 refuses a second write of a key within a second (10058): made
+        // again after a pause, from a copy, where the copy is cheap: the
+        // lease and intent objects and small files. A larger put fails as
+        // it is (a request is then answered 503, and its exporter retries).
+        if data.len() > RETRIED_PUT_BYTES {
+            return put_once(bucket, key, data, &mode).await;
         }
-        let object = q.execute().await.map_err(|e| failed("put", key, e))?;
-        Ok(object.as_ref().map(meta))
+        store::retry_too_soon(|| put_once(bucket, key, data.clone(), &mode), pause).await
     }
 
     async fn create_multipart(&self, key: &str) -> Result<String> {
@@ -157,18 +186,17 @@ impl Store for R2 {
         parts: Vec<Part>,
     ) -> Result<Meta> {
         let op = "complete_multipart";
-        let upload = self
-            .bucket(op, key)?
-            .resume_multipart_upload(key, upload_id);
-        let upload = upload.map_err(|e| failed(op, key, e))?;
-        let parts = parts
-            .into_iter()
-            .map(|p| UploadedPart::new(p.number, p.etag));
-        let object = upload
-            .complete(parts)
-            .await
-            .map_err(|e| failed(op, key, e))?;
-        Ok(meta(&object))
+        let bucket = self.bucket(op, key)?;
+        let complete = || async {
+            let upload = bucket.resume_multipart_upload(key, upload_id);
+            let upload = upload.map_err(|e| failed(op, key, e))?;
+            let parts = parts
+                .iter()
+                .map(|p| UploadedPart::new(p.number, p.etag.clone()));
+            let object = upload.complete(parts).await;
+            Ok(meta(&object.map_err(|e| failed(op, key, e))?))
+        };
+        store::retry_too_soon(complete, pause).await
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
@@ -187,10 +215,11 @@ impl Store for R2 {
         for chunk in keys.chunks(LIST_LIMIT) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let key = chunk[0].as_str();
-            bucket
-                .delete_multiple(refs)
-                .await
-                .map_err(|e| failed("delete", key, e))?;
+            let delete = || async {
+                let done = bucket.delete_multiple(refs.clone()).await;
+                done.map_err(|e| failed("delete", key, e))
+            };
+            store::retry_too_soon(delete, pause).await?;
         }
         Ok(())
     }
