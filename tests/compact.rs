@@ -350,6 +350,9 @@ struct Overlaps {
     /// The same for the gets of byte ranges (row groups).
     slices_now: std::cell::Cell<usize>,
     slices_most: std::cell::Cell<usize>,
+    /// The same for the list calls, which take a turn too.
+    lists_now: std::cell::Cell<usize>,
+    lists_most: std::cell::Cell<usize>,
 }
 
 impl Hooks for Overlaps {
@@ -366,9 +369,14 @@ impl Hooks for Overlaps {
         Turn(false).await;
         Ok(())
     }
+
+    async fn before_list(&self, _: &str) {
+        let _list = Under::way(&self.lists_now, &self.lists_most);
+        Turn(false).await;
+    }
 }
 
-/// A [`Hooked`] store over `inner` whose gets overlap.
+/// A [`Hooked`] store over `inner` whose gets and lists overlap.
 fn overlapping(inner: &Memory) -> Hooked<'_, Overlaps> {
     Hooked {
         inner,
@@ -446,6 +454,32 @@ fn footers_are_read_several_at_a_time() {
     // The taken inputs, the unused footers, the output's footer.
     let unused = store.hook.gets.get() - 8 - 1;
     assert!((1..=6).contains(&unused), "{unused}");
+}
+
+/// Planning lists the tables six at a time (a frequent Cron Trigger may
+/// run for 30 s, and a backlog costs a list call per hour and table), and
+/// finds the same partitions as one table after the other would.
+#[test]
+fn planning_lists_the_tables_several_at_a_time() {
+    let inner = memory();
+    let store = overlapping(&inner);
+    for seed in 1..=2 {
+        ingest(&inner, Signal::Logs, &logs_at(20, seed, 0), false);
+        ingest(
+            &inner,
+            Signal::Traces,
+            &fixtures::traces(20, seed).encode_to_vec(),
+            false,
+        );
+    }
+    let found = block_on(compact::find_eligible(&store, NOW, &settings())).unwrap();
+    let tables: BTreeSet<&str> = found.iter().map(|p| p.table.name()).collect();
+    assert_eq!(
+        tables,
+        BTreeSet::from(["otel_logs", "otel_traces"]),
+        "{found:?}"
+    );
+    assert_eq!(store.hook.lists_most.get(), 6);
 }
 
 /// The inputs not read whole with their footers get their first row

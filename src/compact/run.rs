@@ -309,58 +309,77 @@ pub async fn find_eligible<S: Store>(
 ///   is followed by the next partition's keys, not the rest of its own: an
 ///   hour of a busy table (3,600 files for a request a second) costs a page,
 ///   not one per thousand files.
+///
+/// The tables are listed [`GETS_AT_ONCE`] at a time: a Cron Trigger that
+/// runs more often than hourly may run for 30 s, and a bucket with days of
+/// uncompacted hours costs a list call per hour and table.
 async fn closed_partitions<S: Store>(
     store: &S,
+    now: u64,
+    settings: &Settings,
+) -> Result<BTreeMap<Partition, plan::Seen>> {
+    let mut tables = stream::iter(Table::ALL)
+        .map(|table| closed_in_table(store, table, now, settings))
+        .buffer_unordered(GETS_AT_ONCE);
+    let mut out = BTreeMap::new();
+    while let Some(table) = tables.next().await {
+        out.extend(table?);
+    }
+    Ok(out)
+}
+
+/// [`closed_partitions`] of one table.
+async fn closed_in_table<S: Store>(
+    store: &S,
+    table: Table,
     now: u64,
     settings: &Settings,
 ) -> Result<BTreeMap<Partition, plan::Seen>> {
     let lookback = settings.lookback_hours;
     let first = (lookback > 0).then(|| (now / 3600).saturating_sub(lookback));
     let mut out: BTreeMap<Partition, plan::Seen> = BTreeMap::new();
-    for table in Table::ALL {
-        let prefix = format!("{}/", table.name());
-        // Where the next page starts: a cursor, or a key to start after.
-        // `otel_x/date=YYYY-MM-DD` sorts before every key of that folder
-        // and after every key of the days before it.
-        let mut from: Option<(bool, String)> = first.map(|h| {
-            let day = key::date_prefix(table, h / 24);
-            (false, day.trim_end_matches('/').to_string())
-        });
-        loop {
-            let start = match &from {
-                None => store::Start::First,
-                Some((true, cursor)) => store::Start::Cursor(cursor),
-                Some((false, key)) => store::Start::After(key),
+    let prefix = format!("{}/", table.name());
+    // Where the next page starts: a cursor, or a key to start after.
+    // `otel_x/date=YYYY-MM-DD` sorts before every key of that folder and
+    // after every key of the days before it.
+    let mut from: Option<(bool, String)> = first.map(|h| {
+        let day = key::date_prefix(table, h / 24);
+        (false, day.trim_end_matches('/').to_string())
+    });
+    loop {
+        let start = match &from {
+            None => store::Start::First,
+            Some((true, cursor)) => store::Start::Cursor(cursor),
+            Some((false, key)) => store::Start::After(key),
+        };
+        let page = store.list(&prefix, start).await?;
+        let mut open = false;
+        let mut last = None;
+        for m in &page.objects {
+            let Some((table, hour)) = key::parse_partition(&m.key) else {
+                continue;
             };
-            let page = store.list(&prefix, start).await?;
-            let mut open = false;
-            let mut last = None;
-            for m in &page.objects {
-                let Some((table, hour)) = key::parse_partition(&m.key) else {
-                    continue;
-                };
-                if first.is_some_and(|f| hour < f) {
-                    continue;
-                }
-                let p = Partition { table, hour };
-                if !plan::closed(&p, now, settings) {
-                    open = true;
-                    break;
-                }
-                out.entry(p).or_default().add(m, settings);
-                last = Some(p);
+            if first.is_some_and(|f| hour < f) {
+                continue;
             }
-            let Some(cursor) = page.cursor.filter(|_| !open) else {
+            let p = Partition { table, hour };
+            if !plan::closed(&p, now, settings) {
+                open = true;
                 break;
-            };
-            from = match last.filter(|p| out.get(p).is_some_and(plan::Seen::enough)) {
-                // Past the partition's last possible key: its folder's
-                // prefix with the closing `/` raised to `0`, which sorts
-                // after every key in the folder and before the next one.
-                Some(p) => Some((false, format!("{}0", p.prefix().trim_end_matches('/')))),
-                None => Some((true, cursor)),
-            };
+            }
+            out.entry(p).or_default().add(m, settings);
+            last = Some(p);
         }
+        let Some(cursor) = page.cursor.filter(|_| !open) else {
+            break;
+        };
+        from = match last.filter(|p| out.get(p).is_some_and(plan::Seen::enough)) {
+            // Past the partition's last possible key: its folder's prefix
+            // with the closing `/` raised to `0`, which sorts after every
+            // key in the folder and before the next one.
+            Some(p) => Some((false, format!("{}0", p.prefix().trim_end_matches('/')))),
+            None => Some((true, cursor)),
+        };
     }
     Ok(out)
 }

@@ -4,8 +4,8 @@
 use otlp2r2::store;
 use otlp2r2::store::memory::Memory;
 
-/// A test store: the in-memory one, with `hook` run before each get, put,
-/// part upload and delete.
+/// A test store: the in-memory one, with `hook` run before each list, get,
+/// put, part upload and delete.
 pub struct Hooked<'a, H> {
     /// The store the calls go to.
     pub inner: &'a Memory,
@@ -30,6 +30,8 @@ pub trait Hooks {
         Ok(())
     }
 
+    async fn before_list(&self, _prefix: &str) {}
+
     async fn before_upload(&self) {}
 
     async fn before_delete(&self, _inner: &Memory, _keys: &[String]) {}
@@ -37,6 +39,7 @@ pub trait Hooks {
 
 impl<H: Hooks> store::Store for Hooked<'_, H> {
     async fn list(&self, prefix: &str, start: store::Start<'_>) -> otlp2r2::Result<store::Listing> {
+        self.hook.before_list(prefix).await;
         self.inner.list(prefix, start).await
     }
     async fn get(
