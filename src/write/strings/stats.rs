@@ -87,10 +87,12 @@ impl MinMax {
 pub(super) struct ChunkStats {
     chunk: MinMax,
     column_index: ColumnIndexBuilder,
-    /// Page min/max order so far, for the column index's boundary order.
+    /// Page min/max order so far, for the column index's boundary order:
+    /// the order of the bounds as written (cut to [`STATS_TRUNCATE`]
+    /// bytes), which is what readers search, not of the values.
     ascending: bool,
     descending: bool,
-    last_page: Option<MinMax>,
+    last_bounds: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl ChunkStats {
@@ -100,24 +102,21 @@ impl ChunkStats {
             column_index: ColumnIndexBuilder::new(Type::BYTE_ARRAY),
             ascending: true,
             descending: true,
-            last_page: None,
+            last_bounds: None,
         }
     }
 
     /// Adds the next page's min/max to the column index and the chunk.
     pub(super) fn add_page(&mut self, page: MinMax) {
-        if let Some(last) = &self.last_page {
-            self.ascending &= last.min <= page.min && last.max <= page.max;
-            self.descending &= last.min >= page.min && last.max >= page.max;
+        let bounds = (truncate_min(&page.min).0, truncate_max(&page.max).0);
+        if let Some((min, max)) = &self.last_bounds {
+            self.ascending &= *min <= bounds.0 && *max <= bounds.1;
+            self.descending &= *min >= bounds.0 && *max >= bounds.1;
         }
-        self.column_index.append(
-            false,
-            truncate_min(&page.min).0,
-            truncate_max(&page.max).0,
-            0,
-        );
+        self.column_index
+            .append(false, bounds.0.clone(), bounds.1.clone(), 0);
         self.chunk.merge(&page);
-        self.last_page = Some(page);
+        self.last_bounds = Some(bounds);
     }
 
     /// The chunk's statistics (no nulls; min/max cut to [`STATS_TRUNCATE`]
@@ -215,6 +214,37 @@ mod tests {
             truncate_max(top.as_bytes()),
             (top.as_bytes().to_vec(), true)
         );
+    }
+
+    /// The boundary order is that of the bounds written: two pages whose
+    /// values ascend, but whose cut minimums do not (a 61-byte prefix, then
+    /// "aaa" and "a€": the second cut three bytes earlier, before its
+    /// 3-byte character), are not declared ascending, so that a reader's
+    /// binary search over the column index does not skip the first.
+    #[test]
+    fn the_boundary_order_is_that_of_the_cut_bounds() {
+        let p = "p".repeat(61);
+        let page = |v: &str| {
+            let mut m = MinMax::default();
+            m.update(v.as_bytes());
+            m
+        };
+        let (a, b) = (
+            format!("{p}aaa{}", "x".repeat(10)),
+            format!("{p}a€{}", "x".repeat(10)),
+        );
+        assert!(a < b);
+        let mut stats = ChunkStats::new();
+        stats.add_page(page(&a));
+        stats.add_page(page(&b));
+        let (_, index) = stats.finish().unwrap();
+        assert_ne!(index.get_boundary_order(), Some(BoundaryOrder::ASCENDING));
+        // Values whose cut bounds ascend too still say so.
+        let mut stats = ChunkStats::new();
+        stats.add_page(page(&format!("{p}aaa")));
+        stats.add_page(page(&format!("{p}aab")));
+        let (_, index) = stats.finish().unwrap();
+        assert_eq!(index.get_boundary_order(), Some(BoundaryOrder::ASCENDING));
     }
 
     proptest::proptest! {
