@@ -6,9 +6,9 @@
 //! below 1e-6 or from 1e21: `1e-7`, `1e+21`), bytes as padded standard
 //! base64, arrays and key-value lists as compact JSON with sorted keys.
 //!
-//! Difference, documented in `docs/schema.md`: an infinite double renders
-//! as `+Inf`, `-Inf` (pdata wrote an error text before April 2026, and
-//! `Infinity`, `-Infinity` since); NaN is `NaN` in both.
+//! Difference, documented in `docs/schema.md`: a top-level NaN or infinite
+//! double renders as `NaN`, `+Inf`, `-Inf`; pdata wrote an error text for
+//! them before April 2026, and `NaN`, `Infinity`, `-Infinity` since.
 //!
 //! Each renderer has a matching `*_bound` giving an upper bound of its output
 //! length, used to pre-size builders before any byte is written.
