@@ -470,8 +470,9 @@ pub async fn run_metered<S: Store>(
 /// Deletes the partition's lease if it is still the one this run took
 /// (`etag`). A run that outlived its lease may find it taken over by another
 /// compactor, whose lease must stay. R2 has no conditional delete, so a
-/// takeover between the check and the delete (milliseconds, and only after
-/// an overrun of `lease_secs`) would still remove the newer lease.
+/// takeover between the check and the delete (milliseconds, or the seconds
+/// the R2 store waits to make a delete refused as too soon again; and only
+/// after an overrun of `lease_secs`) would still remove the newer lease.
 async fn release_lease<S: Store>(store: &S, p: &Partition, etag: &str) -> Result<()> {
     let key = protocol::lease_key(p);
     match store.head(&key).await? {
