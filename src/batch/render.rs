@@ -6,9 +6,10 @@
 //! below 1e-6 or from 1e21: `1e-7`, `1e+21`), bytes as padded standard
 //! base64, arrays and key-value lists as compact JSON with sorted keys.
 //!
-//! Difference, documented in `docs/schema.md`: a top-level NaN or infinite
-//! double renders as `NaN`, `+Inf`, `-Inf`; pdata wrote an error text for
-//! them before April 2026, and `NaN`, `Infinity`, `-Infinity` since.
+//! A top-level NaN or infinite double renders as `NaN`, `Infinity`,
+//! `-Infinity`, as pdata has since collector PR #15138 (April 2026; an
+//! error text before); inside an array or list it makes the whole value
+//! `""`, as pdata's JSON encoder does.
 //!
 //! Each renderer has a matching `*_bound` giving an upper bound of its output
 //! length, used to pre-size builders before any byte is written.
@@ -68,7 +69,7 @@ pub fn double(d: f64, out: &mut Vec<u8>) {
         return;
     }
     if d.is_infinite() {
-        out.extend_from_slice(if d > 0.0 { b"+Inf" } else { b"-Inf" });
+        out.extend_from_slice(if d > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
     let mut fmt = zmij::Buffer::new();
@@ -493,7 +494,8 @@ mod tests {
             (1.5e-7, "1.5e-7"),
             (0.000001, "0.000001"),
             (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
             (-1.7976931348623157e308, "-1.7976931348623157e+308"),
             (-1.2345678901234567e-6, "-0.0000012345678901234567"),
             // A tie: Go (and ES6) round half to even.

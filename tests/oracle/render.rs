@@ -25,7 +25,7 @@ pub fn text(v: Option<&AnyValue>) -> String {
         Some(Value::IntValue(i)) => i.to_string(),
         Some(Value::DoubleValue(d)) if d.is_nan() => "NaN".into(),
         Some(Value::DoubleValue(d)) if d.is_infinite() => {
-            if *d > 0.0 { "+Inf" } else { "-Inf" }.into()
+            if *d > 0.0 { "Infinity" } else { "-Infinity" }.into()
         }
         Some(Value::DoubleValue(d)) => go_float(*d),
         Some(Value::BytesValue(b)) => base64::engine::general_purpose::STANDARD.encode(b),
