@@ -186,20 +186,20 @@ pub fn failed(op: &'static str, key: &str, reason: impl std::fmt::Display) -> Er
 /// writes to the same object name (key): 1 per second". Compaction writes
 /// its lease and intent keys several times in a run, often within a second,
 /// and an exporter's retry can put the same file again at once.
-pub fn same_key_too_soon(e: &Error) -> bool {
+fn same_key_too_soon(e: &Error) -> bool {
     matches!(e, Error::Store { reason, .. } if reason.contains("(10058)"))
 }
 
 /// How long a write refused by [`same_key_too_soon`] waits before it is made
 /// again: past the key's second.
-pub const SAME_KEY_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
+const SAME_KEY_PAUSE: std::time::Duration = std::time::Duration::from_millis(1100);
 
 /// How many times such a write is made again before its error is returned.
-pub const SAME_KEY_RETRIES: usize = 3;
+const SAME_KEY_RETRIES: usize = 3;
 
 /// `write()`'s result, made again after `pause(SAME_KEY_PAUSE)` while R2
 /// refuses it as too soon after another write of its key, at most
-/// [`SAME_KEY_RETRIES`] more times. A refused write was not applied, so
+/// `SAME_KEY_RETRIES` (3) more times. A refused write was not applied, so
 /// making it again is safe whatever its condition (create-only, if-match).
 /// `pause` is the platform's timer (`worker::Delay` in the Worker).
 pub async fn retry_too_soon<T, W, F, P, PF>(mut write: W, pause: P) -> Result<T>

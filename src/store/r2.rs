@@ -36,11 +36,6 @@ impl R2 {
 /// [`R2::put`]).
 const RETRIED_PUT_BYTES: usize = 64 << 10;
 
-/// The Worker's timer, for [`store::retry_too_soon`].
-fn pause(d: std::time::Duration) -> worker::Delay {
-    worker::Delay::from(d)
-}
-
 async fn put_once(
     bucket: &Bucket,
     key: &str,
@@ -146,7 +141,11 @@ impl Store for R2 {
         if data.len() > RETRIED_PUT_BYTES {
             return put_once(bucket, key, data, &mode).await;
         }
-        store::retry_too_soon(|| put_once(bucket, key, data.clone(), &mode), pause).await
+        store::retry_too_soon(
+            || put_once(bucket, key, data.clone(), &mode),
+            worker::Delay::from,
+        )
+        .await
     }
 
     async fn create_multipart(&self, key: &str) -> Result<String> {
@@ -196,7 +195,7 @@ impl Store for R2 {
             let object = upload.complete(parts).await;
             Ok(meta(&object.map_err(|e| failed(op, key, e))?))
         };
-        store::retry_too_soon(complete, pause).await
+        store::retry_too_soon(complete, worker::Delay::from).await
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<()> {
@@ -219,7 +218,7 @@ impl Store for R2 {
                 let done = bucket.delete_multiple(refs.clone()).await;
                 done.map_err(|e| failed("delete", key, e))
             };
-            store::retry_too_soon(delete, pause).await?;
+            store::retry_too_soon(delete, worker::Delay::from).await?;
         }
         Ok(())
     }
