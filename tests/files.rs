@@ -395,6 +395,17 @@ fn sweep() -> Vec<WriteOptions> {
     ]
 }
 
+/// The longest of a row's values of leaf `c` (`Name`, keys, values,
+/// `TraceId`), in bytes.
+fn longest_value(row: &(String, Vec<(String, String)>), c: usize) -> usize {
+    match c {
+        0 => row.0.len(),
+        1 => row.1.iter().map(|e| e.0.len()).max().unwrap_or(0),
+        2 => row.1.iter().map(|e| e.1.len()).max().unwrap_or(0),
+        _ => trace_id(row).len(),
+    }
+}
+
 /// Per leaf (`Name`, keys, values, `TraceId`), each row's bytes of values.
 fn leaf_bytes(rows: &Rows) -> [Vec<i64>; 4] {
     let sum = |f: fn(&(String, String)) -> usize| {
@@ -421,7 +432,8 @@ fn leaf_bytes(rows: &Rows) -> [Vec<i64>; 4] {
 /// - each page of a column with statistics is bounded by its column index
 ///   min/max (exact for short values), in the boundary order declared;
 /// - a leaf's data pages are dictionary-encoded then plain (a dictionary is
-///   dropped once, never taken up again), and a dictionary page is written
+///   dropped once, never taken up again; none at all when the first row
+///   holds a value over its byte cap), and a dictionary page is written
 ///   when some page uses it, not past its byte cap by more than a row's
 ///   values.
 ///
@@ -493,10 +505,15 @@ fn check_file(
             }
         }
 
-        // Dictionary pages, then plain ones; `TraceId` has no dictionary.
+        // Dictionary pages, then plain ones; `TraceId` has no dictionary,
+        // nor has a leaf whose first row holds a value over the
+        // dictionary's cap (such a value never enters it).
         let dict = [Encoding::RLE_DICTIONARY, Encoding::DELTA_LENGTH_BYTE_ARRAY];
         let e = &encodings[c];
-        let ok = if c == 3 {
+        let first_over_cap = rows
+            .first()
+            .is_some_and(|r| longest_value(r, c) > options.dictionary_bytes);
+        let ok = if c == 3 || first_over_cap {
             e[..] == dict[1..]
         } else {
             dict.starts_with(e)

@@ -965,6 +965,100 @@ mod tests {
         }
     }
 
+    /// A value over the dictionary's byte cap never enters the dictionary:
+    /// the chunk's dictionary ends before the row holding it (its page
+    /// holds the values before, not that one), and a chunk whose first row
+    /// holds one has no dictionary page at all. Without this, an attribute
+    /// of 8 MB was copied into the dictionary, then read back from it by
+    /// the compactor: two more copies of it in memory.
+    #[test]
+    fn a_value_over_the_dictionary_cap_stays_out_of_it() {
+        use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+        use opentelemetry_proto::tonic::common::v1 as pc;
+        use opentelemetry_proto::tonic::logs::v1 as pl;
+        use prost::Message;
+
+        let cap = DEFAULT_DICTIONARY_BYTES;
+        let text = |n: usize, salt: u8| -> String {
+            (0..n)
+                .map(|i| char::from(b'a' + ((i * 7 + salt as usize) % 26) as u8))
+                .collect()
+        };
+        let kv = |k: &str, v: String| pc::KeyValue {
+            key: k.into(),
+            value: Some(pc::AnyValue {
+                value: Some(pc::any_value::Value::StringValue(v)),
+            }),
+        };
+        // Record 5 holds an attribute value over the cap; the scope's name
+        // is over it too, on every row (the first included).
+        let records = (0..10)
+            .map(|i| pl::LogRecord {
+                time_unix_nano: 1_714_564_800_000_000_000 + i,
+                attributes: vec![
+                    kv("a", format!("v{}", i % 3)),
+                    kv(
+                        "b",
+                        if i == 5 {
+                            text(cap + 10, 1)
+                        } else {
+                            "w".into()
+                        },
+                    ),
+                ],
+                ..Default::default()
+            })
+            .collect();
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![pl::ResourceLogs {
+                scope_logs: vec![pl::ScopeLogs {
+                    scope: Some(pc::InstrumentationScope {
+                        name: text(cap + 1, 2),
+                        ..Default::default()
+                    }),
+                    log_records: records,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let batch = rows(Signal::Logs, &request.encode_to_vec(), TimeUnit::Nanosecond);
+        let small_pages = WriteOptions {
+            page_rows: 2,
+            ..WriteOptions::default()
+        };
+        let mut w = FileWriter::with_options(Table::Logs, &batch.schema(), small_pages).unwrap();
+        w.write(&batch).unwrap();
+        let file = bytes::Bytes::from(w.finish().unwrap());
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file.clone()).unwrap();
+        let meta = reader.metadata().clone();
+        let back: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        let back = arrow_select::concat::concat_batches(&back[0].schema(), &back).unwrap();
+        assert_eq!(back, batch);
+        let chunk = |path: &str| {
+            let group = meta.row_group(0);
+            (0..group.num_columns())
+                .map(|i| group.column(i))
+                .find(|c| c.column_path().string() == path)
+                .unwrap()
+                .clone()
+        };
+        // The scope's name: no dictionary, not even an empty one.
+        let name = chunk("ScopeName");
+        assert_eq!(name.dictionary_page_offset(), None);
+        // The attribute values: a dictionary of the values before row 5,
+        // far below the cap, and the rows from there on plain.
+        let values = chunk("LogAttributes.entries.values");
+        let dict_at = values.dictionary_page_offset().unwrap();
+        let dict_bytes = values.data_page_offset() - dict_at;
+        assert!(dict_bytes < 1024, "{dict_bytes}");
+        use parquet::basic::Encoding;
+        let kinds: Vec<Encoding> = values.encodings().collect();
+        for kind in [Encoding::RLE_DICTIONARY, Encoding::DELTA_LENGTH_BYTE_ARRAY] {
+            assert!(kinds.contains(&kind), "{kinds:?}");
+        }
+    }
+
     /// One row group written with flush_row_group at the end (twice) is
     /// byte for byte the file the pipeline writes.
     #[test]

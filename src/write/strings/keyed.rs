@@ -78,6 +78,8 @@ impl Keyed<'_> {
 pub(super) struct KnownDictionary {
     values: StringArray,
     ids: Vec<u32>,
+    /// Its longest value's bytes ([`longest`]).
+    longest: usize,
 }
 
 /// Whether `a` and `b` are the same array: the same buffers, the same
@@ -87,6 +89,15 @@ fn same_array(a: &StringArray, b: &StringArray) -> bool {
     a.len() == b.len()
         && a.value_offsets().as_ptr() == b.value_offsets().as_ptr()
         && a.values().ptr_eq(b.values())
+}
+
+/// What a call knows of one of its batches' dictionaries: the chunk's id
+/// of each value ([`NO_ID`] until a row uses it), and the longest value's
+/// bytes ([`longest`]), so that rows of a dictionary whose values all fit
+/// the chunk's dictionary cap skip the check for one that does not.
+pub(super) struct Learned {
+    ids: Vec<u32>,
+    longest: usize,
 }
 
 /// Values a segment of keyed rows takes at most (see
@@ -101,6 +112,9 @@ pub(super) struct Mapped {
     ids: Vec<u32>,
     /// Values per row (a map's leaf only).
     counts: Vec<u32>,
+    /// The segment ended before a row holding a value over the
+    /// dictionary's cap, which never goes in: the dictionary ends there.
+    over_cap: bool,
 }
 
 impl Mapped {
@@ -110,12 +124,13 @@ impl Mapped {
     }
 
     /// Maps the rows of `runs` from `from` (`(run, rows of it done)`) to
-    /// `chunk`'s ids, interning the values not seen before (`ids`: each
-    /// batch's ids learned so far), until the runs end, the rows fill the
+    /// `chunk`'s ids, interning the values not seen before (`learned`:
+    /// each batch's ids learned so far), until the runs end, the rows fill the
     /// open page (`room`: its rows and values left), hold `budget` values
     /// or [`SEGMENT_VALUES`], or a value interned takes the dictionary's
     /// page past `max_bytes`; returns where the next segment starts. A
-    /// segment ends on a row's end, and holds a row at least.
+    /// segment ends on a row's end, and holds a row at least, unless it
+    /// ends before a row holding a value over `max_bytes` (`over_cap`).
     ///
     /// A page's ids are as wide as the dictionary is long when the page
     /// closes, so a segment never interns a value of a row after the one
@@ -126,7 +141,7 @@ impl Mapped {
         chunk: &mut Dictionary,
         batches: &[Keyed],
         runs: &[Run],
-        ids: &mut [Vec<u32>],
+        learned: &mut [Learned],
         from: (usize, usize),
         room: (usize, usize),
         budget: usize,
@@ -134,6 +149,7 @@ impl Mapped {
     ) -> Result<(usize, usize)> {
         self.ids.clear();
         self.counts.clear();
+        self.over_cap = false;
         let (room_rows, room_ids) = room;
         let limit = budget.min(SEGMENT_VALUES).min(room_ids);
         let mut past_cap = false;
@@ -142,9 +158,17 @@ impl Mapped {
         while i < runs.len() {
             let (b, start, len) = runs[i];
             let k = &batches[b];
-            let known = &mut ids[b];
+            let Learned {
+                ids: known,
+                longest,
+            } = &mut learned[b];
+            let check = *longest > max_bytes;
             for r in start + done..start + len {
                 let keys = k.row_keys(r)?;
+                if check && keys.iter().any(|&key| value_len(k.dict, key) > max_bytes) {
+                    self.over_cap = true;
+                    return Ok((i, r - start));
+                }
                 if k.offsets.is_some() {
                     self.counts.push(keys.len() as u32);
                 }
@@ -173,6 +197,32 @@ impl Mapped {
         }
         Ok((runs.len(), 0))
     }
+}
+
+/// The bytes of `dict`'s value `key` (0 for a key outside it: using it is
+/// an error further on).
+fn value_len(dict: &StringArray, key: i32) -> usize {
+    let key = key as u32 as usize;
+    match dict.value_offsets().get(key..key.saturating_add(2)) {
+        Some(&[a, z]) => (z - a) as usize,
+        _ => 0,
+    }
+}
+
+/// The longest of `dict`'s values in bytes, or the bytes of all of them
+/// when those are within `cap` (no value is longer, and most dictionaries
+/// need no look at each value).
+fn longest(dict: &StringArray, cap: usize) -> usize {
+    let offsets = dict.value_offsets();
+    let all = (offsets[offsets.len() - 1] - offsets[0]) as usize;
+    if all <= cap {
+        return all;
+    }
+    offsets
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as usize)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The chunk's id of `dict`'s value `key`, interned the first time a row
@@ -223,18 +273,18 @@ impl StringColumn {
         if !self.dict.is_plain() {
             // Each batch's ids, out of `known` for the call (in a list
             // kept from call to call).
-            let mut ids = std::mem::take(&mut self.taken);
-            ids.clear();
+            let mut learned = std::mem::take(&mut self.taken);
+            learned.clear();
             for k in batches {
-                ids.push(self.known_ids(k));
+                learned.push(self.known_ids(k));
             }
-            let result = self.push_keyed_runs(batches, runs, &mut ids, bufs);
-            for (k, ids) in batches.iter().zip(ids.drain(..)) {
+            let result = self.push_keyed_runs(batches, runs, &mut learned, bufs);
+            for (k, Learned { ids, .. }) in batches.iter().zip(learned.drain(..)) {
                 if let Some(Some(known)) = self.known.get_mut(k.input) {
                     known.ids = ids;
                 }
             }
-            self.taken = ids;
+            self.taken = learned;
             done = result?;
         }
         let (run, row) = done;
@@ -273,11 +323,11 @@ impl StringColumn {
         &mut self,
         batches: &[Keyed],
         runs: &[Run],
-        ids: &mut [Vec<u32>],
+        learned: &mut [Learned],
         bufs: &mut PageBuffers,
     ) -> Result<(usize, usize)> {
         let mut mapped = std::mem::take(&mut bufs.mapped);
-        let result = self.push_segments(&mut mapped, batches, runs, ids, bufs);
+        let result = self.push_segments(&mut mapped, batches, runs, learned, bufs);
         bufs.mapped = mapped;
         result
     }
@@ -288,7 +338,7 @@ impl StringColumn {
         mapped: &mut Mapped,
         batches: &[Keyed],
         runs: &[Run],
-        ids: &mut [Vec<u32>],
+        learned: &mut [Learned],
         bufs: &mut PageBuffers,
     ) -> Result<(usize, usize)> {
         let (max_bytes, sample) = (self.limits.dictionary_bytes, self.limits.dictionary_sample);
@@ -308,13 +358,10 @@ impl StringColumn {
             let Some(chunk) = self.dict.active_mut() else {
                 return Err(internal("keyed rows without a dictionary"));
             };
-            at = mapped.map(chunk, batches, runs, ids, at, room, budget, max_bytes)?;
+            at = mapped.map(chunk, batches, runs, learned, at, room, budget, max_bytes)?;
             self.push_mapped(mapped, bufs)?;
-            if !self.dict.pays(mapped.ids.len(), max_bytes, sample) {
-                // Close this page and write the rest of the chunk without
-                // the dictionary.
-                self.flush_page(bufs)?;
-                self.dict.give_up();
+            if mapped.over_cap || !self.dict.pays(mapped.ids.len(), max_bytes, sample) {
+                self.end_dictionary(bufs)?;
                 return Ok(at);
             }
         }
@@ -363,7 +410,8 @@ impl StringColumn {
     /// The ids this chunk learned of `k`'s dictionary, taken out of
     /// `self.known` (the caller puts them back): those learned so far when
     /// it is the dictionary last seen for `k.input`, else none yet.
-    fn known_ids(&mut self, k: &Keyed) -> Vec<u32> {
+    fn known_ids(&mut self, k: &Keyed) -> Learned {
+        let cap = self.limits.dictionary_bytes;
         if self.known.len() <= k.input {
             self.known.resize_with(k.input + 1, || None);
         }
@@ -372,14 +420,22 @@ impl StringColumn {
             // Taken already (an input twice in one call) is a fresh start:
             // interning again gives the same ids.
             if same_array(&known.values, k.dict) && known.ids.len() == k.dict.len() {
-                return std::mem::take(&mut known.ids);
+                return Learned {
+                    ids: std::mem::take(&mut known.ids),
+                    longest: known.longest,
+                };
             }
         }
+        let n = longest(k.dict, cap);
         *slot = Some(KnownDictionary {
             values: k.dict.clone(),
             ids: Vec::new(),
+            longest: n,
         });
-        vec![NO_ID; k.dict.len()]
+        Learned {
+            ids: vec![NO_ID; k.dict.len()],
+            longest: n,
+        }
     }
 }
 

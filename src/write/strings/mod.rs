@@ -82,8 +82,9 @@ pub struct StringColumn {
     /// Per merge input, the ids of its last dictionary's values (rows that
     /// come as dictionary keys: see `keyed`).
     known: Vec<Option<KnownDictionary>>,
-    /// Scratch: the ids of one call's batches, taken out of `known`.
-    taken: Vec<Vec<u32>>,
+    /// Scratch: what one call knows of its batches' dictionaries, taken
+    /// out of `known`.
+    taken: Vec<keyed::Learned>,
 }
 
 impl StringColumn {
@@ -224,7 +225,23 @@ impl StringColumn {
         let page = &mut self.page;
         let mut prev = self.prev.unwrap_or((0, 0));
         let (mut r, mut values) = (from, 0usize);
-        while r < rows {
+        // A value over the dictionary's cap never goes in: the dictionary
+        // ends before its row (`stop`). The rows' values are one span of
+        // the array, so when all of them fit the cap no row is looked at,
+        // and the loop below is the same either way.
+        let over = |r: usize| {
+            let (s, e) = row(r);
+            (offsets[e] - offsets[s]) as usize > max_bytes
+                && offsets[s..=e]
+                    .windows(2)
+                    .any(|w| (w[1] - w[0]) as usize > max_bytes)
+        };
+        let all = (offsets[row(rows - 1).1] - offsets[row(from).0]) as usize;
+        let stop = match all > max_bytes {
+            true => (from..rows).find(|&r| over(r)).unwrap_or(rows),
+            false => rows,
+        };
+        while r < stop {
             let (s, e) = row(r);
             push_ids(dict, page, stats, prev, s, e, data, offsets);
             prev = (s, e);
@@ -242,14 +259,15 @@ impl StringColumn {
                 break;
             }
         }
-        // Consecutive rows' values are consecutive in the array: their
-        // bytes are one span.
-        page.unencoded_bytes += i64::from(offsets[row(r - 1).1] - offsets[row(from).0]);
+        if r > from {
+            // Consecutive rows' values are consecutive in the array: their
+            // bytes are one span.
+            page.unencoded_bytes += i64::from(offsets[row(r - 1).1] - offsets[row(from).0]);
+        }
         self.prev = Some(prev);
-        if !self.dict.pays(values, max_bytes, sample) {
-            // Close this page and write the rest of the chunk without it.
-            self.flush_page(bufs)?;
-            self.dict.give_up();
+        let over_cap = r == stop && stop < rows;
+        if over_cap || !self.dict.pays(values, max_bytes, sample) {
+            self.end_dictionary(bufs)?;
         } else if self.page_full() {
             self.flush_page(bufs)?;
         }
@@ -340,6 +358,20 @@ impl StringColumn {
     fn page_full(&self) -> bool {
         self.page
             .is_full(self.limits.page_rows, self.limits.page_bytes)
+    }
+
+    /// Closes the open page and writes the rest of the chunk without the
+    /// dictionary. One given up before it took a value (the chunk's first
+    /// row holds a value over its cap) is no dictionary at all: no empty
+    /// dictionary page.
+    fn end_dictionary(&mut self, bufs: &mut PageBuffers) -> Result<()> {
+        self.flush_page(bufs)?;
+        if self.done.is_empty() && self.dict.page_bytes() == 0 {
+            self.dict = DictionaryState::Plain;
+        } else {
+            self.dict.give_up();
+        }
+        Ok(())
     }
 
     /// Encodes, compresses and keeps the open page, if it holds a row.
