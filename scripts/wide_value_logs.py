@@ -6,9 +6,10 @@ usage: .venv/bin/python scripts/wide_value_logs.py OUT_DIR [REQUESTS [VALUE_BYTE
        log attribute instead, `both` alternates)
 
 Each request holds one record of VALUE_BYTES random letters (Snappy cannot shrink them) and 20
-records of 300 letters, all in the hour 2024-05-01 12:00 UTC, one service per request so that a
-merge interleaves them. The default value fills an 8 MiB request (`MAX_BODY_BYTES`): the widest
-row a partition can hold. For the compaction memory bound (docs/performance.md, "Values at the
+records of 300 letters, request i at minute i of the hour 2024-05-01 12:00 UTC (so up to 60
+requests share one partition), of three services taking turns so that a merge interleaves them.
+The default value makes a request of 8,006,471 bytes, just under `MAX_BODY_BYTES` (8 MiB,
+8,388,608): about the widest row a partition can hold. For the compaction memory bound (docs/performance.md, "Values at the
 request limit"): convert each file with `otlp2r2 convert --signal logs F --out DUMP/<name>`,
 then `python3 scripts/bench_worker.py --compact DUMP BUILD_DIR`. Needs the OpenTelemetry
 protobuf package (`make py-tools`).
