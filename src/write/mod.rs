@@ -687,13 +687,17 @@ fn encode_chunks(columns: Vec<ColumnWriter>, bufs: &mut PageBuffers) -> Result<V
 
 /// Appends `chunks` to `file` as one row group. Every chunk is encoded
 /// already, so the file's buffer grows once, to hold them and `more` bytes
-/// after them.
+/// after them. The parquet crate's own buffer is emptied into it first:
+/// bytes still there (a new file's leading magic) would come on top of the
+/// room reserved, and the buffer would double to take them (a 16 MB first
+/// row group held 32 MB).
 fn append_row_group(
     file: &mut SerializedFileWriter<Vec<u8>>,
     chunks: Vec<Chunk>,
     more: usize,
 ) -> Result<()> {
     let data: i64 = chunks.iter().map(Chunk::size).sum();
+    file.flush().map_err(parquet::errors::ParquetError::from)?;
     file.inner_mut().reserve_exact(data as usize + more);
     let mut group = file.next_row_group()?;
     for chunk in chunks {
@@ -1056,6 +1060,23 @@ mod tests {
         let kinds: Vec<Encoding> = values.encodings().collect();
         for kind in [Encoding::RLE_DICTIONARY, Encoding::DELTA_LENGTH_BYTE_ARRAY] {
             assert!(kinds.contains(&kind), "{kinds:?}");
+        }
+    }
+
+    /// A flushed row group's bytes are held in a buffer of their size: the
+    /// first one too, which follows the file's leading magic (the room for
+    /// it was reserved before the magic reached the buffer, which then
+    /// doubled).
+    #[test]
+    fn a_row_group_is_held_in_a_buffer_of_its_size() {
+        let batch = logs();
+        let mut w = FileWriter::new(Table::Logs, &batch.schema()).unwrap();
+        for _ in 0..2 {
+            w.write(&batch).unwrap();
+            w.flush_row_group().unwrap();
+            let bytes = w.take_written().unwrap();
+            assert!(bytes.len() > 1000);
+            assert!(bytes.capacity() <= bytes.len() + 8, "{}", bytes.capacity());
         }
     }
 
