@@ -391,7 +391,7 @@ pub struct Footer {
     /// The most string bytes a batch of each of [`BATCH_ROWS`] rows holds
     /// in any of its row groups, from `pages`, leaves held in dictionary
     /// ids throughout left out: what [`Footer::batch_rows`] goes by.
-    widest_strings: [u64; 4],
+    widest_strings: [u64; BATCH_SIZES],
 }
 
 /// The widest pages and batches of one string leaf in one row group, from
@@ -411,7 +411,7 @@ pub struct StringPages {
     /// from the row group's start, can hold ([`widest_batch`]; a page's
     /// bytes past the page cap count whole only in a chunk without a
     /// dictionary).
-    pub widest_batch: [u64; 4],
+    pub widest_batch: [u64; BATCH_SIZES],
     /// Every data page of the chunk holds dictionary ids: a merge of such
     /// inputs keeps the leaf as a dictionary, whose batches hold keys, not
     /// these strings ([`Footer::batch_rows`] leaves it out).
@@ -420,8 +420,11 @@ pub struct StringPages {
 
 /// The batch sizes [`StringPages`] knows, smallest first: the merge's two
 /// (`TIGHT_INPUT_ROWS` and `INPUT_ROWS` of `run`), and the smaller ones a
-/// file of wide rows is read in ([`Footer::batch_rows`]).
-pub const BATCH_ROWS: [u64; 4] = [16, 64, 256, 1024];
+/// file of wide rows is read in ([`Footer::batch_rows`]), down to one row.
+pub const BATCH_ROWS: [u64; BATCH_SIZES] = [1, 16, 64, 256, 1024];
+
+/// How many batch sizes [`BATCH_ROWS`] lists.
+pub const BATCH_SIZES: usize = 5;
 
 /// The most string bytes [`Footer::batch_rows`] lets a file's batch hold
 /// (its widest, by the offset index), down to [`BATCH_ROWS`]' smallest: a
@@ -441,7 +444,7 @@ impl StringPages {
 /// knows; for another, the batches of the largest known size below it that
 /// it overlaps (one more when it is not a multiple: it need not start
 /// where one does).
-fn widest_of(widest: &[u64; 4], batch: u64) -> u64 {
+fn widest_of(widest: &[u64; BATCH_SIZES], batch: u64) -> u64 {
     if let Some(i) = BATCH_ROWS.iter().position(|&b| b == batch) {
         return widest[i];
     }
@@ -918,21 +921,32 @@ impl Footer {
     }
 
     /// How many rows a batch of this file should hold, `rows` at most:
-    /// fewer (down to [`BATCH_ROWS`]' smallest) while its widest batch's
-    /// strings, by the offset index, pass [`BATCH_STRING_BYTES`] (those of
-    /// leaves held in dictionary ids throughout left out: a merge keeps
-    /// them as dictionaries). `rows` for a file without an index, or of
-    /// narrow rows.
+    /// fewer (down to 16) while its widest batch's strings, by the offset
+    /// index, pass [`BATCH_STRING_BYTES`] (those of leaves held in
+    /// dictionary ids throughout left out: a merge keeps them as
+    /// dictionaries). `rows` for a file without an index, or of narrow
+    /// rows.
+    ///
+    /// One row when a batch of 16 still holds more than its widest row and
+    /// that much again: rows of megabytes each, next to each other (one
+    /// service's requests of an 8 MB value, merged). The merge then takes
+    /// them a row at a time too, so its output's row groups close after
+    /// each such row instead of gathering 16: runs over row groups of
+    /// eight 8 MB rows took 408 MiB of wasm memory. A file with one large
+    /// value among narrow rows keeps batches of 16.
     pub fn batch_rows(&self, rows: usize) -> usize {
         let widest = |batch: u64| widest_of(&self.widest_strings, batch);
         let rows = rows as u64;
-        let smaller = BATCH_ROWS.iter().rev().copied().filter(|&b| b < rows);
+        let smaller = (BATCH_ROWS.iter().rev().copied()).filter(|&b| b < rows && b > 1);
         let mut chosen = rows;
         for b in std::iter::once(rows).chain(smaller) {
             chosen = b;
             if widest(b) <= BATCH_STRING_BYTES {
-                break;
+                return usize::try_from(chosen).unwrap_or(usize::MAX).max(1);
             }
+        }
+        if widest(chosen) > widest(1).saturating_add(BATCH_STRING_BYTES) {
+            chosen = 1;
         }
         usize::try_from(chosen).unwrap_or(usize::MAX).max(1)
     }
@@ -1531,30 +1545,18 @@ mod tests {
         }
     }
 
-    /// Rows of much larger values sorted together (a service's large
-    /// bodies), and one value of a megabyte (a page of its own): the
-    /// estimate covers each decoded batch from the offset index, where the
-    /// row group's average did not (it said a quarter of the batch that
-    /// holds the large value).
-    #[test]
-    fn read_memory_covers_batches_of_larger_values() {
-        use arrow_array::{Array, ArrayRef, StringArray};
-        let (table, data) = files(Signal::Logs, &[3000], 5).remove(0);
-        let (_, decoded) = read(&data, 3000);
+    /// A logs file of `rows` rows whose bodies `wide` gives where it says
+    /// (`None`: the fixture's), and its footer, read from the last
+    /// [`DEFAULT_SUFFIX_BYTES`] (the offset index comes with that get).
+    fn with_bodies(rows: usize, wide: impl Fn(usize) -> Option<String>) -> (Footer, Vec<u8>) {
+        use arrow_array::{ArrayRef, StringArray};
+        let (table, data) = files(Signal::Logs, &[rows], 5).remove(0);
+        let (_, decoded) = read(&data, rows);
         let batch = &decoded[0];
         let at = batch.schema().index_of("Body").unwrap();
-        let body = batch
-            .column(at)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        let (wide, huge) = ("w".repeat(20 << 10), "h".repeat(1 << 20));
+        let body = batch.column(at).as_string::<i32>();
         let bodies: StringArray = (0..body.len())
-            .map(|i| match i {
-                1000..1040 => Some(wide.as_str()),
-                2000 => Some(huge.as_str()),
-                _ => Some(body.value(i)),
-            })
+            .map(|i| Some(wide(i).unwrap_or_else(|| body.value(i).to_string())))
             .collect();
         let mut columns = batch.columns().to_vec();
         columns[at] = Arc::new(bodies) as ArrayRef;
@@ -1562,16 +1564,31 @@ mod tests {
         let mut w = FileWriter::with_options(table, &batch.schema(), Default::default()).unwrap();
         w.write(&skewed).unwrap();
         let data = w.finish().unwrap();
-        // The index comes with the footer's get (the last 128 KiB).
         let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
         let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
             panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
         };
+        (*f, data)
+    }
+
+    /// Rows of much larger values sorted together (a service's large
+    /// bodies), and one value of a megabyte (a page of its own): the
+    /// estimate covers each decoded batch from the offset index, where the
+    /// row group's average did not (it said a quarter of the batch that
+    /// holds the large value).
+    #[test]
+    fn read_memory_covers_batches_of_larger_values() {
+        let (f, data) = with_bodies(3000, |i| match i {
+            1000..1040 => Some("w".repeat(20 << 10)),
+            2000 => Some("h".repeat(1 << 20)),
+            _ => None,
+        });
         assert!(f.pages[0]
             .iter()
             .any(|p| p.is_some_and(|p| p.largest_plain_page >= 1 << 20)));
         // It is read 16 rows at a time (the batch that holds the megabyte
-        // is over the cap at any size); a file of narrow rows as asked.
+        // is over the cap at any size, but holds one such row); a file of
+        // narrow rows as asked.
         assert_eq!(f.batch_rows(1024), 16);
         let narrow = read(&files(Signal::Logs, &[3000], 5).remove(0).1, 3000).0;
         assert_eq!(
@@ -1599,6 +1616,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Rows of megabytes next to each other are read one at a time (a
+    /// batch of 16 would hold several), so that the merge's output closes
+    /// a row group after each.
+    #[test]
+    fn rows_of_megabytes_side_by_side_are_read_one_at_a_time() {
+        let (f, data) = with_bodies(300, |i| {
+            (100..104).contains(&i).then(|| "w".repeat(1_200_000))
+        });
+        assert_eq!((f.batch_rows(1024), f.batch_rows(256)), (1, 1));
+        let back = batches(&f, &data, 1);
+        assert!(back.iter().all(|b| b.num_rows() == 1));
+        assert_eq!(back.len(), 300);
     }
 
     /// The widest batch over pages: whole pages inside it count whole, a
