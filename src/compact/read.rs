@@ -427,7 +427,7 @@ pub const BATCH_ROWS: [u64; BATCH_SIZES] = [1, 16, 64, 256, 1024];
 pub const BATCH_SIZES: usize = 5;
 
 /// The most string bytes [`Footer::batch_rows`] lets a file's batch hold
-/// (its widest, by the offset index), down to [`BATCH_ROWS`]' smallest: a
+/// (its widest, by the offset index), down to batches of 16 rows: a
 /// batch of 1,024 rows of 10 KiB bodies held 10 MiB, times the reader's
 /// and the merge's copies, for each input at once.
 pub const BATCH_STRING_BYTES: u64 = 1 << 20;
@@ -927,13 +927,15 @@ impl Footer {
     /// dictionaries). `rows` for a file without an index, or of narrow
     /// rows.
     ///
-    /// One row when a batch of 16 still holds more than its widest row and
-    /// that much again: rows of megabytes each, next to each other (one
-    /// service's requests of an 8 MB value, merged). The merge then takes
-    /// them a row at a time too, so its output's row groups close after
-    /// each such row instead of gathering 16: runs over row groups of
-    /// eight 8 MB rows took 408 MiB of wasm memory. A file with one large
-    /// value among narrow rows keeps batches of 16.
+    /// One row when a row alone may hold over [`BATCH_STRING_BYTES`] and a
+    /// batch of 16 more than its widest row plus that cap: rows of over a
+    /// megabyte next to each other (one service's requests of an 8 MB
+    /// value, merged). The merge then takes every input a row at a time
+    /// for the run (its output batches are its inputs' narrowest), so its
+    /// output's row groups close by their byte cap after such a row, not
+    /// after 16 of them: runs over row groups of eight 8 MB rows took 408
+    /// MiB of wasm memory. A file with one large value among narrow rows,
+    /// or of rows of up to a megabyte, keeps batches of 16.
     pub fn batch_rows(&self, rows: usize) -> usize {
         let widest = |batch: u64| widest_of(&self.widest_strings, batch);
         let rows = rows as u64;
@@ -945,7 +947,8 @@ impl Footer {
                 return usize::try_from(chosen).unwrap_or(usize::MAX).max(1);
             }
         }
-        if widest(chosen) > widest(1).saturating_add(BATCH_STRING_BYTES) {
+        let row = widest(1);
+        if row > BATCH_STRING_BYTES && widest(chosen) > row.saturating_add(BATCH_STRING_BYTES) {
             chosen = 1;
         }
         usize::try_from(chosen).unwrap_or(usize::MAX).max(1)
@@ -1618,9 +1621,9 @@ mod tests {
         }
     }
 
-    /// Rows of megabytes next to each other are read one at a time (a
-    /// batch of 16 would hold several), so that the merge's output closes
-    /// a row group after each.
+    /// Rows of over a megabyte next to each other are read one at a time
+    /// (a batch of 16 would hold several), so that the merge's output
+    /// closes a row group after each; rows of less keep batches of 16.
     #[test]
     fn rows_of_megabytes_side_by_side_are_read_one_at_a_time() {
         let (f, data) = with_bodies(300, |i| {
@@ -1630,6 +1633,10 @@ mod tests {
         let back = batches(&f, &data, 1);
         assert!(back.iter().all(|b| b.num_rows() == 1));
         assert_eq!(back.len(), 300);
+        // Rows of 80 KB side by side: a batch of 16 passes the cap, but no
+        // row comes near it: batches of 16, not a run merged row by row.
+        let (f, _) = with_bodies(300, |i| (100..140).contains(&i).then(|| "w".repeat(80_000)));
+        assert_eq!(f.batch_rows(1024), 16);
     }
 
     /// The widest batch over pages: whole pages inside it count whole, a
