@@ -944,9 +944,10 @@ impl Footer {
         for b in std::iter::once(rows).chain(smaller) {
             chosen = b;
             if widest(b) <= BATCH_STRING_BYTES {
-                return usize::try_from(chosen).unwrap_or(usize::MAX).max(1);
+                break;
             }
         }
+        // (A batch within the cap is never over a row plus the cap.)
         let row = widest(1);
         if row > BATCH_STRING_BYTES && widest(chosen) > row.saturating_add(BATCH_STRING_BYTES) {
             chosen = 1;

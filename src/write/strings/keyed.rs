@@ -22,7 +22,7 @@ use arrow_array::{Array, StringArray};
 use arrow_buffer::{Buffer, OffsetBuffer};
 
 use super::dictionary::Dictionary;
-use super::{PageBuffers, StringColumn};
+use super::{holds_over, PageBuffers, StringColumn};
 use crate::batch::internal;
 use crate::error::Result;
 use crate::write::Run;
@@ -78,8 +78,9 @@ impl Keyed<'_> {
 pub(super) struct KnownDictionary {
     values: StringArray,
     ids: Vec<u32>,
-    /// Its longest value's bytes ([`longest`]).
-    longest: usize,
+    /// Some value of it is longer than the chunk's dictionary cap
+    /// ([`holds_over`]).
+    over_cap: bool,
 }
 
 /// Whether `a` and `b` are the same array: the same buffers, the same
@@ -92,12 +93,12 @@ fn same_array(a: &StringArray, b: &StringArray) -> bool {
 }
 
 /// What a call knows of one of its batches' dictionaries: the chunk's id
-/// of each value ([`NO_ID`] until a row uses it), and the longest value's
-/// bytes ([`longest`]), so that rows of a dictionary whose values all fit
-/// the chunk's dictionary cap skip the check for one that does not.
+/// of each value ([`NO_ID`] until a row uses it), and whether some value
+/// passes the chunk's dictionary cap ([`holds_over`]), so that rows of a
+/// dictionary whose values all fit it skip the check for one that does not.
 pub(super) struct Learned {
     ids: Vec<u32>,
-    longest: usize,
+    over_cap: bool,
 }
 
 /// Values a segment of keyed rows takes at most (see
@@ -160,9 +161,9 @@ impl Mapped {
             let k = &batches[b];
             let Learned {
                 ids: known,
-                longest,
+                over_cap: check,
             } = &mut learned[b];
-            let check = *longest > max_bytes;
+            let check = *check;
             for r in start + done..start + len {
                 let keys = k.row_keys(r)?;
                 if check && keys.iter().any(|&key| value_len(k.dict, key) > max_bytes) {
@@ -207,22 +208,6 @@ fn value_len(dict: &StringArray, key: i32) -> usize {
         Some(&[a, z]) => (z - a) as usize,
         _ => 0,
     }
-}
-
-/// The longest of `dict`'s values in bytes, or the bytes of all of them
-/// when those are within `cap` (no value is longer, and most dictionaries
-/// need no look at each value).
-fn longest(dict: &StringArray, cap: usize) -> usize {
-    let offsets = dict.value_offsets();
-    let all = (offsets[offsets.len() - 1] - offsets[0]) as usize;
-    if all <= cap {
-        return all;
-    }
-    offsets
-        .windows(2)
-        .map(|w| (w[1] - w[0]) as usize)
-        .max()
-        .unwrap_or(0)
 }
 
 /// The chunk's id of `dict`'s value `key`, interned the first time a row
@@ -422,19 +407,19 @@ impl StringColumn {
             if same_array(&known.values, k.dict) && known.ids.len() == k.dict.len() {
                 return Learned {
                     ids: std::mem::take(&mut known.ids),
-                    longest: known.longest,
+                    over_cap: known.over_cap,
                 };
             }
         }
-        let n = longest(k.dict, cap);
+        let over_cap = holds_over(k.dict.value_offsets(), cap);
         *slot = Some(KnownDictionary {
             values: k.dict.clone(),
             ids: Vec::new(),
-            longest: n,
+            over_cap,
         });
         Learned {
             ids: vec![NO_ID; k.dict.len()],
-            longest: n,
+            over_cap,
         }
     }
 }

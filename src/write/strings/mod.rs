@@ -227,17 +227,14 @@ impl StringColumn {
         let (mut r, mut values) = (from, 0usize);
         // A value over the dictionary's cap never goes in: the dictionary
         // ends before its row (`stop`). The rows' values are one span of
-        // the array, so when all of them fit the cap no row is looked at,
-        // and the loop below is the same either way.
+        // the array, so when none of them passes the cap no row is looked
+        // at, and the loop below is the same either way.
         let over = |r: usize| {
             let (s, e) = row(r);
-            (offsets[e] - offsets[s]) as usize > max_bytes
-                && offsets[s..=e]
-                    .windows(2)
-                    .any(|w| (w[1] - w[0]) as usize > max_bytes)
+            holds_over(&offsets[s..=e], max_bytes)
         };
-        let all = (offsets[row(rows - 1).1] - offsets[row(from).0]) as usize;
-        let stop = match all > max_bytes {
+        let span = &offsets[row(from).0..=row(rows - 1).1];
+        let stop = match holds_over(span, max_bytes) {
             true => (from..rows).find(|&r| over(r)).unwrap_or(rows),
             false => rows,
         };
@@ -497,6 +494,18 @@ fn count_page(stats: &mut Vec<PageEncodingStats>, page_type: PageType, encoding:
             encoding,
             count: 1,
         }),
+    }
+}
+
+/// Whether one of the values that `offsets` delimit is longer than `cap`
+/// bytes: their total first, so that values that fit it all together are
+/// not looked at one by one.
+fn holds_over(offsets: &[i32], cap: usize) -> bool {
+    match (offsets.first(), offsets.last()) {
+        (Some(&a), Some(&z)) if (z - a) as usize > cap => {
+            offsets.windows(2).any(|w| (w[1] - w[0]) as usize > cap)
+        }
+        _ => false,
     }
 }
 
