@@ -78,6 +78,10 @@ struct Cursor {
     len: usize,
     /// `batch` is the input's last: once its rows are out, the input is.
     last: bool,
+    /// Rows of `batch` wider than [`Merger::set_wide_row_bytes`] says, in
+    /// order (most batches have none), and how many of them are out.
+    wide: Vec<usize>,
+    wide_out: usize,
 }
 
 impl Cursor {
@@ -91,6 +95,8 @@ impl Cursor {
             row: 0,
             len: 0,
             last: false,
+            wide: Vec::new(),
+            wide_out: 0,
         }
     }
 }
@@ -107,6 +113,9 @@ struct KeyColumns {
 pub struct Merger {
     schema: SchemaRef,
     out_rows: usize,
+    /// A row with more bytes of strings than this ends the output rows
+    /// that take it ([`Merger::set_wide_row_bytes`]).
+    wide_row_bytes: u64,
     key: KeyColumns,
     cursors: Vec<Cursor>,
     /// Inputs with a row to output, as a binary min-heap by
@@ -165,6 +174,7 @@ impl Merger {
         Ok(Merger {
             schema,
             out_rows: out_rows.max(1),
+            wide_row_bytes: u64::MAX,
             key,
             cursors: (0..inputs).map(|_| Cursor::empty()).collect(),
             heap: Vec::with_capacity(inputs),
@@ -248,6 +258,8 @@ impl Merger {
                 .ok_or(Error::Internal("a merge input's time is not a timestamp"))?,
             row: 0,
             len: batch.num_rows(),
+            wide: wide_rows(&batch, self.wide_row_bytes),
+            wide_out: 0,
             batch: Some(Arc::new(batch)),
             last,
         };
@@ -262,6 +274,19 @@ impl Merger {
     /// its driver keeps a batch from running past the output's row group.
     pub fn set_out_rows(&mut self, rows: usize) {
         self.out_rows = rows.max(1);
+    }
+
+    /// From the next batch fed on, a row holding more than `bytes` bytes of
+    /// strings (a dictionary's value counted for each row that takes it)
+    /// ends the output rows that take it: its driver closes
+    /// the output's row group after a write that passes the group's byte
+    /// cap, so a row group then holds at most one such row past its cap,
+    /// whatever number of inputs hold such rows next to each other. (Two
+    /// one-row request files of 8 MB values, merged in one write, made one
+    /// row group of 16 MB, which the next run read back whole.) Rows of
+    /// the batches that hold less than `bytes` in all are not looked at.
+    pub fn set_wide_row_bytes(&mut self, bytes: u64) {
+        self.wide_row_bytes = bytes;
     }
 
     /// Advances the merge: asks for a batch, returns an output batch, or
@@ -287,20 +312,25 @@ impl Merger {
                 Some((q, start, len)) if *q == p && *start + *len == row => *len += 1,
                 _ => self.runs.push((p, row, 1)),
             }
+            let wide = cursor.wide.get(cursor.wide_out) == Some(&row);
+            cursor.wide_out += usize::from(wide);
             self.rows += 1;
             cursor.row += 1;
             if cursor.row == cursor.len {
                 let last = cursor.last;
                 self.pop();
-                if last {
-                    // The input is over; its batch stays with its rows.
-                    continue;
+                if !last {
+                    // Its batch is done: output what points into it, then ask.
+                    self.need.push(top);
+                    break;
                 }
-                // Its batch is done: output what points into it, then ask.
-                self.need.push(top);
+                // The input is over; its batch stays with its rows.
+            } else {
+                self.sift_down(0);
+            }
+            if wide {
                 break;
             }
-            self.sift_down(0);
         }
         if self.rows == 0 {
             return Ok(Step::Done);
@@ -407,6 +437,103 @@ impl Merger {
             self.heap.swap(i, parent);
             i = parent;
         }
+    }
+}
+
+/// The rows of `batch` that hold more than `bytes` bytes of strings, in
+/// order. A batch whose arrays hold no more than that in all
+/// (most: a merge's input batches are cut to about a megabyte of strings)
+/// is looked at once per column, with no allocation.
+fn wide_rows(batch: &RecordBatch, bytes: u64) -> Vec<usize> {
+    let most = batch.columns().iter().map(|c| most_bytes(c.as_ref()));
+    if most.fold(0u64, u64::saturating_add) <= bytes {
+        return Vec::new();
+    }
+    let mut rows = vec![0u64; batch.num_rows()];
+    for c in batch.columns() {
+        add_row_bytes(c.as_ref(), &mut rows);
+    }
+    (rows.iter().enumerate())
+        .filter_map(|(i, &b)| (b > bytes).then_some(i))
+        .collect()
+}
+
+/// At least the bytes of strings that any one element of `a` holds: the
+/// bytes its string arrays hold, a dictionary's values all counted. Only
+/// the types of a merge's batches count (`Utf8`, its dictionaries, and
+/// the lists, maps and structs that hold them).
+fn most_bytes(a: &dyn Array) -> u64 {
+    match a.data_type() {
+        DataType::Utf8 => a.as_string_opt::<i32>().map_or(0, |s| {
+            let o = s.value_offsets();
+            (o[o.len() - 1] - o[0]).max(0) as u64
+        }),
+        DataType::Dictionary(..) => {
+            (a.as_any_dictionary_opt()).map_or(0, |d| most_bytes(d.values().as_ref()))
+        }
+        DataType::List(_) => {
+            (a.as_list_opt::<i32>()).map_or(0, |l| most_bytes(l.values().as_ref()))
+        }
+        DataType::Map(..) => a.as_map_opt().map_or(0, |m| most_bytes(m.entries())),
+        DataType::Struct(_) => a.as_struct_opt().map_or(0, |s| {
+            (s.columns().iter()).fold(0, |n, c| n.saturating_add(most_bytes(c.as_ref())))
+        }),
+        _ => 0,
+    }
+}
+
+/// Adds the bytes of strings that each element of `a` holds to `rows`
+/// (one per element), for the types [`most_bytes`] counts.
+fn add_row_bytes(a: &dyn Array, rows: &mut [u64]) {
+    fn each(rows: &mut [u64], len: impl Fn(usize) -> u64) {
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = r.saturating_add(len(i));
+        }
+    }
+    // Each element's share of the elements `offsets` give it in `values`.
+    let nested = |values: &dyn Array, offsets: &[i32], rows: &mut [u64]| {
+        let mut inner = vec![0u64; values.len()];
+        add_row_bytes(values, &mut inner);
+        let range = |i: usize| offsets[i].max(0) as usize..offsets[i + 1].max(0) as usize;
+        each(rows, |i| {
+            let held = inner.get(range(i)).unwrap_or_default();
+            held.iter().fold(0, |n, &b| n.saturating_add(b))
+        });
+    };
+    match a.data_type() {
+        DataType::Utf8 => {
+            if let Some(s) = a.as_string_opt::<i32>() {
+                let o = s.value_offsets();
+                each(rows, |i| (o[i + 1] - o[i]).max(0) as u64);
+            }
+        }
+        DataType::Dictionary(..) => {
+            let Some(d) = a.as_any_dictionary_opt().filter(|d| !d.values().is_empty()) else {
+                return;
+            };
+            let mut values = vec![0u64; d.values().len()];
+            add_row_bytes(d.values().as_ref(), &mut values);
+            let keys = d.normalized_keys();
+            each(rows, |i| values[keys[i]]);
+        }
+        DataType::List(_) => {
+            if let Some(l) = a.as_list_opt::<i32>() {
+                nested(l.values().as_ref(), l.value_offsets(), rows);
+            }
+        }
+        DataType::Map(..) => {
+            if let Some(m) = a.as_map_opt() {
+                nested(m.entries(), m.value_offsets(), rows);
+            }
+        }
+        DataType::Struct(_) => {
+            if let Some(s) = a.as_struct_opt() {
+                for c in s.columns() {
+                    add_row_bytes(c.as_ref(), rows);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

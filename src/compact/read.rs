@@ -252,16 +252,27 @@ fn with_string_pages(
                     (first, u64::try_from(b).unwrap_or(0))
                 })
                 .collect();
-            // A chunk with a dictionary may hold ids in any of its pages, and
-            // a page of ids is cut by the ids' bytes, not its strings': its
-            // strings are shared by rows, not one value past the cap.
-            let plain = c.dictionary_page_offset().is_none();
-            let largest = at.iter().map(|&(_, b)| b).max().unwrap_or(0);
-            let cap = if plain { page_bytes } else { u64::MAX };
+            // A chunk with a dictionary may hold ids in its pages, and a page
+            // of ids is cut by the ids' bytes, not its strings': its strings
+            // are shared by rows, not one value past the cap. Its plain
+            // pages, once the dictionary was given up, come last: from the
+            // first page too large to be ids (compressed, over twice the
+            // page cap: a value of megabytes, which Snappy cannot shrink
+            // 20-fold), the pages are taken as plain.
+            let all_ids = only_dictionary_pages(c);
+            let plain_from = match c.dictionary_page_offset() {
+                None => 0,
+                Some(_) if all_ids => at.len(),
+                Some(_) => (locations.iter())
+                    .position(|l| l.compressed_page_size as u64 > page_bytes.saturating_mul(2))
+                    .unwrap_or(at.len()),
+            };
+            let largest = at[plain_from..].iter().map(|&(_, b)| b).max().unwrap_or(0);
             Some(StringPages {
-                largest_plain_page: if plain { largest } else { 0 },
-                widest_batch: BATCH_ROWS.map(|batch| widest_batch(&at, rows, batch, cap)),
-                all_ids: only_dictionary_pages(c),
+                largest_plain_page: largest,
+                widest_batch: BATCH_ROWS
+                    .map(|batch| widest_batch(&at, rows, batch, page_bytes, plain_from)),
+                all_ids,
             })
         });
         pages.push(leaves.collect());
@@ -403,14 +414,14 @@ pub struct Footer {
 /// batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StringPages {
-    /// The unencoded bytes of its largest page, in a chunk without a
-    /// dictionary (plain or `DELTA_LENGTH_BYTE_ARRAY` pages; 0 in a chunk
-    /// with one, whose pages may hold ids: small whatever their strings).
+    /// The unencoded bytes of its largest page of strings (plain or
+    /// `DELTA_LENGTH_BYTE_ARRAY`: every page of a chunk without a
+    /// dictionary, the pages after a dictionary given up; 0 where every
+    /// page may hold ids: small whatever their strings).
     pub largest_plain_page: u64,
     /// The most string bytes a batch of each of [`BATCH_ROWS`] rows, taken
     /// from the row group's start, can hold ([`widest_batch`]; a page's
-    /// bytes past the page cap count whole only in a chunk without a
-    /// dictionary).
+    /// bytes past the page cap count whole only in a page of strings).
     pub widest_batch: [u64; BATCH_SIZES],
     /// Every data page of the chunk holds dictionary ids: a merge of such
     /// inputs keeps the leaf as a dictionary, whose batches hold keys, not
@@ -457,14 +468,21 @@ fn widest_of(widest: &[u64; BATCH_SIZES], batch: u64) -> u64 {
 /// The most string bytes a batch of `batch` rows can hold, batches taken
 /// from row 0 of a row group of `rows` rows whose pages begin at the rows
 /// and hold the string bytes of `pages` (`(first row, bytes)`, in order),
-/// each page cut once it reached `page_bytes`. A page the batch holds in
-/// part counts its share of the bytes by rows, or all of them when they
-/// pass `page_bytes`: such a page holds one value past the cap (a value
-/// larger than a page gets one of its own, its other rows empty), which
-/// may be in the batch. The batches within one page hold the same share:
+/// each page cut once it reached `page_bytes` (those from `plain_from`
+/// on: the others hold dictionary ids). A page the batch holds in part
+/// counts its share of the bytes by rows, or all of them when they pass
+/// `page_bytes` in a plain page: such a page holds one value past the cap
+/// (a value larger than a page gets one of its own, its other rows
+/// empty), which may be in the batch. The batches within one page hold the same share:
 /// only the first and last of them are looked at, so a row group's rows
 /// (its footer's word) do not set how long this takes.
-pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64) -> u64 {
+pub fn widest_batch(
+    pages: &[(u64, u64)],
+    rows: u64,
+    batch: u64,
+    page_bytes: u64,
+    plain_from: usize,
+) -> u64 {
     let batch = batch.max(1);
     let mut widest = 0u64;
     let mut start = 0u64;
@@ -486,7 +504,7 @@ pub fn widest_batch(pages: &[(u64, u64)], rows: u64, batch: u64, page_bytes: u64
                 continue;
             }
             let (lo, hi) = (from.max(start), to.min(end));
-            if (lo == from && hi == to) || size > page_bytes {
+            if (lo == from && hi == to) || (size > page_bytes && i >= plain_from) {
                 bytes = bytes.saturating_add(size);
             } else {
                 let share = size.saturating_mul(hi - lo) / (to - from).max(1);
@@ -925,7 +943,12 @@ impl Footer {
     /// index, pass [`BATCH_STRING_BYTES`] (those of leaves held in
     /// dictionary ids throughout left out: a merge keeps them as
     /// dictionaries). `rows` for a file without an index, or of narrow
-    /// rows.
+    /// rows. When even 16 rows pass the cap, the most rows that hold no
+    /// more than 16 rows and the cap again: a batch of one large value
+    /// among narrow rows (a request's 8 MB attribute) takes the value's
+    /// whole row group, whose reader (its compressed bytes and the value's
+    /// page, two more copies of the value) then goes as soon as the batch
+    /// is decoded, not when 16-row batches reach the row group's end.
     ///
     /// One row when a row alone may hold over [`BATCH_STRING_BYTES`] and a
     /// batch of 16 more than its widest row plus that cap: rows of over a
@@ -935,18 +958,18 @@ impl Footer {
     /// output's row groups close by their byte cap after such a row, not
     /// after 16 of them: runs over row groups of eight 8 MB rows took 408
     /// MiB of wasm memory. A file with one large value among narrow rows,
-    /// or of rows of up to a megabyte, keeps batches of 16.
+    /// or of rows of up to a megabyte, keeps batches of 16 or more.
     pub fn batch_rows(&self, rows: usize) -> usize {
         let widest = |batch: u64| widest_of(&self.widest_strings, batch);
         let rows = rows as u64;
         let smaller = (BATCH_ROWS.iter().rev().copied()).filter(|&b| b < rows && b > 1);
-        let mut chosen = rows;
-        for b in std::iter::once(rows).chain(smaller) {
-            chosen = b;
-            if widest(b) <= BATCH_STRING_BYTES {
-                break;
-            }
-        }
+        let sizes = || std::iter::once(rows).chain(smaller.clone());
+        let smallest = sizes().last().unwrap_or(rows);
+        let limit = match widest(smallest) {
+            w if w <= BATCH_STRING_BYTES => BATCH_STRING_BYTES,
+            w => w.saturating_add(BATCH_STRING_BYTES),
+        };
+        let mut chosen = sizes().find(|&b| widest(b) <= limit).unwrap_or(smallest);
         // (A batch within the cap is never over a row plus the cap.)
         let row = widest(1);
         if row > BATCH_STRING_BYTES && widest(chosen) > row.saturating_add(BATCH_STRING_BYTES) {
@@ -1226,7 +1249,7 @@ impl ChunkReader for RangeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compact::merge::tests::{batches, files, read};
+    use crate::compact::merge::tests::{batches, files, logs_file, read};
     use crate::pipeline::Signal;
     use crate::write::FileWriter;
 
@@ -1590,10 +1613,10 @@ mod tests {
         assert!(f.pages[0]
             .iter()
             .any(|p| p.is_some_and(|p| p.largest_plain_page >= 1 << 20)));
-        // It is read 16 rows at a time (the batch that holds the megabyte
-        // is over the cap at any size, but holds one such row); a file of
-        // narrow rows as asked.
-        assert_eq!(f.batch_rows(1024), 16);
+        // The batch that holds the megabyte is over the cap at any size,
+        // and 1,024 rows hold no more than 16 rows and the cap again (1.38
+        // against 1.05 MB): read as asked, as a file of narrow rows is.
+        assert_eq!((f.batch_rows(1024), f.batch_rows(256)), (1024, 256));
         let narrow = read(&files(Signal::Logs, &[3000], 5).remove(0).1, 3000).0;
         assert_eq!(
             (narrow.batch_rows(1024), narrow.batch_rows(256)),
@@ -1637,7 +1660,57 @@ mod tests {
         // Rows of 80 KB side by side: a batch of 16 passes the cap, but no
         // row comes near it: batches of 16, not a run merged row by row.
         let (f, _) = with_bodies(300, |i| (100..140).contains(&i).then(|| "w".repeat(80_000)));
-        assert_eq!(f.batch_rows(1024), 16);
+        // (64 rows hold 28 of them, 2.24 MB: no more than 16 rows' 1.28 MB
+        // and the cap.)
+        assert_eq!(f.batch_rows(1024), 64);
+    }
+
+    /// A value of megabytes in a chunk that began with a dictionary (given
+    /// up before the value's row: plain pages from there on) is seen as
+    /// one row's, not shared with the empty rows of its page: the file is
+    /// read in batches of the value's whole row group (its reader goes
+    /// with its one batch), where 16-row batches kept it to the end.
+    #[test]
+    fn a_large_value_after_a_dictionary_is_one_rows() {
+        let mut x = 7u64;
+        let value: String = (0..3_000_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + (x >> 59) as u8 % 26)
+            })
+            .collect();
+        // Past the dictionary's sample of 4,096 values, in an attribute
+        // (bodies get no dictionary), the rows after it without one: its
+        // page holds their empty maps too, 500 rows.
+        let values = ["v0", "v1", "v2"];
+        let records: Vec<(u64, &str, &str)> = (0..5000u64)
+            .map(|i| match i {
+                ..4500 => (i * 3599 / 5000, "b", values[i as usize % 3]),
+                4500 => (i * 3599 / 5000, "b", value.as_str()),
+                _ => (i * 3599 / 5000, "b", ""),
+            })
+            .collect();
+        let data = logs_file(&records);
+        let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
+        let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
+            panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
+        };
+        let schema = f.metadata().file_metadata().schema_descr();
+        let leaf = (0..schema.num_columns())
+            .position(|i| schema.column(i).path().string() == "LogAttributes.entries.values")
+            .unwrap();
+        let chunk = f.metadata().row_group(0).column(leaf);
+        assert!(
+            chunk.dictionary_page_offset().is_some(),
+            "a dictionary first"
+        );
+        assert!(!only_dictionary_pages(chunk), "then plain pages");
+        let pages = f.pages[0][leaf].unwrap();
+        assert!(pages.widest(1) >= 3_000_000, "{pages:?}");
+        assert!(pages.largest_plain_page >= 3_000_000, "{pages:?}");
+        assert_eq!(f.batch_rows(1024), 1024);
     }
 
     /// The widest batch over pages: whole pages inside it count whole, a
@@ -1657,26 +1730,39 @@ mod tests {
         ];
         let cap = 1024;
         // Batches of 100 rows: the fifth holds the large page whole.
-        assert_eq!(widest_batch(&pages, 500, 100, cap), 50_000 + 900 * 90 / 90);
+        assert_eq!(
+            widest_batch(&pages, 500, 100, cap, 0),
+            50_000 + 900 * 90 / 90
+        );
         // Of 50 rows: the batch [400, 450) holds that page whole and 40 of
         // the last page's 90 rows.
-        assert_eq!(widest_batch(&pages, 500, 50, cap), 50_000 + 900 * 40 / 90);
+        assert_eq!(
+            widest_batch(&pages, 500, 50, cap, 0),
+            50_000 + 900 * 40 / 90
+        );
         // Of 5 rows: the large page whole (its other rows are empty).
-        assert_eq!(widest_batch(&pages, 500, 5, cap), 50_000);
+        assert_eq!(widest_batch(&pages, 500, 5, cap, 0), 50_000);
+        // The same pages, the large one of dictionary ids (plain pages from
+        // the last on): its share by rows, as any page's.
+        assert_eq!(widest_batch(&pages, 500, 5, cap, 5), 50_000 * 5 / 10);
+        assert_eq!(widest_batch(&pages, 500, 5, cap, 4), 50_000);
         // One batch of every row: all the bytes.
-        assert_eq!(widest_batch(&pages, 500, 1000, cap), 54_900);
-        assert_eq!(widest_batch(&[], 0, 256, cap), 0);
+        assert_eq!(widest_batch(&pages, 500, 1000, cap, 0), 54_900);
+        assert_eq!(widest_batch(&[], 0, 256, cap, 0), 0);
         // Even pages: the widest batch is the share of a batch.
         let even: Vec<(u64, u64)> = (0..10).map(|i| (i * 100, 1000)).collect();
-        assert_eq!(widest_batch(&even, 1000, 200, cap), 2000);
-        assert_eq!(widest_batch(&even, 1000, 150, cap), 1500);
+        assert_eq!(widest_batch(&even, 1000, 200, cap, 0), 2000);
+        assert_eq!(widest_batch(&even, 1000, 150, cap, 0), 1500);
         // A footer's word of rows past any page does not make it slow: the
         // batches inside one page are looked at a few times, not 2^58.
-        assert_eq!(widest_batch(&[(0, 1000)], 1 << 62, 16, cap), 0);
+        assert_eq!(widest_batch(&[(0, 1000)], 1 << 62, 16, cap, 0), 0);
         let far = [(0, 900), (1 << 61, 900)];
-        assert_eq!(widest_batch(&far, 1 << 62, 16, cap), 0);
+        assert_eq!(widest_batch(&far, 1 << 62, 16, cap, 0), 0);
         // Batches within a page of many rows: its share, wherever they lie.
-        assert_eq!(widest_batch(&[(0, 500), (1000, 1000)], 2000, 100, cap), 100);
+        assert_eq!(
+            widest_batch(&[(0, 500), (1000, 1000)], 2000, 100, cap, 0),
+            100
+        );
     }
 
     /// A file of several row groups: each is read from its own byte range

@@ -1365,6 +1365,10 @@ async fn merge_group<S: Store>(
             .filter(|&rows| rows < input_rows)
             .unwrap_or(batch_rows);
         let mut merger = Merger::new(p.table, decoded, sources.len(), out_rows)?;
+        // A row of over a megabyte ends its write, so that the row group
+        // closes after it (below) instead of taking in other inputs' rows
+        // of megabytes written with it.
+        merger.set_wide_row_bytes(read::BATCH_STRING_BYTES);
         let mut out: Option<Out> = None;
         // The outputs written, as their puts and completions returned them.
         let mut written: Vec<Meta> = Vec::new();

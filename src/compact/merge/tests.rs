@@ -517,25 +517,44 @@ fn one_input_comes_out_unchanged() {
     }
 }
 
+/// A logs file of records `(seconds into the hour, body, attribute value)`
+/// (no attribute for an empty value).
+pub(crate) fn logs_file(records: &[(u64, &str, &str)]) -> Vec<u8> {
+    let records: Vec<String> = (records.iter())
+        .map(|(s, body, value)| {
+            let t = HOUR + s * 1_000_000_000;
+            let attributes = match value.is_empty() {
+                true => String::new(),
+                false => format!(r#"{{"key":"a","value":{{"stringValue":"{value}"}}}}"#),
+            };
+            format!(
+                r#"{{"timeUnixNano":"{t}","body":{{"stringValue":"{body}"}},"attributes":[{attributes}]}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"resourceLogs":[{{"resource":{{}},"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
+        records.join(",")
+    );
+    let req = Request {
+        signal: Signal::Logs,
+        encoding: crate::Encoding::Json,
+        gzip: false,
+        body: body.as_bytes(),
+    };
+    crate::process(&req, &Options::default())
+        .unwrap()
+        .objects
+        .remove(0)
+        .data
+}
+
 /// Rows of equal keys come out in input order, then row order.
 #[test]
 fn ties_keep_input_then_row_order() {
-    let record =
-        |id: &str| format!(r#"{{"timeUnixNano":"{HOUR}","body":{{"stringValue":"{id}"}}}}"#);
     let logs = |ids: &[&str]| {
-        let records: Vec<String> = ids.iter().map(|id| record(id)).collect();
-        let body = format!(
-            r#"{{"resourceLogs":[{{"resource":{{}},"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
-            records.join(",")
-        );
-        let req = Request {
-            signal: Signal::Logs,
-            encoding: crate::Encoding::Json,
-            gzip: false,
-            body: body.as_bytes(),
-        };
-        let out = crate::process(&req, &Options::default()).unwrap();
-        read(&out.objects[0].data, 2).1
+        let records: Vec<(u64, &str, &str)> = ids.iter().map(|id| (0, *id, "")).collect();
+        read(&logs_file(&records), 2).1
     };
     let inputs = vec![logs(&["c", "a"]), logs(&["b"]), logs(&["e", "d", "f"])];
     let schema = inputs[0][0].schema();
@@ -545,6 +564,67 @@ fn ties_keep_input_then_row_order() {
         let body = all.column_by_name("Body").unwrap();
         let bodies: Vec<String> = (0..all.num_rows()).map(|i| cell(body, i)).collect();
         assert_eq!(bodies, ["c", "a", "b", "e", "d", "f"], "{out_rows}");
+    }
+}
+
+/// A row of more string bytes than [`Merger::set_wide_row_bytes`] ends the
+/// output rows that take it, whether its bytes are in a plain column, an
+/// attribute map or a dictionary: rows of two inputs' wide rows never go
+/// out together. Without the setting they do (one output of every row).
+#[test]
+fn a_wide_row_ends_the_rows_that_take_it() {
+    let w = "w".repeat(300);
+    let files = [
+        logs_file(&[(0, "a", "x"), (1, &w, "x"), (2, "b", "x"), (5, "c", &w)]),
+        logs_file(&[(1, "d", &w), (1, "e", "y"), (3, "f", "y")]),
+        logs_file(&[(1, &w, &w)]),
+        logs_file(&[(4, "g", "z"), (4, "h", "z")]),
+    ];
+    for batch_rows in [1, 2, 16] {
+        let (schema, inputs) = read_inputs(Table::Logs, &files, batch_rows);
+        let wide_rows = |b: &RecordBatch| -> Vec<usize> {
+            (0..b.num_rows())
+                .filter(|&i| row_text(b, i).contains(&w))
+                .collect()
+        };
+        assert_eq!(
+            inputs
+                .iter()
+                .flatten()
+                .map(wide_rows)
+                .map(|r| r.len())
+                .sum::<usize>(),
+            4
+        );
+        let mut m = Merger::new(Table::Logs, schema.clone(), inputs.len(), 100).unwrap();
+        m.set_wide_row_bytes(200);
+        let mut batches: Vec<_> = inputs.iter().map(|i| i.iter()).collect();
+        let mut out = Vec::new();
+        loop {
+            match m.step().unwrap() {
+                Step::Need(i) => m.feed(i, batches[i].next().cloned()).unwrap(),
+                Step::Rows(rows) => out.push(rows.to_batch(&schema).unwrap()),
+                Step::Done => break,
+            }
+        }
+        check(Table::Logs, &inputs, &out);
+        for b in &out {
+            let wide = wide_rows(b);
+            assert!(
+                wide.len() <= 1,
+                "{batch_rows}: {wide:?} of {}",
+                b.num_rows()
+            );
+            assert!(wide.iter().all(|&i| i + 1 == b.num_rows()), "{batch_rows}");
+        }
+        assert_eq!(
+            out.iter().map(wide_rows).filter(|r| !r.is_empty()).count(),
+            4
+        );
+        if batch_rows == 16 {
+            let all = merge(Table::Logs, &schema, inputs.clone(), 100, true);
+            assert_eq!(all.len(), 1, "without the setting, one output");
+        }
     }
 }
 
