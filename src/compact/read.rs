@@ -257,12 +257,17 @@ fn with_string_pages(
             // are shared by rows, not one value past the cap. Its plain
             // pages, once the dictionary was given up, come last: from the
             // first page too large to be ids (compressed, over twice the
-            // page cap: a value of megabytes, which Snappy cannot shrink
-            // 20-fold), the pages are taken as plain.
+            // page cap: a value of a few megabytes, which Snappy shrinks
+            // 21-fold at most), the pages are taken as plain. Only in the
+            // leaves of this crate's string writer (top-level strings and
+            // maps: repetition level 1 at most), whose plain page closes
+            // after the value that passes the cap; the parquet crate's writer
+            // (leaves inside lists) closes one after up to 1,024 values.
             let all_ids = only_dictionary_pages(c);
+            let ours = c.column_descr().max_rep_level() <= 1;
             let plain_from = match c.dictionary_page_offset() {
                 None => 0,
-                Some(_) if all_ids => at.len(),
+                Some(_) if all_ids || !ours => at.len(),
                 Some(_) => (locations.iter())
                     .position(|l| l.compressed_page_size as u64 > page_bytes.saturating_mul(2))
                     .unwrap_or(at.len()),
@@ -1647,7 +1652,8 @@ mod tests {
 
     /// Rows of over a megabyte next to each other are read one at a time
     /// (a batch of 16 would hold several), so that the merge's output
-    /// closes a row group after each; rows of less keep batches of 16.
+    /// closes a row group after each; rows of less keep batches of 16 or
+    /// more.
     #[test]
     fn rows_of_megabytes_side_by_side_are_read_one_at_a_time() {
         let (f, data) = with_bodies(300, |i| {
@@ -1658,10 +1664,10 @@ mod tests {
         assert!(back.iter().all(|b| b.num_rows() == 1));
         assert_eq!(back.len(), 300);
         // Rows of 80 KB side by side: a batch of 16 passes the cap, but no
-        // row comes near it: batches of 16, not a run merged row by row.
+        // row comes near it: not a run merged row by row, but batches of 64
+        // (they hold 28 of them, 2.24 MB: no more than 16 rows' 1.28 MB and
+        // the cap).
         let (f, _) = with_bodies(300, |i| (100..140).contains(&i).then(|| "w".repeat(80_000)));
-        // (64 rows hold 28 of them, 2.24 MB: no more than 16 rows' 1.28 MB
-        // and the cap.)
         assert_eq!(f.batch_rows(1024), 64);
     }
 
@@ -1711,6 +1717,71 @@ mod tests {
         assert!(pages.widest(1) >= 3_000_000, "{pages:?}");
         assert!(pages.largest_plain_page >= 3_000_000, "{pages:?}");
         assert_eq!(f.batch_rows(1024), 1024);
+    }
+
+    /// A leaf inside a list (span events' attributes: the parquet crate's
+    /// writer, whose plain pages close after up to 1,024 values, not after
+    /// the value past the cap) keeps its pages counted by their share of
+    /// rows once its dictionary is given up: a large page there is many
+    /// rows' values, not one row's.
+    #[test]
+    fn list_leaves_past_their_dictionary_count_by_share() {
+        let mut x = 3u64;
+        let mut text = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'a' + (x >> 59) as u8 % 26)
+                })
+                .collect()
+        };
+        let t = 1_714_564_800_000_000_000u64;
+        let spans: Vec<String> = (1..=2000)
+            .map(|i| {
+                format!(
+                    r#"{{"traceId":"{i:032x}","spanId":"{i:016x}","name":"s","startTimeUnixNano":"{t}","endTimeUnixNano":"{t}","events":[{{"timeUnixNano":"{t}","name":"e","attributes":[{{"key":"stack","value":{{"stringValue":"{}"}}}}]}}]}}"#,
+                    text(2000)
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+            spans.join(",")
+        );
+        let req = crate::pipeline::Request {
+            signal: Signal::Traces,
+            encoding: crate::Encoding::Json,
+            gzip: false,
+            body: body.as_bytes(),
+        };
+        let data = crate::process(&req, &Default::default())
+            .unwrap()
+            .objects
+            .remove(0)
+            .data;
+        let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
+        let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
+            panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
+        };
+        let schema = f.metadata().file_metadata().schema_descr();
+        let leaf = (0..schema.num_columns())
+            .position(|i| {
+                schema.column(i).path().string() == "Events.list.item.Attributes.entries.values"
+            })
+            .unwrap();
+        let chunk = f.metadata().row_group(0).column(leaf);
+        assert!(chunk.column_descr().max_rep_level() > 1);
+        assert!(
+            chunk.dictionary_page_offset().is_some(),
+            "a dictionary first"
+        );
+        assert!(!only_dictionary_pages(chunk), "then plain pages");
+        let pages = f.pages[0][leaf].unwrap();
+        assert!(pages.widest(1) < 100_000, "{pages:?}");
+        // Rows of 2 KB: 256 of them hold half the cap.
+        assert_eq!(f.batch_rows(1024), 256);
     }
 
     /// The widest batch over pages: whole pages inside it count whole, a

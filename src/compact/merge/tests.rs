@@ -628,6 +628,38 @@ fn a_wide_row_ends_the_rows_that_take_it() {
     }
 }
 
+/// A row whose map takes one dictionary value twice holds it twice, once
+/// the batch is looked at row by row; a batch whose arrays hold no more
+/// than the cap (the dictionary's values counted once) is not.
+#[test]
+fn a_dictionary_value_counts_for_each_key() {
+    use arrow_array::builder::{MapBuilder, StringBuilder, StringDictionaryBuilder};
+    let value = "v".repeat(150);
+    let mut b = MapBuilder::new(
+        None,
+        StringBuilder::new(),
+        StringDictionaryBuilder::<arrow_array::types::Int32Type>::new(),
+    );
+    for (key, v) in [("a", "x"), ("b", value.as_str())] {
+        b.keys().append_value(key);
+        b.values().append_value(v);
+    }
+    b.append(true).unwrap();
+    for key in ["a", "b"] {
+        b.keys().append_value(key);
+        b.values().append_value(&value);
+    }
+    b.append(true).unwrap();
+    let map = Arc::new(b.finish()) as arrow_array::ArrayRef;
+    let batch = RecordBatch::try_from_iter([("m", map)]).unwrap();
+    // Rows of 1 + 1 + 1 + 150 and 1 + 150 + 1 + 150 bytes; the arrays hold
+    // 4 bytes of keys and a dictionary of 151.
+    assert_eq!(wide_rows(&batch, 154), [1]);
+    assert_eq!(wide_rows(&batch, 153), [1]);
+    assert_eq!(wide_rows(&batch, 152), [0, 1]);
+    assert!(wide_rows(&batch, 155).is_empty(), "not looked at");
+}
+
 /// Microsecond files merge the same way (ties between rows whose
 /// nanoseconds differ but microseconds do not keep input order).
 #[test]
