@@ -464,7 +464,7 @@ fn wide_rows(batch: &RecordBatch, bytes: u64) -> Vec<usize> {
 /// element takes a dictionary's value more than once (a map with one
 /// value under two keys), which adds nothing to a batch's memory (its rows
 /// refer to the value by key), and is not looked for: counting every key
-/// of every batch cost 3.5 % of a compaction's instructions (callgrind,
+/// of every batch cost 3.7 % of a compaction's instructions (callgrind,
 /// logs 500 × 100) for rows that no request makes. Only the types of a
 /// merge's batches count (`Utf8`, its dictionaries, and the lists, maps
 /// and structs that hold them).

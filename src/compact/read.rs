@@ -478,9 +478,9 @@ fn widest_of(widest: &[u64; BATCH_SIZES], batch: u64) -> u64 {
 /// counts its share of the bytes by rows, or all of them when they pass
 /// `page_bytes` in a plain page: such a page holds one value past the cap
 /// (a value larger than a page gets one of its own, its other rows
-/// empty), which may be in the batch. The batches within one page hold the same share:
-/// only the first and last of them are looked at, so a row group's rows
-/// (its footer's word) do not set how long this takes.
+/// empty), which may be in the batch. The batches within one page hold
+/// the same share: only the first and last of them are looked at, so a
+/// row group's rows (its footer's word) do not set how long this takes.
 pub fn widest_batch(
     pages: &[(u64, u64)],
     rows: u64,
@@ -950,10 +950,11 @@ impl Footer {
     /// dictionaries). `rows` for a file without an index, or of narrow
     /// rows. When even 16 rows pass the cap, the most rows that hold no
     /// more than 16 rows and the cap again: a batch of one large value
-    /// among narrow rows (a request's 8 MB attribute) takes the value's
-    /// whole row group, whose reader (its compressed bytes and the value's
-    /// page, two more copies of the value) then goes as soon as the batch
-    /// is decoded, not when 16-row batches reach the row group's end.
+    /// among narrow rows (a request's 8 MB attribute) takes more of them,
+    /// all of its row group when that has no more rows than the batch;
+    /// the row group's reader (its compressed bytes and the value's page,
+    /// two more copies of the value) then goes as soon as the batch is
+    /// decoded, not when 16-row batches reach the row group's end.
     ///
     /// One row when a row alone may hold over [`BATCH_STRING_BYTES`] and a
     /// batch of 16 more than its widest row plus that cap: rows of over a
