@@ -4,7 +4,7 @@
 //!
 //! body (limits, gzip) → [`decode`] (protobuf | JSON) → [`plan`] (rows
 //! sorted and split by table and hour) → [`Plan::batches`] (pre-sized Arrow
-//! builders, [`CHUNK_ROWS`] at a time) → [`write`] (Parquet) → key (name).
+//! builders, [`CHUNK_ROWS`] at a time) → [`write`](mod@crate::write) (Parquet) → key (name).
 //!
 //! Pure: no I/O, no clock, no globals. The whole output is built in memory
 //! before it is returned, so a failure anywhere means nothing is written.
@@ -183,7 +183,7 @@ impl Output {
 }
 
 /// Runs the whole pipeline on one request: [`decode`] → [`plan`] → for each
-/// file, [`Plan::batches`] a chunk at a time → [`write`] → [`key`] names.
+/// file, [`Plan::batches`] a chunk at a time → [`write`](mod@crate::write) → [`key`] names.
 pub fn process(req: &Request<'_>, opts: &Options) -> Result<Output> {
     let limits = &opts.limits;
     let body = body::prepare(

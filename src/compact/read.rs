@@ -77,7 +77,7 @@ pub const READER_BYTES_PER_COLUMN: u64 = 16 << 10;
 /// [`Footer::read_memory`]: what an input holds per leaf column from its
 /// footer's read to the end of its run, whatever its rows: its decoded
 /// footer (each column chunk's metadata and statistics; the schema tree is
-/// shared, [`SCHEMAS`]) and the smallest buffers of its decoded batch.
+/// shared, `SCHEMAS`) and the smallest buffers of its decoded batch.
 /// Measured in workerd as wasm memory per input over runs of 250, 500 and
 /// 1,000 one-row files (2026-12-02): 1.15–1.2 KiB for logs (22 columns,
 /// 25–27 KiB an input) and spans (32 columns, 36–39 KiB), 1.4 KiB for
@@ -449,7 +449,7 @@ pub const BATCH_SIZES: usize = 5;
 pub const BATCH_STRING_BYTES: u64 = 1 << 20;
 
 impl StringPages {
-    /// The most string bytes a batch of `batch` rows can hold ([`widest_of`]).
+    /// The most string bytes a batch of `batch` rows can hold (`widest_of`).
     pub fn widest(&self, batch: u64) -> u64 {
         widest_of(&self.widest_batch, batch)
     }

@@ -157,7 +157,7 @@ pub struct Report {
     /// [`protocol::unreadable_prefix`]): one such file does not stop its
     /// hour's compaction, and every run names it until somebody removes it.
     pub unreadable_files: usize,
-    /// The first [`UNREADABLE_NAMED`] of them, as `key: reason`.
+    /// The first `UNREADABLE_NAMED` of them, as `key: reason`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
     /// The run's bounds ([`Settings::max_inputs`], [`Settings::run_bytes`],
@@ -210,7 +210,7 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 
 /// The partitions worth a run at `now` (Unix seconds): see
 /// [`plan::eligible`]. Lists the table files of the closed hours within
-/// [`Settings::lookback_hours`] ([`closed_partitions`]), every intent and
+/// [`Settings::lookback_hours`] (`closed_partitions`), every intent and
 /// every tombstone; deletes the tombstones past their time and reads those
 /// of partitions that have files. An
 /// intent outside the look-back is still recovered: intents are few, and a

@@ -8,7 +8,7 @@
 //!
 //! | store | where | for |
 //! |---|---|---|
-//! | [`r2::R2`] | wasm32 + `worker` | the Worker's R2 binding |
+//! | `r2::R2` | wasm32 + `worker` | the Worker's R2 binding |
 //! | [`dir::Dir`] | native | the CLI (`convert`, `compact`) and tests: keys are paths under a folder |
 //! | [`memory::Memory`] | everywhere | tests and benches: a map in memory |
 //! | [`fault::Faulty`] | everywhere | any store, with chosen calls made to fail (tests, fault injection) |
