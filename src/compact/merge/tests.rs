@@ -569,8 +569,8 @@ fn ties_keep_input_then_row_order() {
 
 /// A row of more string bytes than [`Merger::set_wide_row_bytes`] ends the
 /// output rows that take it, whether its bytes are in a plain column, an
-/// attribute map or a dictionary: rows of two inputs' wide rows never go
-/// out together. Without the setting they do (one output of every row).
+/// attribute map or a dictionary: two inputs' wide rows never go out
+/// together. Without the setting they do (one output of every row).
 #[test]
 fn a_wide_row_ends_the_rows_that_take_it() {
     let w = "w".repeat(300);
@@ -582,7 +582,7 @@ fn a_wide_row_ends_the_rows_that_take_it() {
     ];
     for batch_rows in [1, 2, 16] {
         let (schema, inputs) = read_inputs(Table::Logs, &files, batch_rows);
-        let wide_rows = |b: &RecordBatch| -> Vec<usize> {
+        let wide_in = |b: &RecordBatch| -> Vec<usize> {
             (0..b.num_rows())
                 .filter(|&i| row_text(b, i).contains(&w))
                 .collect()
@@ -591,7 +591,7 @@ fn a_wide_row_ends_the_rows_that_take_it() {
             inputs
                 .iter()
                 .flatten()
-                .map(wide_rows)
+                .map(wide_in)
                 .map(|r| r.len())
                 .sum::<usize>(),
             4
@@ -609,7 +609,7 @@ fn a_wide_row_ends_the_rows_that_take_it() {
         }
         check(Table::Logs, &inputs, &out);
         for b in &out {
-            let wide = wide_rows(b);
+            let wide = wide_in(b);
             assert!(
                 wide.len() <= 1,
                 "{batch_rows}: {wide:?} of {}",
@@ -617,10 +617,7 @@ fn a_wide_row_ends_the_rows_that_take_it() {
             );
             assert!(wide.iter().all(|&i| i + 1 == b.num_rows()), "{batch_rows}");
         }
-        assert_eq!(
-            out.iter().map(wide_rows).filter(|r| !r.is_empty()).count(),
-            4
-        );
+        assert_eq!(out.iter().map(wide_in).filter(|r| !r.is_empty()).count(), 4);
         if batch_rows == 16 {
             let all = merge(Table::Logs, &schema, inputs.clone(), 100, true);
             assert_eq!(all.len(), 1, "without the setting, one output");
