@@ -1255,7 +1255,7 @@ impl ChunkReader for RangeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compact::merge::tests::{batches, files, logs_file, read};
+    use crate::compact::merge::tests::{batches, files, logs_file, read, Rng};
     use crate::pipeline::Signal;
     use crate::write::FileWriter;
 
@@ -1597,11 +1597,33 @@ mod tests {
         let mut w = FileWriter::with_options(table, &batch.schema(), Default::default()).unwrap();
         w.write(&skewed).unwrap();
         let data = w.finish().unwrap();
+        let f = footer_with_index(&data);
+        (f, data)
+    }
+
+    /// `data`'s footer read from its last [`DEFAULT_SUFFIX_BYTES`], as a
+    /// run's first get reads it: with the offset index before it.
+    fn footer_with_index(data: &[u8]) -> Footer {
         let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
         let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
             panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
         };
-        (*f, data)
+        *f
+    }
+
+    /// `n` random letters (Snappy shrinks them little).
+    fn letters(rng: &mut Rng, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'a' + rng.below(26) as u8))
+            .collect()
+    }
+
+    /// The index of the leaf column at `path` in `f`'s schema.
+    fn leaf_at(f: &Footer, path: &str) -> usize {
+        let schema = f.metadata().file_metadata().schema_descr();
+        (0..schema.num_columns())
+            .position(|i| schema.column(i).path().string() == path)
+            .unwrap()
     }
 
     /// Rows of much larger values sorted together (a service's large
@@ -1679,15 +1701,7 @@ mod tests {
     /// with its one batch), where 16-row batches kept it to the end.
     #[test]
     fn a_large_value_after_a_dictionary_is_one_rows() {
-        let mut x = 7u64;
-        let value: String = (0..3_000_000)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                char::from(b'a' + (x >> 59) as u8 % 26)
-            })
-            .collect();
+        let value = letters(&mut Rng(7), 3_000_000);
         // Past the dictionary's sample of 4,096 values, in an attribute
         // (bodies get no dictionary), the rows after it without one: its
         // page holds their empty maps too, 500 rows.
@@ -1700,14 +1714,8 @@ mod tests {
             })
             .collect();
         let data = logs_file(&records);
-        let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
-        let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
-            panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
-        };
-        let schema = f.metadata().file_metadata().schema_descr();
-        let leaf = (0..schema.num_columns())
-            .position(|i| schema.column(i).path().string() == "LogAttributes.entries.values")
-            .unwrap();
+        let f = footer_with_index(&data);
+        let leaf = leaf_at(&f, "LogAttributes.entries.values");
         let chunk = f.metadata().row_group(0).column(leaf);
         assert!(
             chunk.dictionary_page_offset().is_some(),
@@ -1727,23 +1735,13 @@ mod tests {
     /// rows' values, not one row's.
     #[test]
     fn list_leaves_past_their_dictionary_count_by_share() {
-        let mut x = 3u64;
-        let mut text = |n: usize| -> String {
-            (0..n)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    char::from(b'a' + (x >> 59) as u8 % 26)
-                })
-                .collect()
-        };
+        let mut rng = Rng(3);
         let t = 1_714_564_800_000_000_000u64;
         let spans: Vec<String> = (1..=2000)
             .map(|i| {
                 format!(
                     r#"{{"traceId":"{i:032x}","spanId":"{i:016x}","name":"s","startTimeUnixNano":"{t}","endTimeUnixNano":"{t}","events":[{{"timeUnixNano":"{t}","name":"e","attributes":[{{"key":"stack","value":{{"stringValue":"{}"}}}}]}}]}}"#,
-                    text(2000)
+                    letters(&mut rng, 2000)
                 )
             })
             .collect();
@@ -1762,16 +1760,8 @@ mod tests {
             .objects
             .remove(0)
             .data;
-        let tail = &data[data.len() - DEFAULT_SUFFIX_BYTES as usize..];
-        let FooterOrNeed::Footer(f) = Footer::parse(tail, data.len() as u64).unwrap() else {
-            panic!("no footer in the last {DEFAULT_SUFFIX_BYTES} bytes")
-        };
-        let schema = f.metadata().file_metadata().schema_descr();
-        let leaf = (0..schema.num_columns())
-            .position(|i| {
-                schema.column(i).path().string() == "Events.list.item.Attributes.entries.values"
-            })
-            .unwrap();
+        let f = footer_with_index(&data);
+        let leaf = leaf_at(&f, "Events.list.item.Attributes.entries.values");
         let chunk = f.metadata().row_group(0).column(leaf);
         assert!(chunk.column_descr().max_rep_level() > 1);
         assert!(
